@@ -1,0 +1,547 @@
+/* Unit tests for wal/: the record format, recovery on damaged tails, and the
+ * strategies' semantics counted through the storage seam (a fake file that
+ * logs every call). */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wal/wal.h"
+
+/* ---- a fake file behind the seam ---------------------------------------- */
+
+enum ev { EV_WRITE, EV_SYNC_START, EV_SYNC_END, EV_ACK };
+
+struct fake {
+    struct wal_file base;
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    enum ev events[4096];
+    unsigned nevents;
+    unsigned writes, syncs;
+    int sync_error;      /* returned by every sync when set */
+    int write_error;
+};
+
+static void fake_event(struct fake *f, enum ev e)
+{
+    pthread_mutex_lock(&f->mu);
+    if (f->nevents < 4096)
+        f->events[f->nevents++] = e;
+    if (e == EV_WRITE)
+        f->writes++;
+    if (e == EV_SYNC_END)
+        f->syncs++;
+    pthread_cond_broadcast(&f->changed);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int fake_pwrite(struct wal_file *wf, const void *buf, size_t len, off_t off)
+{
+    (void)buf, (void)len, (void)off;
+    struct fake *f = (struct fake *)wf;
+    if (f->write_error)
+        return f->write_error;
+    fake_event(f, EV_WRITE);
+    return 0;
+}
+
+static int fake_sync(struct wal_file *wf)
+{
+    struct fake *f = (struct fake *)wf;
+    fake_event(f, EV_SYNC_START);
+    if (f->sync_error)
+        return f->sync_error;
+    fake_event(f, EV_SYNC_END);
+    return 0;
+}
+
+static int fake_close(struct wal_file *wf)
+{
+    (void)wf;   /* the test owns the fake */
+    return 0;
+}
+
+static const struct wal_file_methods fake_methods = { fake_pwrite, fake_sync, fake_close };
+
+static void fake_init(struct fake *f)
+{
+    memset(f, 0, sizeof *f);
+    f->base.methods = &fake_methods;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->changed, NULL);
+}
+
+/* Waits (up to 10 s, a bound for a stuck test, not a timing assumption) for
+ * the fake to have seen at least n completed syncs. */
+static unsigned fake_wait_syncs(struct fake *f, unsigned n)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&f->mu);
+    while (f->syncs < n && pthread_cond_timedwait(&f->changed, &f->mu, &until) == 0)
+        ;
+    unsigned got = f->syncs;
+    pthread_mutex_unlock(&f->mu);
+    return got;
+}
+
+static struct wal_strategy strategy(const char *name)
+{
+    struct wal_strategy s;
+    ck_assert_int_eq(wal_strategy_parse(name, &s), 0);
+    return s;
+}
+
+/* ---- record format ------------------------------------------------------ */
+
+START_TEST(record_roundtrips_with_seq_length_and_payload)
+{
+    unsigned char buf[256];
+    size_t n = wal_record_encode(buf, 42, 100);
+    ck_assert_uint_eq(n, WAL_HEADER_SIZE + 100);
+    uint64_t seq;
+    const unsigned char *payload;
+    uint32_t len;
+    ck_assert_int_eq(wal_record_decode(buf, n, &seq, &payload, &len), (ssize_t)n);
+    ck_assert_uint_eq(seq, 42);
+    ck_assert_uint_eq(len, 100);
+    ck_assert(wal_payload_matches(payload, len, 42));
+    ck_assert(!wal_payload_matches(payload, len, 43));
+}
+END_TEST
+
+START_TEST(record_decode_asks_for_more_when_short)
+{
+    unsigned char buf[64];
+    size_t n = wal_record_encode(buf, 1, 40);
+    uint64_t seq;
+    const unsigned char *payload;
+    uint32_t len;
+    for (size_t cut = 0; cut < n; cut++)
+        ck_assert_int_eq(wal_record_decode(buf, cut, &seq, &payload, &len), 0);
+}
+END_TEST
+
+START_TEST(record_decode_rejects_any_flipped_bit)
+{
+    unsigned char buf[48];
+    size_t n = wal_record_encode(buf, 7, 32);
+    uint64_t seq;
+    const unsigned char *payload;
+    uint32_t len;
+    for (size_t byte = 0; byte < n; byte++) {
+        for (int bit = 0; bit < 8; bit++) {
+            buf[byte] ^= (unsigned char)(1 << bit);
+            ssize_t r = wal_record_decode(buf, n, &seq, &payload, &len);
+            /* a flipped length bit may also make the record look longer */
+            ck_assert_msg(r == -EBADMSG || r == 0, "byte %zu bit %d accepted", byte, bit);
+            buf[byte] ^= (unsigned char)(1 << bit);
+        }
+    }
+}
+END_TEST
+
+START_TEST(record_decode_rejects_zeroed_header)
+{
+    unsigned char buf[WAL_HEADER_SIZE] = { 0 };
+    uint64_t seq;
+    const unsigned char *payload;
+    uint32_t len;
+    ck_assert_int_eq(wal_record_decode(buf, sizeof buf, &seq, &payload, &len), -EBADMSG);
+}
+END_TEST
+
+START_TEST(record_header_only_entry_is_valid)
+{
+    unsigned char buf[WAL_HEADER_SIZE];
+    ck_assert_uint_eq(wal_record_encode(buf, 1, 0), WAL_HEADER_SIZE);
+    uint64_t seq;
+    const unsigned char *payload;
+    uint32_t len;
+    ck_assert_int_eq(wal_record_decode(buf, sizeof buf, &seq, &payload, &len), WAL_HEADER_SIZE);
+}
+END_TEST
+
+/* ---- recovery ----------------------------------------------------------- */
+
+static char scratch[4096];
+
+static int scratch_log(unsigned records, uint32_t record_size)
+{
+    const char *dir = getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
+    mkdir(dir, 0755);
+    snprintf(scratch, sizeof scratch, "%s/test-wal-%ld.wal", dir, (long)getpid());
+    int fd = open(scratch, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    unsigned char *buf = malloc(record_size);
+    for (unsigned i = 1; i <= records; i++) {
+        wal_record_encode(buf, i, record_size - WAL_HEADER_SIZE);
+        ck_assert_int_eq(pwrite(fd, buf, record_size, (off_t)(i - 1) * record_size),
+                         (ssize_t)record_size);
+    }
+    free(buf);
+    return fd;
+}
+
+static void scratch_done(int fd)
+{
+    close(fd);
+    unlink(scratch);
+}
+
+START_TEST(recovery_reads_every_record_of_an_intact_log)
+{
+    int fd = scratch_log(5000, 128);
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, &r, NULL, NULL), 0);
+    ck_assert_uint_eq(r.records, 5000);
+    ck_assert_uint_eq(r.valid_bytes, 5000 * 128);
+    ck_assert_int_eq(r.stop, WAL_STOP_END);
+    scratch_done(fd);
+}
+END_TEST
+
+START_TEST(recovery_stops_before_a_truncated_tail)
+{
+    int fd = scratch_log(100, 128);
+    ck_assert_int_eq(ftruncate(fd, 100 * 128 - 7), 0);
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, &r, NULL, NULL), 0);
+    ck_assert_uint_eq(r.records, 99);
+    ck_assert_int_eq(r.stop, WAL_STOP_SHORT);
+    scratch_done(fd);
+}
+END_TEST
+
+START_TEST(recovery_stops_at_a_zeroed_tail)
+{
+    int fd = scratch_log(100, 128);
+    unsigned char zeros[512] = { 0 };
+    ck_assert_int_eq(pwrite(fd, zeros, sizeof zeros, 60 * 128), (ssize_t)sizeof zeros);
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, &r, NULL, NULL), 0);
+    ck_assert_uint_eq(r.records, 60);
+    ck_assert_int_eq(r.stop, WAL_STOP_CORRUPT);
+    scratch_done(fd);
+}
+END_TEST
+
+START_TEST(recovery_stops_at_a_corrupted_record_and_ignores_good_ones_after_it)
+{
+    int fd = scratch_log(100, 128);
+    unsigned char junk = 0x5a;
+    ck_assert_int_eq(pwrite(fd, &junk, 1, 30 * 128 + 40), 1);
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, &r, NULL, NULL), 0);
+    ck_assert_uint_eq(r.records, 30);
+    ck_assert_int_eq(r.stop, WAL_STOP_CORRUPT);
+    scratch_done(fd);
+}
+END_TEST
+
+START_TEST(recovery_refuses_a_valid_record_out_of_sequence)
+{
+    int fd = scratch_log(10, 64);
+    unsigned char buf[64];
+    wal_record_encode(buf, 3, 64 - WAL_HEADER_SIZE);   /* a stale copy of record 3 at slot 6 */
+    ck_assert_int_eq(pwrite(fd, buf, 64, 5 * 64), 64);
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, &r, NULL, NULL), 0);
+    ck_assert_uint_eq(r.records, 5);
+    ck_assert_int_eq(r.stop, WAL_STOP_SEQ);
+    scratch_done(fd);
+}
+END_TEST
+
+static void count_record(void *arg, uint64_t seq, uint32_t len)
+{
+    (void)len;
+    uint64_t *n = arg;
+    ck_assert_uint_eq(seq, *n + 1);
+    (*n)++;
+}
+
+START_TEST(recovery_streams_logs_larger_than_its_buffer)
+{
+    /* 3 MiB of 64 KiB records: more than the 2 MiB buffer holds at once */
+    int fd = scratch_log(48, 65536);
+    uint64_t seen = 0;
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, &r, count_record, &seen), 0);
+    ck_assert_uint_eq(seen, 48);
+    ck_assert_uint_eq(r.records, 48);
+    scratch_done(fd);
+}
+END_TEST
+
+/* ---- strategy names ----------------------------------------------------- */
+
+START_TEST(strategy_names_parse_exactly)
+{
+    struct wal_strategy s;
+    ck_assert_int_eq(wal_strategy_parse("batch_10ms", &s), 0);
+    ck_assert_int_eq(s.kind, WAL_BATCH);
+    ck_assert_uint_eq(s.interval_ms, 10);
+    ck_assert_int_eq(wal_strategy_parse("batch_1ms", &s), 0);
+    ck_assert_int_eq(wal_strategy_parse("batch_10000ms", &s), 0);
+    const char *bad[] = { "Always", "ALWAYS", "always ", "", "batch_0ms", "batch_010ms",
+                          "batch_+5ms", "batch_-5ms", "batch_10001ms", "batch_ms", "batch_10",
+                          "batch_10s", "batch_99999999999999999999ms", "nONE", "batch_1.5ms" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(wal_strategy_parse(bad[i], &s) == -EINVAL, "accepted \"%s\"", bad[i]);
+    char buf[32];
+    ck_assert_str_eq(wal_strategy_name(&(struct wal_strategy){ WAL_BATCH, 250 }, buf, sizeof buf),
+                     "batch_250ms");
+    ck_assert_str_eq(wal_strategy_durability(&(struct wal_strategy){ WAL_BATCH, 10 }, buf,
+                                             sizeof buf), "every_10ms");
+    ck_assert_str_eq(wal_strategy_window(&(struct wal_strategy){ WAL_NONE, 0 }, buf, sizeof buf),
+                     "seconds");
+}
+END_TEST
+
+START_TEST(sync_method_names_parse_exactly)
+{
+    enum wal_sync_method m;
+    ck_assert_int_eq(wal_sync_method_parse("fdatasync", &m), 0);
+    ck_assert_int_eq(m, WAL_SYNC_FDATASYNC);
+    ck_assert_int_eq(wal_sync_method_parse("o_dsync", &m), 0);
+    ck_assert_int_eq(wal_sync_method_parse("FSYNC", &m), -EINVAL);
+}
+END_TEST
+
+/* ---- strategy semantics through the seam -------------------------------- */
+
+START_TEST(always_acknowledges_only_after_its_sync_returned)
+{
+    struct fake f;
+    fake_init(&f);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("always");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 128), 0);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+        fake_event(&f, EV_ACK);
+    }
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), 0);
+    ck_assert_uint_eq(f.nevents, 20 * 4);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(f.events[4 * i + 0], EV_WRITE);
+        ck_assert_int_eq(f.events[4 * i + 1], EV_SYNC_START);
+        ck_assert_int_eq(f.events[4 * i + 2], EV_SYNC_END);
+        ck_assert_int_eq(f.events[4 * i + 3], EV_ACK);
+    }
+    ck_assert_uint_eq(st.syncs, 20);
+    ck_assert_uint_eq(st.exposure_max_ns, 0);
+    ck_assert_uint_eq(st.uncovered, 0);
+}
+END_TEST
+
+START_TEST(none_never_syncs)
+{
+    struct fake f;
+    fake_init(&f);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("none");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), 0);
+    ck_assert_uint_eq(f.writes, 1000);
+    ck_assert_uint_eq(f.syncs, 0);
+    ck_assert_uint_eq(st.syncs, 0);
+    ck_assert_uint_eq(st.uncovered, 1000);
+}
+END_TEST
+
+START_TEST(batch_acknowledges_without_waiting_for_a_sync)
+{
+    struct fake f;
+    fake_init(&f);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("batch_10000ms");   /* no tick during the test */
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    ck_assert_uint_eq(f.writes, 100);
+    ck_assert_uint_eq(f.syncs, 0);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), 0);
+    /* a clean close covers everything with one last sync */
+    ck_assert_uint_eq(f.syncs, 1);
+    ck_assert_uint_eq(st.uncovered, 0);
+    ck_assert_uint_gt(st.exposure_max_ns, 0);
+}
+END_TEST
+
+START_TEST(batch_flusher_syncs_while_writers_are_idle)
+{
+    struct fake f;
+    fake_init(&f);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("batch_5ms");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    /* no further appends: only the flusher can produce this sync */
+    ck_assert_uint_ge(fake_wait_syncs(&f, 1), 1);
+    unsigned syncs_before_close = f.syncs;
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), 0);
+    ck_assert_uint_eq(st.uncovered, 0);
+    /* nothing new after the flusher's sync: close had nothing to cover */
+    ck_assert_uint_eq(f.syncs, syncs_before_close);
+}
+END_TEST
+
+START_TEST(failed_sync_under_always_fails_the_log_and_is_never_retried)
+{
+    struct fake f;
+    fake_init(&f);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("always");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    f.sync_error = -EIO;
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
+    unsigned events = f.nevents;
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
+    ck_assert_uint_eq(f.nevents, events);   /* no write, no second sync */
+    int err;
+    ck_assert_int_eq(wal_log_failed_op(log, &err), WAL_OP_SYNC);
+    ck_assert_int_eq(err, -EIO);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), -EIO);
+    ck_assert_int_eq(st.failed_op, WAL_OP_SYNC);
+    ck_assert_uint_eq(st.syncs, 1);
+    ck_assert_uint_eq(st.uncovered, 1);
+}
+END_TEST
+
+START_TEST(failed_sync_in_the_batch_flusher_fails_later_appends)
+{
+    struct fake f;
+    fake_init(&f);
+    f.sync_error = -EIO;
+    struct wal_log *log;
+    struct wal_strategy s = strategy("batch_1ms");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    /* wait for the flusher's failed attempt */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&f.mu);
+    while (f.nevents < 2 && pthread_cond_timedwait(&f.changed, &f.mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&f.mu);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), -EIO);
+    ck_assert_int_eq(st.failed_op, WAL_OP_SYNC);
+    ck_assert_uint_eq(st.syncs, 0);
+    ck_assert_uint_eq(st.uncovered, 1);
+}
+END_TEST
+
+START_TEST(failed_write_is_reported_with_its_call)
+{
+    struct fake f;
+    fake_init(&f);
+    f.write_error = -ENOSPC;
+    struct wal_log *log;
+    struct wal_strategy s = strategy("none");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -ENOSPC);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), -ENOSPC);
+    ck_assert_int_eq(st.failed_op, WAL_OP_WRITE);
+    ck_assert_uint_eq(st.appended, 0);
+}
+END_TEST
+
+START_TEST(real_file_log_recovers_every_acknowledged_record)
+{
+    const char *dir = getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
+    mkdir(dir, 0755);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/test-wal-real-%ld.wal", dir, (long)getpid());
+    const char *methods[] = { "fsync", "fdatasync", "o_dsync" };
+    for (int m = 0; m < 3; m++) {
+        enum wal_sync_method sm;
+        ck_assert_int_eq(wal_sync_method_parse(methods[m], &sm), 0);
+        struct wal_file *f;
+        ck_assert_int_eq(wal_file_open(path, sm, &f, NULL, 0), 0);
+        struct wal_log *log;
+        struct wal_strategy s = strategy("always");
+        ck_assert_int_eq(wal_log_open(&log, f, &s, 100), 0);
+        for (int i = 0; i < 50; i++)
+            ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+        ck_assert_int_eq(wal_log_close(log, NULL), 0);
+        int fd = open(path, O_RDONLY);
+        struct wal_recovery r;
+        ck_assert_int_eq(wal_recover_fd(fd, &r, NULL, NULL), 0);
+        close(fd);
+        ck_assert_uint_eq(r.records, 50);
+        ck_assert_int_eq(r.stop, WAL_STOP_END);
+    }
+    unlink(path);
+}
+END_TEST
+
+START_TEST(open_names_the_call_and_path_when_it_fails)
+{
+    struct wal_file *f;
+    char err[256];
+    ck_assert_int_eq(wal_file_open("build/no/such/dir/x.wal", WAL_SYNC_FSYNC, &f, err, sizeof err),
+                     -ENOENT);
+    ck_assert_str_eq(err, "open(build/no/such/dir/x.wal): No such file or directory");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wal");
+    TCase *rec = tcase_create("record");
+    tcase_add_test(rec, record_roundtrips_with_seq_length_and_payload);
+    tcase_add_test(rec, record_decode_asks_for_more_when_short);
+    tcase_add_test(rec, record_decode_rejects_any_flipped_bit);
+    tcase_add_test(rec, record_decode_rejects_zeroed_header);
+    tcase_add_test(rec, record_header_only_entry_is_valid);
+    suite_add_tcase(s, rec);
+    TCase *rcv = tcase_create("recovery");
+    tcase_add_test(rcv, recovery_reads_every_record_of_an_intact_log);
+    tcase_add_test(rcv, recovery_stops_before_a_truncated_tail);
+    tcase_add_test(rcv, recovery_stops_at_a_zeroed_tail);
+    tcase_add_test(rcv, recovery_stops_at_a_corrupted_record_and_ignores_good_ones_after_it);
+    tcase_add_test(rcv, recovery_refuses_a_valid_record_out_of_sequence);
+    tcase_add_test(rcv, recovery_streams_logs_larger_than_its_buffer);
+    suite_add_tcase(s, rcv);
+    TCase *str = tcase_create("strategy");
+    tcase_set_timeout(str, 30);
+    tcase_add_test(str, strategy_names_parse_exactly);
+    tcase_add_test(str, sync_method_names_parse_exactly);
+    tcase_add_test(str, always_acknowledges_only_after_its_sync_returned);
+    tcase_add_test(str, none_never_syncs);
+    tcase_add_test(str, batch_acknowledges_without_waiting_for_a_sync);
+    tcase_add_test(str, batch_flusher_syncs_while_writers_are_idle);
+    tcase_add_test(str, failed_sync_under_always_fails_the_log_and_is_never_retried);
+    tcase_add_test(str, failed_sync_in_the_batch_flusher_fails_later_appends);
+    tcase_add_test(str, failed_write_is_reported_with_its_call);
+    tcase_add_test(str, real_file_log_recovers_every_acknowledged_record);
+    tcase_add_test(str, open_names_the_call_and_path_when_it_fails);
+    suite_add_tcase(s, str);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

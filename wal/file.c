@@ -1,0 +1,141 @@
+/* DESIGN: the real file behind the storage seam.
+ *
+ * The seam is a method table, as in SQLite's VFS: the log only ever calls
+ * methods->pwrite, ->sync and ->close, so crashsim can wrap this file and
+ * see (or fail) every call.  Writes use pwrite at offsets the log reserved,
+ * so several writer threads can share one descriptor.  Short writes and
+ * EINTR are completed here; every other error goes back to the caller, named
+ * by the call that failed.  A failed sync is never retried: after Linux
+ * reports a writeback error once, a second fsync may return success without
+ * the data being on disk (PostgreSQL's "fsyncgate", 2018).
+ */
+#include "wal/wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct posix_file {
+    struct wal_file base;
+    int fd;
+    enum wal_sync_method method;
+};
+
+static int posix_pwrite(struct wal_file *f, const void *buf, size_t len, off_t off)
+{
+    struct posix_file *p = (struct posix_file *)f;
+    const char *c = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(p->fd, c, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;   /* no progress and no error: do not spin */
+        c += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+static int posix_sync(struct wal_file *f)
+{
+    struct posix_file *p = (struct posix_file *)f;
+    int rc;
+    switch (p->method) {
+    case WAL_SYNC_FSYNC:
+        rc = fsync(p->fd);
+        break;
+    case WAL_SYNC_FDATASYNC:
+        rc = fdatasync(p->fd);
+        break;
+    default:
+        return 0;   /* O_DSYNC: each write returned only once durable */
+    }
+    /* EINTR included: what the interrupted sync covered is unknown, so it is
+     * reported, not retried as if a second call could vouch for it. */
+    return rc == 0 ? 0 : -errno;
+}
+
+static int posix_close(struct wal_file *f)
+{
+    struct posix_file *p = (struct posix_file *)f;
+    int rc = close(p->fd) == 0 ? 0 : -errno;
+    free(p);
+    /* close may report a deferred write error, but the descriptor is gone
+     * either way (POSIX leaves EINTR unspecified; Linux frees it). */
+    return rc == -EINTR ? 0 : rc;
+}
+
+static const struct wal_file_methods posix_methods = {
+    .pwrite = posix_pwrite,
+    .sync = posix_sync,
+    .close = posix_close,
+};
+
+int wal_file_open(const char *path, enum wal_sync_method method, struct wal_file **out,
+                  char *errbuf, size_t errlen)
+{
+    int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    if (method == WAL_SYNC_O_DSYNC)
+        flags |= O_DSYNC;
+    struct posix_file *p = malloc(sizeof *p);
+    if (!p) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "malloc: %s", strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    int fd;
+    do
+        fd = open(path, flags, 0644);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int e = errno;
+        if (errbuf)
+            snprintf(errbuf, errlen, "open(%s): %s", path, strerror(e));
+        free(p);
+        return -e;
+    }
+    p->base.methods = &posix_methods;
+    p->fd = fd;
+    p->method = method;
+    *out = &p->base;
+    return 0;
+}
+
+int wal_file_fd(const struct wal_file *f)
+{
+    return ((const struct posix_file *)f)->fd;
+}
+
+int wal_sync_method_parse(const char *name, enum wal_sync_method *out)
+{
+    static const struct { const char *name; enum wal_sync_method m; } known[] = {
+        { "fsync", WAL_SYNC_FSYNC },
+        { "fdatasync", WAL_SYNC_FDATASYNC },
+        { "o_dsync", WAL_SYNC_O_DSYNC },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (strcmp(name, known[i].name) == 0) {
+            *out = known[i].m;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *wal_sync_method_name(enum wal_sync_method method)
+{
+    switch (method) {
+    case WAL_SYNC_FSYNC: return "fsync";
+    case WAL_SYNC_FDATASYNC: return "fdatasync";
+    case WAL_SYNC_O_DSYNC: return "o_dsync";
+    }
+    return "unknown";
+}

@@ -1,0 +1,251 @@
+/* DESIGN: the appender and its strategies.
+ *
+ * One mutex orders appends: a writer takes the next seq, writes its record
+ * at seq's offset and, under `always`, syncs before it lets go, so that an
+ * acknowledgement always follows the sync that covered it.  Under
+ * `batch_<N>ms` a flusher thread wakes on a fixed cadence (absolute
+ * CLOCK_MONOTONIC deadlines, so a slow sync does not push every later tick
+ * back) and syncs whatever was written since the last sync, also while the
+ * writers are idle; it sleeps on a condition variable rather than in
+ * clock_nanosleep so that closing the log does not wait out a 10 s interval.
+ * The sync itself runs outside the mutex: writers keep appending while the
+ * disk flushes, which is the point of batching.
+ *
+ * Exposure is measured, not assumed: when a sync starts, the flusher takes
+ * the acknowledgement time of the oldest record that no earlier sync covered;
+ * when that sync returns, end - that time is the longest any record it
+ * covers waited.  This needs two numbers, not one per record.
+ *
+ * A failed sync fails the log for good: the error is sticky, every later
+ * append returns it, and the records it covered are never counted as
+ * synced.  Retrying would be a lie after Linux has dropped the dirty pages
+ * it could not write (the 2018 "fsyncgate" lesson).
+ */
+#include "wal/wal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct wal_log {
+    struct wal_file *file;
+    struct wal_strategy strategy;
+    uint32_t record_size;
+    unsigned char *record;          /* encode buffer, used under mu */
+
+    pthread_mutex_t mu;
+    pthread_cond_t wake;            /* the flusher sleeps on it */
+    uint64_t last_seq;              /* last seq whose write completed */
+    uint64_t synced_seq;            /* last seq covered by a successful sync */
+    uint64_t oldest_unsynced_ack;   /* ack time of the oldest record after synced_seq, 0 if none */
+    int stopping;
+    int error;                      /* sticky negative errno */
+    enum wal_op failed_op;
+    struct wal_stats stats;
+
+    int has_flusher;
+    pthread_t flusher;
+};
+
+uint64_t wal_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void fail_locked(struct wal_log *log, enum wal_op op, int err)
+{
+    if (log->error == 0) {
+        log->error = err;
+        log->failed_op = op;
+    }
+}
+
+/* Runs one sync covering everything written so far.  Called with mu held;
+ * drops it around the sync itself. */
+static int sync_covering_locked(struct wal_log *log)
+{
+    uint64_t covered = log->last_seq;
+    uint64_t oldest_ack = log->oldest_unsynced_ack;
+    if (covered == log->synced_seq)
+        return 0;
+    log->oldest_unsynced_ack = 0;
+    pthread_mutex_unlock(&log->mu);
+
+    uint64_t t0 = wal_now_ns();
+    int rc = log->file->methods->sync(log->file);
+    uint64_t t1 = wal_now_ns();
+
+    pthread_mutex_lock(&log->mu);
+    if (rc < 0) {
+        fail_locked(log, WAL_OP_SYNC, rc);
+        return rc;
+    }
+    log->stats.syncs++;
+    hist_add(&log->stats.sync_ns, t1 - t0);
+    if (oldest_ack && t1 > oldest_ack && t1 - oldest_ack > log->stats.exposure_max_ns)
+        log->stats.exposure_max_ns = t1 - oldest_ack;
+    if (covered > log->synced_seq)
+        log->synced_seq = covered;
+    return 0;
+}
+
+static struct timespec ns_to_timespec(uint64_t ns)
+{
+    return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ull),
+                              .tv_nsec = (long)(ns % 1000000000ull) };
+}
+
+static void *flusher_main(void *arg)
+{
+    struct wal_log *log = arg;
+    const uint64_t interval = (uint64_t)log->strategy.interval_ms * 1000000ull;
+    uint64_t next = wal_now_ns() + interval;
+
+    pthread_mutex_lock(&log->mu);
+    while (!log->stopping && log->error == 0) {
+        struct timespec deadline = ns_to_timespec(next);
+        int rc = pthread_cond_timedwait(&log->wake, &log->mu, &deadline);
+        if (log->stopping)
+            break;
+        if (rc != ETIMEDOUT && wal_now_ns() < next)
+            continue;   /* spurious wake-up: keep the cadence */
+        if (sync_covering_locked(log) < 0)
+            break;
+        /* Fixed cadence: the next tick is a multiple of the interval after
+         * the first; ticks missed behind a slow sync are skipped, not bunched. */
+        uint64_t now = wal_now_ns();
+        next += interval;
+        if (next <= now)
+            next += ((now - next) / interval + 1) * interval;
+    }
+    pthread_mutex_unlock(&log->mu);
+    return NULL;
+}
+
+int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
+                 uint32_t record_size)
+{
+    if (record_size < WAL_HEADER_SIZE || record_size > WAL_MAX_RECORD)
+        return -EINVAL;
+    if (s->kind == WAL_BATCH &&
+        (s->interval_ms < WAL_BATCH_MIN_MS || s->interval_ms > WAL_BATCH_MAX_MS))
+        return -EINVAL;
+    struct wal_log *log = calloc(1, sizeof *log);
+    if (!log)
+        return -ENOMEM;
+    log->record = malloc(record_size);
+    if (!log->record) {
+        free(log);
+        return -ENOMEM;
+    }
+    log->file = f;
+    log->strategy = *s;
+    log->record_size = record_size;
+    hist_init(&log->stats.sync_ns);
+
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&log->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&log->mu, NULL);
+
+    if (s->kind == WAL_BATCH) {
+        int rc = pthread_create(&log->flusher, NULL, flusher_main, log);
+        if (rc != 0) {
+            pthread_cond_destroy(&log->wake);
+            pthread_mutex_destroy(&log->mu);
+            free(log->record);
+            free(log);
+            return -rc;
+        }
+        log->has_flusher = 1;
+    }
+    *out = log;
+    return 0;
+}
+
+int wal_log_append(struct wal_log *log, uint64_t *seq_out, uint64_t *ack_ns_out)
+{
+    pthread_mutex_lock(&log->mu);
+    if (log->error) {
+        int e = log->error;
+        pthread_mutex_unlock(&log->mu);
+        return e;
+    }
+    uint64_t seq = log->last_seq + 1;
+    size_t n = wal_record_encode(log->record, seq, log->record_size - WAL_HEADER_SIZE);
+    off_t off = (off_t)((seq - 1) * log->record_size);
+    int rc = log->file->methods->pwrite(log->file, log->record, n, off);
+    if (rc < 0) {
+        fail_locked(log, WAL_OP_WRITE, rc);
+        pthread_mutex_unlock(&log->mu);
+        return rc;
+    }
+    log->last_seq = seq;
+
+    if (log->strategy.kind == WAL_ALWAYS) {
+        rc = sync_covering_locked(log);
+        if (rc < 0) {
+            pthread_mutex_unlock(&log->mu);
+            return rc;
+        }
+    }
+    uint64_t ack = wal_now_ns();
+    if (log->synced_seq < seq && log->oldest_unsynced_ack == 0)
+        log->oldest_unsynced_ack = ack;
+    log->stats.appended++;
+    pthread_mutex_unlock(&log->mu);
+
+    if (seq_out)
+        *seq_out = seq;
+    if (ack_ns_out)
+        *ack_ns_out = ack;
+    return 0;
+}
+
+enum wal_op wal_log_failed_op(const struct wal_log *log, int *err)
+{
+    struct wal_log *l = (struct wal_log *)log;   /* the mutex is not logical state */
+    pthread_mutex_lock(&l->mu);
+    enum wal_op op = l->failed_op;
+    if (err)
+        *err = l->error;
+    pthread_mutex_unlock(&l->mu);
+    return op;
+}
+
+int wal_log_close(struct wal_log *log, struct wal_stats *stats)
+{
+    pthread_mutex_lock(&log->mu);
+    log->stopping = 1;
+    pthread_cond_signal(&log->wake);
+    pthread_mutex_unlock(&log->mu);
+    if (log->has_flusher)
+        pthread_join(log->flusher, NULL);
+
+    pthread_mutex_lock(&log->mu);
+    if (log->strategy.kind == WAL_BATCH && log->error == 0)
+        sync_covering_locked(log);
+    pthread_mutex_unlock(&log->mu);
+
+    int rc = log->file->methods->close(log->file);
+    if (rc < 0)
+        fail_locked(log, WAL_OP_CLOSE, rc);
+
+    log->stats.uncovered = log->last_seq - log->synced_seq;
+    log->stats.failed_op = log->failed_op;
+    log->stats.error = log->error;
+    if (stats)
+        *stats = log->stats;
+    int err = log->error;
+    pthread_cond_destroy(&log->wake);
+    pthread_mutex_destroy(&log->mu);
+    free(log->record);
+    free(log);
+    return err;
+}

@@ -1,0 +1,172 @@
+/* wal: the log under test.
+ *
+ * Three layers, each usable alone:
+ *   - the record format (encode, decode, streaming recovery);
+ *   - the storage seam: a file is an object behind a method table (pwrite,
+ *     sync, close), so that crashsim can wrap the real file;
+ *   - the log: appends records under a durability strategy (always,
+ *     batch_<N>ms with a flusher thread, none) and keeps measurements.
+ *
+ * Every function that can fail returns 0 (or a count) on success and a
+ * negative errno on failure.
+ */
+#ifndef FSYNCLAB_WAL_H
+#define FSYNCLAB_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hist/hist.h"
+
+/* ---- record format ------------------------------------------------------
+ * On disk, little-endian:
+ *   u32 length    payload bytes
+ *   u64 seq       1, 2, 3, ... in append order
+ *   u32 crc       CRC32 (zlib) over length, seq and the payload
+ *   payload
+ */
+#define WAL_HEADER_SIZE 16u
+#define WAL_MAX_RECORD (1u << 20)   /* whole record, header included */
+
+/* Writes the record for seq with a payload of len bytes into out (which must
+ * hold WAL_HEADER_SIZE + len bytes).  The payload is a pattern derived from
+ * seq, so that recovery can tell a record that is intact from one that only
+ * passes its CRC by accident.  Returns the record size. */
+size_t wal_record_encode(unsigned char *out, uint64_t seq, uint32_t len);
+
+/* Decodes the record at the start of buf (avail bytes).  Returns the record
+ * size (> 0), 0 when buf holds less than one whole record, or -EBADMSG when
+ * the length is impossible or the CRC does not match. */
+ssize_t wal_record_decode(const unsigned char *buf, size_t avail, uint64_t *seq,
+                          const unsigned char **payload, uint32_t *len);
+
+/* True when payload is exactly what wal_record_encode wrote for seq. */
+int wal_payload_matches(const unsigned char *payload, uint32_t len, uint64_t seq);
+
+enum wal_stop {
+    WAL_STOP_END = 0,   /* the file ended on a record boundary */
+    WAL_STOP_SHORT,     /* a last record was cut short */
+    WAL_STOP_CORRUPT,   /* a record failed its CRC or had an impossible length */
+    WAL_STOP_SEQ,       /* a valid record out of sequence (seq != previous + 1) */
+    WAL_STOP_CONTENT,   /* a valid record whose payload is not what was written */
+};
+
+struct wal_recovery {
+    uint64_t records;       /* intact records handed back, seq 1..records */
+    uint64_t valid_bytes;   /* bytes they occupy */
+    enum wal_stop stop;
+};
+
+/* Reads the log in fd from offset 0 in order, with a fixed buffer, and stops
+ * at the first record that is short, corrupt, out of sequence or carries a
+ * wrong payload.  Calls record(arg, seq, len) for each intact record when
+ * record is not NULL.  Never hands back a damaged record. */
+int wal_recover_fd(int fd, struct wal_recovery *out,
+                   void (*record)(void *arg, uint64_t seq, uint32_t len), void *arg);
+const char *wal_stop_name(enum wal_stop stop);
+
+/* ---- storage seam -------------------------------------------------------- */
+enum wal_sync_method {
+    WAL_SYNC_FSYNC = 0,
+    WAL_SYNC_FDATASYNC,
+    WAL_SYNC_O_DSYNC,        /* open with O_DSYNC: each write is durable, sync is a no-op */
+};
+
+struct wal_file;
+struct wal_file_methods {
+    /* Writes all len bytes at off (short writes and EINTR are completed). */
+    int (*pwrite)(struct wal_file *f, const void *buf, size_t len, off_t off);
+    /* Makes everything written so far durable. */
+    int (*sync)(struct wal_file *f);
+    /* Closes and frees f, whatever the result. */
+    int (*close)(struct wal_file *f);
+};
+struct wal_file {
+    const struct wal_file_methods *methods;
+};
+
+/* Creates (truncating) the file at path for appending under method.
+ * Messages name the failing call; errbuf may be NULL. */
+int wal_file_open(const char *path, enum wal_sync_method method, struct wal_file **out,
+                  char *errbuf, size_t errlen);
+/* The descriptor behind a file made by wal_file_open. */
+int wal_file_fd(const struct wal_file *f);
+
+int wal_sync_method_parse(const char *name, enum wal_sync_method *out);
+const char *wal_sync_method_name(enum wal_sync_method method);
+#define WAL_SYNC_METHODS "fsync, fdatasync, o_dsync"
+
+/* ---- strategies ---------------------------------------------------------- */
+enum wal_kind {
+    WAL_ALWAYS = 0,   /* write, sync, then acknowledge */
+    WAL_BATCH,        /* acknowledge after write; a flusher syncs every interval_ms */
+    WAL_NONE,         /* write only; the kernel writes back when it likes */
+};
+
+#define WAL_BATCH_MIN_MS 1u
+#define WAL_BATCH_MAX_MS 10000u
+
+struct wal_strategy {
+    enum wal_kind kind;
+    unsigned interval_ms;   /* WAL_BATCH only */
+};
+
+/* Accepts exactly "always", "none" and "batch_<N>ms" with N a whole number
+ * from 1 to 10000 written without sign or leading zeros. */
+int wal_strategy_parse(const char *name, struct wal_strategy *out);
+/* The canonical name, e.g. "batch_10ms".  Returns buf. */
+char *wal_strategy_name(const struct wal_strategy *s, char *buf, size_t len);
+/* "every_write", "every_<N>ms", "os_dependent". Returns buf. */
+char *wal_strategy_durability(const struct wal_strategy *s, char *buf, size_t len);
+/* The promised loss window: "0ms", "<N>ms", "seconds". Returns buf. */
+char *wal_strategy_window(const struct wal_strategy *s, char *buf, size_t len);
+
+/* ---- the log ------------------------------------------------------------- */
+enum wal_op { WAL_OP_NONE = 0, WAL_OP_WRITE, WAL_OP_SYNC, WAL_OP_CLOSE };
+
+struct wal_stats {
+    uint64_t appended;          /* records acknowledged */
+    uint64_t syncs;             /* syncs that returned success */
+    struct hist sync_ns;        /* their latency */
+    /* Exposure: for each acknowledged record, the time from its
+     * acknowledgement until a sync that started after its write returned
+     * (0 when the sync returned before the acknowledgement).  The maximum
+     * over all records that a sync covered. */
+    uint64_t exposure_max_ns;
+    uint64_t uncovered;         /* acknowledged records no sync covered */
+    enum wal_op failed_op;      /* the first call that failed, WAL_OP_NONE if none */
+    int error;                  /* its negative errno */
+};
+
+struct wal_log;
+
+/* Starts a log on f (taking ownership of it) with records of record_size
+ * bytes, header included (WAL_HEADER_SIZE .. WAL_MAX_RECORD).  For
+ * WAL_BATCH it starts the flusher thread. */
+int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
+                 uint32_t record_size);
+
+/* Appends one record and returns once the strategy allows it to be
+ * acknowledged.  *seq gets its sequence number and *ack_ns the
+ * CLOCK_MONOTONIC time of the acknowledgement (either may be NULL).
+ * Safe to call from several threads.  After any failed sync the log is
+ * failed: this and every later call return that error, and nothing written
+ * since the last successful sync is claimed durable. */
+int wal_log_append(struct wal_log *log, uint64_t *seq, uint64_t *ack_ns);
+
+/* Stops the flusher; for WAL_BATCH runs one last sync so every acknowledged
+ * record is covered (a clean shutdown).  Closes the file, copies the
+ * measurements to stats (may be NULL) and frees the log.  Returns the first
+ * error the log met, if any. */
+int wal_log_close(struct wal_log *log, struct wal_stats *stats);
+
+/* Which seam call failed the log, and its negative errno; WAL_OP_NONE and
+ * 0 while the log has not failed.  The caller, which knows the file and the
+ * sync method, names the call ("fdatasync(%s): %s"). */
+enum wal_op wal_log_failed_op(const struct wal_log *log, int *err);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t wal_now_ns(void);
+
+#endif
