@@ -1,0 +1,299 @@
+/* DESIGN: the benchmark runner.
+ *
+ * Each strategy gets a fresh scratch file in the data directory, writes its
+ * entries through the log under test, and the file is removed afterwards:
+ * also when SIGINT or SIGTERM arrive mid-run (a handler unlinks the one
+ * scratch path in use, then lets the signal take its default course, as
+ * pg_test_fsync does).
+ *
+ * A request has one time budget.  Strategies run cheapest first (none,
+ * then batch from the longest interval down, then always) and each may use
+ * an equal share of what is left, so what a fast strategy leaves over goes to
+ * the slow ones instead of the first in the list taking it all.  Results are
+ * stored in the requested order whatever the running order.
+ *
+ * Nothing here keeps a sample per entry: latencies go into histograms.
+ */
+#include "bench/bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* ---- scratch file removal on signals ------------------------------------ */
+
+static char scratch_path[4200];
+static volatile sig_atomic_t scratch_live;
+
+static void on_fatal_signal(int sig)
+{
+    if (scratch_live)
+        unlink(scratch_path);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_cleanup_handlers(void)
+{
+    static int installed;
+    if (installed)
+        return;
+    installed = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- environment -------------------------------------------------------- */
+
+const char *bench_data_dir(const char *flag)
+{
+    if (flag && *flag)
+        return flag;
+    const char *env = getenv("FSYNCLAB_DIR");
+    if (env && *env)
+        return env;
+    return ".";
+}
+
+static const char *fs_name(unsigned long magic)
+{
+    switch (magic) {
+    case 0xEF53: return "ext4";
+    case 0x01021994: return "tmpfs";
+    case 0x858458f6: return "ramfs";
+    case 0x794c7630: return "overlayfs";
+    case 0x58465342: return "xfs";
+    case 0x9123683e: return "btrfs";
+    case 0xF2F52010: return "f2fs";
+    case 0x2fc12fc1: return "zfs";
+    case 0x6969: return "nfs";
+    case 0x65735546: return "fuse";
+    case 0x01021997: return "9p";
+    case 0x4d44: return "vfat";
+    default: return NULL;
+    }
+}
+
+static long read_proc_long(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    long v;
+    int ok = fscanf(f, "%ld", &v) == 1;
+    fclose(f);
+    return ok ? v : -1;
+}
+
+/* Finds dir's mount in /proc/self/mountinfo by device number: its source
+ * (the device) and whether it carries the `volatile` option. */
+static void probe_mount(const char *dir, struct bench_env *env, int *is_volatile)
+{
+    struct stat st;
+    *is_volatile = 0;
+    if (stat(dir, &st) != 0)
+        return;
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        unsigned maj, min;
+        if (sscanf(line, "%*s %*s %u:%u", &maj, &min) != 2)
+            continue;
+        if (maj != major(st.st_dev) || min != minor(st.st_dev))
+            continue;
+        char *sep = strstr(line, " - ");
+        if (!sep)
+            continue;
+        char fstype[64], source[128], opts[1024] = "";
+        if (sscanf(sep + 3, "%63s %127s %1023s", fstype, source, opts) >= 2)
+            snprintf(env->device, sizeof env->device, "%s", source);
+        if (strstr(opts, "volatile"))
+            *is_volatile = 1;
+        /* a later line for the same device is a mount on top: keep reading */
+    }
+    fclose(f);
+}
+
+int bench_env_probe(const char *dir, struct bench_env *env)
+{
+    memset(env, 0, sizeof *env);
+    snprintf(env->dir, sizeof env->dir, "%s", dir);
+    struct statfs sfs;
+    if (statfs(dir, &sfs) != 0)
+        return -errno;
+    const char *name = fs_name((unsigned long)sfs.f_type);
+    if (name)
+        snprintf(env->fs_type, sizeof env->fs_type, "%s", name);
+    else
+        snprintf(env->fs_type, sizeof env->fs_type, "0x%lx", (unsigned long)sfs.f_type);
+
+    int is_volatile;
+    probe_mount(dir, env, &is_volatile);
+    if (strcmp(env->fs_type, "tmpfs") == 0 || strcmp(env->fs_type, "ramfs") == 0)
+        snprintf(env->warning, sizeof env->warning,
+                 "%s keeps files in memory: a sync returns at once and measures nothing",
+                 env->fs_type);
+    else if (strcmp(env->fs_type, "overlayfs") == 0 && is_volatile)
+        snprintf(env->warning, sizeof env->warning,
+                 "overlayfs mounted volatile: sync is a no-op and measures nothing");
+    else if (strcmp(env->fs_type, "overlayfs") == 0)
+        snprintf(env->warning, sizeof env->warning,
+                 "overlayfs: syncs reach a hidden upper file system; results cannot be judged");
+
+    env->dirty_expire_cs = read_proc_long("/proc/sys/vm/dirty_expire_centisecs");
+    env->dirty_writeback_cs = read_proc_long("/proc/sys/vm/dirty_writeback_centisecs");
+    return 0;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+/* Lower runs first: none, batch by falling interval, always. */
+static uint64_t run_cost(const struct wal_strategy *s)
+{
+    switch (s->kind) {
+    case WAL_NONE: return 0;
+    case WAL_BATCH: return 1 + (WAL_BATCH_MAX_MS - s->interval_ms);
+    case WAL_ALWAYS: return 1 + WAL_BATCH_MAX_MS + 1;
+    }
+    return 0;
+}
+
+static const char *op_call(enum wal_op op, enum wal_sync_method m)
+{
+    switch (op) {
+    case WAL_OP_WRITE: return m == WAL_SYNC_O_DSYNC ? "pwrite(O_DSYNC)" : "pwrite";
+    case WAL_OP_SYNC: return wal_sync_method_name(m);
+    case WAL_OP_CLOSE: return "close";
+    default: return "log";
+    }
+}
+
+static int check_free_space(const struct bench_config *cfg, char *err, size_t errlen)
+{
+    struct statvfs vfs;
+    if (statvfs(cfg->dir, &vfs) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "statvfs(%s): %s", cfg->dir, strerror(e));
+        return -e;
+    }
+    /* Strategies run one after another and each file is removed before the
+     * next, so the need is one strategy's file plus a little slack. */
+    unsigned long long need = (unsigned long long)cfg->entries * cfg->entry_size;
+    unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+    if (need + (1ull << 20) > avail) {
+        snprintf(err, errlen, "not enough space in %s: needs %llu MiB, %llu MiB free",
+                 cfg->dir, (need >> 20) + 1, avail >> 20);
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
+                   uint64_t deadline_ns, unsigned index, struct bench_result *r,
+                   char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->strategy = *s;
+    r->entries_requested = cfg->entries;
+    hist_init(&r->ack_ns);
+    hist_init(&r->wal.sync_ns);
+
+    snprintf(scratch_path, sizeof scratch_path, "%s/fsynclab-bench-%ld-%u.wal",
+             cfg->dir, (long)getpid(), index);
+    struct wal_file *file;
+    int rc = wal_file_open(scratch_path, cfg->sync_method, &file, err, errlen);
+    if (rc < 0)
+        return rc;
+    scratch_live = 1;
+
+    struct wal_log *log;
+    rc = wal_log_open(&log, file, s, cfg->entry_size);
+    if (rc < 0) {
+        snprintf(err, errlen, "wal_log_open: %s", strerror(-rc));
+        file->methods->close(file);
+        goto out;
+    }
+
+    uint64_t start = wal_now_ns(), last_ack = start;
+    for (uint64_t i = 0; i < cfg->entries; i++) {
+        uint64_t t0 = wal_now_ns(), ack;
+        if (wal_log_append(log, NULL, &ack) < 0)
+            break;   /* the log is failed; close reports which call */
+        hist_add(&r->ack_ns, ack - t0);
+        r->entries_written++;
+        last_ack = ack;
+        if (ack >= deadline_ns)
+            break;
+    }
+    rc = wal_log_close(log, &r->wal);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s(%s): %s", op_call(r->wal.failed_op, cfg->sync_method),
+                 scratch_path, strerror(-rc));
+        goto out;
+    }
+    r->complete = r->entries_written == cfg->entries;
+    r->seconds = (double)(last_ack - start) / 1e9;
+    r->ops_per_sec = r->seconds > 0 ? (uint64_t)((double)r->entries_written / r->seconds + 0.5)
+                                    : r->entries_written;
+out:
+    if (unlink(scratch_path) != 0 && rc == 0) {
+        int e = errno;
+        snprintf(err, errlen, "unlink(%s): %s", scratch_path, strerror(e));
+        rc = -e;
+    }
+    scratch_live = 0;
+    return rc;
+}
+
+int bench_run(const struct bench_config *cfg, const struct wal_strategy *strategies, size_t n,
+              struct bench_result *results, char *err, size_t errlen)
+{
+    if (n == 0 || n > BENCH_MAX_STRATEGIES || cfg->entries == 0 ||
+        cfg->entries > BENCH_MAX_ENTRIES || cfg->entry_size < WAL_HEADER_SIZE ||
+        cfg->entry_size > WAL_MAX_RECORD || !(cfg->max_seconds > 0) ||
+        cfg->max_seconds > BENCH_MAX_SECONDS) {
+        snprintf(err, errlen, "bench_run: invalid configuration");
+        return -EINVAL;
+    }
+    install_cleanup_handlers();
+    int rc = check_free_space(cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+
+    size_t order[BENCH_MAX_STRATEGIES];
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) {   /* stable insertion sort by cost */
+        size_t k = order[i], j = i;
+        while (j > 0 && run_cost(&strategies[order[j - 1]]) > run_cost(&strategies[k])) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = k;
+    }
+
+    uint64_t end = wal_now_ns() + (uint64_t)(cfg->max_seconds * 1e9);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t now = wal_now_ns();
+        uint64_t share = now < end ? (end - now) / (n - i) : 0;
+        rc = run_one(cfg, &strategies[order[i]], now + share, (unsigned)order[i],
+                     &results[order[i]], err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
