@@ -1,0 +1,776 @@
+/* DESIGN: unit tests for the protocol node.  Output is compared as bytes
+ * against strings produced by Python's json.dumps (generated once, pasted
+ * here), because byte identity with Python is the contract.  Disk work is
+ * replaced by fakes through struct node_ops that count their calls, so the
+ * tests can prove that a rejected request never reached the disk. */
+#include "node/node.h"
+
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- fakes ------------------------------------------------------------- */
+
+static int bench_calls, probe_calls, bench_rc;
+static struct bench_config seen_cfg;
+static char seen_dir[256];
+
+static int fake_probe(const char *dir, struct bench_env *env)
+{
+    probe_calls++;
+    memset(env, 0, sizeof *env);
+    snprintf(env->dir, sizeof env->dir, "%s", dir);
+    strcpy(env->fs_type, "ext4");
+    strcpy(env->device, "/dev/vda1");
+    env->dirty_expire_cs = 3000;
+    env->dirty_writeback_cs = 500;
+    return 0;
+}
+
+static int failing_probe(const char *dir, struct bench_env *env)
+{
+    (void)dir, (void)env;
+    probe_calls++;
+    return -ENOENT;
+}
+
+/* Result i is made from strategies[i] with values whose printed form is
+ * known: one sample per histogram, so every quantile is that sample. */
+static int fake_benchmark(const struct bench_config *cfg, const struct wal_strategy *s, size_t n,
+                          struct bench_result *res, char *err, size_t errlen)
+{
+    bench_calls++;
+    seen_cfg = *cfg;
+    snprintf(seen_dir, sizeof seen_dir, "%s", cfg->dir ? cfg->dir : "(null)");
+    if (bench_rc < 0) {
+        snprintf(err, errlen, "fsync: Input/output error");
+        return bench_rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct bench_result *r = &res[i];
+        memset(r, 0, sizeof *r);
+        r->strategy = s[i];
+        r->entries_requested = cfg->entries;
+        r->entries_written = cfg->entries - i;
+        r->complete = i == 0;
+        r->seconds = 1.23456 + (double)i;
+        r->ops_per_sec = 1000 * (i + 1);
+        hist_init(&r->ack_ns);
+        hist_add(&r->ack_ns, 1500 + i);
+        hist_init(&r->wal.sync_ns);
+        if (s[i].kind != WAL_NONE) {
+            hist_add(&r->wal.sync_ns, 2000000);
+            r->wal.syncs = 7;
+            r->wal.exposure_max_ns = 1234567;
+        }
+    }
+    return 0;
+}
+
+static const struct node_ops fake_ops = {fake_benchmark, fake_probe};
+
+/* ---- harness ------------------------------------------------------------ */
+
+static char *out_buf, *log_buf;
+static size_t out_len, log_len;
+
+/* Feeds input (lines separated by '\n') through node_handle_line and
+ * returns everything written to stdout; the log is left in log_buf. */
+static const char *feed_ops(const char *input, const struct node_ops *ops)
+{
+    free(out_buf);
+    free(log_buf);
+    FILE *out = open_memstream(&out_buf, &out_len);
+    FILE *log = open_memstream(&log_buf, &log_len);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(log);
+    struct node *n = node_new(out, ops);
+    ck_assert_ptr_nonnull(n);
+    node_set_log(n, log);
+    for (const char *p = input; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        node_handle_line(n, p, len);
+        p += len + (nl != NULL);
+    }
+    node_free(n);
+    fclose(out);
+    fclose(log);
+    return out_buf;
+}
+
+static const char *feed(const char *input)
+{
+    return feed_ops(input, &fake_ops);
+}
+
+static void setup(void)
+{
+    bench_calls = probe_calls = bench_rc = 0;
+    memset(&seen_cfg, 0, sizeof seen_cfg);
+    setenv("FSYNCLAB_DIR", "/fake/data/dir", 1);
+}
+
+static void teardown(void)
+{
+    free(out_buf);
+    free(log_buf);
+    out_buf = log_buf = NULL;
+}
+
+static void assert_prints(const cJSON *item, const char *want)
+{
+    char *got = node_json_print(item);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want);
+    free(got);
+}
+
+static void assert_parsed_prints(const char *json, const char *want)
+{
+    cJSON *item = cJSON_Parse(json);
+    ck_assert_ptr_nonnull(item);
+    assert_prints(item, want);
+    cJSON_Delete(item);
+}
+
+/* ---- printer ------------------------------------------------------------ */
+
+START_TEST(printer_escapes_quotes_backslash_and_control_chars_like_python)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "a", "q\"b\\n\nr\rt\tb\bf\f\x01\x1f\x7f/~ ");
+    assert_prints(o, "{\"a\": \"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\f\\u0001\\u001f\\u007f/~ \"}");
+    cJSON_Delete(o);
+}
+END_TEST
+
+START_TEST(printer_writes_non_ascii_as_u_escapes_and_astral_as_surrogate_pairs)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, cJSON_CreateString("\xc3\xa9\xe2\x82\xac"));      /* é€ */
+    cJSON_AddItemToArray(a, cJSON_CreateString("\xf0\x9f\x98\x80"));          /* U+1F600 */
+    cJSON_AddItemToArray(a, cJSON_CreateString("a\xe2\x80\xa8" "b"));         /* U+2028 */
+    assert_prints(a, "[\"\\u00e9\\u20ac\", \"\\ud83d\\ude00\", \"a\\u2028b\"]");
+    cJSON_Delete(a);
+}
+END_TEST
+
+START_TEST(printer_escapes_keys_like_values)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "k\"\xc3\xa9", 1);
+    assert_prints(o, "{\"k\\\"\\u00e9\": 1}");
+    cJSON_Delete(o);
+}
+END_TEST
+
+START_TEST(printer_replaces_invalid_utf8_instead_of_failing)
+{
+    cJSON *s = cJSON_CreateString("a\xff" "b\xc3");
+    assert_prints(s, "\"a\\ufffdb\\ufffd\"");
+    cJSON_Delete(s);
+}
+END_TEST
+
+START_TEST(printer_nests_arrays_objects_and_literals_with_python_separators)
+{
+    assert_parsed_prints("{\"a\":[1,[2,[]],{}],\"b\":{\"c\":{\"d\":null}},\"t\":true,\"f\":false}",
+                         "{\"a\": [1, [2, []], {}], \"b\": {\"c\": {\"d\": null}}, \"t\": true, \"f\": false}");
+}
+END_TEST
+
+START_TEST(printer_keeps_insertion_order_and_duplicate_keys)
+{
+    assert_parsed_prints("{\"z\":1,\"a\":2,\"z\":3}", "{\"z\": 1, \"a\": 2, \"z\": 3}");
+}
+END_TEST
+
+START_TEST(printer_roundtrips_parsed_unicode_escapes)
+{
+    assert_parsed_prints("{\"x\": \"\\u00e9\\ud83d\\ude00\\n\", \"y\": [0.5, -0, 3]}",
+                         "{\"x\": \"\\u00e9\\ud83d\\ude00\\n\", \"y\": [0.5, 0, 3]}");
+}
+END_TEST
+
+/* repr(v) from Python 3.11 for each v. */
+static const struct { double v; const char *repr; } floats[] = {
+    {0.1, "0.1"},
+    {1e-05, "1e-05"},
+    {1e16, "1e+16"},
+    {2.5, "2.5"},
+    {2.0, "2.0"},
+    {1e15, "1000000000000000.0"},
+    {0.0001, "0.0001"},
+    {123.456, "123.456"},
+    {-0.5, "-0.5"},
+    {1.0 / 3, "0.3333333333333333"},
+    {1e300, "1e+300"},
+    {5e-324, "5e-324"},
+    {1.7976931348623157e308, "1.7976931348623157e+308"},
+    {12345.678, "12345.678"},
+    {-0.0, "-0.0"},
+    {0.0, "0.0"},
+    {1e22, "1e+22"},
+    {1.5e-7, "1.5e-07"},
+    {100.0, "100.0"},
+    {0.001, "0.001"},
+    {9007199254740992.0, "9007199254740992.0"},
+    {272.384, "272.384"},
+};
+
+START_TEST(float_prints_as_python_repr)
+{
+    cJSON *f = node_json_float(floats[_i].v);
+    ck_assert_ptr_nonnull(f);
+    assert_prints(f, floats[_i].repr);
+    cJSON_Delete(f);
+}
+END_TEST
+
+START_TEST(float_rejects_nan_and_infinity)
+{
+    ck_assert_ptr_null(node_json_float(NAN));
+    ck_assert_ptr_null(node_json_float(INFINITY));
+    ck_assert_ptr_null(node_json_float(-INFINITY));
+}
+END_TEST
+
+START_TEST(printer_prints_integral_numbers_below_2p53_as_ints_and_others_as_repr)
+{
+    cJSON *a = cJSON_CreateArray();
+    double v[] = {0, -1, 9007199254740991.0, 9007199254740992.0, 1e17, 1.5, -2.25};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    assert_prints(a, "[0, -1, 9007199254740991, 9007199254740992.0, 1e+17, 1.5, -2.25]");
+    cJSON_Delete(a);
+}
+END_TEST
+
+/* ---- envelope and ids ---------------------------------------------------- */
+
+#define INIT "{\"src\":\"c0\",\"dest\":\"n1\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\",\"node_ids\":[\"n1\"]}}\n"
+#define INIT_OK "{\"src\": \"n1\", \"dest\": \"c0\", \"body\": {\"type\": \"init_ok\", \"in_reply_to\": 1, \"msg_id\": 0}}\n"
+
+START_TEST(init_ok_bytes_are_exactly_the_maelstrom_reply)
+{
+    ck_assert_str_eq(feed(INIT), INIT_OK);
+    ck_assert_uint_eq(log_len, 0);
+}
+END_TEST
+
+START_TEST(msg_id_counts_every_reply_including_errors)
+{
+    const char *out = feed(INIT
+        "{\"src\":\"c1\",\"body\":{\"type\":\"nope\",\"msg_id\":5}}\n"
+        "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":6,\"entries\":0,\"strategies\":[\"none\"]}}\n"
+        "{\"src\":\"c1\",\"body\":{\"type\":\"init\",\"msg_id\":7,\"node_id\":\"n1\"}}\n");
+    ck_assert_str_eq(out, INIT_OK
+        "{\"src\": \"n1\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"in_reply_to\": 5, \"msg_id\": 1, \"code\": 10, \"text\": \"unsupported message type \\\"nope\\\"\"}}\n"
+        "{\"src\": \"n1\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"in_reply_to\": 6, \"msg_id\": 2, \"code\": 12, \"text\": \"entries must be a whole number from 1 to 10000000\"}}\n"
+        "{\"src\": \"n1\", \"dest\": \"c1\", \"body\": {\"type\": \"init_ok\", \"in_reply_to\": 7, \"msg_id\": 3}}\n");
+}
+END_TEST
+
+START_TEST(reply_src_before_init_is_request_dest_else_n0)
+{
+    const char *out = feed("{\"src\":\"c1\",\"dest\":\"n7\",\"body\":{\"type\":\"x\"}}\n"
+                           "{\"src\":\"c1\",\"dest\":5,\"body\":{\"type\":\"x\"}}\n");
+    ck_assert_str_eq(out,
+        "{\"src\": \"n7\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"msg_id\": 0, \"code\": 10, \"text\": \"unsupported message type \\\"x\\\"\"}}\n"
+        "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"msg_id\": 1, \"code\": 10, \"text\": \"unsupported message type \\\"x\\\"\"}}\n");
+}
+END_TEST
+
+static const char *bad_msg_ids[] = {"-1", "1.5", "\"3\"", "true", "null", "9007199254740992", "1e999"};
+
+START_TEST(bad_msg_id_gives_error_12_naming_msg_id_without_in_reply_to)
+{
+    char line[256];
+    snprintf(line, sizeof line, "{\"src\":\"c1\",\"body\":{\"type\":\"init\",\"node_id\":\"n1\",\"msg_id\":%s}}",
+             bad_msg_ids[_i]);
+    ck_assert_str_eq(feed(line),
+        "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"msg_id\": 0, \"code\": 12, "
+        "\"text\": \"msg_id must be a whole number from 0 to 9007199254740991\"}}\n");
+}
+END_TEST
+
+START_TEST(init_without_string_node_id_gives_error_12)
+{
+    const char *out = feed("{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":3}}\n"
+                           "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":2,\"node_id\":\"n1\",\"node_ids\":[1]}}\n");
+    ck_assert_ptr_nonnull(strstr(out, "\"code\": 12, \"text\": \"node_id must be a non-empty string\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"code\": 12, \"text\": \"node_ids must be a list of strings\""));
+    ck_assert_ptr_null(strstr(out, "init_ok"));
+}
+END_TEST
+
+START_TEST(unknown_type_gives_error_10_naming_the_type)
+{
+    const char *out = feed(INIT "{\"src\":\"c1\",\"body\":{\"type\":\"crash_tset\",\"msg_id\":2}}\n");
+    ck_assert_ptr_nonnull(strstr(out,
+        "{\"type\": \"error\", \"in_reply_to\": 2, \"msg_id\": 1, \"code\": 10, \"text\": \"unsupported message type \\\"crash_tset\\\"\"}"));
+}
+END_TEST
+
+START_TEST(duplicate_keys_do_not_crash_and_first_wins)
+{
+    const char *out = feed("{\"src\":\"c0\",\"src\":\"c9\",\"body\":{\"type\":\"init\",\"type\":\"x\",\"msg_id\":1,"
+                           "\"node_id\":\"n1\",\"node_id\":\"n2\"}}\n");
+    ck_assert_str_eq(out, INIT_OK);
+}
+END_TEST
+
+START_TEST(unknown_extra_fields_are_ignored)
+{
+    const char *out = feed("{\"src\":\"c0\",\"extra\":[1],\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\",\"zz\":{}}}\n");
+    ck_assert_str_eq(out, INIT_OK);
+}
+END_TEST
+
+/* ---- fsync_benchmark validation -------------------------------------------- */
+
+/* Each body fragment must be refused with code 12 and a text that starts
+ * with the field's name. */
+static const struct { const char *fields; const char *field; } bad_requests[] = {
+    {"\"entries\":0,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":1.5,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":true,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":\"10\",\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":1e300,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":10000001,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":-1,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":null,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"strategies\":[\"always\"]", "entries is required"},
+    {"\"entries\":10", "strategies is required"},
+    {"\"entries\":10,\"strategies\":[]", "strategies must be"},
+    {"\"entries\":10,\"strategies\":\"always\"", "strategies must be"},
+    {"\"entries\":10,\"strategies\":{\"a\":\"always\"}", "strategies must be"},
+    {"\"entries\":10,\"strategies\":[1]", "strategies[0] must be a string"},
+    {"\"entries\":10,\"strategies\":[\"always\",null]", "strategies[1] must be a string"},
+    {"\"entries\":10,\"strategies\":[\"Always\"]", "strategies[0]: unknown strategy \\\"Always\\\""},
+    {"\"entries\":10,\"strategies\":[\"batch_0ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_010ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_+5ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_10001ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"none\",\"batch_ms\"]", "strategies[1]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":15", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":1048577", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":64.5", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":\"128\"", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":\"fsync2\"", "sync_method: unknown method \\\"fsync2\\\""},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":\"FSYNC\"", "sync_method: unknown method"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":1", "sync_method must be a string"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":0", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":3601", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":3600.5", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":-1", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":\"4\"", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":false", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":1e999", "max_seconds must be"},
+};
+
+START_TEST(each_invalid_benchmark_field_gives_error_12_naming_it_and_runs_nothing)
+{
+    char line[512], want[256];
+    snprintf(line, sizeof line, "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":4,%s}}",
+             bad_requests[_i].fields);
+    snprintf(want, sizeof want, "\"in_reply_to\": 4, \"msg_id\": 0, \"code\": 12, \"text\": \"%s",
+             bad_requests[_i].field);
+    const char *out = feed(line);
+    ck_assert_msg(strstr(out, want) != NULL, "for %s\n got %s\nwant %s", line, out, want);
+    ck_assert_int_eq(bench_calls, 0);
+    ck_assert_int_eq(probe_calls, 0);
+}
+END_TEST
+
+START_TEST(sixty_five_strategies_are_refused)
+{
+    char line[2048] = "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":4,\"entries\":1,\"strategies\":[";
+    for (int i = 0; i < 65; i++)
+        strcat(line, i ? ",\"none\"" : "\"none\"");
+    strcat(line, "]}}");
+    const char *out = feed(line);
+    ck_assert_ptr_nonnull(strstr(out, "\"code\": 12, \"text\": \"strategies must be a list of 1 to 64 strategy names"));
+    ck_assert_int_eq(bench_calls, 0);
+    /* 64 is still fine */
+    strcpy(strstr(line, ",\"none\"]"), "]}}");
+    out = feed(line);
+    ck_assert_ptr_nonnull(strstr(out, "fsync_benchmark_ok"));
+    ck_assert_int_eq(bench_calls, 1);
+}
+END_TEST
+
+START_TEST(error_texts_are_exact_for_entries_and_unknown_strategy)
+{
+    const char *out = feed(
+        "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":1.5,\"strategies\":[\"none\"]}}\n"
+        "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":5,\"strategies\":[\"none\",\"always\",\"foo\"]}}\n");
+    ck_assert_str_eq(out,
+        "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"msg_id\": 0, \"code\": 12, \"text\": "
+        "\"entries must be a whole number from 1 to 10000000\"}}\n"
+        "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"msg_id\": 1, \"code\": 12, \"text\": "
+        "\"strategies[2]: unknown strategy \\\"foo\\\"; allowed: always, none, batch_<N>ms with N 1..10000\"}}\n");
+}
+END_TEST
+
+START_TEST(long_client_strings_are_clipped_in_error_texts)
+{
+    char line[1024];
+    char name[301];
+    memset(name, 'x', 300);
+    name[300] = '\0';
+    snprintf(line, sizeof line, "{\"src\":\"c1\",\"body\":{\"type\":\"%s\"}}", name);
+    const char *out = feed(line);
+    ck_assert_ptr_nonnull(strstr(out, "unsupported message type \\\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\\\""));
+}
+END_TEST
+
+/* ---- fsync_benchmark execution --------------------------------------------- */
+
+START_TEST(benchmark_io_failure_gives_error_14_with_bench_text)
+{
+    bench_rc = -EIO;
+    const char *out = feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":3,\"entries\":5,\"strategies\":[\"always\"]}}\n"
+                           INIT);
+    ck_assert_str_eq(out,
+        "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"in_reply_to\": 3, \"msg_id\": 0, \"code\": 14, "
+        "\"text\": \"fsync: Input/output error\"}}\n"
+        "{\"src\": \"n1\", \"dest\": \"c0\", \"body\": {\"type\": \"init_ok\", \"in_reply_to\": 1, \"msg_id\": 1}}\n");
+    ck_assert_int_eq(bench_calls, 1);
+}
+END_TEST
+
+START_TEST(probe_failure_gives_error_14_and_skips_the_benchmark)
+{
+    static const struct node_ops ops = {fake_benchmark, failing_probe};
+    const char *out = feed_ops("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":3,\"entries\":5,\"strategies\":[\"always\"]}}\n", &ops);
+    ck_assert_ptr_nonnull(strstr(out, "\"code\": 14, \"text\": \"cannot examine the data directory /fake/data/dir: No such file or directory\""));
+    ck_assert_int_eq(bench_calls, 0);
+}
+END_TEST
+
+#define BENCH_REQ "{\"src\":\"c1\",\"dest\":\"n1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":7,\"entries\":100," \
+    "\"strategies\":[\"none\",\"batch_10ms\",\"always\"],\"entry_size\":256,\"sync_method\":\"fdatasync\",\"unknown\":1}}\n"
+/* json.dumps of the reply the fakes imply, generated with Python. */
+#define BENCH_RESULTS "\"results\": [{\"strategy\": \"none\", \"ops_per_sec\": 1000, \"durability\": \"os_dependent\", \"data_loss_window\": \"seconds\", \"entries\": 100, \"entries_requested\": 100, \"complete\": true, \"seconds\": 1.235, \"ack_p50_us\": 1.5, \"ack_p99_us\": 1.5, \"ack_max_us\": 1.5, \"syncs\": 0, \"sync_p50_us\": 0.0, \"sync_p99_us\": 0.0, \"sync_max_us\": 0.0, \"writeback_bound_ms\": 35000}, {\"strategy\": \"batch_10ms\", \"ops_per_sec\": 2000, \"durability\": \"every_10ms\", \"data_loss_window\": \"10ms\", \"entries\": 99, \"entries_requested\": 100, \"complete\": false, \"seconds\": 2.235, \"ack_p50_us\": 1.501, \"ack_p99_us\": 1.501, \"ack_max_us\": 1.501, \"syncs\": 7, \"sync_p50_us\": 2000.0, \"sync_p99_us\": 2000.0, \"sync_max_us\": 2000.0, \"exposure_ms\": 1.235}, {\"strategy\": \"always\", \"ops_per_sec\": 3000, \"durability\": \"every_write\", \"data_loss_window\": \"0ms\", \"entries\": 98, \"entries_requested\": 100, \"complete\": false, \"seconds\": 3.235, \"ack_p50_us\": 1.502, \"ack_p99_us\": 1.502, \"ack_max_us\": 1.502, \"syncs\": 7, \"sync_p50_us\": 2000.0, \"sync_p99_us\": 2000.0, \"sync_max_us\": 2000.0, \"exposure_ms\": 1.235}], \"environment\": {\"fs_type\": \"ext4\", \"device\": \"/dev/vda1\", \"warning\": \"\", \"dirty_expire_ms\": 30000, \"dirty_writeback_ms\": 5000}, \"sync_method\": \"fdatasync\", \"entry_size\": 256"
+
+START_TEST(benchmark_reply_has_results_in_requested_order_and_keys_in_documented_order)
+{
+    const char *out = feed(INIT BENCH_REQ);
+    ck_assert_str_eq(out, INIT_OK
+        "{\"src\": \"n1\", \"dest\": \"c1\", \"body\": {\"type\": \"fsync_benchmark_ok\", \"in_reply_to\": 7, \"msg_id\": 1, "
+        BENCH_RESULTS "}}\n");
+}
+END_TEST
+
+START_TEST(benchmark_gets_validated_config_and_dir_from_environment_only)
+{
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":42,\"strategies\":[\"batch_7ms\"],"
+         "\"entry_size\":16,\"sync_method\":\"o_dsync\",\"max_seconds\":0.25,\"dir\":\"/etc\"}}");
+    ck_assert_int_eq(probe_calls, 1);
+    ck_assert_int_eq(bench_calls, 1);
+    ck_assert_uint_eq(seen_cfg.entries, 42);
+    ck_assert_uint_eq(seen_cfg.entry_size, 16);
+    ck_assert_int_eq(seen_cfg.sync_method, WAL_SYNC_O_DSYNC);
+    ck_assert_double_eq(seen_cfg.max_seconds, 0.25);
+    ck_assert_str_eq(seen_dir, "/fake/data/dir");
+}
+END_TEST
+
+START_TEST(benchmark_defaults_are_128_bytes_fsync_and_4_seconds)
+{
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":10000000,\"strategies\":[\"always\"],"
+         "\"entry_size\":1048576}}\n"
+         "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":1,\"strategies\":[\"always\"]}}");
+    ck_assert_int_eq(bench_calls, 2);
+    ck_assert_uint_eq(seen_cfg.entries, 1);
+    ck_assert_uint_eq(seen_cfg.entry_size, 128);
+    ck_assert_int_eq(seen_cfg.sync_method, WAL_SYNC_FSYNC);
+    ck_assert_double_eq(seen_cfg.max_seconds, 4.0);
+}
+END_TEST
+
+START_TEST(benchmark_body_equals_node_reply_without_ids)
+{
+    struct bench_config cfg = {.entries = 100, .entry_size = 256, .sync_method = WAL_SYNC_FDATASYNC,
+                               .max_seconds = 4, .dir = "/x"};
+    struct wal_strategy s[3] = {{WAL_NONE, 0}, {WAL_BATCH, 10}, {WAL_ALWAYS, 0}};
+    static struct bench_result res[3];
+    struct bench_env env;
+    char err[64];
+    fake_probe("/x", &env);
+    ck_assert_int_eq(fake_benchmark(&cfg, s, 3, res, err, sizeof err), 0);
+    cJSON *body = node_benchmark_body(&env, &cfg, res, 3);
+    ck_assert_ptr_nonnull(body);
+    assert_prints(body, "{\"type\": \"fsync_benchmark_ok\", " BENCH_RESULTS "}");
+    cJSON_Delete(body);
+}
+END_TEST
+
+START_TEST(unknown_writeback_settings_print_null)
+{
+    struct bench_config cfg = {.entries = 1, .entry_size = 128, .max_seconds = 4, .dir = "."};
+    struct wal_strategy s = {WAL_NONE, 0};
+    static struct bench_result res;
+    struct bench_env env;
+    char err[64];
+    fake_probe(".", &env);
+    env.dirty_expire_cs = -1;
+    fake_benchmark(&cfg, &s, 1, &res, err, sizeof err);
+    cJSON *body = node_benchmark_body(&env, &cfg, &res, 1);
+    char *txt = node_json_print(body);
+    ck_assert_ptr_nonnull(strstr(txt, "\"writeback_bound_ms\": null}"));
+    ck_assert_ptr_nonnull(strstr(txt, "\"dirty_expire_ms\": null, \"dirty_writeback_ms\": 5000}"));
+    ck_assert_ptr_null(strstr(txt, "exposure_ms"));
+    free(txt);
+    cJSON_Delete(body);
+}
+END_TEST
+
+/* ---- malformed input ------------------------------------------------------ */
+
+static const char *malformed[] = {
+    "not json",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\"}} trailing",
+    "[1,2,3]",
+    "\"just a string\"",
+    "{\"dest\":\"n1\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\"}}",
+    "{\"src\":7,\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\"}}",
+    "{\"src\":\"c0\",\"body\":[{\"type\":\"init\"}]}",
+    "{\"src\":\"c0\"}",
+    "{\"src\":\"c0\",\"body\":{\"type\":3,\"msg_id\":1}}",
+    "{\"src\":\"c0\",\"body\":{\"msg_id\":1}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n\xff\"}}",           /* invalid byte */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n\xc0\xaf\"}}",       /* overlong */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n\xed\xa0\x80\"}}",   /* UTF-8 surrogate */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n\xe2\x82\"}}",       /* truncated */
+    "\xef\xbb\xbf{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n1\"}}",  /* BOM */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"a\tb\"}}",            /* raw tab */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"a\\u0000b\"}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"a\\ud800\"}}",       /* lone surrogate */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"a\\q\"}}",           /* bad escape */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1,}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":NaN}}",
+};
+
+START_TEST(malformed_line_produces_no_output_and_one_log_line)
+{
+    ck_assert_str_eq(feed(malformed[_i]), "");
+    ck_assert_uint_gt(log_len, 0);
+    ck_assert_ptr_eq(strchr(log_buf, '\n'), log_buf + log_len - 1);
+}
+END_TEST
+
+START_TEST(nul_byte_in_line_is_refused)
+{
+    FILE *out = open_memstream(&out_buf, &out_len), *log = open_memstream(&log_buf, &log_len);
+    struct node *n = node_new(out, &fake_ops);
+    node_set_log(n, log);
+    static const char line[] = "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n1\"}}\0";
+    node_handle_line(n, line, sizeof line - 1);
+    node_free(n);
+    fclose(out);
+    fclose(log);
+    ck_assert_uint_eq(out_len, 0);
+    ck_assert_uint_gt(log_len, 0);
+}
+END_TEST
+
+static char *nested(int depth)
+{
+    /* {"src":"c0","body":{"type":"x","d":[[[...]]]}}: the body adds 2 levels */
+    char *s = malloc((size_t)depth * 2 + 64);
+    int p = sprintf(s, "{\"src\":\"c0\",\"body\":{\"type\":\"x\",\"d\":");
+    for (int i = 0; i < depth - 2; i++)
+        s[p++] = '[';
+    for (int i = 0; i < depth - 2; i++)
+        s[p++] = ']';
+    strcpy(s + p, "}}");
+    return s;
+}
+
+START_TEST(nesting_of_64_is_answered_and_65_is_skipped)
+{
+    char *ok = nested(64), *deep = nested(65);
+    ck_assert_ptr_nonnull(strstr(feed(ok), "unsupported message type"));
+    ck_assert_str_eq(feed(deep), "");
+    ck_assert_ptr_nonnull(strstr(log_buf, "nested deeper than 64"));
+    free(ok);
+    free(deep);
+}
+END_TEST
+
+START_TEST(brackets_inside_strings_do_not_count_as_nesting)
+{
+    char *s = malloc(200);
+    strcpy(s, "{\"src\":\"c0\",\"body\":{\"type\":\"");
+    for (int i = 0; i < 100; i++)
+        strcat(s, i % 2 ? "[" : "{");
+    strcat(s, "\"}}");
+    ck_assert_ptr_nonnull(strstr(feed(s), "\"code\": 10"));
+    free(s);
+}
+END_TEST
+
+START_TEST(blank_lines_are_ignored_silently)
+{
+    ck_assert_str_eq(feed("\n   \n\t\r\n"), "");
+    ck_assert_uint_eq(log_len, 0);
+}
+END_TEST
+
+/* Runs node_run over input (len bytes) and returns stdout. */
+static const char *run_bytes(const char *input, size_t len, int *rc)
+{
+    FILE *in = tmpfile();
+    ck_assert_ptr_nonnull(in);
+    ck_assert_uint_eq(fwrite(input, 1, len, in), len);
+    rewind(in);
+    free(out_buf);
+    free(log_buf);
+    FILE *out = open_memstream(&out_buf, &out_len), *log = open_memstream(&log_buf, &log_len);
+    struct node *n = node_new(out, &fake_ops);
+    node_set_log(n, log);
+    *rc = node_run(n, in);
+    node_free(n);
+    fclose(out);
+    fclose(log);
+    fclose(in);
+    return out_buf;
+}
+
+START_TEST(two_mib_line_is_skipped_and_next_line_answered)
+{
+    size_t big = 2u << 20;
+    const char *tail = "\n" INIT;
+    char *input = malloc(big + strlen(tail) + 1);
+    memset(input, 'a', big);
+    memcpy(input, "{\"src\":\"", 8);
+    strcpy(input + big, tail);
+    int rc;
+    const char *out = run_bytes(input, strlen(input), &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(out, INIT_OK);
+    ck_assert_ptr_nonnull(strstr(log_buf, "line 1: skipped: longer than 1048576 bytes"));
+    free(input);
+}
+END_TEST
+
+START_TEST(line_of_exactly_1_mib_is_read_and_one_byte_more_is_not)
+{
+    const char *msg = "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\"}}";
+    size_t max = NODE_MAX_LINE;
+    char *input = malloc(2 * max + 8);
+    /* line 1: message padded with spaces to exactly 1 MiB; line 2: 1 MiB + 1 */
+    memset(input, ' ', 2 * max + 8);
+    memcpy(input, msg, strlen(msg));
+    input[max] = '\n';
+    memcpy(input + max + 1, msg, strlen(msg));
+    input[2 * max + 2] = '\n';
+    int rc;
+    const char *out = run_bytes(input, 2 * max + 3, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(out, "{\"src\": \"n1\", \"dest\": \"c0\", \"body\": {\"type\": \"init_ok\", \"in_reply_to\": 1, \"msg_id\": 0}}\n");
+    ck_assert_ptr_nonnull(strstr(log_buf, "line 2: skipped: longer than"));
+    free(input);
+}
+END_TEST
+
+START_TEST(last_line_without_newline_is_answered)
+{
+    int rc;
+    const char in[] = "garbage\n" INIT;
+    const char *out = run_bytes(in, sizeof in - 2, &rc);   /* drop INIT's newline */
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(out, INIT_OK);
+}
+END_TEST
+
+START_TEST(write_error_stops_the_run_with_negative_errno)
+{
+    FILE *full = fopen("/dev/full", "w");
+    if (!full)
+        return;   /* no /dev/full here: nothing to prove */
+    FILE *in = tmpfile(), *log = open_memstream(&log_buf, &log_len);
+    fputs(INIT INIT INIT, in);
+    rewind(in);
+    struct node *n = node_new(full, &fake_ops);
+    node_set_log(n, log);
+    int rc = node_run(n, in);
+    ck_assert_int_eq(rc, -ENOSPC);
+    node_free(n);
+    fclose(full);
+    fclose(in);
+    fclose(log);
+}
+END_TEST
+
+static Suite *node_suite(void)
+{
+    Suite *s = suite_create("node");
+    TCase *t = tcase_create("printer");
+    tcase_add_test(t, printer_escapes_quotes_backslash_and_control_chars_like_python);
+    tcase_add_test(t, printer_writes_non_ascii_as_u_escapes_and_astral_as_surrogate_pairs);
+    tcase_add_test(t, printer_escapes_keys_like_values);
+    tcase_add_test(t, printer_replaces_invalid_utf8_instead_of_failing);
+    tcase_add_test(t, printer_nests_arrays_objects_and_literals_with_python_separators);
+    tcase_add_test(t, printer_keeps_insertion_order_and_duplicate_keys);
+    tcase_add_test(t, printer_roundtrips_parsed_unicode_escapes);
+    tcase_add_loop_test(t, float_prints_as_python_repr, 0, sizeof floats / sizeof floats[0]);
+    tcase_add_test(t, float_rejects_nan_and_infinity);
+    tcase_add_test(t, printer_prints_integral_numbers_below_2p53_as_ints_and_others_as_repr);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("protocol");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, init_ok_bytes_are_exactly_the_maelstrom_reply);
+    tcase_add_test(t, msg_id_counts_every_reply_including_errors);
+    tcase_add_test(t, reply_src_before_init_is_request_dest_else_n0);
+    tcase_add_loop_test(t, bad_msg_id_gives_error_12_naming_msg_id_without_in_reply_to, 0,
+                        sizeof bad_msg_ids / sizeof bad_msg_ids[0]);
+    tcase_add_test(t, init_without_string_node_id_gives_error_12);
+    tcase_add_test(t, unknown_type_gives_error_10_naming_the_type);
+    tcase_add_test(t, duplicate_keys_do_not_crash_and_first_wins);
+    tcase_add_test(t, unknown_extra_fields_are_ignored);
+    tcase_add_loop_test(t, each_invalid_benchmark_field_gives_error_12_naming_it_and_runs_nothing, 0,
+                        sizeof bad_requests / sizeof bad_requests[0]);
+    tcase_add_test(t, sixty_five_strategies_are_refused);
+    tcase_add_test(t, error_texts_are_exact_for_entries_and_unknown_strategy);
+    tcase_add_test(t, long_client_strings_are_clipped_in_error_texts);
+    tcase_add_test(t, benchmark_io_failure_gives_error_14_with_bench_text);
+    tcase_add_test(t, probe_failure_gives_error_14_and_skips_the_benchmark);
+    tcase_add_test(t, benchmark_reply_has_results_in_requested_order_and_keys_in_documented_order);
+    tcase_add_test(t, benchmark_gets_validated_config_and_dir_from_environment_only);
+    tcase_add_test(t, benchmark_defaults_are_128_bytes_fsync_and_4_seconds);
+    tcase_add_test(t, benchmark_body_equals_node_reply_without_ids);
+    tcase_add_test(t, unknown_writeback_settings_print_null);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("input");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_loop_test(t, malformed_line_produces_no_output_and_one_log_line, 0,
+                        sizeof malformed / sizeof malformed[0]);
+    tcase_add_test(t, nul_byte_in_line_is_refused);
+    tcase_add_test(t, nesting_of_64_is_answered_and_65_is_skipped);
+    tcase_add_test(t, brackets_inside_strings_do_not_count_as_nesting);
+    tcase_add_test(t, blank_lines_are_ignored_silently);
+    tcase_add_test(t, two_mib_line_is_skipped_and_next_line_answered);
+    tcase_add_test(t, line_of_exactly_1_mib_is_read_and_one_byte_more_is_not);
+    tcase_add_test(t, last_line_without_newline_is_answered);
+    tcase_add_test(t, write_error_stops_the_run_with_negative_errno);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(node_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
