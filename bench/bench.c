@@ -12,12 +12,16 @@
  * the slow ones instead of the first in the list taking it all.  Results are
  * stored in the requested order whatever the running order.
  *
+ * With several writers, each thread appends its share of the entries to the
+ * one log; ops/sec is all acknowledgements over the wall time of the run.
+ *
  * Nothing here keeps a sample per entry: latencies go into histograms.
  */
 #include "bench/bench.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,13 +165,14 @@ int bench_env_probe(const char *dir, struct bench_env *env)
 
 /* ---- running ------------------------------------------------------------ */
 
-/* Lower runs first: none, batch by falling interval, always. */
+/* Lower runs first: none, batch by falling interval, group, always. */
 static uint64_t run_cost(const struct wal_strategy *s)
 {
     switch (s->kind) {
     case WAL_NONE: return 0;
     case WAL_BATCH: return 1 + (WAL_BATCH_MAX_MS - s->interval_ms);
-    case WAL_ALWAYS: return 1 + WAL_BATCH_MAX_MS + 1;
+    case WAL_GROUP: return 2 + WAL_BATCH_MAX_MS;
+    case WAL_ALWAYS: return 3 + WAL_BATCH_MAX_MS;
     }
     return 0;
 }
@@ -175,14 +180,24 @@ static uint64_t run_cost(const struct wal_strategy *s)
 static const char *op_call(enum wal_op op, enum wal_sync_method m)
 {
     switch (op) {
-    case WAL_OP_WRITE: return m == WAL_SYNC_O_DSYNC ? "pwrite(O_DSYNC)" : "pwrite";
+    case WAL_OP_WRITE:
+        return m == WAL_SYNC_O_DSYNC ? "pwrite(O_DSYNC)"
+             : m == WAL_SYNC_O_DIRECT_DSYNC ? "pwrite(O_DIRECT|O_DSYNC)" : "pwrite";
     case WAL_OP_SYNC: return wal_sync_method_name(m);
     case WAL_OP_CLOSE: return "close";
     default: return "log";
     }
 }
 
-static int check_free_space(const struct bench_config *cfg, char *err, size_t errlen)
+static uint32_t record_size_for(const struct bench_config *cfg, uint32_t align)
+{
+    if (cfg->sync_method != WAL_SYNC_O_DIRECT_DSYNC)
+        return cfg->entry_size;
+    return (cfg->entry_size + align - 1) / align * align;
+}
+
+static int check_free_space(const struct bench_config *cfg, uint32_t record_size,
+                            char *err, size_t errlen)
 {
     struct statvfs vfs;
     if (statvfs(cfg->dir, &vfs) != 0) {
@@ -192,7 +207,7 @@ static int check_free_space(const struct bench_config *cfg, char *err, size_t er
     }
     /* Strategies run one after another and each file is removed before the
      * next, so the need is one strategy's file plus a little slack. */
-    unsigned long long need = (unsigned long long)cfg->entries * cfg->entry_size;
+    unsigned long long need = (unsigned long long)cfg->entries * record_size;
     unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
     if (need + (1ull << 20) > avail) {
         snprintf(err, errlen, "not enough space in %s: needs %llu MiB, %llu MiB free",
@@ -202,12 +217,41 @@ static int check_free_space(const struct bench_config *cfg, char *err, size_t er
     return 0;
 }
 
-static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
-                   uint64_t deadline_ns, unsigned index, struct bench_result *r,
-                   char *err, size_t errlen)
+/* One writer thread's share of a run. */
+struct writer {
+    pthread_t thread;
+    struct wal_log *log;
+    uint64_t entries;
+    uint64_t deadline_ns;
+    uint64_t written;
+    uint64_t last_ack;
+    struct hist ack_ns;
+};
+
+static void *writer_main(void *arg)
 {
+    struct writer *w = arg;
+    for (uint64_t i = 0; i < w->entries; i++) {
+        uint64_t t0 = wal_now_ns(), ack;
+        if (wal_log_append(w->log, NULL, &ack) < 0)
+            break;   /* the log is failed; close reports which call */
+        hist_add(&w->ack_ns, ack - t0);
+        w->written++;
+        w->last_ack = ack;
+        if (ack >= w->deadline_ns)
+            break;
+    }
+    return NULL;
+}
+
+static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
+                   uint32_t record_size, uint64_t deadline_ns, unsigned index,
+                   struct bench_result *r, char *err, size_t errlen)
+{
+    unsigned nw = cfg->writers ? cfg->writers : 1;
     memset(r, 0, sizeof *r);
     r->strategy = *s;
+    r->record_size = record_size;
     r->entries_requested = cfg->entries;
     hist_init(&r->ack_ns);
     hist_init(&r->wal.sync_ns);
@@ -219,25 +263,53 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
     if (rc < 0)
         return rc;
     scratch_live = 1;
+    struct writer *w = calloc(nw, sizeof *w);
+    if (!w) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "calloc: %s", strerror(ENOMEM));
+        file->methods->close(file);
+        goto out;
+    }
+    if (cfg->prealloc &&
+        (rc = wal_file_prealloc(file, cfg->entries * record_size, err, errlen)) < 0) {
+        file->methods->close(file);
+        goto out;
+    }
 
     struct wal_log *log;
-    rc = wal_log_open(&log, file, s, cfg->entry_size);
+    rc = wal_log_open(&log, file, s, record_size);
     if (rc < 0) {
         snprintf(err, errlen, "wal_log_open: %s", strerror(-rc));
         file->methods->close(file);
         goto out;
     }
 
-    uint64_t start = wal_now_ns(), last_ack = start;
-    for (uint64_t i = 0; i < cfg->entries; i++) {
-        uint64_t t0 = wal_now_ns(), ack;
-        if (wal_log_append(log, NULL, &ack) < 0)
-            break;   /* the log is failed; close reports which call */
-        hist_add(&r->ack_ns, ack - t0);
-        r->entries_written++;
-        last_ack = ack;
-        if (ack >= deadline_ns)
+    uint64_t start = wal_now_ns();
+    unsigned started = 0;
+    for (unsigned i = 0; i < nw; i++) {
+        w[i].log = log;
+        w[i].entries = cfg->entries / nw + (i < cfg->entries % nw);
+        w[i].deadline_ns = deadline_ns;
+        w[i].last_ack = start;
+        hist_init(&w[i].ack_ns);
+        if (w[i].entries == 0)
+            continue;
+        if (nw == 1) {
+            writer_main(&w[i]);   /* no thread for the common case */
+            continue;
+        }
+        if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0)
             break;
+        started = i + 1;
+    }
+    uint64_t last_ack = start;
+    for (unsigned i = 0; i < nw; i++) {
+        if (nw > 1 && i < started && w[i].entries)
+            pthread_join(w[i].thread, NULL);
+        hist_merge(&r->ack_ns, &w[i].ack_ns);
+        r->entries_written += w[i].written;
+        if (w[i].last_ack > last_ack)
+            last_ack = w[i].last_ack;
     }
     rc = wal_log_close(log, &r->wal);
     if (rc < 0) {
@@ -245,11 +317,17 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
                  scratch_path, strerror(-rc));
         goto out;
     }
+    if (nw > 1 && started < nw && r->entries_written < cfg->entries) {
+        rc = -EAGAIN;
+        snprintf(err, errlen, "pthread_create: could not start %u writer threads", nw);
+        goto out;
+    }
     r->complete = r->entries_written == cfg->entries;
     r->seconds = (double)(last_ack - start) / 1e9;
     r->ops_per_sec = r->seconds > 0 ? (uint64_t)((double)r->entries_written / r->seconds + 0.5)
                                     : r->entries_written;
 out:
+    free(w);
     if (unlink(scratch_path) != 0 && rc == 0) {
         int e = errno;
         snprintf(err, errlen, "unlink(%s): %s", scratch_path, strerror(e));
@@ -265,12 +343,25 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
     if (n == 0 || n > BENCH_MAX_STRATEGIES || cfg->entries == 0 ||
         cfg->entries > BENCH_MAX_ENTRIES || cfg->entry_size < WAL_HEADER_SIZE ||
         cfg->entry_size > WAL_MAX_RECORD || !(cfg->max_seconds > 0) ||
-        cfg->max_seconds > BENCH_MAX_SECONDS) {
+        cfg->max_seconds > BENCH_MAX_SECONDS || cfg->writers > BENCH_MAX_WRITERS) {
         snprintf(err, errlen, "bench_run: invalid configuration");
         return -EINVAL;
     }
     install_cleanup_handlers();
-    int rc = check_free_space(cfg, err, errlen);
+    uint32_t align = 1;
+    int rc;
+    if (cfg->sync_method == WAL_SYNC_O_DIRECT_DSYNC &&
+        (rc = wal_direct_alignment(cfg->dir, &align)) < 0) {
+        snprintf(err, errlen, "statx(%s): %s", cfg->dir, strerror(-rc));
+        return rc;
+    }
+    uint32_t record_size = record_size_for(cfg, align);
+    if (record_size > WAL_MAX_RECORD) {
+        snprintf(err, errlen, "entry_size %u padded to the direct I/O alignment %u exceeds %u",
+                 cfg->entry_size, align, WAL_MAX_RECORD);
+        return -EINVAL;
+    }
+    rc = check_free_space(cfg, record_size, err, errlen);
     if (rc < 0)
         return rc;
 
@@ -290,7 +381,7 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
     for (size_t i = 0; i < n; i++) {
         uint64_t now = wal_now_ns();
         uint64_t share = now < end ? (end - now) / (n - i) : 0;
-        rc = run_one(cfg, &strategies[order[i]], now + share, (unsigned)order[i],
+        rc = run_one(cfg, &strategies[order[i]], record_size, now + share, (unsigned)order[i],
                      &results[order[i]], err, errlen);
         if (rc < 0)
             return rc;

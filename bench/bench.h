@@ -17,6 +17,7 @@
 #define BENCH_DEFAULT_ENTRY_SIZE 128u
 #define BENCH_DEFAULT_SECONDS 4.0
 #define BENCH_MAX_SECONDS 3600.0
+#define BENCH_MAX_WRITERS 256u
 
 struct bench_env {
     char dir[4096];
@@ -40,10 +41,13 @@ struct bench_config {
     enum wal_sync_method sync_method;
     double max_seconds;               /* the whole request's budget, (0, 3600] */
     const char *dir;
+    unsigned writers;                 /* threads appending to one log, 1..256 (0 means 1) */
+    int prealloc;                     /* fallocate and zero-fill the file first */
 };
 
 struct bench_result {
     struct wal_strategy strategy;
+    uint32_t record_size;             /* on disk: entry_size, padded for o_direct_dsync */
     uint64_t entries_requested;
     uint64_t entries_written;         /* acknowledged */
     int complete;                     /* wrote them all within its budget */

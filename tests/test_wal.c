@@ -26,6 +26,8 @@ struct fake {
     unsigned writes, syncs;
     int sync_error;      /* returned by every sync when set */
     int write_error;
+    unsigned covered;    /* writes seen when the last completed sync started */
+    int hold_syncs;      /* syncs block until the test clears this */
 };
 
 static void fake_event(struct fake *f, enum ev e)
@@ -55,10 +57,32 @@ static int fake_sync(struct wal_file *wf)
 {
     struct fake *f = (struct fake *)wf;
     fake_event(f, EV_SYNC_START);
+    pthread_mutex_lock(&f->mu);
+    unsigned writes_at_start = f->writes;
+    while (f->hold_syncs)
+        pthread_cond_wait(&f->changed, &f->mu);
+    pthread_mutex_unlock(&f->mu);
     if (f->sync_error)
         return f->sync_error;
+    pthread_mutex_lock(&f->mu);
+    f->covered = writes_at_start;
+    pthread_mutex_unlock(&f->mu);
     fake_event(f, EV_SYNC_END);
     return 0;
+}
+
+/* Waits (bounded, for a stuck test) until pred(f) holds. */
+static int fake_wait(struct fake *f, int (*pred)(struct fake *))
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&f->mu);
+    while (!pred(f) && pthread_cond_timedwait(&f->changed, &f->mu, &until) == 0)
+        ;
+    int ok = pred(f);
+    pthread_mutex_unlock(&f->mu);
+    return ok;
 }
 
 static int fake_close(struct wal_file *wf)
@@ -291,7 +315,9 @@ START_TEST(strategy_names_parse_exactly)
     ck_assert_uint_eq(s.interval_ms, 10);
     ck_assert_int_eq(wal_strategy_parse("batch_1ms", &s), 0);
     ck_assert_int_eq(wal_strategy_parse("batch_10000ms", &s), 0);
-    const char *bad[] = { "Always", "ALWAYS", "always ", "", "batch_0ms", "batch_010ms",
+    ck_assert_int_eq(wal_strategy_parse("group", &s), 0);
+    ck_assert_int_eq(s.kind, WAL_GROUP);
+    const char *bad[] = { "Group", "Always", "ALWAYS", "always ", "", "batch_0ms", "batch_010ms",
                           "batch_+5ms", "batch_-5ms", "batch_10001ms", "batch_ms", "batch_10",
                           "batch_10s", "batch_99999999999999999999ms", "nONE", "batch_1.5ms" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -468,21 +494,137 @@ START_TEST(failed_write_is_reported_with_its_call)
 }
 END_TEST
 
+struct group_writer {
+    pthread_t thread;
+    struct wal_log *log;
+    struct fake *fake;
+    unsigned appends;
+    int violations;   /* acknowledged before a sync that started after the write returned */
+};
+
+static void *group_writer_main(void *arg)
+{
+    struct group_writer *w = arg;
+    for (unsigned i = 0; i < w->appends; i++) {
+        uint64_t seq;
+        ck_assert_int_eq(wal_log_append(w->log, &seq, NULL), 0);
+        pthread_mutex_lock(&w->fake->mu);
+        if (w->fake->covered < seq)   /* writes happen in seq order */
+            w->violations++;
+        pthread_mutex_unlock(&w->fake->mu);
+    }
+    return NULL;
+}
+
+START_TEST(group_acknowledges_only_after_a_sync_that_started_after_the_write)
+{
+    struct fake f;
+    fake_init(&f);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("group");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    struct group_writer w[8];
+    for (int i = 0; i < 8; i++) {
+        w[i] = (struct group_writer){ .log = log, .fake = &f, .appends = 200 };
+        ck_assert_int_eq(pthread_create(&w[i].thread, NULL, group_writer_main, &w[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(w[i].thread, NULL);
+        ck_assert_int_eq(w[i].violations, 0);
+    }
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), 0);
+    ck_assert_uint_eq(st.appended, 1600);
+    ck_assert_uint_eq(st.uncovered, 0);
+    ck_assert_uint_eq(st.exposure_max_ns, 0);
+}
+END_TEST
+
+static int three_waiting(struct fake *f)
+{
+    return f->writes == 4;
+}
+
+static int one_synced(struct fake *f)
+{
+    return f->syncs >= 1;
+}
+
+START_TEST(group_serves_every_waiting_writer_with_one_sync)
+{
+    struct fake f;
+    fake_init(&f);
+    f.hold_syncs = 1;
+    struct wal_log *log;
+    struct wal_strategy s = strategy("group");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    /* The first writer leads a sync that the fake holds; three more write
+     * meanwhile and must wait, since that sync started before their writes. */
+    struct group_writer w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct group_writer){ .log = log, .fake = &f, .appends = 1 };
+        ck_assert_int_eq(pthread_create(&w[i].thread, NULL, group_writer_main, &w[i]), 0);
+        if (i == 0) {
+            pthread_mutex_lock(&f.mu);
+            while (f.nevents < 2)   /* write, sync start */
+                pthread_cond_wait(&f.changed, &f.mu);
+            pthread_mutex_unlock(&f.mu);
+        }
+    }
+    ck_assert(fake_wait(&f, three_waiting));
+    ck_assert_uint_eq(f.syncs, 0);
+    pthread_mutex_lock(&f.mu);
+    f.hold_syncs = 0;
+    pthread_cond_broadcast(&f.changed);
+    pthread_mutex_unlock(&f.mu);
+    ck_assert(fake_wait(&f, one_synced));
+    for (int i = 0; i < 4; i++) {
+        pthread_join(w[i].thread, NULL);
+        ck_assert_int_eq(w[i].violations, 0);
+    }
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), 0);
+    ck_assert_uint_eq(st.syncs, 2);   /* the held one, then one for all three */
+    ck_assert_uint_eq(st.appended, 4);
+}
+END_TEST
+
+START_TEST(failed_group_sync_fails_every_waiting_writer)
+{
+    struct fake f;
+    fake_init(&f);
+    f.sync_error = -EIO;
+    struct wal_log *log;
+    struct wal_strategy s = strategy("group");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), -EIO);
+    ck_assert_uint_eq(st.syncs, 0);
+    ck_assert_int_eq(st.failed_op, WAL_OP_SYNC);
+}
+END_TEST
+
 START_TEST(real_file_log_recovers_every_acknowledged_record)
 {
     const char *dir = getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
     mkdir(dir, 0755);
     char path[4096];
     snprintf(path, sizeof path, "%s/test-wal-real-%ld.wal", dir, (long)getpid());
-    const char *methods[] = { "fsync", "fdatasync", "o_dsync" };
-    for (int m = 0; m < 3; m++) {
+    const char *methods[] = { "fsync", "fdatasync", "o_dsync", "o_direct_dsync" };
+    uint32_t align;
+    ck_assert_int_eq(wal_direct_alignment(dir, &align), 0);
+    ck_assert_uint_ge(align, 512);
+    for (int m = 0; m < 4; m++) {
+        uint32_t size = m == 3 ? align : 100;
         enum wal_sync_method sm;
         ck_assert_int_eq(wal_sync_method_parse(methods[m], &sm), 0);
         struct wal_file *f;
         ck_assert_int_eq(wal_file_open(path, sm, &f, NULL, 0), 0);
         struct wal_log *log;
         struct wal_strategy s = strategy("always");
-        ck_assert_int_eq(wal_log_open(&log, f, &s, 100), 0);
+        ck_assert_int_eq(wal_log_open(&log, f, &s, size), 0);
         for (int i = 0; i < 50; i++)
             ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
         ck_assert_int_eq(wal_log_close(log, NULL), 0);
@@ -493,6 +635,34 @@ START_TEST(real_file_log_recovers_every_acknowledged_record)
         ck_assert_uint_eq(r.records, 50);
         ck_assert_int_eq(r.stop, WAL_STOP_END);
     }
+    unlink(path);
+}
+END_TEST
+
+START_TEST(preallocated_log_recovers_up_to_the_zeroed_space)
+{
+    const char *dir = getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
+    mkdir(dir, 0755);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/test-wal-prealloc-%ld.wal", dir, (long)getpid());
+    struct wal_file *f;
+    ck_assert_int_eq(wal_file_open(path, WAL_SYNC_FDATASYNC, &f, NULL, 0), 0);
+    ck_assert_int_eq(wal_file_prealloc(f, 100 * 128, NULL, 0), 0);
+    struct stat st;
+    ck_assert_int_eq(fstat(wal_file_fd(f), &st), 0);
+    ck_assert_int_eq(st.st_size, 100 * 128);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("always");
+    ck_assert_int_eq(wal_log_open(&log, f, &s, 128), 0);
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    ck_assert_int_eq(wal_log_close(log, NULL), 0);
+    int fd = open(path, O_RDONLY);
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, &r, NULL, NULL), 0);
+    close(fd);
+    ck_assert_uint_eq(r.records, 40);
+    ck_assert_int_eq(r.stop, WAL_STOP_CORRUPT);   /* the zeros after them */
     unlink(path);
 }
 END_TEST
@@ -536,7 +706,11 @@ int main(void)
     tcase_add_test(str, failed_sync_under_always_fails_the_log_and_is_never_retried);
     tcase_add_test(str, failed_sync_in_the_batch_flusher_fails_later_appends);
     tcase_add_test(str, failed_write_is_reported_with_its_call);
+    tcase_add_test(str, group_acknowledges_only_after_a_sync_that_started_after_the_write);
+    tcase_add_test(str, group_serves_every_waiting_writer_with_one_sync);
+    tcase_add_test(str, failed_group_sync_fails_every_waiting_writer);
     tcase_add_test(str, real_file_log_recovers_every_acknowledged_record);
+    tcase_add_test(str, preallocated_log_recovers_up_to_the_zeroed_space);
     tcase_add_test(str, open_names_the_call_and_path_when_it_fails);
     suite_add_tcase(s, str);
     SRunner *sr = srunner_create(s);

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 struct posix_file {
@@ -85,6 +87,8 @@ int wal_file_open(const char *path, enum wal_sync_method method, struct wal_file
     int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
     if (method == WAL_SYNC_O_DSYNC)
         flags |= O_DSYNC;
+    if (method == WAL_SYNC_O_DIRECT_DSYNC)
+        flags |= O_DSYNC | O_DIRECT;
     struct posix_file *p = malloc(sizeof *p);
     if (!p) {
         if (errbuf)
@@ -120,6 +124,7 @@ int wal_sync_method_parse(const char *name, enum wal_sync_method *out)
         { "fsync", WAL_SYNC_FSYNC },
         { "fdatasync", WAL_SYNC_FDATASYNC },
         { "o_dsync", WAL_SYNC_O_DSYNC },
+        { "o_direct_dsync", WAL_SYNC_O_DIRECT_DSYNC },
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (strcmp(name, known[i].name) == 0) {
@@ -136,6 +141,59 @@ const char *wal_sync_method_name(enum wal_sync_method method)
     case WAL_SYNC_FSYNC: return "fsync";
     case WAL_SYNC_FDATASYNC: return "fdatasync";
     case WAL_SYNC_O_DSYNC: return "o_dsync";
+    case WAL_SYNC_O_DIRECT_DSYNC: return "o_direct_dsync";
     }
     return "unknown";
+}
+
+int wal_file_prealloc(struct wal_file *f, uint64_t bytes, char *errbuf, size_t errlen)
+{
+    struct posix_file *p = (struct posix_file *)f;
+    const size_t chunk = 1u << 20;
+    int rc = posix_fallocate(p->fd, 0, (off_t)bytes);
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "posix_fallocate: %s", strerror(rc));
+        return -rc;
+    }
+    void *zeros;
+    if (posix_memalign(&zeros, 4096, chunk) != 0)
+        return -ENOMEM;
+    memset(zeros, 0, chunk);
+    /* Whole chunks, so that O_DIRECT's alignment holds; the size is trimmed
+     * back afterwards. */
+    for (uint64_t off = 0; off < bytes && rc >= 0; off += chunk) {
+        rc = posix_pwrite(f, zeros, chunk, (off_t)off);
+        if (rc < 0 && errbuf)
+            snprintf(errbuf, errlen, "pwrite: %s", strerror(-rc));
+    }
+    free(zeros);
+    if (rc >= 0 && ftruncate(p->fd, (off_t)bytes) != 0) {
+        rc = -errno;
+        if (errbuf)
+            snprintf(errbuf, errlen, "ftruncate: %s", strerror(-rc));
+    }
+    if (rc >= 0 && fdatasync(p->fd) != 0) {
+        rc = -errno;
+        if (errbuf)
+            snprintf(errbuf, errlen, "fdatasync: %s", strerror(-rc));
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int wal_direct_alignment(const char *dir, uint32_t *align)
+{
+#ifdef STATX_DIOALIGN
+    struct statx stx;
+    if (statx(AT_FDCWD, dir, 0, STATX_DIOALIGN, &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN) &&
+        stx.stx_dio_offset_align > 0) {
+        *align = stx.stx_dio_offset_align;
+        return 0;
+    }
+#endif
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return -errno;
+    *align = vfs.f_bsize ? (uint32_t)vfs.f_bsize : 4096;
+    return 0;
 }

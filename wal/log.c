@@ -16,6 +16,13 @@
  * when that sync returns, end - that time is the longest any record it
  * covers waited.  This needs two numbers, not one per record.
  *
+ * Under `group` a writer that finds its record not yet covered either leads
+ * (runs one sync covering everything written so far) or, when a sync is
+ * already running, waits for it and looks again: that running sync started
+ * before its write, so it cannot count.  One sync thus serves every writer
+ * that wrote while the previous one ran, with no fixed delay.  `always` is the
+ * naive contrast: every writer runs its own sync.
+ *
  * A failed sync fails the log for good: the error is sticky, every later
  * append returns it, and the records it covered are never counted as
  * synced.  Retrying would be a lie after Linux has dropped the dirty pages
@@ -37,6 +44,8 @@ struct wal_log {
 
     pthread_mutex_t mu;
     pthread_cond_t wake;            /* the flusher sleeps on it */
+    pthread_cond_t synced;          /* group followers wait on it for the leader's sync */
+    int group_leading;              /* a group leader's sync is running */
     uint64_t last_seq;              /* last seq whose write completed */
     uint64_t synced_seq;            /* last seq covered by a successful sync */
     uint64_t oldest_unsynced_ack;   /* ack time of the oldest record after synced_seq, 0 if none */
@@ -64,13 +73,14 @@ static void fail_locked(struct wal_log *log, enum wal_op op, int err)
     }
 }
 
-/* Runs one sync covering everything written so far.  Called with mu held;
- * drops it around the sync itself. */
-static int sync_covering_locked(struct wal_log *log)
+/* Runs one sync covering everything written so far; unless forced, none
+ * when nothing is uncovered.  Called with mu held; drops it around the sync
+ * itself. */
+static int sync_covering_locked(struct wal_log *log, int force)
 {
     uint64_t covered = log->last_seq;
     uint64_t oldest_ack = log->oldest_unsynced_ack;
-    if (covered == log->synced_seq)
+    if (covered == log->synced_seq && !force)
         return 0;
     log->oldest_unsynced_ack = 0;
     pthread_mutex_unlock(&log->mu);
@@ -113,7 +123,7 @@ static void *flusher_main(void *arg)
             break;
         if (rc != ETIMEDOUT && wal_now_ns() < next)
             continue;   /* spurious wake-up: keep the cadence */
-        if (sync_covering_locked(log) < 0)
+        if (sync_covering_locked(log, 0) < 0)
             break;
         /* Fixed cadence: the next tick is a multiple of the interval after
          * the first; ticks missed behind a slow sync are skipped, not bunched. */
@@ -137,8 +147,8 @@ int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_stra
     struct wal_log *log = calloc(1, sizeof *log);
     if (!log)
         return -ENOMEM;
-    log->record = malloc(record_size);
-    if (!log->record) {
+    /* aligned for O_DIRECT, whatever the method */
+    if (posix_memalign((void **)&log->record, 4096, record_size) != 0) {
         free(log);
         return -ENOMEM;
     }
@@ -151,6 +161,7 @@ int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_stra
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&log->wake, &ca);
+    pthread_cond_init(&log->synced, NULL);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&log->mu, NULL);
 
@@ -158,6 +169,7 @@ int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_stra
         int rc = pthread_create(&log->flusher, NULL, flusher_main, log);
         if (rc != 0) {
             pthread_cond_destroy(&log->wake);
+            pthread_cond_destroy(&log->synced);
             pthread_mutex_destroy(&log->mu);
             free(log->record);
             free(log);
@@ -189,11 +201,24 @@ int wal_log_append(struct wal_log *log, uint64_t *seq_out, uint64_t *ack_ns_out)
     log->last_seq = seq;
 
     if (log->strategy.kind == WAL_ALWAYS) {
-        rc = sync_covering_locked(log);
-        if (rc < 0) {
-            pthread_mutex_unlock(&log->mu);
-            return rc;
+        rc = sync_covering_locked(log, 1);
+    } else if (log->strategy.kind == WAL_GROUP) {
+        while (rc == 0 && log->synced_seq < seq) {
+            if (log->error) {
+                rc = log->error;
+            } else if (log->group_leading) {
+                pthread_cond_wait(&log->synced, &log->mu);
+            } else {
+                log->group_leading = 1;
+                rc = sync_covering_locked(log, 0);
+                log->group_leading = 0;
+                pthread_cond_broadcast(&log->synced);
+            }
         }
+    }
+    if (rc < 0) {
+        pthread_mutex_unlock(&log->mu);
+        return rc;
     }
     uint64_t ack = wal_now_ns();
     if (log->synced_seq < seq && log->oldest_unsynced_ack == 0)
@@ -230,7 +255,7 @@ int wal_log_close(struct wal_log *log, struct wal_stats *stats)
 
     pthread_mutex_lock(&log->mu);
     if (log->strategy.kind == WAL_BATCH && log->error == 0)
-        sync_covering_locked(log);
+        sync_covering_locked(log, 0);
     pthread_mutex_unlock(&log->mu);
 
     int rc = log->file->methods->close(log->file);
@@ -244,6 +269,7 @@ int wal_log_close(struct wal_log *log, struct wal_stats *stats)
         *stats = log->stats;
     int err = log->error;
     pthread_cond_destroy(&log->wake);
+    pthread_cond_destroy(&log->synced);
     pthread_mutex_destroy(&log->mu);
     free(log->record);
     free(log);

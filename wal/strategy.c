@@ -13,6 +13,10 @@ int wal_strategy_parse(const char *name, struct wal_strategy *out)
         *out = (struct wal_strategy){ .kind = WAL_ALWAYS };
         return 0;
     }
+    if (strcmp(name, "group") == 0) {
+        *out = (struct wal_strategy){ .kind = WAL_GROUP };
+        return 0;
+    }
     if (strcmp(name, "none") == 0) {
         *out = (struct wal_strategy){ .kind = WAL_NONE };
         return 0;
@@ -41,6 +45,7 @@ char *wal_strategy_name(const struct wal_strategy *s, char *buf, size_t len)
     case WAL_ALWAYS: snprintf(buf, len, "always"); break;
     case WAL_BATCH: snprintf(buf, len, "batch_%ums", s->interval_ms); break;
     case WAL_NONE: snprintf(buf, len, "none"); break;
+    case WAL_GROUP: snprintf(buf, len, "group"); break;
     }
     return buf;
 }
@@ -48,7 +53,8 @@ char *wal_strategy_name(const struct wal_strategy *s, char *buf, size_t len)
 char *wal_strategy_durability(const struct wal_strategy *s, char *buf, size_t len)
 {
     switch (s->kind) {
-    case WAL_ALWAYS: snprintf(buf, len, "every_write"); break;
+    case WAL_ALWAYS:
+    case WAL_GROUP: snprintf(buf, len, "every_write"); break;
     case WAL_BATCH: snprintf(buf, len, "every_%ums", s->interval_ms); break;
     case WAL_NONE: snprintf(buf, len, "os_dependent"); break;
     }
@@ -58,7 +64,8 @@ char *wal_strategy_durability(const struct wal_strategy *s, char *buf, size_t le
 char *wal_strategy_window(const struct wal_strategy *s, char *buf, size_t len)
 {
     switch (s->kind) {
-    case WAL_ALWAYS: snprintf(buf, len, "0ms"); break;
+    case WAL_ALWAYS:
+    case WAL_GROUP: snprintf(buf, len, "0ms"); break;
     case WAL_BATCH: snprintf(buf, len, "%ums", s->interval_ms); break;
     case WAL_NONE: snprintf(buf, len, "seconds"); break;
     }

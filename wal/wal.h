@@ -71,6 +71,8 @@ enum wal_sync_method {
     WAL_SYNC_FSYNC = 0,
     WAL_SYNC_FDATASYNC,
     WAL_SYNC_O_DSYNC,        /* open with O_DSYNC: each write is durable, sync is a no-op */
+    WAL_SYNC_O_DIRECT_DSYNC, /* O_DIRECT | O_DSYNC: past the page cache; records must be
+                                padded to wal_direct_alignment() */
 };
 
 struct wal_file;
@@ -93,17 +95,29 @@ int wal_file_open(const char *path, enum wal_sync_method method, struct wal_file
 /* The descriptor behind a file made by wal_file_open. */
 int wal_file_fd(const struct wal_file *f);
 
+/* Reserves bytes for the file (fallocate), writes zeros over them and syncs
+ * with fdatasync, so that later fdatasyncs need not update the file's size or
+ * allocate blocks (what pg_test_fsync measures by preallocating). */
+int wal_file_prealloc(struct wal_file *f, uint64_t bytes, char *errbuf, size_t errlen);
+
+/* The alignment O_DIRECT needs for files in dir: statx's dio_offset_align
+ * where the kernel reports it, else the file system's block size. */
+int wal_direct_alignment(const char *dir, uint32_t *align);
+
 int wal_sync_method_parse(const char *name, enum wal_sync_method *out);
 const char *wal_sync_method_name(enum wal_sync_method method);
-#define WAL_SYNC_METHODS "fsync, fdatasync, o_dsync"
+#define WAL_SYNC_METHODS "fsync, fdatasync, o_dsync, o_direct_dsync"
 
 /* ---- strategies ---------------------------------------------------------- */
 enum wal_kind {
     WAL_ALWAYS = 0,   /* write, sync, then acknowledge */
     WAL_BATCH,        /* acknowledge after write; a flusher syncs every interval_ms */
     WAL_NONE,         /* write only; the kernel writes back when it likes */
+    WAL_GROUP,        /* acknowledge once a sync that started after the write returned;
+                         one sync serves every writer waiting (group commit) */
 };
 
+#define WAL_STRATEGIES "always, group, none, batch_<N>ms with N 1..10000"
 #define WAL_BATCH_MIN_MS 1u
 #define WAL_BATCH_MAX_MS 10000u
 
@@ -112,12 +126,12 @@ struct wal_strategy {
     unsigned interval_ms;   /* WAL_BATCH only */
 };
 
-/* Accepts exactly "always", "none" and "batch_<N>ms" with N a whole number
- * from 1 to 10000 written without sign or leading zeros. */
+/* Accepts exactly "always", "none", "group" and "batch_<N>ms" with N a whole
+ * number from 1 to 10000 written without sign or leading zeros. */
 int wal_strategy_parse(const char *name, struct wal_strategy *out);
 /* The canonical name, e.g. "batch_10ms".  Returns buf. */
 char *wal_strategy_name(const struct wal_strategy *s, char *buf, size_t len);
-/* "every_write", "every_<N>ms", "os_dependent". Returns buf. */
+/* "every_write" (always, group), "every_<N>ms", "os_dependent". Returns buf. */
 char *wal_strategy_durability(const struct wal_strategy *s, char *buf, size_t len);
 /* The promised loss window: "0ms", "<N>ms", "seconds". Returns buf. */
 char *wal_strategy_window(const struct wal_strategy *s, char *buf, size_t len);
@@ -142,7 +156,8 @@ struct wal_stats {
 struct wal_log;
 
 /* Starts a log on f (taking ownership of it) with records of record_size
- * bytes, header included (WAL_HEADER_SIZE .. WAL_MAX_RECORD).  For
+ * bytes, header included (WAL_HEADER_SIZE .. WAL_MAX_RECORD; for
+ * o_direct_dsync a multiple of the direct alignment).  For
  * WAL_BATCH it starts the flusher thread. */
 int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
                  uint32_t record_size);
