@@ -50,18 +50,21 @@ static int posix_sync(struct wal_file *f)
 {
     struct posix_file *p = (struct posix_file *)f;
     int rc;
-    switch (p->method) {
-    case WAL_SYNC_FSYNC:
-        rc = fsync(p->fd);
-        break;
-    case WAL_SYNC_FDATASYNC:
-        rc = fdatasync(p->fd);
-        break;
-    default:
-        return 0;   /* O_DSYNC: each write returned only once durable */
-    }
-    /* EINTR included: what the interrupted sync covered is unknown, so it is
-     * reported, not retried as if a second call could vouch for it. */
+    do {
+        switch (p->method) {
+        case WAL_SYNC_FSYNC:
+            rc = fsync(p->fd);
+            break;
+        case WAL_SYNC_FDATASYNC:
+            rc = fdatasync(p->fd);
+            break;
+        default:
+            return 0;   /* O_DSYNC: each write returned only once durable */
+        }
+        /* EINTR means the call was cut short before it judged anything, so
+         * no error was consumed and a second call still sees it.  Any other
+         * failure is final: see the DESIGN note above. */
+    } while (rc != 0 && errno == EINTR);
     return rc == 0 ? 0 : -errno;
 }
 
