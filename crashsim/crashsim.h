@@ -1,0 +1,202 @@
+/* crashsim: crash trials for the log under test.
+ *
+ * A trial forks a writer that appends through one strategy onto a real
+ * scratch file, wrapped (as SQLite's test6.c crash VFS wraps os_unix) so
+ * that every write, sync and acknowledgement lands in a ledger shared with
+ * the parent.  The parent kills the writer with SIGKILL at a random instant,
+ * applies a power-loss model to the file and hands file and ledger to the
+ * verifier.  docs/crash-model.md explains the models and why the ledger can
+ * be trusted after a kill at any instruction.
+ *
+ * Functions that can fail return 0 or a negative errno, with a message
+ * naming the failing call in err when err is not NULL.
+ */
+#ifndef FSYNCLAB_CRASHSIM_H
+#define FSYNCLAB_CRASHSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verifier/verifier.h"
+#include "wal/wal.h"
+
+/* ---- power-loss models --------------------------------------------------- */
+enum crashsim_model {
+    CRASHSIM_DROP = 0,    /* everything no completed sync covered is gone */
+    CRASHSIM_TORN,        /* drop, but a prefix of the unsynced tail survives in
+                             whole 512-byte sectors; the last may be garbled */
+    CRASHSIM_REORDER,     /* a random subset of unsynced sectors survives, holes zeroed */
+    CRASHSIM_WRITEBACK,   /* the kernel flusher wrote back what had expired */
+    CRASHSIM_PROCESS,     /* no power loss: only the process died */
+};
+#define CRASHSIM_MODELS "drop, torn, reorder, writeback, process"
+#define CRASHSIM_SECTOR 512u
+
+int crashsim_model_parse(const char *name, enum crashsim_model *out);
+const char *crashsim_model_name(enum crashsim_model model);
+
+/* ---- configuration ------------------------------------------------------- */
+#define CRASHSIM_MAX_ENTRIES 10000000ull
+#define CRASHSIM_MAX_TRIALS 1000000u
+#define CRASHSIM_MAX_SECONDS 3600.0
+
+struct crashsim_config {
+    struct wal_strategy strategy;
+    uint64_t entries;                 /* per trial, 1 .. CRASHSIM_MAX_ENTRIES */
+    uint32_t entry_size;              /* whole record, WAL_HEADER_SIZE .. WAL_MAX_RECORD */
+    enum wal_sync_method sync_method;
+    enum crashsim_model model;
+    uint64_t seed;                    /* trial i runs with crashsim_trial_seed(seed, i) */
+    uint32_t trials;                  /* 1 .. CRASHSIM_MAX_TRIALS */
+    double max_seconds;               /* budget for all trials, (0, 3600] */
+    const char *dir;                  /* data directory for the scratch files */
+    long writeback_expire_ms;         /* writeback model; < 0: /proc/sys/vm/dirty_expire_centisecs */
+    long writeback_interval_ms;       /* < 0: /proc/sys/vm/dirty_writeback_centisecs */
+};
+
+/* Runs up to cfg->trials trials within cfg->max_seconds and fills out; the
+ * budget may end the run early (a trial running when it ends is crashed
+ * then), out->trials says how many ran, possibly 0.  An I/O error in the
+ * writer (a failed write or sync) ends the run with that error.
+ * progress (may be NULL) is called after each trial.  Scratch files are
+ * removed, also on error and on SIGINT/SIGTERM during the run (the handler
+ * kills the writer, unlinks, then passes the signal on to the handler that
+ * was installed before).  One run or trial at a time per process. */
+int crashsim_run(const struct crashsim_config *cfg, struct verifier_summary *out,
+                 void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
+                 char *err, size_t errlen);
+
+/* The seed trial index of a run with run_seed used. */
+uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index);
+
+/* ---- failure points at the seam (libfiu) ---------------------------------
+ * Checked with fiu_fail() inside the wrapper.  The failinfo decides what a
+ * failing point does: CRASHSIM_FIU_DIE makes the writer raise(SIGKILL) on
+ * the spot; CRASHSIM_FIU_ERRNO(e) makes the call return -e (NULL: -EIO).
+ *   write/before  before the ledger notes the write and before pwrite
+ *   write/after   after pwrite returned, before the ledger marks it done
+ *   sync/before   after the ledger notes a sync in flight, before the sync
+ *                 (dying here is a crash in the middle of a sync)
+ *   sync/after    after the sync returned, before the ledger publishes it */
+#define CRASHSIM_FIU_WRITE_BEFORE "crashsim/write/before"
+#define CRASHSIM_FIU_WRITE_AFTER "crashsim/write/after"
+#define CRASHSIM_FIU_SYNC_BEFORE "crashsim/sync/before"
+#define CRASHSIM_FIU_SYNC_AFTER "crashsim/sync/after"
+#define CRASHSIM_FIU_DIE ((void *)(intptr_t)-1)
+#define CRASHSIM_FIU_ERRNO(e) ((void *)(intptr_t)(e))
+
+/* ---- the ledger ----------------------------------------------------------
+ * One anonymous MAP_SHARED mapping, sized for entries records of entry_size
+ * bytes (seq s lives at offset (s-1) * entry_size), shared by a parent and
+ * the writers it forks.  Pages never touched cost nothing. */
+struct crashsim_ledger;
+
+int crashsim_ledger_create(uint64_t entries, uint32_t entry_size, struct crashsim_ledger **out);
+/* Forgets every event; costs what the last trial touched, not the capacity. */
+void crashsim_ledger_reset(struct crashsim_ledger *l);
+void crashsim_ledger_destroy(struct crashsim_ledger *l);
+
+/* The events, in the order the wrapper and the writer record them.  They
+ * are exported so that tests can write a history by hand. */
+void crashsim_ledger_write_begin(struct crashsim_ledger *l, uint64_t off, uint64_t len);
+void crashsim_ledger_write_done(struct crashsim_ledger *l, uint64_t off, uint64_t len,
+                                uint64_t done_ns);
+/* Notes a sync in flight and returns the prefix (bytes) it will cover:
+ * every write whose completion was recorded before it. */
+uint64_t crashsim_ledger_sync_begin(struct crashsim_ledger *l, uint64_t start_ns);
+/* The sync that sync_begin announced returned rc; on 0 covered becomes durable. */
+void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint64_t start_ns,
+                              uint64_t end_ns, int rc);
+void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_ns);
+
+struct crashsim_ledger_state {
+    uint64_t entries;
+    uint32_t entry_size;
+    uint64_t intent_bytes;      /* end of the furthest write started */
+    uint64_t written_bytes;     /* prefix whose writes all completed */
+    uint64_t durable_bytes;     /* prefix a completed sync covered */
+    uint64_t acked;             /* highest acknowledged seq */
+    uint64_t syncs_started, syncs_ok, syncs_failed;
+    uint64_t sync_max_ns;       /* longest completed sync */
+    uint64_t sync_inflight_ns;  /* start of a sync that has not returned, 0 if none */
+    uint64_t sync_inflight_bytes;   /* the prefix that sync would cover */
+};
+void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out);
+uint64_t crashsim_ledger_write_ns(const struct crashsim_ledger *l, uint64_t seq);   /* 0: not done */
+uint64_t crashsim_ledger_ack_ns(const struct crashsim_ledger *l, uint64_t seq);     /* 0: not acked */
+
+/* ---- the wrapper ---------------------------------------------------------
+ * Wraps inner (taking ownership: closing the wrapper closes inner) so that
+ * every call is recorded in l.  writes_durable: each completed write is
+ * durable by itself (O_DSYNC, O_DIRECT_DSYNC), so it is published as a
+ * sync. */
+int crashsim_file_wrap(struct wal_file *inner, struct crashsim_ledger *l, int writes_durable,
+                       struct wal_file **out);
+
+/* ---- applying a model ------------------------------------------------------ */
+struct crashsim_damage {
+    uint64_t size_before, size_after;
+    uint64_t durable_bytes;      /* never touched by a model */
+    uint64_t tail_bytes;         /* size_before - durable_bytes */
+    uint64_t kept_bytes;         /* of the tail, survived as written */
+    uint64_t zeroed_bytes;       /* of the tail, lost inside the file (holes) */
+    uint64_t garbled_off, garbled_len;   /* torn: bytes overwritten with noise */
+};
+
+/* Applies model to the log in fd (open for reading and writing) as the
+ * ledger l describes it, for a crash at crash_ns; seed drives the random
+ * choices.  expire_ms / interval_ms are the writeback model's (>= 0;
+ * interval 0 means the flusher never runs). */
+int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
+                         uint64_t seed, uint64_t crash_ns, long expire_ms, long interval_ms,
+                         struct crashsim_damage *out, char *err, size_t errlen);
+
+/* ---- one trial ------------------------------------------------------------ */
+enum crashsim_kill {
+    CRASHSIM_KILL_RANDOM = 0,   /* at a random instant while entries are acknowledged */
+    CRASHSIM_KILL_WAIT,         /* only when the writer died at a failure point, an
+                                   append failed, it acknowledged every entry (and,
+                                   under batch, the flusher synced them all), or the
+                                   deadline came */
+};
+
+struct crashsim_trial_opts {
+    enum crashsim_kill kill;
+    uint64_t deadline_ns;                  /* CLOCK_MONOTONIC; 0: one minute from now */
+    void (*child_hook)(void *arg);         /* run in the writer right after fork */
+    void *hook_arg;
+    long writeback_expire_ms, writeback_interval_ms;   /* < 0: /proc */
+};
+
+enum crashsim_writer {
+    CRASHSIM_WRITER_STARTING = 0,
+    CRASHSIM_WRITER_RUNNING,
+    CRASHSIM_WRITER_DONE,          /* all entries acknowledged, waiting to be killed */
+    CRASHSIM_WRITER_APPEND_FAILED, /* wal_log_append returned an error */
+    CRASHSIM_WRITER_DIED,          /* raised SIGKILL at a failure point */
+    CRASHSIM_WRITER_SETUP_FAILED,
+};
+
+struct crashsim_trial_result {
+    uint64_t seed;
+    struct verifier_trial verdict;
+    struct crashsim_damage damage;
+    struct crashsim_ledger_state ledger;   /* at the crash */
+    enum crashsim_writer writer;
+    int append_rc;           /* first error from wal_log_append, 0 if none */
+    int append_rc_next;      /* what the append after it returned */
+    uint64_t target_acks;    /* CRASHSIM_KILL_RANDOM: acks to wait for */
+    uint64_t start_ns, crash_ns;
+};
+
+/* Runs one trial with cfg's strategy, entries, entry_size, sync_method,
+ * model and dir (cfg->seed, trials and max_seconds are not used) on ledger
+ * l (NULL: one made for the trial).  opts may be NULL.  Returns 0 when the
+ * trial ran, also when the writer's append failed (out->append_rc; err
+ * then names the call, "fdatasync(path): ..."); -ETIMEDOUT when the
+ * deadline came before the writer had opened its log (no trial). */
+int crashsim_trial(const struct crashsim_config *cfg, struct crashsim_ledger *l, uint64_t seed,
+                   const struct crashsim_trial_opts *opts, struct crashsim_trial_result *out,
+                   char *err, size_t errlen);
+
+#endif

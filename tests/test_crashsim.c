@@ -1,0 +1,797 @@
+/* Unit tests for crashsim/: the power-loss models on hand-made files and
+ * ledgers, the ledger as the wrapper records it, crashes at exact points
+ * through the libfiu failure points (no timing luck needed), and runs of
+ * random trials through the real fork-and-SIGKILL path. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fiu-control.h>
+#include <fiu.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crashsim/crashsim.h"
+
+static const char *scratch_dir(void)
+{
+    const char *dir = getenv("FSYNCLAB_DIR");
+    if (!dir || !*dir)
+        dir = "build/scratch";
+    mkdir(dir, 0755);
+    return dir;
+}
+
+static struct crashsim_config base_config(const char *strategy, enum crashsim_model model,
+                                          uint64_t entries)
+{
+    struct crashsim_config c = {
+        .entries = entries,
+        .entry_size = 128,
+        .sync_method = WAL_SYNC_FDATASYNC,
+        .model = model,
+        .seed = 42,
+        .trials = 1,
+        .max_seconds = 30,
+        .dir = scratch_dir(),
+        .writeback_expire_ms = -1,
+        .writeback_interval_ms = -1,
+    };
+    ck_assert_int_eq(wal_strategy_parse(strategy, &c.strategy), 0);
+    return c;
+}
+
+/* No scratch file of this process may be left behind. */
+static void assert_no_scratch_left(void)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "fsynclab-crash-%ld-", (long)getpid());
+    DIR *d = opendir(scratch_dir());
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        ck_assert_msg(strncmp(e->d_name, prefix, strlen(prefix)) != 0, "left behind: %s",
+                      e->d_name);
+    closedir(d);
+}
+
+/* ---- hand-made logs ---------------------------------------------------- */
+
+struct handmade {
+    char path[4200];
+    int fd;
+    uint32_t es;
+    uint64_t records;
+    unsigned char *orig;
+    uint64_t size;
+    struct crashsim_ledger *l;
+};
+
+/* records of es bytes, each written at base + seq * step ns; the first
+ * durable ones covered by a sync. */
+static void handmade_open(struct handmade *h, uint64_t records, uint32_t es, uint64_t durable,
+                          uint64_t base, uint64_t step)
+{
+    memset(h, 0, sizeof *h);
+    snprintf(h->path, sizeof h->path, "%s/test-crashsim-%ld.wal", scratch_dir(), (long)getpid());
+    h->fd = open(h->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(h->fd, 0);
+    h->es = es;
+    h->records = records;
+    h->size = records * es;
+    h->orig = malloc(h->size);
+    ck_assert_int_eq(crashsim_ledger_create(records + 10, es, &h->l), 0);
+    for (uint64_t s = 1; s <= records; s++) {
+        unsigned char *rec = h->orig + (s - 1) * es;
+        wal_record_encode(rec, s, es - WAL_HEADER_SIZE);
+        crashsim_ledger_write_begin(h->l, (s - 1) * es, es);
+        ck_assert_int_eq(pwrite(h->fd, rec, es, (off_t)((s - 1) * es)), (ssize_t)es);
+        crashsim_ledger_write_done(h->l, (s - 1) * es, es, base + s * step);
+        crashsim_ledger_ack(h->l, s, base + s * step + 1);
+        if (s == durable) {
+            uint64_t covered = crashsim_ledger_sync_begin(h->l, base + s * step + 2);
+            ck_assert_uint_eq(covered, durable * es);
+            crashsim_ledger_sync_end(h->l, covered, base + s * step + 2, base + s * step + 3, 0);
+        }
+    }
+}
+
+static void handmade_reload(struct handmade *h, unsigned char **now, uint64_t *size)
+{
+    struct stat sb;
+    ck_assert_int_eq(fstat(h->fd, &sb), 0);
+    *size = (uint64_t)sb.st_size;
+    *now = malloc(*size + 1);
+    ck_assert_int_eq(pread(h->fd, *now, *size, 0), (ssize_t)*size);
+}
+
+/* Puts the original content back so that another seed can be tried. */
+static void handmade_restore(struct handmade *h)
+{
+    ck_assert_int_eq(ftruncate(h->fd, 0), 0);
+    ck_assert_int_eq(pwrite(h->fd, h->orig, h->size, 0), (ssize_t)h->size);
+}
+
+static uint64_t handmade_recovered(struct handmade *h)
+{
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(h->fd, &r, NULL, NULL), 0);
+    return r.records;
+}
+
+static void handmade_close(struct handmade *h)
+{
+    close(h->fd);
+    unlink(h->path);
+    free(h->orig);
+    crashsim_ledger_destroy(h->l);
+}
+
+START_TEST(model_names_parse_exactly)
+{
+    const char *names[] = { "drop", "torn", "reorder", "writeback", "process" };
+    for (unsigned i = 0; i < 5; i++) {
+        enum crashsim_model m;
+        ck_assert_int_eq(crashsim_model_parse(names[i], &m), 0);
+        ck_assert_str_eq(crashsim_model_name(m), names[i]);
+    }
+    enum crashsim_model m;
+    ck_assert_int_eq(crashsim_model_parse("Drop", &m), -EINVAL);
+    ck_assert_int_eq(crashsim_model_parse("", &m), -EINVAL);
+    ck_assert_int_eq(crashsim_model_parse("drop ", &m), -EINVAL);
+}
+END_TEST
+
+START_TEST(drop_truncates_to_the_durable_prefix)
+{
+    struct handmade h;
+    handmade_open(&h, 40, 100, 13, 1000000, 1000);
+    struct crashsim_damage d;
+    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_DROP, 1, 2000000, 0, 0, &d, NULL, 0), 0);
+    ck_assert_uint_eq(d.size_before, 4000);
+    ck_assert_uint_eq(d.durable_bytes, 1300);
+    ck_assert_uint_eq(d.size_after, 1300);
+    unsigned char *now;
+    uint64_t size;
+    handmade_reload(&h, &now, &size);
+    ck_assert_uint_eq(size, 1300);
+    ck_assert_int_eq(memcmp(now, h.orig, size), 0);
+    ck_assert_uint_eq(handmade_recovered(&h), 13);
+    free(now);
+    handmade_close(&h);
+}
+END_TEST
+
+START_TEST(process_keeps_the_file_as_the_page_cache_had_it)
+{
+    struct handmade h;
+    handmade_open(&h, 40, 100, 0, 1000000, 1000);
+    struct crashsim_damage d;
+    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_PROCESS, 1, 2000000, 0, 0, &d, NULL, 0), 0);
+    ck_assert_uint_eq(d.size_after, 4000);
+    ck_assert_uint_eq(d.kept_bytes, 4000);
+    ck_assert_uint_eq(handmade_recovered(&h), 40);
+    handmade_close(&h);
+}
+END_TEST
+
+/* Records of 100 bytes straddle 512-byte sectors and the durable boundary
+ * (1300) lies inside a sector: the awkward case. */
+START_TEST(torn_keeps_whole_sectors_of_the_tail_and_may_garble_the_last)
+{
+    struct handmade h;
+    handmade_open(&h, 40, 100, 13, 1000000, 1000);
+    int kept_some = 0, kept_none = 0, garbled = 0, kept_all = 0;
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        handmade_restore(&h);
+        struct crashsim_damage d;
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_TORN, seed, 0, 0, 0, &d, NULL, 0), 0);
+        unsigned char *now;
+        uint64_t size;
+        handmade_reload(&h, &now, &size);
+        ck_assert_uint_eq(size, d.size_after);
+        ck_assert_uint_ge(size, 1300);
+        /* Ends on the durable boundary, a sector boundary, or the old end. */
+        ck_assert(size == 1300 || size % CRASHSIM_SECTOR == 0 || size == 4000);
+        uint64_t intact = d.garbled_len ? d.garbled_off : size;
+        ck_assert_uint_ge(intact, 1300);
+        ck_assert_int_eq(memcmp(now, h.orig, intact), 0);
+        if (d.garbled_len) {
+            garbled++;
+            ck_assert_uint_eq(d.garbled_off + d.garbled_len, size);
+            /* never reaches back into another sector */
+            ck_assert_uint_ge(d.garbled_off, (size - 1) / CRASHSIM_SECTOR * CRASHSIM_SECTOR);
+        }
+        kept_none += size == 1300;
+        kept_all += size == 4000;
+        kept_some += size > 1300 && size < 4000;
+        /* Recovery hands back the durable records at least, nothing damaged. */
+        uint64_t rec = handmade_recovered(&h);
+        ck_assert_uint_ge(rec, 13);
+        ck_assert_uint_le(rec * 100, intact);
+        free(now);
+    }
+    ck_assert_int_gt(kept_some, 0);
+    ck_assert_int_gt(kept_none, 0);
+    ck_assert_int_gt(kept_all, 0);
+    ck_assert_int_gt(garbled, 0);
+    handmade_close(&h);
+}
+END_TEST
+
+START_TEST(reorder_keeps_a_subset_of_sectors_and_zeroes_the_holes)
+{
+    struct handmade h;
+    handmade_open(&h, 40, 100, 13, 1000000, 1000);
+    int holes_before_survivor = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        handmade_restore(&h);
+        struct crashsim_damage d;
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_REORDER, seed, 0, 0, 0, &d, NULL, 0), 0);
+        unsigned char *now;
+        uint64_t size;
+        handmade_reload(&h, &now, &size);
+        ck_assert_uint_eq(size, 4000);   /* the size is kept */
+        ck_assert_int_eq(memcmp(now, h.orig, 1300), 0);
+        ck_assert_uint_eq(d.kept_bytes + d.zeroed_bytes, 2700);
+        int seen_hole = 0;
+        for (uint64_t off = 1300; off < size;) {
+            uint64_t end = (off / 512 + 1) * 512;
+            if (end > size)
+                end = size;
+            int same = memcmp(now + off, h.orig + off, end - off) == 0;
+            int zero = 1;
+            for (uint64_t i = off; i < end; i++)
+                zero &= now[i] == 0;
+            ck_assert_msg(same || zero, "unit at %llu is neither kept nor zeroed",
+                          (unsigned long long)off);
+            if (zero && !same)
+                seen_hole = 1;
+            else if (seen_hole)
+                holes_before_survivor = 1;
+            off = end;
+        }
+        ck_assert_uint_ge(handmade_recovered(&h), 13);
+        free(now);
+    }
+    ck_assert_int_eq(holes_before_survivor, 1);
+    handmade_close(&h);
+}
+END_TEST
+
+/* Record s written at 1 s + s ms; crash at 1 s + 30 ms.  The flusher wakes
+ * every ms and writes back what is 10 ms old: everything up to about 19 ms
+ * survives, the younger records do not. */
+START_TEST(writeback_keeps_what_had_expired_before_the_last_tick)
+{
+    struct handmade h;
+    const uint64_t base = 1000000000ull, ms = 1000000ull;
+    handmade_open(&h, 25, 128, 5, base, ms);
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        handmade_restore(&h);
+        struct crashsim_damage d;
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_WRITEBACK, seed, base + 30 * ms,
+                                              10, 1, &d, NULL, 0), 0);
+        uint64_t rec = handmade_recovered(&h);
+        ck_assert_uint_ge(rec, 19);
+        ck_assert_uint_le(rec, 20);
+        ck_assert_uint_eq(d.size_after, rec * 128);
+    }
+    /* The default expiry (30 s) keeps nothing of a young tail. */
+    handmade_restore(&h);
+    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_WRITEBACK, 1, base + 30 * ms,
+                                          30000, 5000, NULL, NULL, 0), 0);
+    ck_assert_uint_eq(handmade_recovered(&h), 5);
+    /* No flusher at all (dirty_writeback_centisecs = 0): as drop. */
+    handmade_restore(&h);
+    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_WRITEBACK, 1, base + 30 * ms,
+                                          10, 0, NULL, NULL, 0), 0);
+    ck_assert_uint_eq(handmade_recovered(&h), 5);
+    handmade_close(&h);
+}
+END_TEST
+
+START_TEST(same_seed_same_damage)
+{
+    struct handmade h;
+    handmade_open(&h, 40, 100, 3, 1000000, 1000);
+    for (int m = CRASHSIM_TORN; m <= CRASHSIM_REORDER; m++) {
+        unsigned char *a, *b;
+        uint64_t sa, sb;
+        handmade_restore(&h);
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, m, 77, 0, 0, 0, NULL, NULL, 0), 0);
+        handmade_reload(&h, &a, &sa);
+        handmade_restore(&h);
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, m, 77, 0, 0, 0, NULL, NULL, 0), 0);
+        handmade_reload(&h, &b, &sb);
+        ck_assert_uint_eq(sa, sb);
+        ck_assert_int_eq(memcmp(a, b, sa), 0);
+        free(a);
+        free(b);
+    }
+    handmade_close(&h);
+}
+END_TEST
+
+/* ---- the ledger and the wrapper ----------------------------------------- */
+
+START_TEST(ledger_marks_records_only_when_whole)
+{
+    struct crashsim_ledger *l;
+    ck_assert_int_eq(crashsim_ledger_create(100, 100, &l), 0);
+    crashsim_ledger_write_begin(l, 0, 150);
+    crashsim_ledger_write_done(l, 0, 150, 7);
+    ck_assert_uint_eq(crashsim_ledger_write_ns(l, 1), 7);
+    ck_assert_uint_eq(crashsim_ledger_write_ns(l, 2), 0);    /* half written */
+    crashsim_ledger_write_begin(l, 150, 250);
+    crashsim_ledger_write_done(l, 150, 250, 9);
+    ck_assert_uint_eq(crashsim_ledger_write_ns(l, 2), 9);
+    ck_assert_uint_eq(crashsim_ledger_write_ns(l, 4), 9);
+    /* Past a gap only whole records inside the write count, and the
+     * contiguous prefix does not move. */
+    crashsim_ledger_write_done(l, 450, 200, 11);
+    ck_assert_uint_eq(crashsim_ledger_write_ns(l, 5), 0);
+    ck_assert_uint_eq(crashsim_ledger_write_ns(l, 6), 11);
+    struct crashsim_ledger_state st;
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.intent_bytes, 400);
+    ck_assert_uint_eq(st.written_bytes, 400);
+    /* A sync covers what was written when it started, once it returns. */
+    uint64_t covered = crashsim_ledger_sync_begin(l, 100);
+    ck_assert_uint_eq(covered, 400);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.sync_inflight_ns, 100);
+    ck_assert_uint_eq(st.sync_inflight_bytes, 400);
+    ck_assert_uint_eq(st.durable_bytes, 0);
+    crashsim_ledger_sync_end(l, covered, 100, 350, 0);
+    crashsim_ledger_ack(l, 3, 400);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.durable_bytes, 400);
+    ck_assert_uint_eq(st.sync_inflight_ns, 0);
+    ck_assert_uint_eq(st.sync_max_ns, 250);
+    ck_assert_uint_eq(st.syncs_ok, 1);
+    ck_assert_uint_eq(st.acked, 3);
+    ck_assert_uint_eq(crashsim_ledger_ack_ns(l, 3), 400);
+    /* A failed sync makes nothing durable. */
+    covered = crashsim_ledger_sync_begin(l, 500);
+    crashsim_ledger_sync_end(l, covered + 100, 500, 600, -EIO);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.durable_bytes, 400);
+    ck_assert_uint_eq(st.syncs_failed, 1);
+    crashsim_ledger_reset(l);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.intent_bytes + st.written_bytes + st.durable_bytes + st.acked, 0);
+    ck_assert_uint_eq(crashsim_ledger_write_ns(l, 2), 0);
+    ck_assert_uint_eq(crashsim_ledger_ack_ns(l, 3), 0);
+    ck_assert_uint_eq(st.entries, 100);
+    crashsim_ledger_destroy(l);
+}
+END_TEST
+
+START_TEST(wrapper_records_writes_and_syncs_and_injects_errors)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/test-crashsim-wrap-%ld.wal", scratch_dir(), (long)getpid());
+    struct crashsim_ledger *l;
+    ck_assert_int_eq(crashsim_ledger_create(10, 64, &l), 0);
+    struct wal_file *f, *w;
+    ck_assert_int_eq(wal_file_open(path, WAL_SYNC_FDATASYNC, &f, NULL, 0), 0);
+    ck_assert_int_eq(crashsim_file_wrap(f, l, 0, &w), 0);
+    unsigned char rec[64];
+    for (uint64_t s = 1; s <= 3; s++) {
+        wal_record_encode(rec, s, 64 - WAL_HEADER_SIZE);
+        ck_assert_int_eq(w->methods->pwrite(w, rec, 64, (off_t)((s - 1) * 64)), 0);
+    }
+    struct crashsim_ledger_state st;
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.written_bytes, 192);
+    ck_assert_uint_eq(st.durable_bytes, 0);
+    ck_assert_uint_gt(crashsim_ledger_write_ns(l, 3), 0);
+    ck_assert_int_eq(w->methods->sync(w), 0);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.durable_bytes, 192);
+
+    ck_assert_int_eq(fiu_init(0), 0);
+    ck_assert_int_eq(fiu_enable(CRASHSIM_FIU_WRITE_BEFORE, 1, CRASHSIM_FIU_ERRNO(ENOSPC), 0), 0);
+    wal_record_encode(rec, 4, 64 - WAL_HEADER_SIZE);
+    ck_assert_int_eq(w->methods->pwrite(w, rec, 64, 192), -ENOSPC);
+    fiu_disable(CRASHSIM_FIU_WRITE_BEFORE);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.intent_bytes, 192);        /* never attempted */
+    ck_assert_int_eq(w->methods->pwrite(w, rec, 64, 192), 0);
+
+    ck_assert_int_eq(fiu_enable(CRASHSIM_FIU_SYNC_BEFORE, 1, CRASHSIM_FIU_ERRNO(EIO), 0), 0);
+    ck_assert_int_eq(w->methods->sync(w), -EIO);
+    fiu_disable(CRASHSIM_FIU_SYNC_BEFORE);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.durable_bytes, 192);
+    ck_assert_uint_eq(st.syncs_failed, 1);
+    ck_assert_uint_eq(st.sync_inflight_ns, 0);
+    ck_assert_int_eq(w->methods->close(w), 0);
+
+    /* O_DSYNC: each write is its own sync. */
+    crashsim_ledger_reset(l);
+    ck_assert_int_eq(wal_file_open(path, WAL_SYNC_O_DSYNC, &f, NULL, 0), 0);
+    ck_assert_int_eq(crashsim_file_wrap(f, l, 1, &w), 0);
+    wal_record_encode(rec, 1, 64 - WAL_HEADER_SIZE);
+    ck_assert_int_eq(w->methods->pwrite(w, rec, 64, 0), 0);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.durable_bytes, 64);
+    ck_assert_int_eq(w->methods->close(w), 0);
+    unlink(path);
+    crashsim_ledger_destroy(l);
+}
+END_TEST
+
+/* ---- crashes at exact points ---------------------------------------------- */
+
+struct nth {
+    const char *point;
+    int n;
+    void *info;
+    unsigned flags;
+};
+static int nth_seen;
+static int nth_target;
+
+static int nth_cb(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+    (void)name, (void)failnum, (void)failinfo, (void)flags;
+    return ++nth_seen == nth_target;
+}
+
+/* Runs in the writer, right after fork. */
+static void fail_at_nth(void *arg)
+{
+    struct nth *n = arg;
+    nth_seen = 0;
+    nth_target = n->n;
+    fiu_enable_external(n->point, 1, n->info, n->flags, nth_cb);
+}
+
+static struct crashsim_trial_result trial_at(const struct crashsim_config *cfg, struct nth *n)
+{
+    struct crashsim_trial_opts o = {
+        .kill = CRASHSIM_KILL_WAIT,
+        .deadline_ns = wal_now_ns() + 20000000000ull,   /* a bound for a stuck test only */
+        .child_hook = fail_at_nth,
+        .hook_arg = n,
+        .writeback_expire_ms = 1,
+        .writeback_interval_ms = 1,
+    };
+    struct crashsim_trial_result r;
+    char err[512];
+    int rc = crashsim_trial(cfg, NULL, 9, &o, &r, err, sizeof err);
+    ck_assert_msg(rc == 0, "crashsim_trial: %s", err);
+    return r;
+}
+
+static const char *const exact_strategies[] = { "always", "group", "batch_2ms", "none" };
+
+START_TEST(crash_after_a_write_before_its_sync)
+{
+    const char *strategy = exact_strategies[_i / 5];
+    enum crashsim_model model = (enum crashsim_model)(_i % 5);
+    struct crashsim_config cfg = base_config(strategy, model, 50);
+    struct nth n = { CRASHSIM_FIU_WRITE_AFTER, 3, CRASHSIM_FIU_DIE, 0 };
+    struct crashsim_trial_result r = trial_at(&cfg, &n);
+    const struct verifier_trial *v = &r.verdict;
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_DIED);
+    ck_assert_uint_eq(r.ledger.acked, 2);          /* seq 3 was written, never acknowledged */
+    ck_assert_uint_eq(v->written, 3);
+    ck_assert_uint_eq(v->corrupt_recovered, 0);
+    ck_assert_uint_ge(v->recovered, r.ledger.durable_bytes / 128);
+    if (model == CRASHSIM_PROCESS) {
+        ck_assert_uint_eq(v->recovered, 3);        /* the page cache kept seq 3 */
+        ck_assert_uint_eq(v->unacked_recovered, 1);
+        ck_assert_uint_eq(v->acked_lost, 0);
+    }
+    if (cfg.strategy.kind == WAL_ALWAYS || cfg.strategy.kind == WAL_GROUP) {
+        ck_assert_uint_eq(r.ledger.durable_bytes, 2 * 128);
+        ck_assert_uint_eq(v->acked_lost, 0);
+        if (model == CRASHSIM_DROP)
+            ck_assert_uint_eq(v->recovered, 2);
+    }
+    if (cfg.strategy.kind == WAL_NONE && model == CRASHSIM_DROP) {
+        ck_assert_uint_eq(v->recovered, 0);
+        ck_assert_uint_eq(v->acked_lost, 2);
+        ck_assert_uint_eq(v->oldest_lost_seq, 1);
+        ck_assert_uint_gt(v->loss_window_ns, 0);
+    }
+    assert_no_scratch_left();
+}
+END_TEST
+
+/* Sync number 3 under always/group (the third append's); the flusher's
+ * first under batch. */
+static void crash_at_sync(int i, const char *point)
+{
+    const char *strategy = exact_strategies[i / 5];
+    enum crashsim_model model = (enum crashsim_model)(i % 5);
+    struct crashsim_config cfg = base_config(strategy, model, 2000);
+    int batch = cfg.strategy.kind == WAL_BATCH;
+    struct nth n = { point, batch ? 1 : 3, CRASHSIM_FIU_DIE, 0 };
+    struct crashsim_trial_result r = trial_at(&cfg, &n);
+    const struct verifier_trial *v = &r.verdict;
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_DIED);
+    ck_assert_uint_eq(v->corrupt_recovered, 0);
+    ck_assert_uint_eq(r.ledger.syncs_started, n.n);
+    ck_assert_uint_eq(r.ledger.syncs_ok, n.n - 1);
+    ck_assert_uint_gt(r.ledger.sync_inflight_ns, 0);   /* the crash caught it in flight */
+    ck_assert_uint_eq(v->max_sync_ns >= r.crash_ns - r.ledger.sync_inflight_ns, 1);
+    if (batch) {
+        ck_assert_uint_eq(r.ledger.durable_bytes, 0);
+        if (model == CRASHSIM_DROP) {
+            ck_assert_uint_eq(v->recovered, 0);
+            ck_assert_uint_eq(v->acked_lost, r.ledger.acked);
+        }
+    } else {
+        ck_assert_uint_eq(r.ledger.acked, 2);
+        ck_assert_uint_eq(r.ledger.durable_bytes, 2 * 128);
+        ck_assert_uint_eq(v->acked_lost, 0);
+        ck_assert_uint_ge(v->recovered, 2);
+        if (model == CRASHSIM_DROP)
+            ck_assert_uint_eq(v->recovered, 2);
+        if (model == CRASHSIM_PROCESS)
+            ck_assert_uint_eq(v->recovered, 3);
+    }
+    if (model == CRASHSIM_PROCESS)
+        ck_assert_uint_eq(v->acked_lost, 0);
+    assert_no_scratch_left();
+}
+
+START_TEST(crash_in_the_middle_of_a_sync)
+{
+    crash_at_sync(_i, CRASHSIM_FIU_SYNC_BEFORE);
+}
+END_TEST
+
+/* The sync returned but its success was never published (nor anything
+ * acknowledged on it): the model loses data that was really durable, and
+ * still no acknowledged entry. */
+START_TEST(crash_after_a_sync_before_the_ack)
+{
+    crash_at_sync(_i, CRASHSIM_FIU_SYNC_AFTER);
+}
+END_TEST
+
+/* ---- failures handed to the writer ---------------------------------------- */
+
+START_TEST(failed_sync_fails_the_append_and_is_never_retried)
+{
+    struct crashsim_config cfg = base_config("always", CRASHSIM_DROP, 100);
+    struct nth n = { CRASHSIM_FIU_SYNC_BEFORE, 4, CRASHSIM_FIU_ERRNO(EIO), FIU_ONETIME };
+    struct crashsim_trial_result r = trial_at(&cfg, &n);
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_APPEND_FAILED);
+    ck_assert_int_eq(r.append_rc, -EIO);
+    ck_assert_int_eq(r.append_rc_next, -EIO);   /* the log stays failed */
+    /* A retry would have succeeded (the point fails once): there was none. */
+    ck_assert_uint_eq(r.ledger.syncs_started, 4);
+    ck_assert_uint_eq(r.ledger.syncs_failed, 1);
+    ck_assert_uint_eq(r.ledger.acked, 3);
+    ck_assert_uint_eq(r.verdict.acked_lost, 0);
+    ck_assert_uint_eq(r.verdict.recovered, 3);   /* seq 4 is not claimed durable */
+    assert_no_scratch_left();
+}
+END_TEST
+
+START_TEST(failed_flusher_sync_fails_later_appends)
+{
+    struct crashsim_config cfg = base_config("batch_1ms", CRASHSIM_PROCESS, 2000000);
+    struct nth n = { CRASHSIM_FIU_SYNC_BEFORE, 1, CRASHSIM_FIU_ERRNO(EIO), FIU_ONETIME };
+    struct crashsim_trial_opts o = {
+        .kill = CRASHSIM_KILL_WAIT,
+        .deadline_ns = wal_now_ns() + 20000000000ull,
+        .child_hook = fail_at_nth,
+        .hook_arg = &n,
+        .writeback_expire_ms = -1,
+        .writeback_interval_ms = -1,
+    };
+    struct crashsim_trial_result r;
+    char err[512];
+    ck_assert_int_eq(crashsim_trial(&cfg, NULL, 5, &o, &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_APPEND_FAILED);
+    ck_assert_int_eq(r.append_rc, -EIO);
+    ck_assert_int_eq(r.append_rc_next, -EIO);
+    ck_assert_uint_eq(r.ledger.syncs_ok, 0);
+    ck_assert_msg(strstr(err, "fdatasync(") && strstr(err, "Input/output error"), "err: %s", err);
+    assert_no_scratch_left();
+}
+END_TEST
+
+START_TEST(failed_write_fails_the_append)
+{
+    struct crashsim_config cfg = base_config("none", CRASHSIM_PROCESS, 100);
+    struct nth n = { CRASHSIM_FIU_WRITE_BEFORE, 5, CRASHSIM_FIU_ERRNO(ENOSPC), 0 };
+    struct crashsim_trial_result r = trial_at(&cfg, &n);
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_APPEND_FAILED);
+    ck_assert_int_eq(r.append_rc, -ENOSPC);
+    ck_assert_uint_eq(r.verdict.recovered, 4);
+    ck_assert_uint_eq(r.verdict.acked_lost, 0);
+    assert_no_scratch_left();
+}
+END_TEST
+
+START_TEST(setup_failure_is_reported_and_nothing_is_left)
+{
+    struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 10);
+    cfg.dir = "build/scratch/no/such/dir";
+    struct verifier_summary s;
+    char err[512];
+    int rc = crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err);
+    ck_assert_int_eq(rc, -ENOENT);
+    ck_assert_msg(strstr(err, "open(build/scratch/no/such/dir/fsynclab-crash-") != NULL, "err: %s", err);
+    ck_assert_uint_eq(s.trials, 0);
+    cfg.dir = scratch_dir();
+    cfg.entry_size = 8;
+    ck_assert_int_eq(crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err), -EINVAL);
+    ck_assert_str_eq(err, "crash config: invalid entry_size");
+}
+END_TEST
+
+/* ---- random trials through the real crash path ---------------------------- */
+
+static struct verifier_summary run(const char *strategy, enum crashsim_model model,
+                                   uint64_t entries, uint32_t trials)
+{
+    struct crashsim_config cfg = base_config(strategy, model, entries);
+    cfg.trials = trials;
+    cfg.writeback_expire_ms = 2;
+    cfg.writeback_interval_ms = 1;
+    struct verifier_summary s;
+    char err[512];
+    int rc = crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err);
+    ck_assert_msg(rc == 0, "crashsim_run: %s", err);
+    ck_assert_uint_eq(s.trials, trials);
+    ck_assert_uint_eq(s.corrupt_recovered, 0);
+    assert_no_scratch_left();
+    return s;
+}
+
+START_TEST(always_never_loses_an_acknowledged_entry)
+{
+    struct verifier_summary s = run("always", CRASHSIM_DROP, 30, 100);
+    ck_assert_uint_eq(s.acked_lost_max, 0);
+    ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
+    ck_assert_int_eq(s.promised_window_ms, 0);
+    ck_assert_uint_gt(s.acked_total, 0);
+    s = run("group", CRASHSIM_TORN, 30, 30);
+    ck_assert_uint_eq(s.acked_lost_max, 0);
+    ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
+}
+END_TEST
+
+START_TEST(torn_and_reorder_never_hand_back_a_corrupt_entry)
+{
+    const char *strategies[] = { "none", "batch_1ms", "always" };
+    for (int m = CRASHSIM_TORN; m <= CRASHSIM_REORDER; m++)
+        for (int i = 0; i < 3; i++)
+            run(strategies[i], (enum crashsim_model)m, i == 2 ? 20 : 1000, i == 2 ? 20 : 60);
+}
+END_TEST
+
+START_TEST(process_crash_loses_nothing_under_none)
+{
+    struct verifier_summary s = run("none", CRASHSIM_PROCESS, 1000, 100);
+    ck_assert_uint_eq(s.acked_lost_max, 0);
+    ck_assert_uint_gt(s.acked_total, 0);
+    ck_assert_int_eq(s.held, VERIFIER_HELD_NULL);
+    ck_assert_int_eq(s.promised_window_ms, -1);
+}
+END_TEST
+
+START_TEST(power_loss_under_none_loses_acknowledged_entries)
+{
+    struct verifier_summary s = run("none", CRASHSIM_DROP, 1000, 30);
+    /* Nothing was ever synced: every trial loses all it acknowledged. */
+    ck_assert_uint_eq(s.acked_lost_total, s.acked_total);
+    ck_assert_double_ge(verifier_summary_acked_lost_mean(&s), 1.0);
+    ck_assert_uint_gt(s.loss_window_ns_max, 0);
+    ck_assert_int_eq(s.held, VERIFIER_HELD_NULL);
+    s = run("none", CRASHSIM_WRITEBACK, 1000, 30);
+    ck_assert_uint_eq(s.corrupt_recovered, 0);
+}
+END_TEST
+
+/* The promise is N ms plus the sync.  The flusher wakes on a timer, and a
+ * loaded two-core machine delays it (tens of ms when several test binaries
+ * run at once), so the maximum gets a wide margin; the median, which a
+ * flusher that never synced would push to half the writing period (about
+ * 40 ms for 20000 entries), gets a narrow one. */
+START_TEST(batch_loses_at_most_its_interval_plus_a_sync)
+{
+    struct verifier_summary s = run("batch_2ms", CRASHSIM_DROP, 20000, 40);
+    ck_assert_int_eq(s.promised_window_ms, 2);
+    ck_assert_int_ne(s.held, VERIFIER_HELD_NULL);
+    double sync = verifier_summary_max_sync_ms(&s);
+    ck_assert_msg(verifier_summary_window_ms_p50(&s) <= 2 + sync + 10,
+                  "median window %.3f ms, max sync %.3f ms", verifier_summary_window_ms_p50(&s),
+                  sync);
+    ck_assert_msg(verifier_summary_window_ms_max(&s) <= 2 + sync + 100,
+                  "window %.3f ms, max sync %.3f ms", verifier_summary_window_ms_max(&s), sync);
+    ck_assert_uint_gt(s.max_sync_ns, 0);   /* the flusher did sync */
+}
+END_TEST
+
+START_TEST(budget_ends_a_run_early)
+{
+    struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 1000);
+    cfg.trials = CRASHSIM_MAX_TRIALS;
+    cfg.max_seconds = 0.3;
+    struct verifier_summary s;
+    char err[512];
+    uint64_t t0 = wal_now_ns();
+    ck_assert_int_eq(crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err), 0);
+    ck_assert_uint_ge(s.trials, 1);
+    ck_assert_uint_lt(s.trials, CRASHSIM_MAX_TRIALS);
+    ck_assert_uint_lt(wal_now_ns() - t0, 3000000000ull);
+    assert_no_scratch_left();
+}
+END_TEST
+
+static void count_progress(void *arg, uint32_t done, uint32_t total)
+{
+    uint32_t *seen = arg;
+    ck_assert_uint_eq(done, *seen + 1);
+    ck_assert_uint_eq(total, 7);
+    *seen = done;
+}
+
+START_TEST(progress_is_reported_after_each_trial)
+{
+    struct crashsim_config cfg = base_config("none", CRASHSIM_PROCESS, 100);
+    cfg.trials = 7;
+    struct verifier_summary s;
+    uint32_t seen = 0;
+    char err[512];
+    ck_assert_int_eq(crashsim_run(&cfg, &s, count_progress, &seen, err, sizeof err), 0);
+    ck_assert_uint_eq(seen, 7);
+    ck_assert_uint_eq(s.trials, 7);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("crashsim");
+    TCase *model = tcase_create("model");
+    tcase_add_test(model, model_names_parse_exactly);
+    tcase_add_test(model, drop_truncates_to_the_durable_prefix);
+    tcase_add_test(model, process_keeps_the_file_as_the_page_cache_had_it);
+    tcase_add_test(model, torn_keeps_whole_sectors_of_the_tail_and_may_garble_the_last);
+    tcase_add_test(model, reorder_keeps_a_subset_of_sectors_and_zeroes_the_holes);
+    tcase_add_test(model, writeback_keeps_what_had_expired_before_the_last_tick);
+    tcase_add_test(model, same_seed_same_damage);
+    suite_add_tcase(s, model);
+    TCase *ledger = tcase_create("ledger");
+    tcase_add_test(ledger, ledger_marks_records_only_when_whole);
+    tcase_add_test(ledger, wrapper_records_writes_and_syncs_and_injects_errors);
+    suite_add_tcase(s, ledger);
+    TCase *exact = tcase_create("exact");
+    tcase_set_timeout(exact, 60);
+    tcase_add_loop_test(exact, crash_after_a_write_before_its_sync, 0, 20);
+    tcase_add_loop_test(exact, crash_in_the_middle_of_a_sync, 0, 15);   /* none never syncs */
+    tcase_add_loop_test(exact, crash_after_a_sync_before_the_ack, 0, 15);
+    tcase_add_test(exact, failed_sync_fails_the_append_and_is_never_retried);
+    tcase_add_test(exact, failed_flusher_sync_fails_later_appends);
+    tcase_add_test(exact, failed_write_fails_the_append);
+    tcase_add_test(exact, setup_failure_is_reported_and_nothing_is_left);
+    suite_add_tcase(s, exact);
+    TCase *random = tcase_create("random");
+    tcase_set_timeout(random, 60);
+    tcase_add_test(random, always_never_loses_an_acknowledged_entry);
+    tcase_add_test(random, torn_and_reorder_never_hand_back_a_corrupt_entry);
+    tcase_add_test(random, process_crash_loses_nothing_under_none);
+    tcase_add_test(random, power_loss_under_none_loses_acknowledged_entries);
+    tcase_add_test(random, batch_loses_at_most_its_interval_plus_a_sync);
+    tcase_add_test(random, budget_ends_a_run_early);
+    tcase_add_test(random, progress_is_reported_after_each_trial);
+    suite_add_tcase(s, random);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
