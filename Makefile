@@ -3,7 +3,9 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-BUILD   := build
+# Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
+# `make check` hands it to the scripts so they run that tree's binaries.
+BUILD   ?= build
 PKGS    := libcjson libfiu zlib
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
@@ -11,10 +13,12 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS   := $(shell pkg-config --libs check)
 
-CPPFLAGS += -I. -D_GNU_SOURCE -DFIU_ENABLE
+# override: a CFLAGS given on the command line (CI's -Werror, the sanitizer
+# flags) replaces the default -O2 -g but must not drop the project's flags.
+override CPPFLAGS += -I. -D_GNU_SOURCE -DFIU_ENABLE
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -pthread -lm
+override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
+override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 MODULES := hist wal crashsim verifier node bench
 LIB_SRC := $(filter-out %/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
@@ -47,7 +51,40 @@ $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/libfsynclab.a
 check: all $(TESTS)
 	@mkdir -p $(BUILD)/scratch
 	@set -e; for t in $(TESTS); do echo "== $$t"; FSYNCLAB_DIR=$(BUILD)/scratch $$t; done
-	@set -e; for t in tests/e2e/*.sh; do echo "== $$t"; FSYNCLAB_DIR=$(BUILD)/scratch bash $$t; done
+	@set -e; for t in tests/e2e/*.sh; do echo "== $$t"; BUILD=$(BUILD) FSYNCLAB_DIR=$(BUILD)/scratch bash $$t; done
+
+# fsynclab next to fio and pg_test_fsync, alternating; see docs/performance.md.
+bench: all
+	bash bench/compare.sh $(ROUNDS)
+
+# The scripts that run the node, with the node under valgrind.  Use a gcc
+# build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.
+VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible
+check-valgrind: all
+	@mkdir -p $(BUILD)/scratch
+	@set -e; for t in tests/e2e/node_*.sh tests/e2e/cli.sh; do echo "== $$t (valgrind)"; \
+	  BUILD=$(BUILD) FSYNCLAB_DIR=$(BUILD)/scratch NODE_WRAPPER="$(VALGRIND)" bash $$t; done
+
+# libFuzzer over node_handle_line (clang only): the library is compiled
+# again with coverage and ASan/UBSan into $(BUILD)/fuzz/, and the run starts
+# from a copy of the seed corpus so that new inputs never land in tests/.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_RUNS  ?= 200000
+FUZZ_OBJ   := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
+
+$(BUILD)/fuzz/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz_node: $(BUILD)/fuzz/tests/fuzz/fuzz_node.o $(FUZZ_OBJ)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: $(BUILD)/fuzz_node
+	rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-artifacts
+	cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
+	$(BUILD)/fuzz_node -runs=$(FUZZ_RUNS) -seed=1 -max_len=8192 -timeout=10 \
+	  -dict=tests/fuzz/node.dict -artifact_prefix=$(BUILD)/fuzz-artifacts/ $(BUILD)/fuzz-corpus
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -56,5 +93,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check install clean
+.PHONY: all check check-valgrind fuzz bench install clean
 .SECONDARY:

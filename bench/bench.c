@@ -57,6 +57,10 @@ static void install_cleanup_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A write past RLIMIT_FSIZE must fail with EFBIG, which names the call
+     * and lets the scratch file be removed, rather than kill the process
+     * (SIGXFSZ's default) with the file left behind and no reply. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 /* ---- environment -------------------------------------------------------- */

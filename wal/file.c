@@ -24,6 +24,7 @@ struct posix_file {
     struct wal_file base;
     int fd;
     enum wal_sync_method method;
+    char path[];   /* for messages that name the file, as open's does */
 };
 
 static int posix_pwrite(struct wal_file *f, const void *buf, size_t len, off_t off)
@@ -92,7 +93,7 @@ int wal_file_open(const char *path, enum wal_sync_method method, struct wal_file
         flags |= O_DSYNC;
     if (method == WAL_SYNC_O_DIRECT_DSYNC)
         flags |= O_DSYNC | O_DIRECT;
-    struct posix_file *p = malloc(sizeof *p);
+    struct posix_file *p = malloc(sizeof *p + strlen(path) + 1);
     if (!p) {
         if (errbuf)
             snprintf(errbuf, errlen, "malloc: %s", strerror(ENOMEM));
@@ -112,6 +113,7 @@ int wal_file_open(const char *path, enum wal_sync_method method, struct wal_file
     p->base.methods = &posix_methods;
     p->fd = fd;
     p->method = method;
+    strcpy(p->path, path);
     *out = &p->base;
     return 0;
 }
@@ -149,37 +151,50 @@ const char *wal_sync_method_name(enum wal_sync_method method)
     return "unknown";
 }
 
+/* Each call below is repeated on EINTR, which interrupts it before it did
+ * or judged anything; other errors name the call and the file. */
 int wal_file_prealloc(struct wal_file *f, uint64_t bytes, char *errbuf, size_t errlen)
 {
     struct posix_file *p = (struct posix_file *)f;
     const size_t chunk = 1u << 20;
-    int rc = posix_fallocate(p->fd, 0, (off_t)bytes);
+    int rc;
+    do
+        rc = posix_fallocate(p->fd, 0, (off_t)bytes);
+    while (rc == EINTR);
     if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
         if (errbuf)
-            snprintf(errbuf, errlen, "posix_fallocate: %s", strerror(rc));
+            snprintf(errbuf, errlen, "posix_fallocate(%s): %s", p->path, strerror(rc));
         return -rc;
     }
     void *zeros;
-    if (posix_memalign(&zeros, 4096, chunk) != 0)
+    if (posix_memalign(&zeros, 4096, chunk) != 0) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "posix_memalign: %s", strerror(ENOMEM));
         return -ENOMEM;
+    }
     memset(zeros, 0, chunk);
     /* Whole chunks, so that O_DIRECT's alignment holds; the size is trimmed
      * back afterwards. */
     for (uint64_t off = 0; off < bytes && rc >= 0; off += chunk) {
         rc = posix_pwrite(f, zeros, chunk, (off_t)off);
         if (rc < 0 && errbuf)
-            snprintf(errbuf, errlen, "pwrite: %s", strerror(-rc));
+            snprintf(errbuf, errlen, "pwrite(%s): %s", p->path, strerror(-rc));
     }
     free(zeros);
-    if (rc >= 0 && ftruncate(p->fd, (off_t)bytes) != 0) {
+    while (rc >= 0 && ftruncate(p->fd, (off_t)bytes) != 0) {
+        if (errno == EINTR)
+            continue;
         rc = -errno;
         if (errbuf)
-            snprintf(errbuf, errlen, "ftruncate: %s", strerror(-rc));
+            snprintf(errbuf, errlen, "ftruncate(%s): %s", p->path, strerror(-rc));
     }
-    if (rc >= 0 && fdatasync(p->fd) != 0) {
+    /* As in posix_sync: an EINTR consumed no error; anything else is final. */
+    while (rc >= 0 && fdatasync(p->fd) != 0) {
+        if (errno == EINTR)
+            continue;
         rc = -errno;
         if (errbuf)
-            snprintf(errbuf, errlen, "fdatasync: %s", strerror(-rc));
+            snprintf(errbuf, errlen, "fdatasync(%s): %s", p->path, strerror(-rc));
     }
     return rc < 0 ? rc : 0;
 }

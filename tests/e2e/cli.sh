@@ -3,8 +3,11 @@
 # node's reply, usage errors and exit codes, and that no scratch file is left.
 set -u
 cd "$(dirname "$0")/../.."
-bin=build/fsynclab node=build/fsynclab-node
-dir=${FSYNCLAB_DIR:-build/scratch}/e2e-cli-$$
+# BUILD picks the tree (make check passes it); NODE_WRAPPER (e.g. valgrind)
+# goes in front of the node only.
+build=${BUILD:-build}
+bin=$build/fsynclab node="${NODE_WRAPPER:+$NODE_WRAPPER }$build/fsynclab-node"
+dir=${FSYNCLAB_DIR:-$build/scratch}/e2e-cli-$$
 mkdir -p "$dir"
 pass=0 fail=0
 ok() { pass=$((pass+1)); echo "ok   $1"; }
