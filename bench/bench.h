@@ -8,8 +8,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "crashsim/crashsim.h"
 #include "hist/hist.h"
+#include "verifier/verifier.h"
 #include "wal/wal.h"
 
 #define BENCH_MAX_ENTRIES 10000000ull
@@ -64,5 +67,55 @@ struct bench_result {
  * naming the call in err. */
 int bench_run(const struct bench_config *cfg, const struct wal_strategy *strategies, size_t n,
               struct bench_result *results, char *err, size_t errlen);
+
+/* ---- the durability-throughput curve --------------------------------------
+ * One point per strategy: always, batch_<N>ms for each interval, none.  Each
+ * point's ops/sec comes from bench_run and its loss window from crash trials,
+ * both on this machine. */
+#define BENCH_CURVE_MAX_INTERVALS 32
+#define BENCH_CURVE_DEFAULT_INTERVALS "1,2,5,10,20,50,100,200,500,1000"
+
+struct bench_curve_config {
+    unsigned intervals[BENCH_CURVE_MAX_INTERVALS];   /* batch intervals, ms */
+    size_t n_intervals;
+    uint64_t entries;                 /* benchmark entries per point */
+    uint64_t crash_entries;           /* at least this many per crash trial */
+    uint32_t trials;                  /* crash trials per point */
+    enum crashsim_model model;
+    uint64_t seed;
+    uint32_t entry_size;
+    enum wal_sync_method sync_method;
+    const char *dir;                  /* data directory */
+};
+
+struct bench_curve_point {
+    struct wal_strategy strategy;
+    uint64_t ops_per_sec;
+    uint64_t bench_entries;           /* written by the benchmark */
+    uint64_t crash_entries;           /* per crash trial */
+    struct verifier_summary crash;
+};
+
+/* Number of points for cfg: always + intervals + none. */
+size_t bench_curve_points(const struct bench_curve_config *cfg);
+
+/* Measures every point into points (bench_curve_points(cfg) of them).
+ * progress, when set, is told which point is running ("bench" or "crash"). */
+int bench_curve_run(const struct bench_curve_config *cfg, struct bench_curve_point *points,
+                    void (*progress)(void *arg, size_t point, size_t points, const char *phase),
+                    void *progress_arg, char *err, size_t errlen);
+
+/* Writes out_dir/curve.csv, curve.json (one row, one object a point) and
+ * curve.gp (a gnuplot script with the data inline), making out_dir. */
+int bench_curve_write(const char *out_dir, const struct bench_env *env,
+                      const struct bench_curve_config *cfg, const struct bench_curve_point *points,
+                      size_t n, char *err, size_t errlen);
+
+/* Renders curve.gp to curve.svg and curve.png with gnuplot.  -ENOENT when
+ * gnuplot is not installed. */
+int bench_curve_render(const char *out_dir, char *err, size_t errlen);
+
+/* gnuplot's dumb terminal rendering of curve.gp, to out. */
+int bench_curve_plot_text(const char *out_dir, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,8 @@
 /* DESIGN: the fsynclab command line.
  *
  *   fsynclab bench   run strategies, print the environment and a table (or --json)
+ *   fsynclab crash   crash trials per strategy, a table and a verdict line each
+ *   fsynclab curve   the durability-throughput curve: files and a plot
  *   fsynclab node    serve the Maelstrom protocol on stdin/stdout
  *
  * Each subcommand parses its options into the same configuration structs the
@@ -18,7 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+#include <unistd.h>
+
 #include "bench/bench.h"
+#include "crashsim/crashsim.h"
 #include "node/node.h"
 
 #define FSYNCLAB_VERSION "0.1.0"
@@ -35,6 +41,10 @@ static void usage(FILE *to)
         "\n"
         "commands:\n"
         "  bench   run strategies on a scratch log and print what they sustain\n"
+        "  crash   kill a writer at random instants, simulate power loss, count what\n"
+        "          acknowledged data each strategy lost\n"
+        "  curve   sweep the batch interval: throughput against measured loss window,\n"
+        "          written as CSV, JSON, a gnuplot script, SVG and PNG\n"
         "  node    serve the Maelstrom JSON protocol on stdin/stdout\n"
         "\n"
         "bench options:\n"
@@ -49,11 +59,28 @@ static void usage(FILE *to)
         "  --dir D            data directory (default $FSYNCLAB_DIR, else .)\n"
         "  --json             print the JSON body the node would reply\n"
         "\n"
+        "crash options (and --strategies, --entry-size, --sync-method, --dir, --json):\n"
+        "  --trials T         crash trials per strategy, 1..10000 (default 100)\n"
+        "  --entries N        entries each trial's writer appends, 1..1000000 (default 1000)\n"
+        "  --model M          %s (default drop)\n"
+        "  --seed S           replay a run: 0..2^53-1 (default from the clock)\n"
+        "  --max-seconds S    budget for all trials (default 60)\n"
+        "  --writeback-expire-ms MS, --writeback-interval-ms MS\n"
+        "                     the writeback model's kernel settings (default /proc/sys/vm)\n"
+        "\n"
+        "curve options (and --entry-size, --sync-method, --dir, --seed):\n"
+        "  --out DIR          where the files go (default curve)\n"
+        "  --intervals LIST   batch intervals in ms (default " BENCH_CURVE_DEFAULT_INTERVALS ")\n"
+        "  --entries N        benchmark entries per point (default 50000; 4 s at most)\n"
+        "  --trials T         crash trials per point, 1..10000 (default 10)\n"
+        "  --model M          power-loss model of the trials (default drop)\n"
+        "\n"
         "  --help, --version\n"
         "\n"
         "exit status: 0 success, 1 the run failed, 2 usage error\n",
         (unsigned long long)BENCH_MAX_ENTRIES, WAL_BATCH_MAX_MS, WAL_HEADER_SIZE, WAL_MAX_RECORD,
-        BENCH_DEFAULT_ENTRY_SIZE, WAL_SYNC_METHODS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS);
+        BENCH_DEFAULT_ENTRY_SIZE, WAL_SYNC_METHODS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
+        CRASHSIM_MODELS);
 }
 
 static int usage_error(const char *fmt, const char *what)
@@ -268,6 +295,416 @@ static int cmd_bench(int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : EXIT_RUN;
 }
 
+/* ---- crash ----------------------------------------------------------------- */
+
+/* Progress on a terminal, once a run has taken more than a second. */
+struct progress {
+    uint64_t start_ns;
+    const struct wal_strategy *strategies;
+    int shown;
+};
+
+static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t total)
+{
+    struct progress *p = arg;
+    if (!isatty(STDERR_FILENO) || wal_now_ns() - p->start_ns < 1000000000ull)
+        return;
+    char name[32];
+    fprintf(stderr, "\r  %-14s %u/%u trials   ",
+            wal_strategy_name(&p->strategies[strategy], name, sizeof name), done, total);
+    p->shown = 1;
+}
+
+static void end_progress(struct progress *p)
+{
+    if (p->shown)
+        fprintf(stderr, "\r%60s\r", "");
+}
+
+static void print_crash_table(const struct crashsim_config *cfg, const struct verifier_summary *v,
+                              size_t n)
+{
+    printf("%-14s %-9s %7s %10s %10s %11s %11s %9s %8s %7s\n", "strategy", "model", "trials",
+           "lost max", "lost mean", "window max", "window p50", "promised", "held", "corrupt");
+    for (size_t i = 0; i < n; i++) {
+        char name[32], promised[32];
+        wal_strategy_name(&v[i].strategy, name, sizeof name);
+        if (v[i].promised_window_ms < 0)
+            snprintf(promised, sizeof promised, "-");
+        else
+            snprintf(promised, sizeof promised, "%" PRId64 " ms", v[i].promised_window_ms);
+        printf("%-14s %-9s %7u %10" PRIu64 " %10.1f %8.3f ms %8.3f ms %9s %8s %7" PRIu64 "\n",
+               name, crashsim_model_name(cfg->model), v[i].trials, v[i].acked_lost_max,
+               verifier_summary_acked_lost_mean(&v[i]), verifier_summary_window_ms_max(&v[i]),
+               verifier_summary_window_ms_p50(&v[i]), promised, verifier_held_name(v[i].held),
+               v[i].corrupt_recovered);
+    }
+    printf("\n");
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        wal_strategy_name(&v[i].strategy, name, sizeof name);
+        printf("%s under %s lost at most %" PRIu64 " acknowledged entr%s, %.1f ms, ", name,
+               crashsim_model_name(cfg->model), v[i].acked_lost_max,
+               v[i].acked_lost_max == 1 ? "y" : "ies", verifier_summary_window_ms_max(&v[i]));
+        if (v[i].trials == 0)
+            printf("in no trial: the budget ran out first\n");
+        else if (v[i].held == VERIFIER_HELD_NULL)
+            printf("with no promise to keep\n");
+        else if (v[i].held == VERIFIER_HELD_TRUE)
+            printf("within its promise\n");
+        else
+            printf("BREAKING its promise of %" PRId64 " ms (in %u of %u trials)\n",
+                   v[i].promised_window_ms, v[i].trials_over_promise, v[i].trials);
+        if (v[i].corrupt_recovered)
+            printf("  %" PRIu64 " CORRUPT entries were handed back by recovery\n",
+                   v[i].corrupt_recovered);
+    }
+    printf("\nseed %" PRIu64 " replays this run.\n", cfg->seed);
+}
+
+static int parse_ms(const char *opt, const char *arg, unsigned long long lo, long *out)
+{
+    unsigned long long v;
+    if (parse_whole(arg, lo, 3600000, &v) < 0) {
+        fprintf(stderr, "fsynclab: %s must be a whole number of ms from %llu to 3600000, not "
+                "\"%s\"\n(try fsynclab --help)\n", opt, lo, arg);
+        return EXIT_USAGE;
+    }
+    *out = (long)v;
+    return 0;
+}
+
+static int cmd_crash(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "entries", required_argument, NULL, 'e' },
+        { "strategies", required_argument, NULL, 's' },
+        { "entry-size", required_argument, NULL, 'b' },
+        { "sync-method", required_argument, NULL, 'm' },
+        { "max-seconds", required_argument, NULL, 't' },
+        { "dir", required_argument, NULL, 'd' },
+        { "trials", required_argument, NULL, 'T' },
+        { "model", required_argument, NULL, 'M' },
+        { "seed", required_argument, NULL, 'S' },
+        { "writeback-expire-ms", required_argument, NULL, 'x' },
+        { "writeback-interval-ms", required_argument, NULL, 'i' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    struct crashsim_config cfg = { .entries = 1000, .entry_size = BENCH_DEFAULT_ENTRY_SIZE,
+                                   .sync_method = WAL_SYNC_FSYNC, .model = CRASHSIM_DROP,
+                                   .trials = 100, .max_seconds = 60,
+                                   .writeback_expire_ms = -1, .writeback_interval_ms = -1 };
+    static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
+    static struct verifier_summary out[BENCH_MAX_STRATEGIES];
+    char default_list[] = "always,batch_10ms,none";
+    char *list = default_list;
+    const char *dir_flag = NULL;
+    int json = 0, have_seed = 0, c, rc;
+    unsigned long long v;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e':
+            if (parse_whole(optarg, 1, NODE_CRASH_MAX_ENTRIES, &v) < 0)
+                return usage_error("--entries must be a whole number from 1 to 1000000, "
+                                   "not \"%s\"", optarg);
+            cfg.entries = v;
+            break;
+        case 's':
+            list = optarg;
+            break;
+        case 'b':
+            if (parse_whole(optarg, WAL_HEADER_SIZE, WAL_MAX_RECORD, &v) < 0)
+                return usage_error("--entry-size must be a whole number of bytes from 16 to "
+                                   "1048576, not \"%s\"", optarg);
+            cfg.entry_size = (uint32_t)v;
+            break;
+        case 'm':
+            if (wal_sync_method_parse(optarg, &cfg.sync_method) < 0)
+                return usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS,
+                                   optarg);
+            break;
+        case 't': {
+            char *end;
+            errno = 0;
+            double s = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(s > 0) || s > BENCH_MAX_SECONDS)
+                return usage_error("--max-seconds must be a number above 0 and at most 3600, "
+                                   "not \"%s\"", optarg);
+            cfg.max_seconds = s;
+            break;
+        }
+        case 'd':
+            dir_flag = optarg;
+            break;
+        case 'T':
+            if (parse_whole(optarg, 1, NODE_CRASH_MAX_TRIALS, &v) < 0)
+                return usage_error("--trials must be a whole number from 1 to 10000, not \"%s\"",
+                                   optarg);
+            cfg.trials = (uint32_t)v;
+            break;
+        case 'M':
+            if (crashsim_model_parse(optarg, &cfg.model) < 0)
+                return usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS, optarg);
+            break;
+        case 'S':
+            if (parse_whole(optarg, 0, (unsigned long long)NODE_MAX_SEED, &v) < 0)
+                return usage_error("--seed must be a whole number from 0 to 9007199254740991, "
+                                   "not \"%s\"", optarg);
+            cfg.seed = v;
+            have_seed = 1;
+            break;
+        case 'x':
+            if ((rc = parse_ms("--writeback-expire-ms", optarg, 0, &cfg.writeback_expire_ms)))
+                return rc;
+            break;
+        case 'i':
+            if ((rc = parse_ms("--writeback-interval-ms", optarg, 1, &cfg.writeback_interval_ms)))
+                return rc;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return usage_error("crash: unknown option%s", "");
+        }
+    }
+    if (optind < argc)
+        return usage_error("crash: unexpected argument \"%s\"", argv[optind]);
+    size_t n;
+    if ((rc = parse_strategies(list, strategies, &n)))
+        return rc;
+    if (!have_seed)
+        cfg.seed = wal_now_ns() % ((uint64_t)NODE_MAX_SEED + 1);
+    cfg.dir = bench_data_dir(dir_flag);
+
+    struct bench_env env;
+    rc = bench_env_probe(cfg.dir, &env);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: statfs(%s): %s\n", cfg.dir, strerror(-rc));
+        return EXIT_RUN;
+    }
+    if (!json) {
+        printf("directory     %s\n", env.dir);
+        printf("file system   %s%s%s\n", env.fs_type, env.device[0] ? " on " : "", env.device);
+        printf("run           %u trials x %" PRIu64 " entries of %u bytes per strategy, sync by %s,"
+               " model %s, budget %g s\n", cfg.trials, cfg.entries, cfg.entry_size,
+               wal_sync_method_name(cfg.sync_method), crashsim_model_name(cfg.model),
+               cfg.max_seconds);
+        if (env.warning[0])
+            printf("WARNING       %s\n", env.warning);
+        printf("\n");
+        fflush(stdout);
+    } else if (env.warning[0]) {
+        fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
+    }
+
+    char err[512] = "";
+    struct progress p = { .start_ns = wal_now_ns(), .strategies = strategies };
+    rc = crashsim_run_all(&cfg, strategies, n, out, show_progress, &p, err, sizeof err);
+    end_progress(&p);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
+        return EXIT_RUN;
+    }
+    if (json) {
+        cJSON *body = node_crash_body(&env, &cfg, out, n);
+        char *text = body ? node_json_print(body) : NULL;
+        cJSON_Delete(body);
+        if (!text) {
+            fprintf(stderr, "fsynclab: out of memory printing JSON\n");
+            return EXIT_RUN;
+        }
+        printf("%s\n", text);
+        free(text);
+    } else {
+        print_crash_table(&cfg, out, n);
+    }
+    return fflush(stdout) == 0 ? 0 : EXIT_RUN;
+}
+
+/* ---- curve ----------------------------------------------------------------- */
+
+static void show_curve_progress(void *arg, size_t point, size_t points, const char *phase)
+{
+    struct progress *p = arg;
+    if (!isatty(STDERR_FILENO) || wal_now_ns() - p->start_ns < 1000000000ull)
+        return;
+    fprintf(stderr, "\r  point %zu/%zu: %s   ", point + 1, points, phase);
+    p->shown = 1;
+}
+
+static int parse_intervals(char *list, struct bench_curve_config *cfg)
+{
+    cfg->n_intervals = 0;
+    for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned long long v;
+        if (cfg->n_intervals == BENCH_CURVE_MAX_INTERVALS)
+            return usage_error("--intervals: at most 32 intervals%s", "");
+        if (parse_whole(tok, WAL_BATCH_MIN_MS, WAL_BATCH_MAX_MS, &v) < 0)
+            return usage_error("--intervals: \"%s\" is not a whole number of ms from 1 to 10000",
+                               tok);
+        cfg->intervals[cfg->n_intervals++] = (unsigned)v;
+    }
+    if (cfg->n_intervals == 0)
+        return usage_error("--intervals: give at least one interval%s", "");
+    return 0;
+}
+
+static int cmd_curve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "out", required_argument, NULL, 'o' },
+        { "intervals", required_argument, NULL, 'I' },
+        { "entries", required_argument, NULL, 'e' },
+        { "trials", required_argument, NULL, 'T' },
+        { "model", required_argument, NULL, 'M' },
+        { "seed", required_argument, NULL, 'S' },
+        { "entry-size", required_argument, NULL, 'b' },
+        { "sync-method", required_argument, NULL, 'm' },
+        { "dir", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    struct bench_curve_config cfg = { .entries = 50000, .crash_entries = 1000, .trials = 10,
+                                      .model = CRASHSIM_DROP,
+                                      .entry_size = BENCH_DEFAULT_ENTRY_SIZE,
+                                      .sync_method = WAL_SYNC_FSYNC };
+    char default_intervals[] = BENCH_CURVE_DEFAULT_INTERVALS;
+    char *intervals = default_intervals;
+    const char *out_dir = "curve", *dir_flag = NULL;
+    int have_seed = 0, c, rc;
+    unsigned long long v;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out_dir = optarg;
+            break;
+        case 'I':
+            intervals = optarg;
+            break;
+        case 'e':
+            if (parse_whole(optarg, 1, BENCH_MAX_ENTRIES, &v) < 0)
+                return usage_error("--entries must be a whole number from 1 to 10000000, "
+                                   "not \"%s\"", optarg);
+            cfg.entries = v;
+            break;
+        case 'T':
+            if (parse_whole(optarg, 1, NODE_CRASH_MAX_TRIALS, &v) < 0)
+                return usage_error("--trials must be a whole number from 1 to 10000, not \"%s\"",
+                                   optarg);
+            cfg.trials = (uint32_t)v;
+            break;
+        case 'M':
+            if (crashsim_model_parse(optarg, &cfg.model) < 0)
+                return usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS, optarg);
+            break;
+        case 'S':
+            if (parse_whole(optarg, 0, (unsigned long long)NODE_MAX_SEED, &v) < 0)
+                return usage_error("--seed must be a whole number from 0 to 9007199254740991, "
+                                   "not \"%s\"", optarg);
+            cfg.seed = v;
+            have_seed = 1;
+            break;
+        case 'b':
+            if (parse_whole(optarg, WAL_HEADER_SIZE, WAL_MAX_RECORD, &v) < 0)
+                return usage_error("--entry-size must be a whole number of bytes from 16 to "
+                                   "1048576, not \"%s\"", optarg);
+            cfg.entry_size = (uint32_t)v;
+            break;
+        case 'm':
+            if (wal_sync_method_parse(optarg, &cfg.sync_method) < 0)
+                return usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS,
+                                   optarg);
+            break;
+        case 'd':
+            dir_flag = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return usage_error("curve: unknown option%s", "");
+        }
+    }
+    if (optind < argc)
+        return usage_error("curve: unexpected argument \"%s\"", argv[optind]);
+    if ((rc = parse_intervals(intervals, &cfg)))
+        return rc;
+    if (!have_seed)
+        cfg.seed = wal_now_ns() % ((uint64_t)NODE_MAX_SEED + 1);
+    cfg.dir = bench_data_dir(dir_flag);
+
+    struct bench_env env;
+    rc = bench_env_probe(cfg.dir, &env);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: statfs(%s): %s\n", cfg.dir, strerror(-rc));
+        return EXIT_RUN;
+    }
+    printf("directory     %s\n", env.dir);
+    printf("file system   %s%s%s\n", env.fs_type, env.device[0] ? " on " : "", env.device);
+    printf("run           %zu points: benchmark %" PRIu64 " entries, %u crash trials (%s), seed "
+           "%" PRIu64 "\n", bench_curve_points(&cfg), cfg.entries, cfg.trials,
+           crashsim_model_name(cfg.model), cfg.seed);
+    if (env.warning[0])
+        printf("WARNING       %s\n", env.warning);
+    printf("\n");
+    fflush(stdout);
+
+    size_t n = bench_curve_points(&cfg);
+    struct bench_curve_point *points = calloc(n, sizeof *points);
+    if (!points) {
+        fprintf(stderr, "fsynclab: out of memory\n");
+        return EXIT_RUN;
+    }
+    char err[512] = "";
+    struct progress p = { .start_ns = wal_now_ns() };
+    rc = bench_curve_run(&cfg, points, show_curve_progress, &p, err, sizeof err);
+    end_progress(&p);
+    if (rc == 0)
+        rc = bench_curve_write(out_dir, &env, &cfg, points, n, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
+        free(points);
+        return EXIT_RUN;
+    }
+
+    printf("%-14s %12s %11s %11s %10s %7s %9s\n", "strategy", "ops/s", "window max",
+           "window p50", "lost max", "trials", "held");
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        printf("%-14s %12" PRIu64 " %8.3f ms %8.3f ms %10" PRIu64 " %7u %9s\n",
+               wal_strategy_name(&points[i].strategy, name, sizeof name), points[i].ops_per_sec,
+               verifier_summary_window_ms_max(&points[i].crash),
+               verifier_summary_window_ms_p50(&points[i].crash), points[i].crash.acked_lost_max,
+               points[i].crash.trials, verifier_held_name(points[i].crash.held));
+    }
+    printf("\n");
+    free(points);
+
+    rc = bench_curve_plot_text(out_dir, stdout, err, sizeof err);
+    if (rc == 0)
+        rc = bench_curve_render(out_dir, err, sizeof err);
+    if (rc == -ENOENT) {
+        printf("wrote %s/curve.csv, curve.json and curve.gp; gnuplot is not installed, so no plot.\n"
+               "To render: sudo apt-get install gnuplot-nox && (cd %s && gnuplot -e \"set terminal "
+               "pngcairo size 960,640; set output 'curve.png'\" curve.gp)\n", out_dir, out_dir);
+        return fflush(stdout) == 0 ? 0 : EXIT_RUN;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: %s\n", err);
+        return EXIT_RUN;
+    }
+    printf("wrote %s/curve.csv, curve.json, curve.gp, curve.svg and curve.png\n", out_dir);
+    return fflush(stdout) == 0 ? 0 : EXIT_RUN;
+}
+
 static int cmd_node(int argc, char **argv)
 {
     (void)argv;
@@ -293,6 +730,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "crash") == 0)
+        return cmd_crash(argc - 1, argv + 1);
+    if (strcmp(cmd, "curve") == 0)
+        return cmd_curve(argc - 1, argv + 1);
     if (strcmp(cmd, "node") == 0)
         return cmd_node(argc - 1, argv + 1);
     return usage_error("unknown command \"%s\"", cmd);

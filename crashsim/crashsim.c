@@ -853,3 +853,39 @@ int crashsim_run(const struct crashsim_config *cfg, struct verifier_summary *out
     crashsim_ledger_destroy(l);
     return rc;
 }
+
+/* ---- several strategies ------------------------------------------------------ */
+
+struct progress_relay {
+    void (*fn)(void *arg, size_t strategy, uint32_t done, uint32_t total);
+    void *arg;
+    size_t strategy;
+};
+
+static void relay_progress(void *arg, uint32_t done, uint32_t total)
+{
+    struct progress_relay *p = arg;
+    p->fn(p->arg, p->strategy, done, total);
+}
+
+int crashsim_run_all(const struct crashsim_config *base, const struct wal_strategy *strategies,
+                     size_t n, struct verifier_summary *out,
+                     void (*progress)(void *arg, size_t strategy, uint32_t done, uint32_t total),
+                     void *progress_arg, char *err, size_t errlen)
+{
+    uint64_t end = wal_now_ns() + (uint64_t)(base->max_seconds * 1e9);
+    for (size_t i = 0; i < n; i++) {
+        struct crashsim_config cfg = *base;
+        uint64_t now = wal_now_ns();
+        uint64_t share = now < end ? (end - now) / (n - i) : 0;
+        /* A late strategy still gets a moment; if that is too short for a
+         * trial, its summary says trials: 0 rather than nothing at all. */
+        cfg.max_seconds = share > 50000000 ? (double)share / 1e9 : 0.05;
+        cfg.strategy = strategies[i];
+        struct progress_relay relay = { progress, progress_arg, i };
+        int rc = crashsim_run(&cfg, &out[i], progress ? relay_progress : NULL, &relay, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -66,6 +66,15 @@ int crashsim_run(const struct crashsim_config *cfg, struct verifier_summary *out
                  void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                  char *err, size_t errlen);
 
+/* Runs crashsim_run for each of the n strategies (base gives everything
+ * else), sharing base->max_seconds: each strategy may use an equal share of
+ * what is left.  out[i] answers strategies[i].  progress, when set, gets the
+ * strategy index as well. */
+int crashsim_run_all(const struct crashsim_config *base, const struct wal_strategy *strategies,
+                     size_t n, struct verifier_summary *out,
+                     void (*progress)(void *arg, size_t strategy, uint32_t done, uint32_t total),
+                     void *progress_arg, char *err, size_t errlen);
+
 /* The seed trial index of a run with run_seed used. */
 uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index);
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define MAX_SAFE_INT 9007199254740991.0   /* 2^53 - 1: whole doubles up to here are exact */
-#define STRATEGIES_ALLOWED "allowed: always, none, batch_<N>ms with N 1..10000"
+#define STRATEGIES_ALLOWED "allowed: " WAL_STRATEGIES   /* the list wal_strategy_parse takes */
 #define QUOTE_MAX 64   /* bytes of a client's string quoted back in an error text */
 
 struct node {
@@ -144,11 +144,48 @@ static void reply_error(struct node *n, const struct req *r, int code, const cha
 
 /* ---- input screening ------------------------------------------------------ */
 
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* True when s[0..n) is a number as JSON (RFC 8259) writes it:
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?  cJSON hands the run to
+ * strtod, which also takes 01, 1. and -.5; Python's json refuses them. */
+static int json_number(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && is_digit(s[i]))
+            i++;
+    else
+        return 0;
+    if (i < n && s[i] == '.') {
+        if (++i >= n || !is_digit(s[i]))
+            return 0;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || !is_digit(s[i]))
+            return 0;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    return i == n;
+}
+
 /* Rejects what cJSON would take but the node must not: bytes that are not
  * UTF-8, raw control bytes or non-ASCII outside strings (including a BOM,
  * which cJSON skips), control bytes inside strings, \u0000 (a C string
- * cannot carry it), and nesting deeper than NODE_MAX_DEPTH.  Returns NULL
- * or why the line is refused. */
+ * cannot carry it), numbers JSON does not allow (01, 1., -.5), and nesting
+ * deeper than NODE_MAX_DEPTH.  Returns NULL or why the line is refused. */
 static const char *screen(const unsigned char *s, size_t len)
 {
     int in_str = 0;
@@ -164,6 +201,16 @@ static const char *screen(const unsigned char *s, size_t len)
             } else if (c == ']' || c == '}') {
                 if (depth > 0)
                     depth--;
+            } else if (c == '-' || is_digit(c)) {
+                /* The whole run cJSON would give strtod; in valid JSON that
+                 * is exactly one number. */
+                size_t end = i;
+                while (end < len && (is_digit(s[end]) || s[end] == '-' || s[end] == '+' ||
+                                     s[end] == '.' || s[end] == 'e' || s[end] == 'E'))
+                    end++;
+                if (!json_number(s + i, end - i))
+                    return "not JSON (a number with leading zeros, a bare point or a stray sign)";
+                i = end - 1;
             } else if (c >= 0x80)
                 return "not JSON (non-ASCII byte outside a string)";
             else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -245,7 +292,7 @@ static void handle_init(struct node *n, const struct req *r)
  * BENCH_MAX_STRATEGIES).  Returns the count, or 0 after replying with an
  * error. */
 static size_t parse_benchmark(struct node *n, const struct req *r, struct bench_config *cfg,
-                              struct wal_strategy *strategies)
+                              struct wal_strategy *strategies, uint64_t max_entries)
 {
     const cJSON *b = r->body;
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive(b, "entries");
@@ -255,9 +302,9 @@ static size_t parse_benchmark(struct node *n, const struct req *r, struct bench_
     const cJSON *secs = cJSON_GetObjectItemCaseSensitive(b, "max_seconds");
     char q[QUOTE_MAX + 4];
 
-    if (!entries || !is_whole(entries, 1, (double)BENCH_MAX_ENTRIES)) {
+    if (!entries || !is_whole(entries, 1, (double)max_entries)) {
         reply_error(n, r, NODE_ERR_MALFORMED, "entries %s a whole number from 1 to %llu",
-                    entries ? "must be" : "is required:", (unsigned long long)BENCH_MAX_ENTRIES);
+                    entries ? "must be" : "is required:", (unsigned long long)max_entries);
         return 0;
     }
     int count = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
@@ -317,6 +364,24 @@ static size_t parse_benchmark(struct node *n, const struct req *r, struct bench_
         }
         cfg->max_seconds = secs->valuedouble;
     }
+    const cJSON *writers = cJSON_GetObjectItemCaseSensitive(b, "writers");
+    const cJSON *prealloc = cJSON_GetObjectItemCaseSensitive(b, "prealloc");
+    cfg->writers = 1;
+    if (writers) {
+        if (!is_whole(writers, 1, BENCH_MAX_WRITERS)) {
+            reply_error(n, r, NODE_ERR_MALFORMED, "writers must be a whole number from 1 to %u",
+                        BENCH_MAX_WRITERS);
+            return 0;
+        }
+        cfg->writers = (unsigned)writers->valuedouble;
+    }
+    if (prealloc) {
+        if (!cJSON_IsBool(prealloc)) {
+            reply_error(n, r, NODE_ERR_MALFORMED, "prealloc must be true or false");
+            return 0;
+        }
+        cfg->prealloc = cJSON_IsTrue(prealloc);
+    }
     cfg->entries = (uint64_t)entries->valuedouble;
     return i;
 }
@@ -325,7 +390,7 @@ static void handle_benchmark(struct node *n, const struct req *r)
 {
     struct bench_config cfg = {0};
     struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
-    size_t count = parse_benchmark(n, r, &cfg, strategies);
+    size_t count = parse_benchmark(n, r, &cfg, strategies, BENCH_MAX_ENTRIES);
     if (count == 0)
         return;
 
@@ -354,12 +419,121 @@ static void handle_benchmark(struct node *n, const struct req *r)
     free(results);
 }
 
+/* Checks a crash_test body: the fields it shares with fsync_benchmark
+ * (entries capped lower; writers and prealloc are not crash options), then
+ * trials, model, seed and the writeback model's settings. */
+static size_t parse_crash(struct node *n, const struct req *r, struct crashsim_config *cfg,
+                          struct wal_strategy *strategies)
+{
+    const cJSON *b = r->body;
+    if (cJSON_GetObjectItemCaseSensitive(b, "writers") ||
+        cJSON_GetObjectItemCaseSensitive(b, "prealloc")) {
+        reply_error(n, r, NODE_ERR_MALFORMED,
+                    "writers and prealloc are fsync_benchmark fields; crash_test runs one writer");
+        return 0;
+    }
+    struct bench_config common = {0};
+    size_t count = parse_benchmark(n, r, &common, strategies, NODE_CRASH_MAX_ENTRIES);
+    if (count == 0)
+        return 0;
+    const cJSON *trials = cJSON_GetObjectItemCaseSensitive(b, "trials");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(b, "model");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(b, "seed");
+    const cJSON *expire = cJSON_GetObjectItemCaseSensitive(b, "writeback_expire_ms");
+    const cJSON *interval = cJSON_GetObjectItemCaseSensitive(b, "writeback_interval_ms");
+    char q[QUOTE_MAX + 4];
+    if (!trials || !is_whole(trials, 1, NODE_CRASH_MAX_TRIALS)) {
+        reply_error(n, r, NODE_ERR_MALFORMED, "trials %s a whole number from 1 to %u",
+                    trials ? "must be" : "is required:", NODE_CRASH_MAX_TRIALS);
+        return 0;
+    }
+    cfg->model = CRASHSIM_DROP;
+    if (model) {
+        if (!cJSON_IsString(model)) {
+            reply_error(n, r, NODE_ERR_MALFORMED, "model must be a string; allowed: " CRASHSIM_MODELS);
+            return 0;
+        }
+        if (crashsim_model_parse(model->valuestring, &cfg->model) < 0) {
+            clip(model->valuestring, q, sizeof q);
+            reply_error(n, r, NODE_ERR_MALFORMED,
+                        "model: unknown model \"%s\"; allowed: " CRASHSIM_MODELS, q);
+            return 0;
+        }
+    }
+    if (seed && !is_whole(seed, 0, NODE_MAX_SEED)) {
+        reply_error(n, r, NODE_ERR_MALFORMED, "seed must be a whole number from 0 to %.0f",
+                    NODE_MAX_SEED);
+        return 0;
+    }
+    /* No seed: one from the clock, reported in the reply so the run replays. */
+    cfg->seed = seed ? (uint64_t)seed->valuedouble
+                     : wal_now_ns() % ((uint64_t)NODE_MAX_SEED + 1);
+    cfg->writeback_expire_ms = -1;
+    cfg->writeback_interval_ms = -1;
+    if (expire) {
+        if (!is_whole(expire, 0, 3600000)) {
+            reply_error(n, r, NODE_ERR_MALFORMED,
+                        "writeback_expire_ms must be a whole number from 0 to 3600000");
+            return 0;
+        }
+        cfg->writeback_expire_ms = (long)expire->valuedouble;
+    }
+    if (interval) {
+        if (!is_whole(interval, 1, 3600000)) {
+            reply_error(n, r, NODE_ERR_MALFORMED,
+                        "writeback_interval_ms must be a whole number from 1 to 3600000");
+            return 0;
+        }
+        cfg->writeback_interval_ms = (long)interval->valuedouble;
+    }
+    cfg->entries = common.entries;
+    cfg->entry_size = common.entry_size;
+    cfg->sync_method = common.sync_method;
+    cfg->max_seconds = common.max_seconds;
+    cfg->trials = (uint32_t)trials->valuedouble;
+    return count;
+}
+
+static void handle_crash(struct node *n, const struct req *r)
+{
+    struct crashsim_config cfg = {0};
+    struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
+    size_t count = parse_crash(n, r, &cfg, strategies);
+    if (count == 0)
+        return;
+
+    cfg.dir = bench_data_dir(NULL);   /* never from the request: clients name no paths */
+    struct bench_env env;
+    memset(&env, 0, sizeof env);
+    int rc = n->ops.probe(cfg.dir, &env);
+    if (rc < 0) {
+        reply_error(n, r, NODE_ERR_ABORT, "cannot examine the data directory %s: %s", cfg.dir,
+                    strerror(-rc));
+        return;
+    }
+    struct verifier_summary *out = calloc(count, sizeof *out);
+    if (!out) {
+        reply_error(n, r, NODE_ERR_ABORT, "out of memory for %zu results", count);
+        return;
+    }
+    char err[512] = "";
+    rc = n->ops.crash(&cfg, strategies, count, out, NULL, NULL, err, sizeof err);
+    if (rc < 0) {
+        logf_(n, "crash_test failed: %s", err[0] ? err : strerror(-rc));
+        reply_error(n, r, NODE_ERR_ABORT, "%s", err[0] ? err : strerror(-rc));
+    } else {
+        reply(n, r, node_crash_body(&env, &cfg, out, count));
+    }
+    free(out);
+}
+
 static const struct {
     const char *type;
     void (*handle)(struct node *n, const struct req *r);
 } handlers[] = {
     {"init", handle_init},
     {"fsync_benchmark", handle_benchmark},
+    {"crash_test", handle_crash},
 };
 
 /* ---- the benchmark reply ---------------------------------------------------- */
@@ -450,6 +624,70 @@ cJSON *node_benchmark_body(const struct bench_env *env, const struct bench_confi
          add_cs_ms(e, "dirty_writeback_ms", env->dirty_writeback_cs) &&
          cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(cfg->sync_method)) &&
          cJSON_AddNumberToObject(body, "entry_size", cfg->entry_size);
+    if (!ok) {
+        cJSON_Delete(body);
+        return NULL;
+    }
+    return body;
+}
+
+static cJSON *crash_object(const struct crashsim_config *cfg, const struct verifier_summary *v)
+{
+    char name[32];
+    cJSON *o = cJSON_CreateObject();
+    int ok = o &&
+        cJSON_AddStringToObject(o, "strategy", wal_strategy_name(&v->strategy, name, sizeof name)) &&
+        cJSON_AddStringToObject(o, "model", crashsim_model_name(cfg->model)) &&
+        cJSON_AddNumberToObject(o, "trials", v->trials) &&
+        cJSON_AddNumberToObject(o, "acked_lost_max", (double)v->acked_lost_max) &&
+        add_float(o, "acked_lost_mean", round(verifier_summary_acked_lost_mean(v) * 1e3) / 1e3) &&
+        add_float(o, "loss_window_ms_max", round(verifier_summary_window_ms_max(v) * 1e3) / 1e3) &&
+        add_float(o, "loss_window_ms_p50", round(verifier_summary_window_ms_p50(v) * 1e3) / 1e3) &&
+        (v->promised_window_ms < 0 ? cJSON_AddNullToObject(o, "promised_window_ms") != NULL
+                                   : cJSON_AddNumberToObject(o, "promised_window_ms",
+                                                             (double)v->promised_window_ms) != NULL) &&
+        (v->held == VERIFIER_HELD_NULL ? cJSON_AddNullToObject(o, "held") != NULL
+                                       : cJSON_AddBoolToObject(o, "held",
+                                                               v->held == VERIFIER_HELD_TRUE) != NULL) &&
+        cJSON_AddNumberToObject(o, "corrupt_recovered", (double)v->corrupt_recovered) &&
+        cJSON_AddNumberToObject(o, "trials_requested", cfg->trials) &&
+        cJSON_AddNumberToObject(o, "acked_total", (double)v->acked_total) &&
+        cJSON_AddNumberToObject(o, "acked_lost_total", (double)v->acked_lost_total) &&
+        cJSON_AddNumberToObject(o, "unacked_recovered", (double)v->unacked_recovered) &&
+        cJSON_AddNumberToObject(o, "trials_over_promise", v->trials_over_promise) &&
+        add_float(o, "max_sync_ms", round(verifier_summary_max_sync_ms(v) * 1e3) / 1e3);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *node_crash_body(const struct bench_env *env, const struct crashsim_config *base,
+                       const struct verifier_summary *out, size_t n)
+{
+    cJSON *body = cJSON_CreateObject();
+    cJSON *list = NULL;
+    int ok = body && cJSON_AddStringToObject(body, "type", "crash_test_ok") &&
+             (list = cJSON_CreateArray()) && cJSON_AddItemToObject(body, "results", list);
+    for (size_t i = 0; ok && i < n; i++) {
+        cJSON *o = crash_object(base, &out[i]);
+        ok = o && cJSON_AddItemToArray(list, o);
+        if (!ok)
+            cJSON_Delete(o);
+    }
+    ok = ok && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
+         cJSON_AddNumberToObject(body, "seed", (double)base->seed) &&
+         cJSON_AddNumberToObject(body, "entries", (double)base->entries) &&
+         cJSON_AddNumberToObject(body, "entry_size", base->entry_size) &&
+         cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(base->sync_method));
+    cJSON *e = ok ? cJSON_CreateObject() : NULL;
+    ok = ok && e && cJSON_AddItemToObject(body, "environment", e);
+    if (!ok)
+        cJSON_Delete(e);
+    ok = ok && cJSON_AddStringToObject(e, "fs_type", env->fs_type) &&
+         cJSON_AddStringToObject(e, "device", env->device) &&
+         cJSON_AddStringToObject(e, "warning", env->warning);
     if (!ok) {
         cJSON_Delete(body);
         return NULL;
@@ -560,6 +798,7 @@ struct node *node_new(FILE *out, const struct node_ops *ops)
     n->log = stderr;
     n->ops.benchmark = ops && ops->benchmark ? ops->benchmark : bench_run;
     n->ops.probe = ops && ops->probe ? ops->probe : bench_env_probe;
+    n->ops.crash = ops && ops->crash ? ops->crash : crashsim_run_all;
     return n;
 }
 

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "bench/bench.h"
+#include "crashsim/crashsim.h"
 
 #define NODE_MAX_LINE (1u << 20)   /* longer input lines are skipped */
 #define NODE_MAX_DEPTH 64          /* deeper nesting is skipped */
@@ -31,7 +32,17 @@ struct node_ops {
     int (*benchmark)(const struct bench_config *cfg, const struct wal_strategy *strategies,
                      size_t n, struct bench_result *results, char *err, size_t errlen);
     int (*probe)(const char *dir, struct bench_env *env);
+    /* Same contract as crashsim_run_all, the default. */
+    int (*crash)(const struct crashsim_config *base, const struct wal_strategy *strategies,
+                 size_t n, struct verifier_summary *out,
+                 void (*progress)(void *arg, size_t strategy, uint32_t done, uint32_t total),
+                 void *progress_arg, char *err, size_t errlen);
 };
+
+/* Limits of a crash_test request. */
+#define NODE_CRASH_MAX_TRIALS 10000u
+#define NODE_CRASH_MAX_ENTRIES 1000000ull
+#define NODE_MAX_SEED 9007199254740991.0   /* 2^53 - 1: exact in a JSON number */
 
 struct node;
 
@@ -49,14 +60,14 @@ void node_handle_line(struct node *n, const char *line, size_t len);
 int node_run(struct node *n, FILE *in);
 void node_free(struct node *n);
 
-/* item as Python's json.dumps(obj) prints it (default separators,
- * ensure_ascii).  malloc'd, the caller frees; NULL when out of memory or the
- * tree holds an invalid item. */
 /* Serves stdin/stdout until end of input, as fsynclab-node and `fsynclab
  * node` do: SIGPIPE ignored, a reader that goes away ends quietly (0), any
  * other write error is named on stderr under progname (1). */
 int node_serve_stdio(const char *progname);
 
+/* item as Python's json.dumps(obj) prints it (default separators,
+ * ensure_ascii).  malloc'd, the caller frees; NULL when out of memory or the
+ * tree holds an invalid item. */
 char *node_json_print(const cJSON *item);
 /* A number that prints as a Python float (repr: 0.1, 1e-05, 2.0), as a
  * cJSON_Raw.  NULL for NaN or infinity, or when out of memory. */
@@ -67,5 +78,11 @@ cJSON *node_json_float(double v);
  * `fsynclab bench --json` prints.  NULL when out of memory. */
 cJSON *node_benchmark_body(const struct bench_env *env, const struct bench_config *cfg,
                            const struct bench_result *results, size_t n);
+
+/* The crash_test_ok body without in_reply_to and msg_id: "type", "results"
+ * (out[i] for each strategy), "model", "seed", "entries", "entry_size",
+ * "sync_method", "environment".  Also what `fsynclab crash --json` prints. */
+cJSON *node_crash_body(const struct bench_env *env, const struct crashsim_config *base,
+                       const struct verifier_summary *out, size_t n);
 
 #endif

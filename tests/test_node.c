@@ -70,7 +70,7 @@ static int fake_benchmark(const struct bench_config *cfg, const struct wal_strat
     return 0;
 }
 
-static const struct node_ops fake_ops = {fake_benchmark, fake_probe};
+static const struct node_ops fake_ops = {.benchmark = fake_benchmark, .probe = fake_probe};
 
 /* ---- harness ------------------------------------------------------------ */
 
@@ -371,6 +371,62 @@ static const struct { const char *fields; const char *field; } bad_requests[] = 
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":\"4\"", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":false", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":1e999", "max_seconds must be"},
+    /* Every JSON kind that is not a number, infinities both ways, numbers that
+     * round to an edge, and names that differ from a valid one by a byte. */
+    {"\"entries\":{},\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":[5],\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":-1e999,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":1e-400,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":-0,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":10000000.5,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":18446744073709551617,\"strategies\":[\"always\"]", "entries must be"},
+    {"\"entries\":10,\"strategies\":null", "strategies must be"},
+    {"\"entries\":10,\"strategies\":[[\"always\"]]", "strategies[0] must be a string"},
+    {"\"entries\":10,\"strategies\":[{\"name\":\"always\"}]", "strategies[0] must be a string"},
+    {"\"entries\":10,\"strategies\":[true]", "strategies[0] must be a string"},
+    {"\"entries\":10,\"strategies\":[\"\"]", "strategies[0]: unknown strategy \\\"\\\""},
+    {"\"entries\":10,\"strategies\":[\"always \"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\" none\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"Group\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_5\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_5Ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_5msx\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_5.0ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_1e3ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_-5ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_ 5ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_0x10ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_\\uff15ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"batch_18446744073709551621ms\"]", "strategies[0]: unknown strategy"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":true", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":null", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":{}", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":[128]", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":1e999", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":-1e999", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":0", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"entry_size\":-128", "entry_size must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":null", "sync_method must be a string"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":[\"fsync\"]", "sync_method must be a string"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":\"\"", "sync_method: unknown method \\\"\\\""},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":\"fsync \"", "sync_method: unknown method"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"sync_method\":\"o_direct\"", "sync_method: unknown method"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":null", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":{}", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":[1]", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":-1e999", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":-0.0", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":1e-400", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":0", "writers must be"},
+    {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":257", "writers must be"},
+    {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":1.5", "writers must be"},
+    {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":\"4\"", "writers must be"},
+    {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":true", "writers must be"},
+    {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":null", "writers must be"},
+    {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":1e999", "writers must be"},
+    {"\"entries\":10,\"strategies\":[\"none\"],\"prealloc\":1", "prealloc must be"},
+    {"\"entries\":10,\"strategies\":[\"none\"],\"prealloc\":\"true\"", "prealloc must be"},
+    {"\"entries\":10,\"strategies\":[\"none\"],\"prealloc\":null", "prealloc must be"},
 };
 
 START_TEST(each_invalid_benchmark_field_gives_error_12_naming_it_and_runs_nothing)
@@ -384,6 +440,63 @@ START_TEST(each_invalid_benchmark_field_gives_error_12_naming_it_and_runs_nothin
     ck_assert_msg(strstr(out, want) != NULL, "for %s\n got %s\nwant %s", line, out, want);
     ck_assert_int_eq(bench_calls, 0);
     ck_assert_int_eq(probe_calls, 0);
+}
+END_TEST
+
+/* The first invalid field in document order of the checks is the one named,
+ * and nothing after it is looked at: one request, one error. */
+START_TEST(a_request_with_several_bad_fields_gets_one_error_naming_the_first_checked)
+{
+    const char *out = feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":4,"
+                           "\"max_seconds\":0,\"sync_method\":1,\"entry_size\":1,\"strategies\":[\"x\"],\"entries\":0}}");
+    ck_assert_str_eq(out, "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"in_reply_to\": 4, "
+                          "\"msg_id\": 0, \"code\": 12, \"text\": \"entries must be a whole number from 1 to 10000000\"}}\n");
+    ck_assert_int_eq(bench_calls + probe_calls, 0);
+}
+END_TEST
+
+START_TEST(whole_numbers_written_as_floats_or_exponents_are_accepted)
+{
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":1e7,\"strategies\":[\"batch_10000ms\",\"batch_1ms\"],"
+         "\"entry_size\":1.6e1,\"max_seconds\":3600}}");
+    ck_assert_int_eq(bench_calls, 1);
+    ck_assert_uint_eq(seen_cfg.entries, 10000000);
+    ck_assert_uint_eq(seen_cfg.entry_size, 16);
+    ck_assert_double_eq(seen_cfg.max_seconds, 3600);
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":5.0,\"strategies\":[\"group\"],"
+         "\"entry_size\":1048576.0,\"max_seconds\":1e-3}}");
+    ck_assert_int_eq(bench_calls, 2);
+    ck_assert_uint_eq(seen_cfg.entries, 5);
+    ck_assert_uint_eq(seen_cfg.entry_size, 1048576);
+    ck_assert_double_eq(seen_cfg.max_seconds, 0.001);
+}
+END_TEST
+
+START_TEST(duplicate_benchmark_fields_do_not_crash_and_the_first_wins)
+{
+    const char *out = feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":1,\"entries\":5,\"entries\":\"x\","
+                           "\"strategies\":[\"none\"],\"strategies\":7,\"sync_method\":\"fdatasync\",\"sync_method\":null}}\n"
+                           "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":2,\"entries\":\"x\",\"entries\":5,"
+                           "\"strategies\":[\"none\"]}}");
+    ck_assert_int_eq(bench_calls, 1);
+    ck_assert_uint_eq(seen_cfg.entries, 5);
+    ck_assert_int_eq(seen_cfg.sync_method, WAL_SYNC_FDATASYNC);
+    ck_assert_ptr_nonnull(strstr(out, "\"in_reply_to\": 1, \"msg_id\": 0, \"results\": ["));
+    ck_assert_ptr_nonnull(strstr(out, "\"in_reply_to\": 2, \"msg_id\": 1, \"code\": 12, \"text\": \"entries must be"));
+}
+END_TEST
+
+/* dest is the request's src and src the node_id, both escaped as json.dumps
+ * does (bytes generated with Python 3). */
+START_TEST(odd_src_and_node_id_are_echoed_as_python_prints_them)
+{
+    const char *out = feed("{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n\\\"\xc3\xa9\\u0007\"}}\n"
+                           "{\"src\":\"\\\"\\\\\\u0001\\n\x7f\xe2\x80\xa8\xf0\x9f\x98\x80\\/\",\"body\":{\"type\":\"x\",\"msg_id\":2}}\n");
+    ck_assert_str_eq(out,
+        "{\"src\": \"n\\\"\\u00e9\\u0007\", \"dest\": \"c0\", \"body\": {\"type\": \"init_ok\", \"in_reply_to\": 1, \"msg_id\": 0}}\n"
+        "{\"src\": \"n\\\"\\u00e9\\u0007\", \"dest\": \"\\\"\\\\\\u0001\\n\\u007f\\u2028\\ud83d\\ude00/\", \"body\": "
+        "{\"type\": \"error\", \"in_reply_to\": 2, \"msg_id\": 1, \"code\": 10, \"text\": \"unsupported message type \\\"x\\\"\"}}\n");
+    ck_assert_uint_eq(log_len, 0);
 }
 END_TEST
 
@@ -413,7 +526,7 @@ START_TEST(error_texts_are_exact_for_entries_and_unknown_strategy)
         "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"msg_id\": 0, \"code\": 12, \"text\": "
         "\"entries must be a whole number from 1 to 10000000\"}}\n"
         "{\"src\": \"n0\", \"dest\": \"c1\", \"body\": {\"type\": \"error\", \"msg_id\": 1, \"code\": 12, \"text\": "
-        "\"strategies[2]: unknown strategy \\\"foo\\\"; allowed: always, none, batch_<N>ms with N 1..10000\"}}\n");
+        "\"strategies[2]: unknown strategy \\\"foo\\\"; allowed: always, group, none, batch_<N>ms with N 1..10000\"}}\n");
 }
 END_TEST
 
@@ -446,7 +559,7 @@ END_TEST
 
 START_TEST(probe_failure_gives_error_14_and_skips_the_benchmark)
 {
-    static const struct node_ops ops = {fake_benchmark, failing_probe};
+    static const struct node_ops ops = {.benchmark = fake_benchmark, .probe = failing_probe};
     const char *out = feed_ops("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"msg_id\":3,\"entries\":5,\"strategies\":[\"always\"]}}\n", &ops);
     ck_assert_ptr_nonnull(strstr(out, "\"code\": 14, \"text\": \"cannot examine the data directory /fake/data/dir: No such file or directory\""));
     ck_assert_int_eq(bench_calls, 0);
@@ -555,6 +668,35 @@ static const char *malformed[] = {
     "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"a\\q\"}}",           /* bad escape */
     "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1,}}",
     "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":NaN}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":Infinity}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":0x10}}",
+    /* numbers cJSON's strtod takes but JSON (and Python) does not */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":01}}",
+    "{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":010,\"strategies\":[\"none\"]}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":-01}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":00}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1.}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1.e5}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":-.5}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1e}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1e+}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":-}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":+1}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":.5}}",
+    "{'src':'c0','body':{'type':'init'}}",
+    "5", "null", "true", "[]", "{}",
+    "{\"src\":null,\"body\":{\"type\":\"init\",\"node_id\":\"n1\"}}",
+    "{\"src\":[\"c0\"],\"body\":{\"type\":\"init\",\"node_id\":\"n1\"}}",
+    "{\"src\":\"c0\",\"body\":null}",
+    "{\"src\":\"c0\",\"body\":\"init\"}",
+    "{\"src\":\"c0\",\"body\":{\"type\":null,\"msg_id\":1}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":{\"name\":\"init\"},\"msg_id\":1}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":[\"init\"],\"msg_id\":1}}",
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n\xf4\x90\x80\x80\"}}",   /* above U+10FFFF */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n\xe0\x80\xaf\"}}",       /* overlong, 3 bytes */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n\x80\"}}",               /* lone continuation */
+    "{\"src\":\"c0\"\x01,\"body\":{\"type\":\"init\",\"node_id\":\"n1\"}}",             /* control byte outside */
+    "{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"node_id\":\"n1\"}}}",                 /* one brace too many */
 };
 
 START_TEST(malformed_line_produces_no_output_and_one_log_line)
@@ -562,6 +704,15 @@ START_TEST(malformed_line_produces_no_output_and_one_log_line)
     ck_assert_str_eq(feed(malformed[_i]), "");
     ck_assert_uint_gt(log_len, 0);
     ck_assert_ptr_eq(strchr(log_buf, '\n'), log_buf + log_len - 1);
+}
+END_TEST
+
+START_TEST(every_form_of_a_json_number_is_accepted)
+{
+    const char *out = feed("{\"src\":\"c0\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\","
+                           "\"pad\":[0,-0,-0.0,0.5,-12.25e-3,1E+05,1e05,9e999,10,[-1],{\"k\":2}],\"x\":-7}}");
+    ck_assert_str_eq(out, INIT_OK);
+    ck_assert_uint_eq(log_len, 0);
 }
 END_TEST
 
@@ -738,6 +889,10 @@ static Suite *node_suite(void)
     tcase_add_test(t, unknown_extra_fields_are_ignored);
     tcase_add_loop_test(t, each_invalid_benchmark_field_gives_error_12_naming_it_and_runs_nothing, 0,
                         sizeof bad_requests / sizeof bad_requests[0]);
+    tcase_add_test(t, a_request_with_several_bad_fields_gets_one_error_naming_the_first_checked);
+    tcase_add_test(t, whole_numbers_written_as_floats_or_exponents_are_accepted);
+    tcase_add_test(t, duplicate_benchmark_fields_do_not_crash_and_the_first_wins);
+    tcase_add_test(t, odd_src_and_node_id_are_echoed_as_python_prints_them);
     tcase_add_test(t, sixty_five_strategies_are_refused);
     tcase_add_test(t, error_texts_are_exact_for_entries_and_unknown_strategy);
     tcase_add_test(t, long_client_strings_are_clipped_in_error_texts);
@@ -754,6 +909,7 @@ static Suite *node_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_loop_test(t, malformed_line_produces_no_output_and_one_log_line, 0,
                         sizeof malformed / sizeof malformed[0]);
+    tcase_add_test(t, every_form_of_a_json_number_is_accepted);
     tcase_add_test(t, nul_byte_in_line_is_refused);
     tcase_add_test(t, nesting_of_64_is_answered_and_65_is_skipped);
     tcase_add_test(t, brackets_inside_strings_do_not_count_as_nesting);
