@@ -264,17 +264,36 @@ static void write_gnuplot(FILE *f, const struct bench_env *env,
             edge / 1.5, max_w * 4, edge);
 }
 
+/* mkdir -p: the output folder and any parent missing. */
+static int make_dirs(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; ; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            snprintf(err, errlen, "mkdir(%s): %s", path, strerror(e));
+            return -e;
+        }
+        *p = c;
+        if (c == '\0')
+            return 0;
+    }
+}
+
 int bench_curve_write(const char *out_dir, const struct bench_env *env,
                       const struct bench_curve_config *cfg, const struct bench_curve_point *points,
                       size_t n, char *err, size_t errlen)
 {
-    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "mkdir(%s): %s", out_dir, strerror(errno));
-        return -errno;
-    }
+    int rc = make_dirs(out_dir, err, errlen);
+    if (rc < 0)
+        return rc;
     char path[4200];
     FILE *f;
-    int rc;
     if (!(f = open_out(out_dir, "curve.csv", path, sizeof path, err, errlen)))
         return -errno;
     write_csv(f, points, n);
