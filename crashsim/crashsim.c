@@ -1,56 +1,86 @@
 /* DESIGN: the ledger, the wrapper at the storage seam, and the trials.
  *
  * The ledger is one anonymous MAP_SHARED mapping made once per run: a
- * header of counters (two pages), then write_ns[] and ack_ns[] with one u64 per
- * seq (0 = not yet).  MAP_NORESERVE and shmem's lazy allocation make a
- * ten-million-entry capacity free until touched; a reset clears only what
- * the last trial touched.  All shared words are lock-free C11 atomics, so
+ * header of counters and sync slots (a few pages), then write_ns[] and
+ * ack_ns[] with one u64 per seq (0 = not yet).  MAP_NORESERVE and shmem's
+ * lazy allocation make a ten-million-entry capacity free until touched; a
+ * reset clears only what the last trial touched, so a run's memory does not
+ * grow with its trials.  All shared words are lock-free C11 atomics, so
  * they are address-free and work across processes; the writer stores with
  * release, the parent loads with acquire.
  *
- * THE ORDERING ARGUMENT.  SIGKILL stops the writer between two machine
- * instructions; every store that retired before it is visible to the parent
- * (waitpid orders them), none after it.  So the ledger is exactly a prefix
- * of the program order below, and each step is placed so that any prefix
- * errs only towards "less durable" or "not acknowledged", never towards
- * calling an acknowledged entry lost that was not, nor a lost one safe:
+ * The writer is one process with cfg->writers threads (1 to 256), each
+ * appending its share of the entries to the one log, as bench/bench.c's
+ * writer threads do.  The log writes under its mutex, in seq order, so the
+ * wrapper still sees one pwrite at a time, at the append offset; syncs run
+ * outside the mutex and may overlap writes and each other (always: every
+ * writer syncs on its own; group: the leader syncs while others write;
+ * batch: the flusher), so each sync in flight has a slot of its own; and
+ * acknowledgements arrive in any seq order, one thread's after another's.
+ *
+ * THE ORDERING ARGUMENT.  SIGKILL stops every thread of the writer between
+ * two of its machine instructions; every store that retired before it is
+ * visible to the parent (waitpid orders them), none after it.  So the
+ * ledger holds, for each thread, exactly a prefix of that thread's program
+ * order below; and because a thread only acts on another's work through
+ * the log's mutex and condition variable (which order memory), an event in
+ * the ledger brings along every event that happened before it in any
+ * thread.  Each step is placed so that any such cut errs only towards
+ * "less durable" or "not acknowledged", never towards calling an
+ * acknowledged entry lost that was not, nor a lost one safe:
  *
  *   pwrite:  W1 intent_bytes = end      (before the syscall)
  *            W2 pwrite()                (data now in the page cache)
  *            W3 write_ns[s] = now, written_bytes = end
- *   sync:    S1 sync in flight; covered = written_bytes (only writes whose
+ *   sync:    S1 claim a slot; covered = written_bytes (only writes whose
  *               W3 came first: fsync covers every write completed before
- *               it was called, so covered is never too much)
+ *               it was called, so covered is never too much); the slot
+ *               notes the start
  *            S2 fsync()
- *            S3 durable_bytes = max(durable_bytes, covered)
+ *            S3 durable_bytes = max(durable_bytes, covered), free the slot
  *   writer:  A1 wal_log_append() returns (ack time in its out param)
- *            A2 ack_ns[seq] = ack, then acked = seq
+ *            A2 acked_max_seq = max(.., seq), last_ack_ns = max(.., ack),
+ *               then ack_ns[seq] = ack (this makes it acknowledged), then
+ *               the ack counter
  *
  *  - killed between W1 and W3: data may be in the file but is not marked
- *    written.  It was never acknowledged (A1 comes after W3), so it can
- *    only be "recovered unacknowledged"; and intent_bytes (W1) still says
- *    the writer asked for it, so a recovered copy is not called corrupt.
+ *    written.  It was never acknowledged (A1 comes after W3 of its own
+ *    seq, in the same thread), so it can only be "recovered
+ *    unacknowledged"; and intent_bytes (W1) still says the writer asked for
+ *    it, so a recovered copy is not called corrupt.
  *  - killed between S1 and S3 (mid-sync, or after fsync returned but
  *    before the publish): the model drops data that may really be on disk.
- *    Nothing it covers was acknowledged by way of this sync yet (under
- *    `always` the ack follows S3 by program order), so no acknowledged
- *    entry is falsely reported lost; under batch/none those entries were
+ *    Nothing it covers was acknowledged by way of this sync yet: under
+ *    always the ack follows S3 in the same thread; under group the
+ *    leader's S3 comes before it takes the mutex back and wakes the
+ *    waiters, so every waiter's A2 comes after it.  No acknowledged entry
+ *    is falsely reported lost; under batch/none those entries were
  *    acknowledged at risk, and the window counts from their ack, as it
- *    should.
- *  - killed between A1 and A2: the caller never saw the ack (the ledger
- *    is the acknowledgement), so the entry counts as unacknowledged.
- *  - a write whose W3 races with S1 (batch: writer and flusher in parallel)
- *    is left out of covered even if the kernel had it: the model may drop
- *    more than a real disk would, never less.
+ *    should.  The slot's start makes "the longest sync" count a sync still
+ *    in flight from its start to the crash (the oldest one, when several).
+ *  - killed between A1 and A2, or inside A2 before ack_ns[seq]: the caller
+ *    never saw the ack (the ledger is the acknowledgement), so the entry
+ *    counts as unacknowledged.  An acknowledged entry is exactly a seq with
+ *    ack_ns != 0; acked_max_seq is raised before that store, so the
+ *    verifier's scan up to it (and up to what was written) misses none,
+ *    whatever order the threads acknowledged in.  The counter, last in A2,
+ *    only times the random kill.
+ *  - last_ack_ns is raised before ack_ns[seq] too: the writer was alive at
+ *    every ack time it took, so the crash instant is never put before one
+ *    it recorded.
+ *  - a write whose W3 races with S1 (a writer beside the flusher or a
+ *    group leader) is left out of covered even if the kernel had it: the
+ *    model may drop more than a real disk would, never less.
  * O_DSYNC (and O_DIRECT|O_DSYNC): each pwrite is durable when it returns,
  * so W3 is followed by a publish of durable_bytes, the write standing in
- * for the sync.
+ * for the sync (no slot: it is never in flight apart from the write).
  * The crash instant is the parent's clock just before kill() (or the
  * writer's own clock before raise(SIGKILL) at a failure point), raised to
- * the last ack if the writer got one in before the signal landed.
+ * the latest ack if a thread got one in before the signal landed.
  *
  * Writes through the wrapper are expected in append order, one thread at a
- * time (the log holds its mutex around pwrite); a sync may run beside them.
+ * time (the log holds its mutex around pwrite); syncs may run beside them
+ * and beside each other, up to CRASHSIM_SYNC_SLOTS at once.
  */
 #include "crashsim/crashsim.h"
 
@@ -74,18 +104,27 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 
 #define PAGE 4096u
 
-/* The header page, shared by parent and writer. */
+/* A sync in flight: start_ns 0 when the slot is free, SLOT_CLAIMED while
+ * its owner fills in covered. */
+#define SLOT_CLAIMED UINT64_MAX
+struct sync_slot {
+    _Atomic uint64_t start_ns;
+    _Atomic uint64_t covered;
+};
+
+/* The header pages, shared by parent and writer. */
 struct shared {
     uint64_t entries;
     uint32_t entry_size;
     _Atomic uint64_t intent_bytes;
     _Atomic uint64_t written_bytes;
     _Atomic uint64_t durable_bytes;
-    _Atomic uint64_t acked;
+    _Atomic uint64_t acked;             /* acks counted */
+    _Atomic uint64_t acked_max_seq;     /* raised before the ack is recorded */
+    _Atomic uint64_t first_ack_ns, last_ack_ns;
     _Atomic uint64_t syncs_started, syncs_ok, syncs_failed;
     _Atomic uint64_t sync_max_ns;
-    _Atomic uint64_t sync_inflight_ns;
-    _Atomic uint64_t sync_inflight_bytes;
+    struct sync_slot slots[CRASHSIM_SYNC_SLOTS];
     _Atomic int writer;             /* enum crashsim_writer */
     _Atomic int append_rc, append_rc_next, append_op;
     _Atomic uint64_t died_ns;
@@ -147,7 +186,7 @@ void crashsim_ledger_reset(struct crashsim_ledger *l)
     struct shared *sh = l->sh;
     uint64_t es = sh->entry_size;
     uint64_t touched = (atomic_load(&sh->intent_bytes) + es - 1) / es;
-    uint64_t acked = atomic_load(&sh->acked);
+    uint64_t acked = atomic_load(&sh->acked_max_seq);
     if (acked > touched)
         touched = acked;
     if (touched > sh->entries)
@@ -209,20 +248,38 @@ void crashsim_ledger_write_done(struct crashsim_ledger *l, uint64_t off, uint64_
     }
 }
 
+/* A slot's start: never 0 (free) nor SLOT_CLAIMED. */
+static uint64_t slot_key(uint64_t start_ns)
+{
+    return start_ns == 0 ? 1 : start_ns == SLOT_CLAIMED ? SLOT_CLAIMED - 1 : start_ns;
+}
+
 uint64_t crashsim_ledger_sync_begin(struct crashsim_ledger *l, uint64_t start_ns)
 {
     struct shared *sh = l->sh;
     atomic_fetch_add_explicit(&sh->syncs_started, 1, memory_order_release);
     uint64_t covered = atomic_load_explicit(&sh->written_bytes, memory_order_acquire);
-    atomic_store_explicit(&sh->sync_inflight_bytes, covered, memory_order_release);
-    atomic_store_explicit(&sh->sync_inflight_ns, start_ns, memory_order_release);
+    /* Several syncs may be in flight at once (always with several writers:
+     * each syncs outside the log's mutex), each in a slot of its own. */
+    for (unsigned i = 0; i < CRASHSIM_SYNC_SLOTS; i++) {
+        struct sync_slot *s = &sh->slots[i];
+        uint64_t free_slot = 0;
+        if (atomic_load_explicit(&s->start_ns, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&s->start_ns, &free_slot, SLOT_CLAIMED,
+                                                    memory_order_acq_rel,
+                                                    memory_order_relaxed)) {
+            atomic_store_explicit(&s->covered, covered, memory_order_relaxed);
+            atomic_store_explicit(&s->start_ns, slot_key(start_ns), memory_order_release);
+            break;
+        }
+    }
     return covered;
 }
 
-void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint64_t start_ns,
-                              uint64_t end_ns, int rc)
+/* S3 without a slot: the sync's result, and covered made durable on success. */
+static void publish_sync(struct shared *sh, uint64_t covered, uint64_t start_ns, uint64_t end_ns,
+                         int rc)
 {
-    struct shared *sh = l->sh;
     store_max(&sh->sync_max_ns, end_ns > start_ns ? end_ns - start_ns : 0);
     if (rc == 0) {
         store_max(&sh->durable_bytes, covered);
@@ -230,15 +287,46 @@ void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint6
     } else {
         atomic_fetch_add_explicit(&sh->syncs_failed, 1, memory_order_release);
     }
-    atomic_store_explicit(&sh->sync_inflight_ns, 0, memory_order_release);
 }
 
+void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint64_t start_ns,
+                              uint64_t end_ns, int rc)
+{
+    struct shared *sh = l->sh;
+    publish_sync(sh, covered, start_ns, end_ns, rc);
+    /* Free the slot sync_begin took: two syncs that started in the same
+     * nanosecond and cover the same prefix are interchangeable. */
+    uint64_t key = slot_key(start_ns);
+    for (unsigned i = 0; i < CRASHSIM_SYNC_SLOTS; i++) {
+        struct sync_slot *s = &sh->slots[i];
+        uint64_t expect = key;
+        if (atomic_load_explicit(&s->start_ns, memory_order_acquire) == key &&
+            atomic_load_explicit(&s->covered, memory_order_relaxed) == covered &&
+            atomic_compare_exchange_strong_explicit(&s->start_ns, &expect, 0,
+                                                    memory_order_release,
+                                                    memory_order_relaxed))
+            break;
+    }
+}
+
+/* A2.  The bound (acked_max_seq) and the latest ack time go first, so that
+ * whatever prefix of this a kill leaves, every recorded ack lies within the
+ * bound and no later than last_ack_ns; the count comes last and may be one
+ * short per thread. */
 void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_ns)
 {
-    if (seq == 0 || seq > l->sh->entries)
+    struct shared *sh = l->sh;
+    if (seq == 0 || seq > sh->entries)
         return;
-    atomic_store_explicit(&l->ack_ns[seq - 1], ack_ns ? ack_ns : 1, memory_order_release);
-    store_max(&l->sh->acked, seq);
+    if (ack_ns == 0)
+        ack_ns = 1;
+    store_max(&sh->acked_max_seq, seq);
+    store_max(&sh->last_ack_ns, ack_ns);
+    uint64_t none = 0;
+    atomic_compare_exchange_strong_explicit(&sh->first_ack_ns, &none, ack_ns,
+                                            memory_order_release, memory_order_relaxed);
+    atomic_store_explicit(&l->ack_ns[seq - 1], ack_ns, memory_order_release);
+    atomic_fetch_add_explicit(&sh->acked, 1, memory_order_release);
 }
 
 void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out)
@@ -251,12 +339,26 @@ void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledg
     out->written_bytes = atomic_load_explicit(&sh->written_bytes, memory_order_acquire);
     out->durable_bytes = atomic_load_explicit(&sh->durable_bytes, memory_order_acquire);
     out->acked = atomic_load_explicit(&sh->acked, memory_order_acquire);
+    out->acked_max_seq = atomic_load_explicit(&sh->acked_max_seq, memory_order_acquire);
+    out->first_ack_ns = atomic_load_explicit(&sh->first_ack_ns, memory_order_acquire);
+    out->last_ack_ns = atomic_load_explicit(&sh->last_ack_ns, memory_order_acquire);
     out->syncs_started = atomic_load_explicit(&sh->syncs_started, memory_order_acquire);
     out->syncs_ok = atomic_load_explicit(&sh->syncs_ok, memory_order_acquire);
     out->syncs_failed = atomic_load_explicit(&sh->syncs_failed, memory_order_acquire);
     out->sync_max_ns = atomic_load_explicit(&sh->sync_max_ns, memory_order_acquire);
-    out->sync_inflight_ns = atomic_load_explicit(&sh->sync_inflight_ns, memory_order_acquire);
-    out->sync_inflight_bytes = atomic_load_explicit(&sh->sync_inflight_bytes, memory_order_acquire);
+    for (unsigned i = 0; i < CRASHSIM_SYNC_SLOTS; i++) {
+        uint64_t start = atomic_load_explicit(&sh->slots[i].start_ns, memory_order_acquire);
+        if (start == 0)
+            continue;
+        out->syncs_inflight++;
+        if (start == SLOT_CLAIMED)
+            continue;   /* killed before it noted its start: not yet at the sync call */
+        if (out->sync_inflight_ns == 0 || start < out->sync_inflight_ns) {
+            out->sync_inflight_ns = start;
+            out->sync_inflight_bytes = atomic_load_explicit(&sh->slots[i].covered,
+                                                            memory_order_relaxed);
+        }
+    }
 }
 
 uint64_t crashsim_ledger_write_ns(const struct crashsim_ledger *l, uint64_t seq)
@@ -321,7 +423,7 @@ static int wrap_pwrite(struct wal_file *f, const void *buf, size_t len, off_t of
         if (w->writes_durable) {
             uint64_t covered = atomic_load_explicit(&w->l->sh->written_bytes,
                                                     memory_order_acquire);
-            crashsim_ledger_sync_end(w->l, covered, t0, t1, 0);
+            publish_sync(w->l->sh, covered, t0, t1, 0);
         }
     }
     return rc;
@@ -394,14 +496,24 @@ static volatile sig_atomic_t live_pid;
 static struct sigaction old_int, old_term;
 static int guard_depth;
 
+/* Kills the writer and waits until it is gone (waitpid is async-signal-safe),
+ * so that when this process dies of sig, none of its writer threads is
+ * still running: a caller that saw it exit sees no writer left. */
 static void on_fatal_signal(int sig)
 {
-    if (live_pid > 0)
+    int saved = errno;
+    if (live_pid > 0) {
         kill((pid_t)live_pid, SIGKILL);
+        /* ECHILD: already reaped, or SIGCHLD ignored (then the kernel reaps
+         * it once it has died). */
+        while (waitpid((pid_t)live_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
     if (live_path_set)
         unlink(live_path);
     sigaction(sig, sig == SIGINT ? &old_int : &old_term, NULL);
     raise(sig);   /* delivered to the previous handler once this one returns */
+    errno = saved;
 }
 
 static void guard_enter(void)
@@ -412,6 +524,8 @@ static void guard_enter(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 }
@@ -446,6 +560,47 @@ static int writes_are_durable(enum wal_sync_method m)
     return m == WAL_SYNC_O_DSYNC || m == WAL_SYNC_O_DIRECT_DSYNC;
 }
 
+/* Enough for wal_log_append and libfiu, also under ASan; 256 threads of
+ * the default 8 MiB would map 2 GiB for nothing. */
+#define WRITER_STACK (512u << 10)
+
+/* One writer thread: its share of the entries. */
+struct writer_thread {
+    pthread_t thread;
+    struct wal_log *log;
+    struct crashsim_ledger *l;
+    uint64_t entries;
+};
+
+static void *writer_thread_main(void *arg)
+{
+    struct writer_thread *t = arg;
+    struct shared *sh = t->l->sh;
+    for (uint64_t i = 0; i < t->entries; i++) {
+        uint64_t seq = 0, ack = 0;
+        int rc = wal_log_append(t->log, &seq, &ack);                      /* A1 */
+        if (rc < 0) {
+            /* The first thread to fail reports; the log is failed for
+             * every thread now, and the others just stop. */
+            int none = 0;
+            if (atomic_compare_exchange_strong_explicit(&sh->append_rc, &none, rc,
+                                                        memory_order_acq_rel,
+                                                        memory_order_relaxed)) {
+                int err = 0;
+                enum wal_op op = wal_log_failed_op(t->log, &err);
+                atomic_store_explicit(&sh->append_op, (int)op, memory_order_release);
+                int again = wal_log_append(t->log, NULL, NULL);
+                atomic_store_explicit(&sh->append_rc_next, again, memory_order_release);
+                atomic_store_explicit(&sh->writer, CRASHSIM_WRITER_APPEND_FAILED,
+                                      memory_order_release);
+            }
+            break;
+        }
+        crashsim_ledger_ack(t->l, seq, ack);                              /* A2 */
+    }
+    return NULL;
+}
+
 static _Noreturn void writer_main(const struct crashsim_config *cfg, struct crashsim_ledger *l,
                                   const char *path, const struct crashsim_trial_opts *opts,
                                   pid_t parent)
@@ -475,25 +630,43 @@ static _Noreturn void writer_main(const struct crashsim_config *cfg, struct cras
         snprintf(msg, sizeof msg, "wal_log_open(%s): %s", path, strerror(-rc));
         writer_setup_failed(l, msg, rc);
     }
-    atomic_store_explicit(&l->sh->writer, CRASHSIM_WRITER_RUNNING, memory_order_release);
 
-    enum crashsim_writer end = CRASHSIM_WRITER_DONE;
-    for (uint64_t i = 0; i < cfg->entries; i++) {
-        uint64_t seq = 0, ack = 0;
-        rc = wal_log_append(log, &seq, &ack);                             /* A1 */
-        if (rc < 0) {
-            int err = 0;
-            enum wal_op op = wal_log_failed_op(log, &err);
-            atomic_store_explicit(&l->sh->append_op, (int)op, memory_order_release);
-            atomic_store_explicit(&l->sh->append_rc, rc, memory_order_release);
-            int again = wal_log_append(log, NULL, NULL);
-            atomic_store_explicit(&l->sh->append_rc_next, again, memory_order_release);
-            end = CRASHSIM_WRITER_APPEND_FAILED;
-            break;
+    /* The threads start one after the other; the first may be appending
+     * while the last is created, as clients connecting to a database. */
+    unsigned nw = cfg->writers > 1 ? cfg->writers : 1;
+    struct writer_thread *wt = calloc(nw, sizeof *wt);
+    if (!wt)
+        writer_setup_failed(l, "calloc(writer threads): Cannot allocate memory", -ENOMEM);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WRITER_STACK);
+    atomic_store_explicit(&l->sh->writer, CRASHSIM_WRITER_RUNNING, memory_order_release);
+    unsigned started = 0;
+    for (unsigned i = 0; i < nw; i++) {
+        wt[i].log = log;
+        wt[i].l = l;
+        wt[i].entries = cfg->entries / nw + (i < cfg->entries % nw);
+        if (nw == 1)
+            break;   /* no thread for the common case */
+        if (wt[i].entries == 0)
+            continue;
+        rc = pthread_create(&wt[i].thread, &attr, writer_thread_main, &wt[i]);
+        if (rc != 0) {
+            snprintf(msg, sizeof msg, "pthread_create(writer %u of %u): %s", i + 1, nw,
+                     strerror(rc));
+            writer_setup_failed(l, msg, -rc);   /* _exit ends the threads started */
         }
-        crashsim_ledger_ack(l, seq, ack);                                 /* A2 */
+        started = i + 1;
     }
-    atomic_store_explicit(&l->sh->writer, end, memory_order_release);
+    pthread_attr_destroy(&attr);
+    if (nw == 1)
+        writer_thread_main(&wt[0]);
+    for (unsigned i = 0; i < started; i++)
+        if (wt[i].entries)
+            pthread_join(wt[i].thread, NULL);
+    int running = CRASHSIM_WRITER_RUNNING;
+    atomic_compare_exchange_strong_explicit(&l->sh->writer, &running, CRASHSIM_WRITER_DONE,
+                                            memory_order_acq_rel, memory_order_relaxed);
     /* Nothing is closed or cleaned up: the only way out is SIGKILL. */
     for (;;)
         pause();
@@ -557,6 +730,8 @@ static int check_config(const struct crashsim_config *cfg, char *err, size_t err
         bad = "model";
     else if (!cfg->dir || !*cfg->dir)
         bad = "dir";
+    else if (cfg->writers > CRASHSIM_MAX_WRITERS)
+        bad = "writers";
     if (bad && err)
         snprintf(err, errlen, "crash config: invalid %s", bad);
     return bad ? -EINVAL : 0;
@@ -683,7 +858,8 @@ int crashsim_trial(const struct crashsim_config *cfg, struct crashsim_ledger *l,
                 uint64_t acked = atomic_load_explicit(&sh->acked, memory_order_acquire);
                 if (acked >= out->target_acks) {
                     /* A random fraction of two mean ack intervals past the target. */
-                    uint64_t first = crashsim_ledger_ack_ns(l, 1);
+                    uint64_t first = atomic_load_explicit(&sh->first_ack_ns,
+                                                          memory_order_acquire);
                     uint64_t mean = acked > 1 && now > first ? (now - first) / (acked - 1)
                                                              : now - start;
                     if (mean > 500000000ull)
@@ -749,10 +925,9 @@ int crashsim_trial(const struct crashsim_config *cfg, struct crashsim_ledger *l,
 
     crashsim_ledger_state(l, &out->ledger);
     /* The writer may have run on for a moment after the parent read its
-     * clock: an ack it got in counts as before the crash. */
-    uint64_t last_ack = crashsim_ledger_ack_ns(l, out->ledger.acked);
-    if (last_ack > crash)
-        crash = last_ack;
+     * clock: an ack any of its threads got in counts as before the crash. */
+    if (out->ledger.last_ack_ns > crash)
+        crash = out->ledger.last_ack_ns;
     out->crash_ns = crash;
 
     int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -773,7 +948,7 @@ int crashsim_trial(const struct crashsim_config *cfg, struct crashsim_ledger *l,
         struct verifier_ledger vl = {
             .entry_size = cfg->entry_size,
             .written = (out->ledger.intent_bytes + es - 1) / es,
-            .acked = out->ledger.acked,
+            .acked = out->ledger.acked_max_seq,
             .ack_ns = view_ack_ns,
             .ctx = l,
             .crash_ns = crash,

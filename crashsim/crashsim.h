@@ -1,12 +1,13 @@
 /* crashsim: crash trials for the log under test.
  *
- * A trial forks a writer that appends through one strategy onto a real
- * scratch file, wrapped (as SQLite's test6.c crash VFS wraps os_unix) so
- * that every write, sync and acknowledgement lands in a ledger shared with
- * the parent.  The parent kills the writer with SIGKILL at a random instant,
- * applies a power-loss model to the file and hands file and ledger to the
- * verifier.  docs/crash-model.md explains the models and why the ledger can
- * be trusted after a kill at any instruction.
+ * A trial forks a writer (one or more threads appending to one log)
+ * through one strategy onto a real scratch file, wrapped (as SQLite's
+ * test6.c crash VFS wraps os_unix) so that every write, sync and
+ * acknowledgement lands in a ledger shared with the parent.  The parent
+ * kills the writer with SIGKILL at a random instant, applies a power-loss
+ * model to the file and hands file and ledger to the verifier.
+ * docs/crash-model.md explains the models and why the ledger can be
+ * trusted after a kill at any instruction.
  *
  * Functions that can fail return 0 or a negative errno, with a message
  * naming the failing call in err when err is not NULL.
@@ -39,6 +40,7 @@ const char *crashsim_model_name(enum crashsim_model model);
 #define CRASHSIM_MAX_ENTRIES 10000000ull
 #define CRASHSIM_MAX_TRIALS 1000000u
 #define CRASHSIM_MAX_SECONDS 3600.0
+#define CRASHSIM_MAX_WRITERS 256u
 
 struct crashsim_config {
     struct wal_strategy strategy;
@@ -52,6 +54,9 @@ struct crashsim_config {
     const char *dir;                  /* data directory for the scratch files */
     long writeback_expire_ms;         /* writeback model; < 0: /proc/sys/vm/dirty_expire_centisecs */
     long writeback_interval_ms;       /* < 0: /proc/sys/vm/dirty_writeback_centisecs */
+    unsigned writers;                 /* threads appending to the trial's one log, each its
+                                         share of entries; 0 or 1: one, at most
+                                         CRASHSIM_MAX_WRITERS */
 };
 
 /* Runs up to cfg->trials trials within cfg->max_seconds and fills out; the
@@ -97,7 +102,11 @@ uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index);
 /* ---- the ledger ----------------------------------------------------------
  * One anonymous MAP_SHARED mapping, sized for entries records of entry_size
  * bytes (seq s lives at offset (s-1) * entry_size), shared by a parent and
- * the writers it forks.  Pages never touched cost nothing. */
+ * the writers it forks.  Pages never touched cost nothing.  Any number of
+ * threads of the writer may record into it at once: acknowledgements in any
+ * seq order, and up to CRASHSIM_SYNC_SLOTS syncs in flight together (a sync
+ * beyond that still counts for durability, but not as in flight). */
+#define CRASHSIM_SYNC_SLOTS (2 * CRASHSIM_MAX_WRITERS)
 struct crashsim_ledger;
 
 int crashsim_ledger_create(uint64_t entries, uint32_t entry_size, struct crashsim_ledger **out);
@@ -113,9 +122,11 @@ void crashsim_ledger_write_done(struct crashsim_ledger *l, uint64_t off, uint64_
 /* Notes a sync in flight and returns the prefix (bytes) it will cover:
  * every write whose completion was recorded before it. */
 uint64_t crashsim_ledger_sync_begin(struct crashsim_ledger *l, uint64_t start_ns);
-/* The sync that sync_begin announced returned rc; on 0 covered becomes durable. */
+/* The sync that sync_begin announced (with this start_ns, returning
+ * covered) returned rc; on 0 covered becomes durable. */
 void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint64_t start_ns,
                               uint64_t end_ns, int rc);
+/* Records that seq was acknowledged at ack_ns; seqs may come in any order. */
 void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_ns);
 
 struct crashsim_ledger_state {
@@ -124,11 +135,19 @@ struct crashsim_ledger_state {
     uint64_t intent_bytes;      /* end of the furthest write started */
     uint64_t written_bytes;     /* prefix whose writes all completed */
     uint64_t durable_bytes;     /* prefix a completed sync covered */
-    uint64_t acked;             /* highest acknowledged seq */
+    /* Acknowledgements counted.  A writer thread killed between recording
+     * an ack and counting it leaves this one short: the entries with
+     * crashsim_ledger_ack_ns() != 0 are the acknowledged ones (the
+     * verifier's count, verifier_trial.acked, is exact). */
+    uint64_t acked;
+    uint64_t acked_max_seq;     /* no seq above it was acknowledged (0: none) */
+    uint64_t first_ack_ns;      /* the first ack recorded, 0 if none */
+    uint64_t last_ack_ns;       /* the latest ack time, 0 if none: the writer was alive then */
     uint64_t syncs_started, syncs_ok, syncs_failed;
     uint64_t sync_max_ns;       /* longest completed sync */
-    uint64_t sync_inflight_ns;  /* start of a sync that has not returned, 0 if none */
-    uint64_t sync_inflight_bytes;   /* the prefix that sync would cover */
+    uint64_t syncs_inflight;    /* syncs that have not returned (that got a slot) */
+    uint64_t sync_inflight_ns;  /* start of the oldest of them, 0 if none */
+    uint64_t sync_inflight_bytes;   /* the prefix that one would cover */
 };
 void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out);
 uint64_t crashsim_ledger_write_ns(const struct crashsim_ledger *l, uint64_t seq);   /* 0: not done */
@@ -180,8 +199,9 @@ struct crashsim_trial_opts {
 enum crashsim_writer {
     CRASHSIM_WRITER_STARTING = 0,
     CRASHSIM_WRITER_RUNNING,
-    CRASHSIM_WRITER_DONE,          /* all entries acknowledged, waiting to be killed */
-    CRASHSIM_WRITER_APPEND_FAILED, /* wal_log_append returned an error */
+    CRASHSIM_WRITER_DONE,          /* every thread had all its entries acknowledged,
+                                      waiting to be killed */
+    CRASHSIM_WRITER_APPEND_FAILED, /* wal_log_append returned an error (in any thread) */
     CRASHSIM_WRITER_DIED,          /* raised SIGKILL at a failure point */
     CRASHSIM_WRITER_SETUP_FAILED,
 };
@@ -193,14 +213,15 @@ struct crashsim_trial_result {
     struct crashsim_ledger_state ledger;   /* at the crash */
     enum crashsim_writer writer;
     int append_rc;           /* first error from wal_log_append, 0 if none */
-    int append_rc_next;      /* what the append after it returned */
-    uint64_t target_acks;    /* CRASHSIM_KILL_RANDOM: acks to wait for */
+    int append_rc_next;      /* what that thread's next append returned */
+    uint64_t target_acks;    /* CRASHSIM_KILL_RANDOM: acks (counted over all
+                                writer threads) to wait for */
     uint64_t start_ns, crash_ns;
 };
 
 /* Runs one trial with cfg's strategy, entries, entry_size, sync_method,
- * model and dir (cfg->seed, trials and max_seconds are not used) on ledger
- * l (NULL: one made for the trial).  opts may be NULL.  Returns 0 when the
+ * model, writers and dir (cfg->seed, trials and max_seconds are not used)
+ * on ledger l (NULL: one made for the trial).  opts may be NULL.  Returns 0 when the
  * trial ran, also when the writer's append failed (out->append_rc; err
  * then names the call, "fdatasync(path): ..."); -ETIMEDOUT when the
  * deadline came before the writer had opened its log (no trial). */

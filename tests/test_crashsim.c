@@ -8,10 +8,13 @@
 #include <fcntl.h>
 #include <fiu-control.h>
 #include <fiu.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "crashsim/crashsim.h"
@@ -353,7 +356,8 @@ START_TEST(ledger_marks_records_only_when_whole)
     ck_assert_uint_eq(st.sync_inflight_ns, 0);
     ck_assert_uint_eq(st.sync_max_ns, 250);
     ck_assert_uint_eq(st.syncs_ok, 1);
-    ck_assert_uint_eq(st.acked, 3);
+    ck_assert_uint_eq(st.acked, 1);
+    ck_assert_uint_eq(st.acked_max_seq, 3);
     ck_assert_uint_eq(crashsim_ledger_ack_ns(l, 3), 400);
     /* A failed sync makes nothing durable. */
     covered = crashsim_ledger_sync_begin(l, 500);
@@ -363,10 +367,80 @@ START_TEST(ledger_marks_records_only_when_whole)
     ck_assert_uint_eq(st.syncs_failed, 1);
     crashsim_ledger_reset(l);
     crashsim_ledger_state(l, &st);
-    ck_assert_uint_eq(st.intent_bytes + st.written_bytes + st.durable_bytes + st.acked, 0);
+    ck_assert_uint_eq(st.intent_bytes + st.written_bytes + st.durable_bytes + st.acked +
+                      st.acked_max_seq + st.last_ack_ns + st.syncs_inflight, 0);
     ck_assert_uint_eq(crashsim_ledger_write_ns(l, 2), 0);
     ck_assert_uint_eq(crashsim_ledger_ack_ns(l, 3), 0);
     ck_assert_uint_eq(st.entries, 100);
+    crashsim_ledger_destroy(l);
+}
+END_TEST
+
+/* What several writer threads leave: acks in any seq order, and syncs that
+ * overlap (always with several writers: each syncs on its own). */
+START_TEST(ledger_takes_acks_in_any_order_and_overlapping_syncs)
+{
+    struct crashsim_ledger *l;
+    ck_assert_int_eq(crashsim_ledger_create(100, 100, &l), 0);
+    for (uint64_t s = 1; s <= 6; s++) {
+        crashsim_ledger_write_begin(l, (s - 1) * 100, 100);
+        crashsim_ledger_write_done(l, (s - 1) * 100, 100, 10 * s);
+    }
+    crashsim_ledger_ack(l, 5, 500);
+    crashsim_ledger_ack(l, 3, 450);   /* a smaller seq, acknowledged earlier, recorded later */
+    crashsim_ledger_ack(l, 4, 520);
+    struct crashsim_ledger_state st;
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.acked, 3);
+    ck_assert_uint_eq(st.acked_max_seq, 5);
+    ck_assert_uint_eq(st.first_ack_ns, 500);   /* the first recorded */
+    ck_assert_uint_eq(st.last_ack_ns, 520);    /* the latest in time */
+    ck_assert_uint_eq(crashsim_ledger_ack_ns(l, 3), 450);
+    ck_assert_uint_eq(crashsim_ledger_ack_ns(l, 6), 0);
+
+    /* Two syncs in flight: the oldest is the one that counts to the crash. */
+    uint64_t a = crashsim_ledger_sync_begin(l, 1000);
+    crashsim_ledger_write_begin(l, 600, 100);
+    crashsim_ledger_write_done(l, 600, 100, 1050);
+    uint64_t b = crashsim_ledger_sync_begin(l, 1100);
+    ck_assert_uint_eq(a, 600);
+    ck_assert_uint_eq(b, 700);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.syncs_inflight, 2);
+    ck_assert_uint_eq(st.sync_inflight_ns, 1000);
+    ck_assert_uint_eq(st.sync_inflight_bytes, 600);
+    crashsim_ledger_sync_end(l, b, 1100, 1200, 0);   /* the later one returns first */
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.durable_bytes, 700);
+    ck_assert_uint_eq(st.syncs_inflight, 1);
+    ck_assert_uint_eq(st.sync_inflight_ns, 1000);
+    ck_assert_uint_eq(st.sync_inflight_bytes, 600);
+    crashsim_ledger_sync_end(l, a, 1000, 1400, 0);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.durable_bytes, 700);        /* never moves back */
+    ck_assert_uint_eq(st.syncs_inflight, 0);
+    ck_assert_uint_eq(st.sync_inflight_ns, 0);
+    ck_assert_uint_eq(st.sync_max_ns, 400);
+    ck_assert_uint_eq(st.syncs_ok, 2);
+
+    /* Two syncs that start in the same nanosecond, and a slot per sync up
+     * to the limit. */
+    uint64_t c = crashsim_ledger_sync_begin(l, 2000);
+    uint64_t d = crashsim_ledger_sync_begin(l, 2000);
+    crashsim_ledger_sync_end(l, c, 2000, 2100, 0);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.syncs_inflight, 1);
+    ck_assert_uint_eq(st.sync_inflight_ns, 2000);
+    crashsim_ledger_sync_end(l, d, 2000, 2200, 0);
+    for (unsigned i = 0; i < CRASHSIM_SYNC_SLOTS; i++)
+        crashsim_ledger_sync_begin(l, 3000 + i);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.syncs_inflight, CRASHSIM_SYNC_SLOTS);
+    ck_assert_uint_eq(st.sync_inflight_ns, 3000);
+    for (unsigned i = CRASHSIM_SYNC_SLOTS; i-- > 0;)
+        crashsim_ledger_sync_end(l, 700, 3000 + i, 4000, 0);
+    crashsim_ledger_state(l, &st);
+    ck_assert_uint_eq(st.syncs_inflight, 0);
     crashsim_ledger_destroy(l);
 }
 END_TEST
@@ -434,13 +508,13 @@ struct nth {
     void *info;
     unsigned flags;
 };
-static int nth_seen;
+static _Atomic int nth_seen;   /* several writer threads may pass a point at once */
 static int nth_target;
 
 static int nth_cb(const char *name, int *failnum, void **failinfo, unsigned *flags)
 {
     (void)name, (void)failnum, (void)failinfo, (void)flags;
-    return ++nth_seen == nth_target;
+    return atomic_fetch_add(&nth_seen, 1) + 1 == nth_target;
 }
 
 /* Runs in the writer, right after fork. */
@@ -526,7 +600,7 @@ static void crash_at_sync(int i, const char *point)
         ck_assert_uint_eq(r.ledger.durable_bytes, 0);
         if (model == CRASHSIM_DROP) {
             ck_assert_uint_eq(v->recovered, 0);
-            ck_assert_uint_eq(v->acked_lost, r.ledger.acked);
+            ck_assert_uint_eq(v->acked_lost, v->acked);
         }
     } else {
         ck_assert_uint_eq(r.ledger.acked, 2);
@@ -555,6 +629,106 @@ END_TEST
 START_TEST(crash_after_a_sync_before_the_ack)
 {
     crash_at_sync(_i, CRASHSIM_FIU_SYNC_AFTER);
+}
+END_TEST
+
+/* Four writer threads, and the writer dies at the third sync, in it or
+ * just after it returned: whoever was waiting for that sync was never
+ * acknowledged, and every acknowledged entry lies in the durable prefix.
+ * Under group only the leader syncs, so exactly two syncs had returned;
+ * under always the writers sync side by side. */
+START_TEST(crash_at_a_sync_with_four_writers)
+{
+    const char *strategy = _i < 10 ? "group" : "always";
+    const char *point = (_i / 5) % 2 ? CRASHSIM_FIU_SYNC_AFTER : CRASHSIM_FIU_SYNC_BEFORE;
+    enum crashsim_model model = (enum crashsim_model)(_i % 5);
+    struct crashsim_config cfg = base_config(strategy, model, 200);
+    cfg.writers = 4;
+    struct nth n = { point, 3, CRASHSIM_FIU_DIE, 0 };
+    struct crashsim_trial_result r = trial_at(&cfg, &n);
+    const struct verifier_trial *v = &r.verdict;
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_DIED);
+    ck_assert_uint_eq(v->corrupt_recovered, 0);
+    ck_assert_uint_eq(v->acked_lost, 0);
+    ck_assert_uint_le(r.ledger.acked_max_seq * 128, r.ledger.durable_bytes);
+    ck_assert_uint_ge(v->recovered * 128, r.ledger.durable_bytes);
+    ck_assert_uint_ge(r.ledger.syncs_inflight, 1);
+    if (cfg.strategy.kind == WAL_GROUP) {
+        ck_assert_uint_eq(r.ledger.syncs_started, 3);
+        ck_assert_uint_eq(r.ledger.syncs_ok, 2);
+        ck_assert_uint_eq(r.ledger.syncs_inflight, 1);
+    }
+    if (model == CRASHSIM_DROP)
+        ck_assert_uint_eq(v->recovered * 128, r.ledger.durable_bytes);
+    assert_no_scratch_left();
+}
+END_TEST
+
+/* Each writer thread appends its own share: the pwrites come from as many
+ * threads as have entries (recorded by a failure point that never fails,
+ * into memory shared with the test). */
+struct tids {
+    _Atomic int n;
+    _Atomic long tid[CRASHSIM_MAX_WRITERS + 1];
+};
+static struct tids *seen_tids;
+
+static int note_tid(const char *name, int *failnum, void **failinfo, unsigned *flags)
+{
+    (void)name, (void)failnum, (void)failinfo, (void)flags;
+    long me = (long)syscall(SYS_gettid);
+    int n = atomic_load(&seen_tids->n);
+    for (int i = 0; i < n; i++)
+        if (atomic_load(&seen_tids->tid[i]) == me)
+            return 0;
+    int at = atomic_fetch_add(&seen_tids->n, 1);   /* only this thread adds me */
+    if (at <= (int)CRASHSIM_MAX_WRITERS)
+        atomic_store(&seen_tids->tid[at], me);
+    return 0;
+}
+
+static void count_writing_threads(void *arg)
+{
+    (void)arg;
+    fiu_enable_external(CRASHSIM_FIU_WRITE_BEFORE, 1, NULL, 0, note_tid);
+}
+
+START_TEST(each_writer_thread_appends_its_share)
+{
+    static const struct { unsigned writers; uint64_t entries; const char *strategy; } cases[] = {
+        { 1, 30, "group" }, { 16, 40, "group" }, { 4, 400, "always" }, { 8, 3, "none" },
+        { 256, 600, "batch_1ms" },
+    };
+    seen_tids = mmap(NULL, sizeof *seen_tids, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                     -1, 0);
+    ck_assert_ptr_ne(seen_tids, MAP_FAILED);
+    for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        memset(seen_tids, 0, sizeof *seen_tids);
+        struct crashsim_config cfg = base_config(cases[c].strategy, CRASHSIM_PROCESS,
+                                                 cases[c].entries);
+        cfg.writers = cases[c].writers;
+        struct crashsim_trial_opts o = {
+            .kill = CRASHSIM_KILL_WAIT,
+            .deadline_ns = wal_now_ns() + 20000000000ull,
+            .child_hook = count_writing_threads,
+            .writeback_expire_ms = -1,
+            .writeback_interval_ms = -1,
+        };
+        struct crashsim_trial_result r;
+        char err[512];
+        ck_assert_msg(crashsim_trial(&cfg, NULL, 3, &o, &r, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(r.writer, CRASHSIM_WRITER_DONE);
+        ck_assert_uint_eq(r.verdict.recovered, cases[c].entries);
+        ck_assert_uint_eq(r.verdict.acked, cases[c].entries);
+        ck_assert_uint_eq(r.ledger.acked, cases[c].entries);
+        ck_assert_uint_eq(r.verdict.unacked_recovered + r.verdict.acked_lost +
+                          r.verdict.corrupt_recovered, 0);
+        unsigned expect = cases[c].writers < cases[c].entries ? cases[c].writers
+                                                              : (unsigned)cases[c].entries;
+        ck_assert_int_eq(atomic_load(&seen_tids->n), (int)expect);
+    }
+    munmap(seen_tids, sizeof *seen_tids);
+    assert_no_scratch_left();
 }
 END_TEST
 
@@ -629,16 +803,21 @@ START_TEST(setup_failure_is_reported_and_nothing_is_left)
     cfg.entry_size = 8;
     ck_assert_int_eq(crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err), -EINVAL);
     ck_assert_str_eq(err, "crash config: invalid entry_size");
+    cfg.entry_size = 128;
+    cfg.writers = CRASHSIM_MAX_WRITERS + 1;
+    ck_assert_int_eq(crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err), -EINVAL);
+    ck_assert_str_eq(err, "crash config: invalid writers");
 }
 END_TEST
 
 /* ---- random trials through the real crash path ---------------------------- */
 
-static struct verifier_summary run(const char *strategy, enum crashsim_model model,
-                                   uint64_t entries, uint32_t trials)
+static struct verifier_summary run_with(const char *strategy, enum crashsim_model model,
+                                        uint64_t entries, uint32_t trials, unsigned writers)
 {
     struct crashsim_config cfg = base_config(strategy, model, entries);
     cfg.trials = trials;
+    cfg.writers = writers;
     cfg.writeback_expire_ms = 2;
     cfg.writeback_interval_ms = 1;
     struct verifier_summary s;
@@ -651,6 +830,12 @@ static struct verifier_summary run(const char *strategy, enum crashsim_model mod
     return s;
 }
 
+static struct verifier_summary run(const char *strategy, enum crashsim_model model,
+                                   uint64_t entries, uint32_t trials)
+{
+    return run_with(strategy, model, entries, trials, 1);
+}
+
 START_TEST(always_never_loses_an_acknowledged_entry)
 {
     struct verifier_summary s = run("always", CRASHSIM_DROP, 30, 100);
@@ -661,6 +846,42 @@ START_TEST(always_never_loses_an_acknowledged_entry)
     s = run("group", CRASHSIM_TORN, 30, 30);
     ck_assert_uint_eq(s.acked_lost_max, 0);
     ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
+}
+END_TEST
+
+/* Group commit with 8 and 16 writers: one leader's sync serves all who
+ * wait, and no acknowledgement may come before the sync that covers it. */
+START_TEST(group_never_loses_an_acknowledged_entry_with_many_writers)
+{
+    unsigned writers = _i == 0 ? 8 : 16;
+    struct verifier_summary s = run_with("group", CRASHSIM_DROP, 160, 100, writers);
+    ck_assert_uint_eq(s.acked_lost_max, 0);
+    ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
+    ck_assert_uint_gt(s.acked_total, 0);
+    ck_assert_uint_gt(s.max_sync_ns, 0);
+}
+END_TEST
+
+START_TEST(always_never_loses_an_acknowledged_entry_with_four_writers)
+{
+    struct verifier_summary s = run_with("always", CRASHSIM_DROP, 40, 100, 4);
+    ck_assert_uint_eq(s.acked_lost_max, 0);
+    ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
+    ck_assert_uint_gt(s.acked_total, 0);
+}
+END_TEST
+
+/* Batch acknowledges before the sync: with four writers and enough entries
+ * for the flusher to be behind at the crash, power loss takes some, and
+ * still no damaged record comes back. */
+START_TEST(batch_with_four_writers_loses_some_and_hands_back_nothing_corrupt)
+{
+    struct verifier_summary s = run_with("batch_2ms", CRASHSIM_DROP, 20000, 20, 4);
+    ck_assert_uint_gt(s.acked_lost_total, 0);
+    ck_assert_uint_gt(s.acked_total, s.acked_lost_total);   /* the flusher synced some */
+    ck_assert_int_ne(s.held, VERIFIER_HELD_NULL);
+    s = run_with("batch_2ms", CRASHSIM_TORN, 5000, 20, 4);
+    ck_assert_uint_eq(s.corrupt_recovered, 0);
 }
 END_TEST
 
@@ -767,6 +988,7 @@ int main(void)
     suite_add_tcase(s, model);
     TCase *ledger = tcase_create("ledger");
     tcase_add_test(ledger, ledger_marks_records_only_when_whole);
+    tcase_add_test(ledger, ledger_takes_acks_in_any_order_and_overlapping_syncs);
     tcase_add_test(ledger, wrapper_records_writes_and_syncs_and_injects_errors);
     suite_add_tcase(s, ledger);
     TCase *exact = tcase_create("exact");
@@ -774,6 +996,8 @@ int main(void)
     tcase_add_loop_test(exact, crash_after_a_write_before_its_sync, 0, 20);
     tcase_add_loop_test(exact, crash_in_the_middle_of_a_sync, 0, 15);   /* none never syncs */
     tcase_add_loop_test(exact, crash_after_a_sync_before_the_ack, 0, 15);
+    tcase_add_loop_test(exact, crash_at_a_sync_with_four_writers, 0, 20);
+    tcase_add_test(exact, each_writer_thread_appends_its_share);
     tcase_add_test(exact, failed_sync_fails_the_append_and_is_never_retried);
     tcase_add_test(exact, failed_flusher_sync_fails_later_appends);
     tcase_add_test(exact, failed_write_fails_the_append);
@@ -782,6 +1006,9 @@ int main(void)
     TCase *random = tcase_create("random");
     tcase_set_timeout(random, 60);
     tcase_add_test(random, always_never_loses_an_acknowledged_entry);
+    tcase_add_loop_test(random, group_never_loses_an_acknowledged_entry_with_many_writers, 0, 2);
+    tcase_add_test(random, always_never_loses_an_acknowledged_entry_with_four_writers);
+    tcase_add_test(random, batch_with_four_writers_loses_some_and_hands_back_nothing_corrupt);
     tcase_add_test(random, torn_and_reorder_never_hand_back_a_corrupt_entry);
     tcase_add_test(random, process_crash_loses_nothing_under_none);
     tcase_add_test(random, power_loss_under_none_loses_acknowledged_entries);

@@ -8,10 +8,13 @@
  * one bug this lab must never hide, so it is counted as corrupt rather than
  * trusted.
  *
- * The loss is then a scan of the ledger above the recovered prefix: each
- * acknowledged seq there is lost, and the oldest lost one (the smallest seq,
- * acknowledged first) gives the loss window, crash instant minus its ack.
- * Below the prefix, seqs without an ack were recovered unacknowledged.
+ * The loss is then a scan of the ledger above the recovered prefix, up to
+ * the last seq that was written or acknowledged: each seq there with an
+ * ack time is lost, and the one acknowledged first gives the loss window,
+ * crash instant minus its ack.  With several writer threads, acks do not
+ * come in seq order (seq 9 can be acknowledged before seq 8), so that is
+ * the smallest ack time among the lost, not the smallest lost seq.  Below
+ * the prefix, seqs without an ack were recovered unacknowledged.
  *
  * The summary keeps sums, maxima and one histogram: its size is fixed,
  * whatever the number of entries or trials.
@@ -65,19 +68,23 @@ int verifier_check_trial(int fd, const struct verifier_ledger *l, struct verifie
         else
             out->unacked_recovered++;
     }
-    /* Lost: acknowledged seqs above the recovered prefix. */
+    /* Lost: acknowledged seqs above the recovered prefix; the window runs
+     * from the oldest acknowledgement among them. */
     uint64_t last = l->written > l->acked ? l->written : l->acked;
+    uint64_t oldest_ack = 0;
     for (uint64_t seq = rec.records + 1; seq <= last; seq++) {
         uint64_t ack = l->ack_ns(l->ctx, seq);
         if (!ack)
             continue;
         out->acked++;
         out->acked_lost++;
-        if (out->oldest_lost_seq == 0) {
+        if (out->oldest_lost_seq == 0 || ack < oldest_ack) {
             out->oldest_lost_seq = seq;
-            out->loss_window_ns = l->crash_ns > ack ? l->crash_ns - ack : 0;
+            oldest_ack = ack;
         }
     }
+    if (out->oldest_lost_seq)
+        out->loss_window_ns = l->crash_ns > oldest_ack ? l->crash_ns - oldest_ack : 0;
     return 0;
 }
 

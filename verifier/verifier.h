@@ -23,9 +23,11 @@
 struct verifier_ledger {
     uint32_t entry_size;     /* whole record, header included */
     uint64_t written;        /* the writer started writing seqs 1..written */
-    uint64_t acked;          /* no seq above this was acknowledged */
+    uint64_t acked;          /* no seq above this was acknowledged (a bound,
+                                not a count: acks may come in any seq order) */
     /* The acknowledgement time of seq (CLOCK_MONOTONIC ns), 0 when seq was
-     * never acknowledged. */
+     * never acknowledged: an entry is acknowledged exactly when this is not
+     * 0. */
     uint64_t (*ack_ns)(const void *ctx, uint64_t seq);
     const void *ctx;
     uint64_t crash_ns;       /* the crash instant */
@@ -39,8 +41,8 @@ struct verifier_trial {
     uint64_t recovered;           /* intact records recovery handed back */
     enum wal_stop stop;           /* why recovery stopped */
     uint64_t acked_lost;          /* acknowledged, not recovered */
-    uint64_t oldest_lost_seq;     /* 0 when none lost */
-    uint64_t loss_window_ns;      /* crash instant - ack of the oldest lost entry */
+    uint64_t oldest_lost_seq;     /* the lost seq acknowledged first, 0 when none lost */
+    uint64_t loss_window_ns;      /* crash instant - its ack */
     uint64_t unacked_recovered;   /* recovered, never acknowledged (allowed) */
     uint64_t corrupt_recovered;   /* handed back but never written, or wrong: must be 0 */
     uint64_t max_sync_ns;
