@@ -193,13 +193,6 @@ static const char *op_call(enum wal_op op, enum wal_sync_method m)
     }
 }
 
-static uint32_t record_size_for(const struct bench_config *cfg, uint32_t align)
-{
-    if (cfg->sync_method != WAL_SYNC_O_DIRECT_DSYNC)
-        return cfg->entry_size;
-    return (cfg->entry_size + align - 1) / align * align;
-}
-
 static int check_free_space(const struct bench_config *cfg, uint32_t record_size,
                             char *err, size_t errlen)
 {
@@ -352,19 +345,11 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
         return -EINVAL;
     }
     install_cleanup_handlers();
-    uint32_t align = 1;
-    int rc;
-    if (cfg->sync_method == WAL_SYNC_O_DIRECT_DSYNC &&
-        (rc = wal_direct_alignment(cfg->dir, &align)) < 0) {
-        snprintf(err, errlen, "statx(%s): %s", cfg->dir, strerror(-rc));
+    uint32_t record_size;
+    int rc = wal_record_size(cfg->dir, cfg->sync_method, cfg->entry_size, &record_size, err,
+                             errlen);
+    if (rc < 0)
         return rc;
-    }
-    uint32_t record_size = record_size_for(cfg, align);
-    if (record_size > WAL_MAX_RECORD) {
-        snprintf(err, errlen, "entry_size %u padded to the direct I/O alignment %u exceeds %u",
-                 cfg->entry_size, align, WAL_MAX_RECORD);
-        return -EINVAL;
-    }
     rc = check_free_space(cfg, record_size, err, errlen);
     if (rc < 0)
         return rc;

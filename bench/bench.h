@@ -86,6 +86,8 @@ struct bench_curve_config {
     uint32_t entry_size;
     enum wal_sync_method sync_method;
     const char *dir;                  /* data directory */
+    unsigned writers;                 /* threads appending, in benchmark and trials (0: 1) */
+    int prealloc;                     /* preallocate each log first */
 };
 
 struct bench_curve_point {

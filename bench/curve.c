@@ -58,7 +58,8 @@ int bench_curve_run(const struct bench_curve_config *cfg, struct bench_curve_poi
         struct bench_config bc = { .entries = cfg->entries, .entry_size = cfg->entry_size,
                                    .sync_method = cfg->sync_method,
                                    .max_seconds = POINT_BENCH_SECONDS, .dir = cfg->dir,
-                                   .writers = 1 };
+                                   .writers = cfg->writers ? cfg->writers : 1,
+                                   .prealloc = cfg->prealloc };
         static struct bench_result r;   /* two histograms: too big for a thread's stack */
         int rc = bench_run(&bc, &p->strategy, 1, &r, err, errlen);
         if (rc < 0)
@@ -87,7 +88,8 @@ int bench_curve_run(const struct bench_curve_config *cfg, struct bench_curve_poi
                                       .sync_method = cfg->sync_method, .model = cfg->model,
                                       .seed = cfg->seed + i, .trials = cfg->trials,
                                       .max_seconds = POINT_CRASH_SECONDS, .dir = cfg->dir,
-                                      .writeback_expire_ms = -1, .writeback_interval_ms = -1 };
+                                      .writeback_expire_ms = -1, .writeback_interval_ms = -1,
+                                      .writers = cfg->writers, .prealloc = cfg->prealloc };
         rc = crashsim_run(&cc, &p->crash, NULL, NULL, err, errlen);
         if (rc < 0)
             return rc;

@@ -59,7 +59,8 @@ static void usage(FILE *to)
         "  --dir D            data directory (default $FSYNCLAB_DIR, else .)\n"
         "  --json             print the JSON body the node would reply\n"
         "\n"
-        "crash options (and --strategies, --entry-size, --sync-method, --dir, --json):\n"
+        "crash options (and --strategies, --entry-size, --sync-method, --writers,\n"
+        "--prealloc, --dir, --json):\n"
         "  --trials T         crash trials per strategy, 1..10000 (default 100)\n"
         "  --entries N        entries each trial's writer appends, 1..1000000 (default 1000)\n"
         "  --model M          %s (default drop)\n"
@@ -68,7 +69,8 @@ static void usage(FILE *to)
         "  --writeback-expire-ms MS, --writeback-interval-ms MS\n"
         "                     the writeback model's kernel settings (default /proc/sys/vm)\n"
         "\n"
-        "curve options (and --entry-size, --sync-method, --dir, --seed):\n"
+        "curve options (and --entry-size, --sync-method, --writers, --prealloc, --dir,\n"
+        "--seed):\n"
         "  --out DIR          where the files go (default curve)\n"
         "  --intervals LIST   batch intervals in ms (default " BENCH_CURVE_DEFAULT_INTERVALS ")\n"
         "  --entries N        benchmark entries per point (default 50000; 4 s at most)\n"
@@ -103,6 +105,15 @@ static int parse_whole(const char *s, unsigned long long lo, unsigned long long 
     if (errno || *end || v < lo || v > hi)
         return -ERANGE;
     *out = v;
+    return 0;
+}
+
+static int parse_writers(const char *arg, unsigned *out)
+{
+    unsigned long long v;
+    if (parse_whole(arg, 1, BENCH_MAX_WRITERS, &v) < 0)
+        return usage_error("--writers must be a whole number from 1 to 256, not \"%s\"", arg);
+    *out = (unsigned)v;
     return 0;
 }
 
@@ -196,7 +207,7 @@ static int cmd_bench(int argc, char **argv)
     char default_list[] = "always,batch_10ms,none";
     char *list = default_list;
     const char *dir_flag = NULL;
-    int json = 0, c;
+    int json = 0, c, rc;
     unsigned long long v;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -235,10 +246,8 @@ static int cmd_bench(int argc, char **argv)
             dir_flag = optarg;
             break;
         case 'w':
-            if (parse_whole(optarg, 1, BENCH_MAX_WRITERS, &v) < 0)
-                return usage_error("--writers must be a whole number from 1 to 256, not \"%s\"",
-                                   optarg);
-            cfg.writers = (unsigned)v;
+            if ((rc = parse_writers(optarg, &cfg.writers)))
+                return rc;
             break;
         case 'p':
             cfg.prealloc = 1;
@@ -256,7 +265,7 @@ static int cmd_bench(int argc, char **argv)
     if (optind < argc)
         return usage_error("bench: unexpected argument \"%s\"", argv[optind]);
     size_t n;
-    int rc = parse_strategies(list, strategies, &n);
+    rc = parse_strategies(list, strategies, &n);
     if (rc)
         return rc;
     cfg.dir = bench_data_dir(dir_flag);
@@ -388,6 +397,8 @@ static int cmd_crash(int argc, char **argv)
         { "seed", required_argument, NULL, 'S' },
         { "writeback-expire-ms", required_argument, NULL, 'x' },
         { "writeback-interval-ms", required_argument, NULL, 'i' },
+        { "writers", required_argument, NULL, 'w' },
+        { "prealloc", no_argument, NULL, 'p' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
@@ -464,6 +475,13 @@ static int cmd_crash(int argc, char **argv)
             if ((rc = parse_ms("--writeback-interval-ms", optarg, 1, &cfg.writeback_interval_ms)))
                 return rc;
             break;
+        case 'w':
+            if ((rc = parse_writers(optarg, &cfg.writers)))
+                return rc;
+            break;
+        case 'p':
+            cfg.prealloc = 1;
+            break;
         case 'j':
             json = 1;
             break;
@@ -492,10 +510,11 @@ static int cmd_crash(int argc, char **argv)
     if (!json) {
         printf("directory     %s\n", env.dir);
         printf("file system   %s%s%s\n", env.fs_type, env.device[0] ? " on " : "", env.device);
-        printf("run           %u trials x %" PRIu64 " entries of %u bytes per strategy, sync by %s,"
-               " model %s, budget %g s\n", cfg.trials, cfg.entries, cfg.entry_size,
-               wal_sync_method_name(cfg.sync_method), crashsim_model_name(cfg.model),
-               cfg.max_seconds);
+        printf("run           %u trials x %" PRIu64 " entries of %u bytes per strategy, sync by %s%s,"
+               " %u writer%s, model %s, budget %g s\n", cfg.trials, cfg.entries, cfg.entry_size,
+               wal_sync_method_name(cfg.sync_method), cfg.prealloc ? " (preallocated)" : "",
+               cfg.writers ? cfg.writers : 1, cfg.writers > 1 ? "s" : "",
+               crashsim_model_name(cfg.model), cfg.max_seconds);
         if (env.warning[0])
             printf("WARNING       %s\n", env.warning);
         printf("\n");
@@ -568,6 +587,8 @@ static int cmd_curve(int argc, char **argv)
         { "entry-size", required_argument, NULL, 'b' },
         { "sync-method", required_argument, NULL, 'm' },
         { "dir", required_argument, NULL, 'd' },
+        { "writers", required_argument, NULL, 'w' },
+        { "prealloc", no_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
@@ -625,6 +646,13 @@ static int cmd_curve(int argc, char **argv)
             break;
         case 'd':
             dir_flag = optarg;
+            break;
+        case 'w':
+            if ((rc = parse_writers(optarg, &cfg.writers)))
+                return rc;
+            break;
+        case 'p':
+            cfg.prealloc = 1;
             break;
         case 'h':
             usage(stdout);

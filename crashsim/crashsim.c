@@ -607,6 +607,9 @@ static _Noreturn void writer_main(const struct crashsim_config *cfg, struct cras
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    /* Past RLIMIT_FSIZE a write should fail with EFBIG, named like any other
+     * I/O error, not kill the writer as a crash nobody asked for. */
+    signal(SIGXFSZ, SIG_IGN);
     /* Die with the parent rather than wait forever for its SIGKILL. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
@@ -619,6 +622,9 @@ static _Noreturn void writer_main(const struct crashsim_config *cfg, struct cras
     char msg[sizeof l->sh->error];
     int rc = wal_file_open(path, cfg->sync_method, &f, msg, sizeof msg);
     if (rc < 0)
+        writer_setup_failed(l, msg, rc);
+    if (cfg->prealloc &&
+        (rc = wal_file_prealloc(f, cfg->entries * cfg->entry_size, msg, sizeof msg)) < 0)
         writer_setup_failed(l, msg, rc);
     rc = crashsim_file_wrap(f, l, writes_are_durable(cfg->sync_method), &wf);
     if (rc < 0) {
@@ -973,14 +979,26 @@ done:
 
 /* ---- a run --------------------------------------------------------------- */
 
-int crashsim_run(const struct crashsim_config *cfg, struct verifier_summary *out,
+int crashsim_run(const struct crashsim_config *given, struct verifier_summary *out,
                  void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                  char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
-    verifier_summary_init(out, &cfg->strategy);
-    int rc = check_config(cfg, err, errlen);
+    verifier_summary_init(out, &given->strategy);
+    /* o_direct_dsync records are padded to the direct I/O alignment, as the
+     * benchmark pads them; the ledger and the verifier see the padded size. */
+    struct crashsim_config padded = *given;
+    const struct crashsim_config *cfg = &padded;
+    char msg[256];
+    int rc = wal_record_size(given->dir ? given->dir : ".", given->sync_method, given->entry_size,
+                             &padded.entry_size, msg, sizeof msg);
+    if (rc < 0) {
+        if (err)
+            snprintf(err, errlen, "%s", msg);
+        return rc;
+    }
+    rc = check_config(cfg, err, errlen);
     if (rc < 0)
         return rc;
     if (cfg->trials < 1 || cfg->trials > CRASHSIM_MAX_TRIALS || !(cfg->max_seconds > 0) ||

@@ -57,6 +57,7 @@ struct crashsim_config {
     unsigned writers;                 /* threads appending to the trial's one log, each its
                                          share of entries; 0 or 1: one, at most
                                          CRASHSIM_MAX_WRITERS */
+    int prealloc;                     /* fallocate and zero-fill each trial's file first */
 };
 
 /* Runs up to cfg->trials trials within cfg->max_seconds and fills out; the

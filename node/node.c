@@ -420,18 +420,12 @@ static void handle_benchmark(struct node *n, const struct req *r)
 }
 
 /* Checks a crash_test body: the fields it shares with fsync_benchmark
- * (entries capped lower; writers and prealloc are not crash options), then
- * trials, model, seed and the writeback model's settings. */
+ * (entries capped lower), then trials, model, seed and the writeback
+ * model's settings. */
 static size_t parse_crash(struct node *n, const struct req *r, struct crashsim_config *cfg,
                           struct wal_strategy *strategies)
 {
     const cJSON *b = r->body;
-    if (cJSON_GetObjectItemCaseSensitive(b, "writers") ||
-        cJSON_GetObjectItemCaseSensitive(b, "prealloc")) {
-        reply_error(n, r, NODE_ERR_MALFORMED,
-                    "writers and prealloc are fsync_benchmark fields; crash_test runs one writer");
-        return 0;
-    }
     struct bench_config common = {0};
     size_t count = parse_benchmark(n, r, &common, strategies, NODE_CRASH_MAX_ENTRIES);
     if (count == 0)
@@ -490,6 +484,8 @@ static size_t parse_crash(struct node *n, const struct req *r, struct crashsim_c
     cfg->entry_size = common.entry_size;
     cfg->sync_method = common.sync_method;
     cfg->max_seconds = common.max_seconds;
+    cfg->writers = common.writers;
+    cfg->prealloc = common.prealloc;
     cfg->trials = (uint32_t)trials->valuedouble;
     return count;
 }

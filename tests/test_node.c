@@ -748,7 +748,8 @@ END_TEST
 #define EXPIRE_TEXT "writeback_expire_ms must be a whole number from 0 to 3600000"
 #define INTERVAL_TEXT "writeback_interval_ms must be a whole number from 1 to 3600000"
 #define MODEL_TYPE_TEXT "model must be a string; " MODELS_ALLOWED
-#define WRITERS_TEXT "writers and prealloc are fsync_benchmark fields; crash_test runs one writer"
+#define WRITERS_TEXT "writers must be a whole number from 1 to 256"
+#define PREALLOC_TEXT "prealloc must be true or false"
 #define CRASH_OK "\"strategies\":[\"always\"],\"entries\":10,\"trials\":5"
 
 /* Each body fragment must be refused with code 12 and exactly this text
@@ -802,12 +803,13 @@ static const struct { const char *fields; const char *text; } bad_crash_requests
     {CRASH_OK ",\"writeback_interval_ms\":2.5", INTERVAL_TEXT},
     {CRASH_OK ",\"writeback_interval_ms\":true", INTERVAL_TEXT},
     {CRASH_OK ",\"writeback_interval_ms\":-1", INTERVAL_TEXT},
-    /* writers and prealloc are refused whatever their value */
-    {CRASH_OK ",\"writers\":1", WRITERS_TEXT},
-    {CRASH_OK ",\"writers\":4", WRITERS_TEXT},
+    /* writers and prealloc, as for fsync_benchmark */
+    {CRASH_OK ",\"writers\":0", WRITERS_TEXT},
+    {CRASH_OK ",\"writers\":257", WRITERS_TEXT},
     {CRASH_OK ",\"writers\":null", WRITERS_TEXT},
-    {CRASH_OK ",\"prealloc\":false", WRITERS_TEXT},
-    {CRASH_OK ",\"prealloc\":true", WRITERS_TEXT},
+    {CRASH_OK ",\"writers\":\"4\"", WRITERS_TEXT},
+    {CRASH_OK ",\"prealloc\":1", PREALLOC_TEXT},
+    {CRASH_OK ",\"prealloc\":\"true\"", PREALLOC_TEXT},
     /* the fields shared with fsync_benchmark, as there */
     {"\"entries\":10,\"trials\":5", "strategies is required: a list of 1 to 64 strategy names; " STRATEGIES_ALLOWED_TEXT},
     {"\"entries\":10,\"trials\":5,\"strategies\":[]", "strategies must be a list of 1 to 64 strategy names; " STRATEGIES_ALLOWED_TEXT},
@@ -841,17 +843,19 @@ START_TEST(each_invalid_crash_test_field_gives_error_12_naming_it_and_runs_nothi
 }
 END_TEST
 
-/* writers/prealloc first, then the shared fields (entries, strategies,
- * entry_size, sync_method, max_seconds), then trials, model, seed,
+/* The shared fields first (entries, strategies, entry_size, sync_method,
+ * max_seconds, writers, prealloc), then trials, model, seed,
  * writeback_expire_ms, writeback_interval_ms: each request below is bad in
  * its first field and in every later one, and only the first is named. */
 START_TEST(crash_test_names_only_the_first_bad_field_in_documented_order)
 {
     static const char *const lines[] = {
-        "\"prealloc\":true,\"entries\":0,\"trials\":0,\"model\":\"x\",\"seed\":-1",
+        "\"writers\":0,\"entries\":0,\"trials\":0,\"model\":\"x\",\"seed\":-1",
         "\"entries\":0,\"strategies\":[],\"trials\":0,\"model\":\"x\"",
         "\"entries\":1,\"strategies\":[\"x\"],\"entry_size\":1,\"trials\":0",
-        "\"entries\":1,\"strategies\":[\"none\"],\"max_seconds\":0,\"trials\":0,\"model\":1",
+        "\"entries\":1,\"strategies\":[\"none\"],\"max_seconds\":0,\"writers\":0,\"trials\":0,\"model\":1",
+        "\"entries\":1,\"strategies\":[\"none\"],\"writers\":0,\"prealloc\":1,\"trials\":0,\"model\":1",
+        "\"entries\":1,\"strategies\":[\"none\"],\"prealloc\":1,\"trials\":0,\"model\":1",
         "\"entries\":1,\"strategies\":[\"none\"],\"trials\":0,\"model\":1,\"seed\":-1",
         "\"entries\":1,\"strategies\":[\"none\"],\"trials\":1,\"model\":1,\"seed\":-1,\"writeback_expire_ms\":-1",
         "\"entries\":1,\"strategies\":[\"none\"],\"trials\":1,\"seed\":-1,\"writeback_expire_ms\":-1",
@@ -859,7 +863,8 @@ START_TEST(crash_test_names_only_the_first_bad_field_in_documented_order)
         "\"entries\":1,\"strategies\":[\"none\"],\"trials\":1,\"writeback_interval_ms\":0",
     };
     static const char *const first[] = {
-        WRITERS_TEXT, "entries must be", "strategies[0]: unknown strategy", "max_seconds must be",
+        "entries must be", "entries must be", "strategies[0]: unknown strategy", "max_seconds must be",
+        WRITERS_TEXT, PREALLOC_TEXT,
         TRIALS_TEXT, "model must be a string", SEED_TEXT, EXPIRE_TEXT, INTERVAL_TEXT,
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
@@ -992,8 +997,11 @@ START_TEST(crash_test_gets_validated_config_and_dir_from_environment_only)
     feed("{\"src\":\"c1\",\"body\":{\"type\":\"crash_test\",\"entries\":777,\"trials\":33,"
          "\"strategies\":[\"batch_7ms\",\"group\"],\"model\":\"writeback\",\"seed\":123456789,"
          "\"entry_size\":64,\"sync_method\":\"o_dsync\",\"max_seconds\":2.5,"
-         "\"writeback_expire_ms\":1500,\"writeback_interval_ms\":250,\"dir\":\"/etc\"}}");
+         "\"writeback_expire_ms\":1500,\"writeback_interval_ms\":250,\"dir\":\"/etc\","
+         "\"writers\":16,\"prealloc\":true}}");
     ck_assert_int_eq(probe_calls, 1);
+    ck_assert_uint_eq(seen_crash.writers, 16);
+    ck_assert_int_eq(seen_crash.prealloc, 1);
     ck_assert_int_eq(crash_calls, 1);
     ck_assert_uint_eq(seen_crash.entries, 777);
     ck_assert_uint_eq(seen_crash.trials, 33);

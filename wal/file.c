@@ -215,3 +215,27 @@ int wal_direct_alignment(const char *dir, uint32_t *align)
     *align = vfs.f_bsize ? (uint32_t)vfs.f_bsize : 4096;
     return 0;
 }
+
+int wal_record_size(const char *dir, enum wal_sync_method method, uint32_t entry_size,
+                    uint32_t *out, char *errbuf, size_t errlen)
+{
+    *out = entry_size;
+    if (method != WAL_SYNC_O_DIRECT_DSYNC)
+        return 0;
+    uint32_t align;
+    int rc = wal_direct_alignment(dir, &align);
+    if (rc < 0) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "statvfs(%s): %s", dir, strerror(-rc));
+        return rc;
+    }
+    uint64_t padded = ((uint64_t)entry_size + align - 1) / align * align;
+    if (padded > WAL_MAX_RECORD) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "entry_size %u padded to the direct I/O alignment %u "
+                     "exceeds %u", entry_size, align, WAL_MAX_RECORD);
+        return -EINVAL;
+    }
+    *out = (uint32_t)padded;
+    return 0;
+}

@@ -74,6 +74,7 @@ struct wal_log {
 
     int has_flusher;
     pthread_t flusher;
+    uint64_t opened_ns;
 };
 
 uint64_t wal_now_ns(void)
@@ -142,7 +143,8 @@ static void *flusher_main(void *arg)
 {
     struct wal_log *log = arg;
     const uint64_t interval = (uint64_t)log->strategy.interval_ms * 1000000ull;
-    uint64_t next = wal_now_ns() + interval;
+    uint64_t next = log->opened_ns + interval;   /* the cadence counts from the open,
+                                                    not from when this thread ran */
     int failed = 0;
 
     pthread_mutex_lock(&log->tick_mu);
@@ -199,6 +201,7 @@ int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_stra
     pthread_mutex_init(&log->mu, NULL);
     pthread_mutex_init(&log->tick_mu, NULL);
 
+    log->opened_ns = wal_now_ns();
     if (s->kind == WAL_BATCH) {
         int rc = pthread_create(&log->flusher, NULL, flusher_main, log);
         if (rc != 0) {

@@ -104,6 +104,12 @@ int wal_file_prealloc(struct wal_file *f, uint64_t bytes, char *errbuf, size_t e
  * where the kernel reports it, else the file system's block size. */
 int wal_direct_alignment(const char *dir, uint32_t *align);
 
+/* The record size on disk for entry_size bytes under method in dir: the
+ * same, or for o_direct_dsync padded up to the direct alignment.  -EINVAL
+ * (with a message) when the padded size exceeds WAL_MAX_RECORD. */
+int wal_record_size(const char *dir, enum wal_sync_method method, uint32_t entry_size,
+                    uint32_t *out, char *errbuf, size_t errlen);
+
 int wal_sync_method_parse(const char *name, enum wal_sync_method *out);
 const char *wal_sync_method_name(enum wal_sync_method method);
 #define WAL_SYNC_METHODS "fsync, fdatasync, o_dsync, o_direct_dsync"
