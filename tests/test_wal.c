@@ -589,6 +589,24 @@ START_TEST(group_serves_every_waiting_writer_with_one_sync)
 }
 END_TEST
 
+START_TEST(group_with_one_writer_syncs_every_append_and_never_gathers)
+{
+    /* Gathering waits for writers that have been seen at once; a lone
+     * writer is all there is, so each append leads its own sync at once. */
+    struct fake f;
+    fake_init(&f);
+    struct wal_log *log;
+    struct wal_strategy s = strategy("group");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), 0);
+    ck_assert_uint_eq(st.syncs, 200);
+    ck_assert_uint_eq(st.appended, 200);
+}
+END_TEST
+
 START_TEST(failed_group_sync_fails_every_waiting_writer)
 {
     struct fake f;
@@ -708,6 +726,7 @@ int main(void)
     tcase_add_test(str, failed_write_is_reported_with_its_call);
     tcase_add_test(str, group_acknowledges_only_after_a_sync_that_started_after_the_write);
     tcase_add_test(str, group_serves_every_waiting_writer_with_one_sync);
+    tcase_add_test(str, group_with_one_writer_syncs_every_append_and_never_gathers);
     tcase_add_test(str, failed_group_sync_fails_every_waiting_writer);
     tcase_add_test(str, real_file_log_recovers_every_acknowledged_record);
     tcase_add_test(str, preallocated_log_recovers_up_to_the_zeroed_space);
