@@ -108,15 +108,6 @@ static int parse_whole(const char *s, unsigned long long lo, unsigned long long 
     return 0;
 }
 
-static int parse_writers(const char *arg, unsigned *out)
-{
-    unsigned long long v;
-    if (parse_whole(arg, 1, BENCH_MAX_WRITERS, &v) < 0)
-        return usage_error("--writers must be a whole number from 1 to 256, not \"%s\"", arg);
-    *out = (unsigned)v;
-    return 0;
-}
-
 static int parse_strategies(char *list, struct wal_strategy *out, size_t *n)
 {
     *n = 0;
@@ -130,6 +121,170 @@ static int parse_strategies(char *list, struct wal_strategy *out, size_t *n)
     }
     if (*n == 0)
         return usage_error("--strategies: give at least one strategy%s", "");
+    return 0;
+}
+
+/* ---- options ---------------------------------------------------------------
+ * One table for every subcommand's options and one parser; a subcommand
+ * names the options it takes.  Values land in struct cli, which the
+ * subcommand copies into its configuration. */
+
+struct cli {
+    uint64_t entries;
+    char *strategies;
+    uint32_t entry_size;
+    enum wal_sync_method sync_method;
+    double max_seconds;
+    const char *dir;              /* --dir, NULL when not given */
+    unsigned writers;
+    int prealloc;
+    int json;
+    uint32_t trials;
+    enum crashsim_model model;
+    uint64_t seed;
+    int have_seed;
+    long expire_ms, interval_ms;
+    const char *out;
+    char *intervals;
+};
+
+static const struct option cli_options[] = {
+    { "entries", required_argument, NULL, 'e' },
+    { "strategies", required_argument, NULL, 's' },
+    { "entry-size", required_argument, NULL, 'b' },
+    { "sync-method", required_argument, NULL, 'm' },
+    { "max-seconds", required_argument, NULL, 't' },
+    { "dir", required_argument, NULL, 'd' },
+    { "writers", required_argument, NULL, 'w' },
+    { "prealloc", no_argument, NULL, 'p' },
+    { "json", no_argument, NULL, 'j' },
+    { "trials", required_argument, NULL, 'T' },
+    { "model", required_argument, NULL, 'M' },
+    { "seed", required_argument, NULL, 'S' },
+    { "writeback-expire-ms", required_argument, NULL, 'x' },
+    { "writeback-interval-ms", required_argument, NULL, 'i' },
+    { "out", required_argument, NULL, 'o' },
+    { "intervals", required_argument, NULL, 'I' },
+    { "help", no_argument, NULL, 'h' },
+    { 0, 0, 0, 0 },
+};
+
+static int parse_ms(const char *opt, const char *arg, unsigned long long lo, long *out)
+{
+    unsigned long long v;
+    if (parse_whole(arg, lo, 3600000, &v) < 0) {
+        fprintf(stderr, "fsynclab: %s must be a whole number of ms from %llu to 3600000, not "
+                "\"%s\"\n(try fsynclab --help)\n", opt, lo, arg);
+        return EXIT_USAGE;
+    }
+    *out = (long)v;
+    return 0;
+}
+
+/* Parses cmd's options (those whose codes are in `takes`) into o, which
+ * holds the defaults.  Returns 0, -1 after printing --help, or EXIT_USAGE. */
+static int parse_cli(int argc, char **argv, const char *cmd, const char *takes,
+                     uint64_t max_entries, struct cli *o)
+{
+    int c, rc;
+    unsigned long long v;
+    while ((c = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        if (c == '?' || !strchr(takes, c)) {
+            fprintf(stderr, "fsynclab: %s: unknown option\n(try fsynclab --help)\n", cmd);
+            return EXIT_USAGE;
+        }
+        switch (c) {
+        case 'e':
+            if (parse_whole(optarg, 1, max_entries, &v) < 0) {
+                fprintf(stderr, "fsynclab: --entries must be a whole number from 1 to %llu, not "
+                        "\"%s\"\n(try fsynclab --help)\n", (unsigned long long)max_entries, optarg);
+                return EXIT_USAGE;
+            }
+            o->entries = v;
+            break;
+        case 's':
+            o->strategies = optarg;
+            break;
+        case 'b':
+            if (parse_whole(optarg, WAL_HEADER_SIZE, WAL_MAX_RECORD, &v) < 0)
+                return usage_error("--entry-size must be a whole number of bytes from 16 to "
+                                   "1048576, not \"%s\"", optarg);
+            o->entry_size = (uint32_t)v;
+            break;
+        case 'm':
+            if (wal_sync_method_parse(optarg, &o->sync_method) < 0)
+                return usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS,
+                                   optarg);
+            break;
+        case 't': {
+            char *end;
+            errno = 0;
+            double secs = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(secs > 0) || secs > BENCH_MAX_SECONDS)
+                return usage_error("--max-seconds must be a number above 0 and at most 3600, "
+                                   "not \"%s\"", optarg);
+            o->max_seconds = secs;
+            break;
+        }
+        case 'd':
+            o->dir = optarg;
+            break;
+        case 'w':
+            if (parse_whole(optarg, 1, BENCH_MAX_WRITERS, &v) < 0)
+                return usage_error("--writers must be a whole number from 1 to 256, not \"%s\"",
+                                   optarg);
+            o->writers = (unsigned)v;
+            break;
+        case 'p':
+            o->prealloc = 1;
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        case 'T':
+            if (parse_whole(optarg, 1, NODE_CRASH_MAX_TRIALS, &v) < 0)
+                return usage_error("--trials must be a whole number from 1 to 10000, not \"%s\"",
+                                   optarg);
+            o->trials = (uint32_t)v;
+            break;
+        case 'M':
+            if (crashsim_model_parse(optarg, &o->model) < 0)
+                return usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS, optarg);
+            break;
+        case 'S':
+            if (parse_whole(optarg, 0, (unsigned long long)NODE_MAX_SEED, &v) < 0)
+                return usage_error("--seed must be a whole number from 0 to 9007199254740991, "
+                                   "not \"%s\"", optarg);
+            o->seed = v;
+            o->have_seed = 1;
+            break;
+        case 'x':
+            if ((rc = parse_ms("--writeback-expire-ms", optarg, 0, &o->expire_ms)))
+                return rc;
+            break;
+        case 'i':
+            if ((rc = parse_ms("--writeback-interval-ms", optarg, 1, &o->interval_ms)))
+                return rc;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'I':
+            o->intervals = optarg;
+            break;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "fsynclab: %s: unexpected argument \"%s\"\n(try fsynclab --help)\n", cmd,
+                argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!o->have_seed)
+        o->seed = wal_now_ns() % ((uint64_t)NODE_MAX_SEED + 1);
     return 0;
 }
 
@@ -186,88 +341,23 @@ static void print_table(const struct bench_env *env, const struct bench_result *
 
 static int cmd_bench(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "entries", required_argument, NULL, 'e' },
-        { "strategies", required_argument, NULL, 's' },
-        { "entry-size", required_argument, NULL, 'b' },
-        { "sync-method", required_argument, NULL, 'm' },
-        { "max-seconds", required_argument, NULL, 't' },
-        { "dir", required_argument, NULL, 'd' },
-        { "writers", required_argument, NULL, 'w' },
-        { "prealloc", no_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { 0, 0, 0, 0 },
-    };
-    struct bench_config cfg = { .entries = 10000, .entry_size = BENCH_DEFAULT_ENTRY_SIZE,
-                                .sync_method = WAL_SYNC_FSYNC,
-                                .max_seconds = BENCH_DEFAULT_SECONDS, .writers = 1 };
     static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
     static struct bench_result results[BENCH_MAX_STRATEGIES];
     char default_list[] = "always,batch_10ms,none";
-    char *list = default_list;
-    const char *dir_flag = NULL;
-    int json = 0, c, rc;
-    unsigned long long v;
-
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'e':
-            if (parse_whole(optarg, 1, BENCH_MAX_ENTRIES, &v) < 0)
-                return usage_error("--entries must be a whole number from 1 to 10000000, "
-                                   "not \"%s\"", optarg);
-            cfg.entries = v;
-            break;
-        case 's':
-            list = optarg;
-            break;
-        case 'b':
-            if (parse_whole(optarg, WAL_HEADER_SIZE, WAL_MAX_RECORD, &v) < 0)
-                return usage_error("--entry-size must be a whole number of bytes from 16 to "
-                                   "1048576, not \"%s\"", optarg);
-            cfg.entry_size = (uint32_t)v;
-            break;
-        case 'm':
-            if (wal_sync_method_parse(optarg, &cfg.sync_method) < 0)
-                return usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS,
-                                   optarg);
-            break;
-        case 't': {
-            char *end;
-            errno = 0;
-            double s = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(s > 0) || s > BENCH_MAX_SECONDS)
-                return usage_error("--max-seconds must be a number above 0 and at most 3600, "
-                                   "not \"%s\"", optarg);
-            cfg.max_seconds = s;
-            break;
-        }
-        case 'd':
-            dir_flag = optarg;
-            break;
-        case 'w':
-            if ((rc = parse_writers(optarg, &cfg.writers)))
-                return rc;
-            break;
-        case 'p':
-            cfg.prealloc = 1;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            return usage_error("bench: unknown option%s", "");
-        }
-    }
-    if (optind < argc)
-        return usage_error("bench: unexpected argument \"%s\"", argv[optind]);
-    size_t n;
-    rc = parse_strategies(list, strategies, &n);
+    struct cli o = { .entries = 10000, .strategies = default_list,
+                     .entry_size = BENCH_DEFAULT_ENTRY_SIZE, .sync_method = WAL_SYNC_FSYNC,
+                     .max_seconds = BENCH_DEFAULT_SECONDS, .writers = 1 };
+    int rc = parse_cli(argc, argv, "bench", "esbmtdwpj", BENCH_MAX_ENTRIES, &o);
     if (rc)
+        return rc < 0 ? 0 : rc;
+    size_t n;
+    if ((rc = parse_strategies(o.strategies, strategies, &n)))
         return rc;
+    struct bench_config cfg = { .entries = o.entries, .entry_size = o.entry_size,
+                                .sync_method = o.sync_method, .max_seconds = o.max_seconds,
+                                .writers = o.writers, .prealloc = o.prealloc };
+    const char *dir_flag = o.dir;
+    int json = o.json;
     cfg.dir = bench_data_dir(dir_flag);
 
     struct bench_env env;
@@ -371,134 +461,30 @@ static void print_crash_table(const struct crashsim_config *cfg, const struct ve
     printf("\nseed %" PRIu64 " replays this run.\n", cfg->seed);
 }
 
-static int parse_ms(const char *opt, const char *arg, unsigned long long lo, long *out)
-{
-    unsigned long long v;
-    if (parse_whole(arg, lo, 3600000, &v) < 0) {
-        fprintf(stderr, "fsynclab: %s must be a whole number of ms from %llu to 3600000, not "
-                "\"%s\"\n(try fsynclab --help)\n", opt, lo, arg);
-        return EXIT_USAGE;
-    }
-    *out = (long)v;
-    return 0;
-}
-
 static int cmd_crash(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "entries", required_argument, NULL, 'e' },
-        { "strategies", required_argument, NULL, 's' },
-        { "entry-size", required_argument, NULL, 'b' },
-        { "sync-method", required_argument, NULL, 'm' },
-        { "max-seconds", required_argument, NULL, 't' },
-        { "dir", required_argument, NULL, 'd' },
-        { "trials", required_argument, NULL, 'T' },
-        { "model", required_argument, NULL, 'M' },
-        { "seed", required_argument, NULL, 'S' },
-        { "writeback-expire-ms", required_argument, NULL, 'x' },
-        { "writeback-interval-ms", required_argument, NULL, 'i' },
-        { "writers", required_argument, NULL, 'w' },
-        { "prealloc", no_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { 0, 0, 0, 0 },
-    };
-    struct crashsim_config cfg = { .entries = 1000, .entry_size = BENCH_DEFAULT_ENTRY_SIZE,
-                                   .sync_method = WAL_SYNC_FSYNC, .model = CRASHSIM_DROP,
-                                   .trials = 100, .max_seconds = 60,
-                                   .writeback_expire_ms = -1, .writeback_interval_ms = -1 };
     static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
     static struct verifier_summary out[BENCH_MAX_STRATEGIES];
     char default_list[] = "always,batch_10ms,none";
-    char *list = default_list;
-    const char *dir_flag = NULL;
-    int json = 0, have_seed = 0, c, rc;
-    unsigned long long v;
-
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'e':
-            if (parse_whole(optarg, 1, NODE_CRASH_MAX_ENTRIES, &v) < 0)
-                return usage_error("--entries must be a whole number from 1 to 1000000, "
-                                   "not \"%s\"", optarg);
-            cfg.entries = v;
-            break;
-        case 's':
-            list = optarg;
-            break;
-        case 'b':
-            if (parse_whole(optarg, WAL_HEADER_SIZE, WAL_MAX_RECORD, &v) < 0)
-                return usage_error("--entry-size must be a whole number of bytes from 16 to "
-                                   "1048576, not \"%s\"", optarg);
-            cfg.entry_size = (uint32_t)v;
-            break;
-        case 'm':
-            if (wal_sync_method_parse(optarg, &cfg.sync_method) < 0)
-                return usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS,
-                                   optarg);
-            break;
-        case 't': {
-            char *end;
-            errno = 0;
-            double s = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(s > 0) || s > BENCH_MAX_SECONDS)
-                return usage_error("--max-seconds must be a number above 0 and at most 3600, "
-                                   "not \"%s\"", optarg);
-            cfg.max_seconds = s;
-            break;
-        }
-        case 'd':
-            dir_flag = optarg;
-            break;
-        case 'T':
-            if (parse_whole(optarg, 1, NODE_CRASH_MAX_TRIALS, &v) < 0)
-                return usage_error("--trials must be a whole number from 1 to 10000, not \"%s\"",
-                                   optarg);
-            cfg.trials = (uint32_t)v;
-            break;
-        case 'M':
-            if (crashsim_model_parse(optarg, &cfg.model) < 0)
-                return usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS, optarg);
-            break;
-        case 'S':
-            if (parse_whole(optarg, 0, (unsigned long long)NODE_MAX_SEED, &v) < 0)
-                return usage_error("--seed must be a whole number from 0 to 9007199254740991, "
-                                   "not \"%s\"", optarg);
-            cfg.seed = v;
-            have_seed = 1;
-            break;
-        case 'x':
-            if ((rc = parse_ms("--writeback-expire-ms", optarg, 0, &cfg.writeback_expire_ms)))
-                return rc;
-            break;
-        case 'i':
-            if ((rc = parse_ms("--writeback-interval-ms", optarg, 1, &cfg.writeback_interval_ms)))
-                return rc;
-            break;
-        case 'w':
-            if ((rc = parse_writers(optarg, &cfg.writers)))
-                return rc;
-            break;
-        case 'p':
-            cfg.prealloc = 1;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            return usage_error("crash: unknown option%s", "");
-        }
-    }
-    if (optind < argc)
-        return usage_error("crash: unexpected argument \"%s\"", argv[optind]);
+    struct cli o = { .entries = 1000, .strategies = default_list,
+                     .entry_size = BENCH_DEFAULT_ENTRY_SIZE, .sync_method = WAL_SYNC_FSYNC,
+                     .max_seconds = 60, .writers = 1, .trials = 100, .model = CRASHSIM_DROP,
+                     .expire_ms = -1, .interval_ms = -1 };
+    int rc = parse_cli(argc, argv, "crash", "esbmtdwpjTMSxi", NODE_CRASH_MAX_ENTRIES, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     size_t n;
-    if ((rc = parse_strategies(list, strategies, &n)))
+    if ((rc = parse_strategies(o.strategies, strategies, &n)))
         return rc;
-    if (!have_seed)
-        cfg.seed = wal_now_ns() % ((uint64_t)NODE_MAX_SEED + 1);
+    struct crashsim_config cfg = { .entries = o.entries, .entry_size = o.entry_size,
+                                   .sync_method = o.sync_method, .model = o.model,
+                                   .seed = o.seed, .trials = o.trials,
+                                   .max_seconds = o.max_seconds,
+                                   .writeback_expire_ms = o.expire_ms,
+                                   .writeback_interval_ms = o.interval_ms,
+                                   .writers = o.writers, .prealloc = o.prealloc };
+    const char *dir_flag = o.dir;
+    int json = o.json;
     cfg.dir = bench_data_dir(dir_flag);
 
     struct bench_env env;
@@ -577,96 +563,20 @@ static int parse_intervals(char *list, struct bench_curve_config *cfg)
 
 static int cmd_curve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "out", required_argument, NULL, 'o' },
-        { "intervals", required_argument, NULL, 'I' },
-        { "entries", required_argument, NULL, 'e' },
-        { "trials", required_argument, NULL, 'T' },
-        { "model", required_argument, NULL, 'M' },
-        { "seed", required_argument, NULL, 'S' },
-        { "entry-size", required_argument, NULL, 'b' },
-        { "sync-method", required_argument, NULL, 'm' },
-        { "dir", required_argument, NULL, 'd' },
-        { "writers", required_argument, NULL, 'w' },
-        { "prealloc", no_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { 0, 0, 0, 0 },
-    };
-    struct bench_curve_config cfg = { .entries = 50000, .crash_entries = 1000, .trials = 10,
-                                      .model = CRASHSIM_DROP,
-                                      .entry_size = BENCH_DEFAULT_ENTRY_SIZE,
-                                      .sync_method = WAL_SYNC_FSYNC };
     char default_intervals[] = BENCH_CURVE_DEFAULT_INTERVALS;
-    char *intervals = default_intervals;
-    const char *out_dir = "curve", *dir_flag = NULL;
-    int have_seed = 0, c, rc;
-    unsigned long long v;
-
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out_dir = optarg;
-            break;
-        case 'I':
-            intervals = optarg;
-            break;
-        case 'e':
-            if (parse_whole(optarg, 1, BENCH_MAX_ENTRIES, &v) < 0)
-                return usage_error("--entries must be a whole number from 1 to 10000000, "
-                                   "not \"%s\"", optarg);
-            cfg.entries = v;
-            break;
-        case 'T':
-            if (parse_whole(optarg, 1, NODE_CRASH_MAX_TRIALS, &v) < 0)
-                return usage_error("--trials must be a whole number from 1 to 10000, not \"%s\"",
-                                   optarg);
-            cfg.trials = (uint32_t)v;
-            break;
-        case 'M':
-            if (crashsim_model_parse(optarg, &cfg.model) < 0)
-                return usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS, optarg);
-            break;
-        case 'S':
-            if (parse_whole(optarg, 0, (unsigned long long)NODE_MAX_SEED, &v) < 0)
-                return usage_error("--seed must be a whole number from 0 to 9007199254740991, "
-                                   "not \"%s\"", optarg);
-            cfg.seed = v;
-            have_seed = 1;
-            break;
-        case 'b':
-            if (parse_whole(optarg, WAL_HEADER_SIZE, WAL_MAX_RECORD, &v) < 0)
-                return usage_error("--entry-size must be a whole number of bytes from 16 to "
-                                   "1048576, not \"%s\"", optarg);
-            cfg.entry_size = (uint32_t)v;
-            break;
-        case 'm':
-            if (wal_sync_method_parse(optarg, &cfg.sync_method) < 0)
-                return usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS,
-                                   optarg);
-            break;
-        case 'd':
-            dir_flag = optarg;
-            break;
-        case 'w':
-            if ((rc = parse_writers(optarg, &cfg.writers)))
-                return rc;
-            break;
-        case 'p':
-            cfg.prealloc = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            return usage_error("curve: unknown option%s", "");
-        }
-    }
-    if (optind < argc)
-        return usage_error("curve: unexpected argument \"%s\"", argv[optind]);
-    if ((rc = parse_intervals(intervals, &cfg)))
+    struct cli o = { .entries = 50000, .entry_size = BENCH_DEFAULT_ENTRY_SIZE,
+                     .sync_method = WAL_SYNC_FSYNC, .writers = 1, .trials = 10,
+                     .model = CRASHSIM_DROP, .out = "curve", .intervals = default_intervals };
+    int rc = parse_cli(argc, argv, "curve", "ebmdwpTMSoI", BENCH_MAX_ENTRIES, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    struct bench_curve_config cfg = { .entries = o.entries, .crash_entries = 1000,
+                                      .trials = o.trials, .model = o.model, .seed = o.seed,
+                                      .entry_size = o.entry_size, .sync_method = o.sync_method,
+                                      .writers = o.writers, .prealloc = o.prealloc };
+    if ((rc = parse_intervals(o.intervals, &cfg)))
         return rc;
-    if (!have_seed)
-        cfg.seed = wal_now_ns() % ((uint64_t)NODE_MAX_SEED + 1);
+    const char *out_dir = o.out, *dir_flag = o.dir;
     cfg.dir = bench_data_dir(dir_flag);
 
     struct bench_env env;
