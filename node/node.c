@@ -596,30 +596,64 @@ static cJSON *result_object(const struct bench_env *env, const struct bench_resu
     return o;
 }
 
-cJSON *node_benchmark_body(const struct bench_env *env, const struct bench_config *cfg,
-                           const struct bench_result *results, size_t n)
+/* {"type": type, "results": [item(ctx, 0), ..., item(ctx, n - 1)]}; NULL when
+ * out of memory. */
+static cJSON *results_body(const char *type, size_t n,
+                           cJSON *(*item)(const void *ctx, size_t i), const void *ctx)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON *list = NULL;
-    int ok = body && cJSON_AddStringToObject(body, "type", "fsync_benchmark_ok") &&
+    int ok = body && cJSON_AddStringToObject(body, "type", type) &&
              (list = cJSON_CreateArray()) && cJSON_AddItemToObject(body, "results", list);
     for (size_t i = 0; ok && i < n; i++) {
-        cJSON *o = result_object(env, &results[i]);
+        cJSON *o = item(ctx, i);
         ok = o && cJSON_AddItemToArray(list, o);
         if (!ok)
             cJSON_Delete(o);
     }
-    cJSON *e = ok ? cJSON_CreateObject() : NULL;
-    ok = ok && e && cJSON_AddItemToObject(body, "environment", e);
-    if (!ok)
+    if (!ok) {
+        cJSON_Delete(body);
+        return NULL;
+    }
+    return body;
+}
+
+/* Adds "environment": {"fs_type", "device", "warning"} to body and returns
+ * it for more keys; NULL when out of memory. */
+static cJSON *add_environment(cJSON *body, const struct bench_env *env)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e || !cJSON_AddItemToObject(body, "environment", e)) {
         cJSON_Delete(e);
-    ok = ok && cJSON_AddStringToObject(e, "fs_type", env->fs_type) &&
-         cJSON_AddStringToObject(e, "device", env->device) &&
-         cJSON_AddStringToObject(e, "warning", env->warning) &&
-         add_cs_ms(e, "dirty_expire_ms", env->dirty_expire_cs) &&
-         add_cs_ms(e, "dirty_writeback_ms", env->dirty_writeback_cs) &&
-         cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(cfg->sync_method)) &&
-         cJSON_AddNumberToObject(body, "entry_size", cfg->entry_size);
+        return NULL;
+    }
+    int ok = cJSON_AddStringToObject(e, "fs_type", env->fs_type) &&
+             cJSON_AddStringToObject(e, "device", env->device) &&
+             cJSON_AddStringToObject(e, "warning", env->warning);
+    return ok ? e : NULL;
+}
+
+struct bench_reply {
+    const struct bench_env *env;
+    const struct bench_result *results;
+};
+
+static cJSON *bench_item(const void *ctx, size_t i)
+{
+    const struct bench_reply *r = ctx;
+    return result_object(r->env, &r->results[i]);
+}
+
+cJSON *node_benchmark_body(const struct bench_env *env, const struct bench_config *cfg,
+                           const struct bench_result *results, size_t n)
+{
+    struct bench_reply r = { env, results };
+    cJSON *body = results_body("fsync_benchmark_ok", n, bench_item, &r);
+    cJSON *e = body ? add_environment(body, env) : NULL;
+    int ok = e && add_cs_ms(e, "dirty_expire_ms", env->dirty_expire_cs) &&
+             add_cs_ms(e, "dirty_writeback_ms", env->dirty_writeback_cs) &&
+             cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(cfg->sync_method)) &&
+             cJSON_AddNumberToObject(body, "entry_size", cfg->entry_size);
     if (!ok) {
         cJSON_Delete(body);
         return NULL;
@@ -659,31 +693,28 @@ static cJSON *crash_object(const struct crashsim_config *cfg, const struct verif
     return o;
 }
 
+struct crash_reply {
+    const struct crashsim_config *base;
+    const struct verifier_summary *out;
+};
+
+static cJSON *crash_item(const void *ctx, size_t i)
+{
+    const struct crash_reply *r = ctx;
+    return crash_object(r->base, &r->out[i]);
+}
+
 cJSON *node_crash_body(const struct bench_env *env, const struct crashsim_config *base,
                        const struct verifier_summary *out, size_t n)
 {
-    cJSON *body = cJSON_CreateObject();
-    cJSON *list = NULL;
-    int ok = body && cJSON_AddStringToObject(body, "type", "crash_test_ok") &&
-             (list = cJSON_CreateArray()) && cJSON_AddItemToObject(body, "results", list);
-    for (size_t i = 0; ok && i < n; i++) {
-        cJSON *o = crash_object(base, &out[i]);
-        ok = o && cJSON_AddItemToArray(list, o);
-        if (!ok)
-            cJSON_Delete(o);
-    }
-    ok = ok && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
-         cJSON_AddNumberToObject(body, "seed", (double)base->seed) &&
-         cJSON_AddNumberToObject(body, "entries", (double)base->entries) &&
-         cJSON_AddNumberToObject(body, "entry_size", base->entry_size) &&
-         cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(base->sync_method));
-    cJSON *e = ok ? cJSON_CreateObject() : NULL;
-    ok = ok && e && cJSON_AddItemToObject(body, "environment", e);
-    if (!ok)
-        cJSON_Delete(e);
-    ok = ok && cJSON_AddStringToObject(e, "fs_type", env->fs_type) &&
-         cJSON_AddStringToObject(e, "device", env->device) &&
-         cJSON_AddStringToObject(e, "warning", env->warning);
+    struct crash_reply r = { base, out };
+    cJSON *body = results_body("crash_test_ok", n, crash_item, &r);
+    int ok = body && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
+             cJSON_AddNumberToObject(body, "seed", (double)base->seed) &&
+             cJSON_AddNumberToObject(body, "entries", (double)base->entries) &&
+             cJSON_AddNumberToObject(body, "entry_size", base->entry_size) &&
+             cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(base->sync_method)) &&
+             add_environment(body, env);
     if (!ok) {
         cJSON_Delete(body);
         return NULL;
