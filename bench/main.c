@@ -288,6 +288,20 @@ static int parse_cli(int argc, char **argv, const char *cmd, const char *takes,
     return 0;
 }
 
+/* Prints body as the node would (and frees it); the exit status. */
+static int print_json(cJSON *body)
+{
+    char *text = body ? node_json_print(body) : NULL;
+    cJSON_Delete(body);
+    if (!text) {
+        fprintf(stderr, "fsynclab: out of memory printing JSON\n");
+        return EXIT_RUN;
+    }
+    printf("%s\n", text);
+    free(text);
+    return fflush(stdout) == 0 ? 0 : EXIT_RUN;
+}
+
 static double us(uint64_t ns)
 {
     return (double)ns / 1000.0;
@@ -378,19 +392,9 @@ static int cmd_bench(int argc, char **argv)
         fprintf(stderr, "fsynclab: %s\n", err);
         return EXIT_RUN;
     }
-    if (json) {
-        cJSON *body = node_benchmark_body(&env, &cfg, results, n);
-        char *text = body ? node_json_print(body) : NULL;
-        cJSON_Delete(body);
-        if (!text) {
-            fprintf(stderr, "fsynclab: out of memory printing JSON\n");
-            return EXIT_RUN;
-        }
-        printf("%s\n", text);
-        free(text);
-    } else {
-        print_table(&env, results, n);
-    }
+    if (json)
+        return print_json(node_benchmark_body(&env, &cfg, results, n));
+    print_table(&env, results, n);
     return fflush(stdout) == 0 ? 0 : EXIT_RUN;
 }
 
@@ -517,19 +521,9 @@ static int cmd_crash(int argc, char **argv)
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return EXIT_RUN;
     }
-    if (json) {
-        cJSON *body = node_crash_body(&env, &cfg, out, n);
-        char *text = body ? node_json_print(body) : NULL;
-        cJSON_Delete(body);
-        if (!text) {
-            fprintf(stderr, "fsynclab: out of memory printing JSON\n");
-            return EXIT_RUN;
-        }
-        printf("%s\n", text);
-        free(text);
-    } else {
-        print_crash_table(&cfg, out, n);
-    }
+    if (json)
+        return print_json(node_crash_body(&env, &cfg, out, n));
+    print_crash_table(&cfg, out, n);
     return fflush(stdout) == 0 ? 0 : EXIT_RUN;
 }
 
