@@ -307,10 +307,29 @@ static double us(uint64_t ns)
     return (double)ns / 1000.0;
 }
 
-static void print_env(const struct bench_env *env, const struct bench_config *cfg)
+/* The data directory (--dir, $FSYNCLAB_DIR, or .) and its environment;
+ * 0, or the exit status after naming the failure. */
+static int probe_data_dir(const char *flag, const char **dir, struct bench_env *env)
+{
+    *dir = bench_data_dir(flag);
+    int rc = bench_env_probe(*dir, env);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: statfs(%s): %s\n", *dir, strerror(-rc));
+        return EXIT_RUN;
+    }
+    return 0;
+}
+
+/* The first lines of every table: where the run writes. */
+static void print_where(const struct bench_env *env)
 {
     printf("directory     %s\n", env->dir);
     printf("file system   %s%s%s\n", env->fs_type, env->device[0] ? " on " : "", env->device);
+}
+
+static void print_env(const struct bench_env *env, const struct bench_config *cfg)
+{
+    print_where(env);
     if (env->dirty_expire_cs >= 0)
         printf("writeback     dirty data written back after %ld ms, flusher every %ld ms\n",
                env->dirty_expire_cs * 10, env->dirty_writeback_cs * 10);
@@ -370,16 +389,10 @@ static int cmd_bench(int argc, char **argv)
     struct bench_config cfg = { .entries = o.entries, .entry_size = o.entry_size,
                                 .sync_method = o.sync_method, .max_seconds = o.max_seconds,
                                 .writers = o.writers, .prealloc = o.prealloc };
-    const char *dir_flag = o.dir;
     int json = o.json;
-    cfg.dir = bench_data_dir(dir_flag);
-
     struct bench_env env;
-    rc = bench_env_probe(cfg.dir, &env);
-    if (rc < 0) {
-        fprintf(stderr, "fsynclab: statfs(%s): %s\n", cfg.dir, strerror(-rc));
-        return EXIT_RUN;
-    }
+    if ((rc = probe_data_dir(o.dir, &cfg.dir, &env)))
+        return rc;
     if (!json)
         print_env(&env, &cfg);
     if (env.warning[0] && json)
@@ -487,19 +500,12 @@ static int cmd_crash(int argc, char **argv)
                                    .writeback_expire_ms = o.expire_ms,
                                    .writeback_interval_ms = o.interval_ms,
                                    .writers = o.writers, .prealloc = o.prealloc };
-    const char *dir_flag = o.dir;
     int json = o.json;
-    cfg.dir = bench_data_dir(dir_flag);
-
     struct bench_env env;
-    rc = bench_env_probe(cfg.dir, &env);
-    if (rc < 0) {
-        fprintf(stderr, "fsynclab: statfs(%s): %s\n", cfg.dir, strerror(-rc));
-        return EXIT_RUN;
-    }
+    if ((rc = probe_data_dir(o.dir, &cfg.dir, &env)))
+        return rc;
     if (!json) {
-        printf("directory     %s\n", env.dir);
-        printf("file system   %s%s%s\n", env.fs_type, env.device[0] ? " on " : "", env.device);
+        print_where(&env);
         printf("run           %u trials x %" PRIu64 " entries of %u bytes per strategy, sync by %s%s,"
                " %u writer%s, model %s, budget %g s\n", cfg.trials, cfg.entries, cfg.entry_size,
                wal_sync_method_name(cfg.sync_method), cfg.prealloc ? " (preallocated)" : "",
@@ -570,17 +576,11 @@ static int cmd_curve(int argc, char **argv)
                                       .writers = o.writers, .prealloc = o.prealloc };
     if ((rc = parse_intervals(o.intervals, &cfg)))
         return rc;
-    const char *out_dir = o.out, *dir_flag = o.dir;
-    cfg.dir = bench_data_dir(dir_flag);
-
+    const char *out_dir = o.out;
     struct bench_env env;
-    rc = bench_env_probe(cfg.dir, &env);
-    if (rc < 0) {
-        fprintf(stderr, "fsynclab: statfs(%s): %s\n", cfg.dir, strerror(-rc));
-        return EXIT_RUN;
-    }
-    printf("directory     %s\n", env.dir);
-    printf("file system   %s%s%s\n", env.fs_type, env.device[0] ? " on " : "", env.device);
+    if ((rc = probe_data_dir(o.dir, &cfg.dir, &env)))
+        return rc;
+    print_where(&env);
     printf("run           %zu points: benchmark %" PRIu64 " entries, %u crash trials (%s), seed "
            "%" PRIu64 "\n", bench_curve_points(&cfg), cfg.entries, cfg.trials,
            crashsim_model_name(cfg.model), cfg.seed);
