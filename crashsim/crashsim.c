@@ -11,8 +11,9 @@
  *
  * The writer is one process with cfg->writers threads (1 to 256), each
  * appending its share of the entries to the one log, as bench/bench.c's
- * writer threads do.  The log writes under its mutex, in seq order, so the
- * wrapper still sees one pwrite at a time, at the append offset; syncs run
+ * writer threads do.  The log writes under its mutex, in seq order (group:
+ * one leader at a time writes a batch of whole records), so the wrapper
+ * still sees one pwrite at a time, at the append offset; syncs run
  * outside the mutex and may overlap writes and each other (always: every
  * writer syncs on its own; group: the leader syncs while others write;
  * batch: the flusher), so each sync in flight has a slot of its own; and
@@ -52,8 +53,8 @@
  *    before the publish): the model drops data that may really be on disk.
  *    Nothing it covers was acknowledged by way of this sync yet: under
  *    always the ack follows S3 in the same thread; under group the
- *    leader's S3 comes before it takes the mutex back and wakes the
- *    waiters, so every waiter's A2 comes after it.  No acknowledged entry
+ *    leader's S3 comes before it takes the mutex back and posts the
+ *    waiters' semaphores, so every waiter's A2 comes after it.  No acknowledged entry
  *    is falsely reported lost; under batch/none those entries were
  *    acknowledged at risk, and the window counts from their ack, as it
  *    should.  The slot's start makes "the longest sync" count a sync still
@@ -79,7 +80,8 @@
  * the latest ack if a thread got one in before the signal landed.
  *
  * Writes through the wrapper are expected in append order, one thread at a
- * time (the log holds its mutex around pwrite); syncs may run beside them
+ * time (the log holds its mutex around pwrite, or is led by one group
+ * leader at a time); syncs may run beside them
  * and beside each other, up to CRASHSIM_SYNC_SLOTS at once.
  */
 #include "crashsim/crashsim.h"

@@ -24,15 +24,18 @@ struct fake {
     enum ev events[4096];
     unsigned nevents;
     unsigned writes, syncs;
+    uint64_t written;    /* bytes: the end of the furthest write */
     int sync_error;      /* returned by every sync when set */
     int write_error;
-    unsigned covered;    /* writes seen when the last completed sync started */
+    uint64_t covered;    /* bytes written when the last completed sync started */
     int hold_syncs;      /* syncs block until the test clears this */
 };
 
-static void fake_event(struct fake *f, enum ev e)
+static void fake_event(struct fake *f, enum ev e, uint64_t end)
 {
     pthread_mutex_lock(&f->mu);
+    if (end > f->written)
+        f->written = end;
     if (f->nevents < 4096)
         f->events[f->nevents++] = e;
     if (e == EV_WRITE)
@@ -45,29 +48,29 @@ static void fake_event(struct fake *f, enum ev e)
 
 static int fake_pwrite(struct wal_file *wf, const void *buf, size_t len, off_t off)
 {
-    (void)buf, (void)len, (void)off;
+    (void)buf;
     struct fake *f = (struct fake *)wf;
     if (f->write_error)
         return f->write_error;
-    fake_event(f, EV_WRITE);
+    fake_event(f, EV_WRITE, (uint64_t)off + len);
     return 0;
 }
 
 static int fake_sync(struct wal_file *wf)
 {
     struct fake *f = (struct fake *)wf;
-    fake_event(f, EV_SYNC_START);
+    fake_event(f, EV_SYNC_START, 0);
     pthread_mutex_lock(&f->mu);
-    unsigned writes_at_start = f->writes;
+    uint64_t written_at_start = f->written;
     while (f->hold_syncs)
         pthread_cond_wait(&f->changed, &f->mu);
     pthread_mutex_unlock(&f->mu);
     if (f->sync_error)
         return f->sync_error;
     pthread_mutex_lock(&f->mu);
-    f->covered = writes_at_start;
+    f->covered = written_at_start;
     pthread_mutex_unlock(&f->mu);
-    fake_event(f, EV_SYNC_END);
+    fake_event(f, EV_SYNC_END, 0);
     return 0;
 }
 
@@ -353,7 +356,7 @@ START_TEST(always_acknowledges_only_after_its_sync_returned)
     ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 128), 0);
     for (int i = 0; i < 20; i++) {
         ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
-        fake_event(&f, EV_ACK);
+        fake_event(&f, EV_ACK, 0);
     }
     struct wal_stats st;
     ck_assert_int_eq(wal_log_close(log, &st), 0);
@@ -509,7 +512,7 @@ static void *group_writer_main(void *arg)
         uint64_t seq;
         ck_assert_int_eq(wal_log_append(w->log, &seq, NULL), 0);
         pthread_mutex_lock(&w->fake->mu);
-        if (w->fake->covered < seq)   /* writes happen in seq order */
+        if (w->fake->covered < seq * 64)   /* records of 64 bytes, in seq order */
             w->violations++;
         pthread_mutex_unlock(&w->fake->mu);
     }
@@ -540,17 +543,25 @@ START_TEST(group_acknowledges_only_after_a_sync_that_started_after_the_write)
 }
 END_TEST
 
-static int three_waiting(struct fake *f)
-{
-    return f->writes == 4;
-}
-
 static int one_synced(struct fake *f)
 {
     return f->syncs >= 1;
 }
 
-START_TEST(group_serves_every_waiting_writer_with_one_sync)
+/* Polls (up to 10 s, a bound for a stuck test) until n writers are inside
+ * group commit: parked writers do not touch the file, so the log is the
+ * only place that knows. */
+static int wait_group_waiting(struct wal_log *log, unsigned n)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (wal_log_group_waiting(log) == n)
+            return 1;
+        nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+    }
+    return 0;
+}
+
+START_TEST(group_serves_every_waiting_writer_with_one_write_and_one_sync)
 {
     struct fake f;
     fake_init(&f);
@@ -558,7 +569,7 @@ START_TEST(group_serves_every_waiting_writer_with_one_sync)
     struct wal_log *log;
     struct wal_strategy s = strategy("group");
     ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
-    /* The first writer leads a sync that the fake holds; three more write
+    /* The first writer leads a sync that the fake holds; three more append
      * meanwhile and must wait, since that sync started before their writes. */
     struct group_writer w[4];
     for (int i = 0; i < 4; i++) {
@@ -571,7 +582,8 @@ START_TEST(group_serves_every_waiting_writer_with_one_sync)
             pthread_mutex_unlock(&f.mu);
         }
     }
-    ck_assert(fake_wait(&f, three_waiting));
+    ck_assert(wait_group_waiting(log, 4));
+    ck_assert_uint_eq(f.writes, 1);   /* the three wait in memory, unwritten */
     ck_assert_uint_eq(f.syncs, 0);
     pthread_mutex_lock(&f.mu);
     f.hold_syncs = 0;
@@ -582,9 +594,12 @@ START_TEST(group_serves_every_waiting_writer_with_one_sync)
         pthread_join(w[i].thread, NULL);
         ck_assert_int_eq(w[i].violations, 0);
     }
+    ck_assert_uint_eq(wal_log_group_waiting(log), 0);
     struct wal_stats st;
     ck_assert_int_eq(wal_log_close(log, &st), 0);
     ck_assert_uint_eq(st.syncs, 2);   /* the held one, then one for all three */
+    ck_assert_uint_eq(f.writes, 2);   /* and one pwrite carried all three */
+    ck_assert_uint_eq(f.written, 4 * 64);
     ck_assert_uint_eq(st.appended, 4);
 }
 END_TEST
@@ -621,6 +636,27 @@ START_TEST(failed_group_sync_fails_every_waiting_writer)
     ck_assert_int_eq(wal_log_close(log, &st), -EIO);
     ck_assert_uint_eq(st.syncs, 0);
     ck_assert_int_eq(st.failed_op, WAL_OP_SYNC);
+}
+END_TEST
+
+START_TEST(failed_group_write_fails_the_log_before_any_sync)
+{
+    /* The leader writes the batch; when that write fails nothing may be
+     * synced as if the records were in the file. */
+    struct fake f;
+    fake_init(&f);
+    f.write_error = -ENOSPC;
+    struct wal_log *log;
+    struct wal_strategy s = strategy("group");
+    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -ENOSPC);
+    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -ENOSPC);
+    ck_assert_uint_eq(f.nevents, 0);
+    struct wal_stats st;
+    ck_assert_int_eq(wal_log_close(log, &st), -ENOSPC);
+    ck_assert_int_eq(st.failed_op, WAL_OP_WRITE);
+    ck_assert_uint_eq(st.appended, 0);
+    ck_assert_uint_eq(st.syncs, 0);
 }
 END_TEST
 
@@ -725,9 +761,10 @@ int main(void)
     tcase_add_test(str, failed_sync_in_the_batch_flusher_fails_later_appends);
     tcase_add_test(str, failed_write_is_reported_with_its_call);
     tcase_add_test(str, group_acknowledges_only_after_a_sync_that_started_after_the_write);
-    tcase_add_test(str, group_serves_every_waiting_writer_with_one_sync);
+    tcase_add_test(str, group_serves_every_waiting_writer_with_one_write_and_one_sync);
     tcase_add_test(str, group_with_one_writer_syncs_every_append_and_never_gathers);
     tcase_add_test(str, failed_group_sync_fails_every_waiting_writer);
+    tcase_add_test(str, failed_group_write_fails_the_log_before_any_sync);
     tcase_add_test(str, real_file_log_recovers_every_acknowledged_record);
     tcase_add_test(str, preallocated_log_recovers_up_to_the_zeroed_space);
     tcase_add_test(str, open_names_the_call_and_path_when_it_fails);

@@ -187,6 +187,10 @@ int wal_log_close(struct wal_log *log, struct wal_stats *stats);
  * sync method, names the call ("fdatasync(%s): %s"). */
 enum wal_op wal_log_failed_op(const struct wal_log *log, int *err);
 
+/* Under WAL_GROUP: how many writers are inside wal_log_append, the leader
+ * included, waiting for a sync to cover their records (0 otherwise). */
+unsigned wal_log_group_waiting(const struct wal_log *log);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t wal_now_ns(void);
 
