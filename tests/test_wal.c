@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "wal/wal.h"
 
@@ -141,6 +142,35 @@ START_TEST(record_roundtrips_with_seq_length_and_payload)
     ck_assert_uint_eq(len, 100);
     ck_assert(wal_payload_matches(payload, len, 42));
     ck_assert(!wal_payload_matches(payload, len, 43));
+}
+END_TEST
+
+START_TEST(record_layout_is_crc_then_length_then_seq_little_endian)
+{
+    /* The layout docs/design.md gives: what a reader in another language
+     * would code against. */
+    unsigned char buf[64];
+    ck_assert_uint_eq(wal_record_encode(buf, 0x0102030405060708ull, 20), 36);
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf + 4, 32);
+    ck_assert_uint_eq(buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24, crc);
+    const unsigned char len_and_seq[12] = { 20, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1 };
+    ck_assert_mem_eq(buf + 4, len_and_seq, 12);
+}
+END_TEST
+
+START_TEST(payload_of_any_length_matches_only_its_seq)
+{
+    unsigned char buf[WAL_HEADER_SIZE + 40];
+    for (uint32_t len = 0; len <= 40; len++) {
+        wal_record_encode(buf, 1000 + len, len);
+        const unsigned char *p = buf + WAL_HEADER_SIZE;
+        ck_assert(wal_payload_matches(p, len, 1000 + len));
+        if (len == 0)
+            continue;
+        ck_assert(!wal_payload_matches(p, len, 999 + len));
+        buf[WAL_HEADER_SIZE + len - 1] ^= 1;   /* the last byte counts, also in a tail */
+        ck_assert(!wal_payload_matches(p, len, 1000 + len));
+    }
 }
 END_TEST
 
@@ -736,6 +766,8 @@ int main(void)
     Suite *s = suite_create("wal");
     TCase *rec = tcase_create("record");
     tcase_add_test(rec, record_roundtrips_with_seq_length_and_payload);
+    tcase_add_test(rec, record_layout_is_crc_then_length_then_seq_little_endian);
+    tcase_add_test(rec, payload_of_any_length_matches_only_its_seq);
     tcase_add_test(rec, record_decode_asks_for_more_when_short);
     tcase_add_test(rec, record_decode_rejects_any_flipped_bit);
     tcase_add_test(rec, record_decode_rejects_zeroed_header);

@@ -21,9 +21,9 @@
 
 /* ---- record format ------------------------------------------------------
  * On disk, little-endian:
+ *   u32 crc       CRC32 (zlib) over everything after it: length, seq, payload
  *   u32 length    payload bytes
  *   u64 seq       1, 2, 3, ... in append order
- *   u32 crc       CRC32 (zlib) over length, seq and the payload
  *   payload
  */
 #define WAL_HEADER_SIZE 16u
