@@ -3,8 +3,13 @@
 #
 # Each round runs every tool once, in the same directory, one after another,
 # so that a disk that drifts during the run (a VM's burst credits, another
-# tenant) moves all of them alike; the table shows medians over the rounds and
-# fsynclab's ratio to its yardstick.  Pairs compare like with like:
+# tenant) moves all of them alike.  The table shows each tool's median rate
+# and, as the ratio, the median of the per-round ratios: two runs a second
+# apart share the machine's state, two medians over minutes need not.  On
+# the VM of docs/performance.md buffered writes switch between two speeds
+# about 30% apart for several seconds at a time, for fio and fsynclab alike,
+# so the buffered trio runs three times as many short rounds, its order
+# turning each round.  Pairs compare like with like:
 #   always (preallocated)  vs fio --fsync=1 (fio lays its file out first)
 #   always (growing file)  vs fio --fsync=1 --fallocate=none
 #   none                   vs fio buffered writes
@@ -26,7 +31,7 @@ fsynclab=build/fsynclab
 node=build/fsynclab-node
 pg_test_fsync=$(ls /usr/lib/postgresql/*/bin/pg_test_fsync 2>/dev/null | tail -n 1 || true)
 sync_n=5000          # synced writes per run
-buffered_n=1000000   # buffered writes per run
+buffered_n=250000    # buffered writes per run
 for tool in fio "$pg_test_fsync" /usr/bin/time; do
   if [ -z "$tool" ] || ! command -v "$tool" >/dev/null; then
     echo "compare: needs fio, pg_test_fsync and GNU time:" >&2
@@ -64,24 +69,41 @@ for r in $(seq 1 "$rounds"); do
   add always_prealloc "$(fl --strategies always --entries $sync_n --prealloc)"
   add fio_fsync_grow "$(fio_iops --fsync=1 --fallocate=none --size=$((sync_n * 128)))"
   add always "$(fl --strategies always --entries $sync_n)"
-  add fio_buffered "$(fio_iops --size=$((buffered_n * 128)))"
-  add none "$(fl --strategies none --entries $buffered_n)"
-  add batch_10ms "$(fl --strategies batch_10ms --entries $buffered_n)"
   add group16 "$(fl --strategies group --writers 16 --entries $((sync_n * 4)))"
   add pg_fdatasync_8k "$(pg_fdatasync)"
   add always_8k "$(fl --strategies always --entries $sync_n --entry-size 8192 --sync-method fdatasync --prealloc)"
-  echo "  round $r done"
+  echo "  round $r of $rounds done (synced)"
 done
+buffered_rounds=$((rounds * 3))
+for r in $(seq 1 "$buffered_rounds"); do
+  trio=(fio_buffered none batch_10ms)
+  for i in 0 1 2; do
+    case ${trio[$(( (i + r) % 3 ))]} in
+      fio_buffered) add fio_buffered "$(fio_iops --size=$((buffered_n * 128)))" ;;
+      none) add none "$(fl --strategies none --entries $buffered_n)" ;;
+      batch_10ms) add batch_10ms "$(fl --strategies batch_10ms --entries $buffered_n)" ;;
+    esac
+  done
+done
+echo "  $buffered_rounds rounds done (buffered)"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# the median of the per-round ratios a/b, and their range
+ratios() {
+  paste -d ' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) |
+    awk '$2 > 0 { print $1 / $2 }' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a n/a"; exit }
+           m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+           printf "%.2f %.2f-%.2f\n", m, v[1], v[NR] }'
+}
 row() {
-  local a b
+  local a b r
   a=$(median "${runs[$1]}"); b=$(median "${runs[$2]}")
-  printf '| %-38s | %9s | %-34s | %9s | %5s | %s |\n' "$3" "$a" "$4" "$b" "$(ratio "$a" "$b")" "$5"
+  read -r r range < <(ratios "${runs[$1]}" "${runs[$2]}")
+  printf '| %-38s | %9s | %-34s | %9s | %5s | %-9s | %s |\n' "$3" "$a" "$4" "$b" "$r" "$range" "$5"
 }
 echo
-echo "| fsynclab | ops/s | yardstick | ops/s | ratio | target |"
-echo "|---|---:|---|---:|---:|---|"
+echo "| fsynclab | ops/s | yardstick | ops/s | ratio | range | target |"
+echo "|---|---:|---|---:|---:|---|---|"
 row always_prealloc fio_fsync_prealloc "always, 128 B, preallocated" "fio --fsync=1 (laid out)" ">= 0.95"
 row always fio_fsync_grow "always, 128 B, growing file" "fio --fsync=1 --fallocate=none" ">= 0.95"
 row none fio_buffered "none, 128 B" "fio buffered" ">= 0.9"
