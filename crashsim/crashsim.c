@@ -24,11 +24,11 @@
  * visible to the parent (waitpid orders them), none after it.  So the
  * ledger holds, for each thread, exactly a prefix of that thread's program
  * order below; and because a thread only acts on another's work through
- * the log's mutex and condition variable (which order memory), an event in
- * the ledger brings along every event that happened before it in any
- * thread.  Each step is placed so that any such cut errs only towards
- * "less durable" or "not acknowledged", never towards calling an
- * acknowledged entry lost that was not, nor a lost one safe:
+ * the log's mutex, condition variables and semaphores (which order
+ * memory), an event in the ledger brings along every event that happened
+ * before it in any thread.  Each step is placed so that any such cut errs
+ * only towards "less durable" or "not acknowledged", never towards calling
+ * an acknowledged entry lost that was not, nor a lost one safe:
  *
  *   pwrite:  W1 intent_bytes = end      (before the syscall)
  *            W2 pwrite()                (data now in the page cache)
