@@ -93,6 +93,10 @@ if "$bin" --help | sed -n '/^crash options/,/^$/p' | grep -q -- '--writers'; the
     crash --strategies group --model drop --trials 100 --entries 160 --writers 16
     check "group + 16 writers: 100 trials, nothing acknowledged lost, held=true" \
         '[ $rc -eq 0 ] && clean && complete group 100 && kept group'
+    # the most writers allowed: batches of up to 256 records, one pwrite each
+    crash --strategies group --model torn --trials 30 --entries 1024 --writers 256
+    check "group + 256 writers + torn: 30 trials, nothing acknowledged lost, held=true" \
+        '[ $rc -eq 0 ] && clean && complete group 30 && kept group'
     crash --strategies always --model drop --trials 30 --entries 40 --writers 4
     check "always + 4 writers: nothing acknowledged lost, held=true" \
         '[ $rc -eq 0 ] && clean && complete always 30 && kept always'
