@@ -532,6 +532,7 @@ struct group_writer {
     struct wal_log *log;
     struct fake *fake;
     unsigned appends;
+    int rc;           /* the first failed append's */
     int violations;   /* acknowledged before a sync that started after the write returned */
 };
 
@@ -540,7 +541,9 @@ static void *group_writer_main(void *arg)
     struct group_writer *w = arg;
     for (unsigned i = 0; i < w->appends; i++) {
         uint64_t seq;
-        ck_assert_int_eq(wal_log_append(w->log, &seq, NULL), 0);
+        w->rc = wal_log_append(w->log, &seq, NULL);
+        if (w->rc != 0)
+            break;
         pthread_mutex_lock(&w->fake->mu);
         if (w->fake->covered < seq * 64)   /* records of 64 bytes, in seq order */
             w->violations++;
@@ -563,6 +566,7 @@ START_TEST(group_acknowledges_only_after_a_sync_that_started_after_the_write)
     }
     for (int i = 0; i < 8; i++) {
         pthread_join(w[i].thread, NULL);
+        ck_assert_int_eq(w[i].rc, 0);
         ck_assert_int_eq(w[i].violations, 0);
     }
     struct wal_stats st;
@@ -622,6 +626,7 @@ START_TEST(group_serves_every_waiting_writer_with_one_write_and_one_sync)
     ck_assert(fake_wait(&f, one_synced));
     for (int i = 0; i < 4; i++) {
         pthread_join(w[i].thread, NULL);
+        ck_assert_int_eq(w[i].rc, 0);
         ck_assert_int_eq(w[i].violations, 0);
     }
     ck_assert_uint_eq(wal_log_group_waiting(log), 0);
@@ -656,37 +661,64 @@ START_TEST(failed_group_sync_fails_every_waiting_writer)
 {
     struct fake f;
     fake_init(&f);
-    f.sync_error = -EIO;
+    f.hold_syncs = 1;
     struct wal_log *log;
     struct wal_strategy s = strategy("group");
     ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
-    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
-    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
+    /* The first writer leads a sync that the fake holds, three park behind
+     * it; then that sync fails, and all four get its error: nothing is
+     * written or synced again. */
+    struct group_writer w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct group_writer){ .log = log, .fake = &f, .appends = 1 };
+        ck_assert_int_eq(pthread_create(&w[i].thread, NULL, group_writer_main, &w[i]), 0);
+    }
+    ck_assert(wait_group_waiting(log, 4));
+    pthread_mutex_lock(&f.mu);
+    f.sync_error = -EIO;
+    f.hold_syncs = 0;
+    pthread_cond_broadcast(&f.changed);
+    pthread_mutex_unlock(&f.mu);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(w[i].thread, NULL);
+        ck_assert_int_eq(w[i].rc, -EIO);
+    }
+    ck_assert_uint_eq(wal_log_group_waiting(log), 0);
+    ck_assert_uint_eq(f.nevents, 2);   /* one write, one sync start */
+    ck_assert_uint_eq(f.syncs, 0);
     struct wal_stats st;
     ck_assert_int_eq(wal_log_close(log, &st), -EIO);
-    ck_assert_uint_eq(st.syncs, 0);
     ck_assert_int_eq(st.failed_op, WAL_OP_SYNC);
+    ck_assert_uint_eq(st.appended, 0);
 }
 END_TEST
 
-START_TEST(failed_group_write_fails_the_log_before_any_sync)
+START_TEST(failed_group_write_or_sync_fails_the_log_and_is_never_retried)
 {
-    /* The leader writes the batch; when that write fails nothing may be
-     * synced as if the records were in the file. */
-    struct fake f;
-    fake_init(&f);
-    f.write_error = -ENOSPC;
-    struct wal_log *log;
-    struct wal_strategy s = strategy("group");
-    ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
-    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -ENOSPC);
-    ck_assert_int_eq(wal_log_append(log, NULL, NULL), -ENOSPC);
-    ck_assert_uint_eq(f.nevents, 0);
-    struct wal_stats st;
-    ck_assert_int_eq(wal_log_close(log, &st), -ENOSPC);
-    ck_assert_int_eq(st.failed_op, WAL_OP_WRITE);
-    ck_assert_uint_eq(st.appended, 0);
-    ck_assert_uint_eq(st.syncs, 0);
+    /* The leader writes the batch, then syncs it.  Whichever fails, the log
+     * is failed: no sync after a failed write, no second try of either. */
+    static const struct { int write_error, sync_error; enum wal_op op; unsigned events; } cases[] = {
+        { -ENOSPC, 0, WAL_OP_WRITE, 0 },   /* nothing reached the fake */
+        { 0, -EIO, WAL_OP_SYNC, 2 },       /* write, sync start */
+    };
+    for (unsigned c = 0; c < 2; c++) {
+        struct fake f;
+        fake_init(&f);
+        f.write_error = cases[c].write_error;
+        f.sync_error = cases[c].sync_error;
+        int err = cases[c].write_error ? cases[c].write_error : cases[c].sync_error;
+        struct wal_log *log;
+        struct wal_strategy s = strategy("group");
+        ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), err);
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), err);
+        ck_assert_uint_eq(f.nevents, cases[c].events);
+        struct wal_stats st;
+        ck_assert_int_eq(wal_log_close(log, &st), err);
+        ck_assert_int_eq(st.failed_op, cases[c].op);
+        ck_assert_uint_eq(st.appended, 0);
+        ck_assert_uint_eq(st.syncs, 0);
+    }
 }
 END_TEST
 
@@ -796,7 +828,7 @@ int main(void)
     tcase_add_test(str, group_serves_every_waiting_writer_with_one_write_and_one_sync);
     tcase_add_test(str, group_with_one_writer_syncs_every_append_and_never_gathers);
     tcase_add_test(str, failed_group_sync_fails_every_waiting_writer);
-    tcase_add_test(str, failed_group_write_fails_the_log_before_any_sync);
+    tcase_add_test(str, failed_group_write_or_sync_fails_the_log_and_is_never_retried);
     tcase_add_test(str, real_file_log_recovers_every_acknowledged_record);
     tcase_add_test(str, preallocated_log_recovers_up_to_the_zeroed_space);
     tcase_add_test(str, open_names_the_call_and_path_when_it_fails);
