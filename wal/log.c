@@ -331,6 +331,28 @@ static void group_write_and_sync_locked(struct wal_log *log)
     log->synced_seq = log->last_seq;
 }
 
+/* After a leader's write and sync, with mu held: hands every parked writer
+ * its result (covered, failed, or look again) and counts the covered ones
+ * out.  Returns the list, which the leader posts once it lets go of mu. */
+static struct group_waiter *group_settle_locked(struct wal_log *log)
+{
+    struct group_waiter *list = log->group_waiters;
+    log->group_waiters = NULL;
+    for (struct group_waiter *w = list; w; w = w->next) {
+        if (log->synced_seq >= w->seq) {
+            w->result = 0;
+            log->stats.appended++;
+            log->group_parked--;
+        } else if (log->error) {
+            w->result = log->error;
+            log->group_parked--;
+        } else {
+            w->result = GROUP_AGAIN;
+        }
+    }
+    return list;
+}
+
 /* Called with mu held; returns without it, with 0 once a sync that started
  * after seq's write returned, or with the log's error. */
 static int group_append_locked(struct wal_log *log, uint64_t *seq_out)
@@ -348,11 +370,8 @@ static int group_append_locked(struct wal_log *log, uint64_t *seq_out)
     if (log->group_gathering && log->stage_count >= log->group_peak)
         pthread_cond_signal(&log->group_arrived);
 
-    for (;;) {
-        if (log->synced_seq >= seq || log->error) {
-            rc = log->synced_seq >= seq ? 0 : log->error;
-            break;
-        }
+    struct group_waiter *settled = NULL;
+    while (log->synced_seq < seq && !log->error) {
         if (log->group_leading) {
             struct group_waiter w = { .seq = seq, .next = log->group_waiters };
             sem_init(&w.woken, 0, 0);
@@ -364,44 +383,24 @@ static int group_append_locked(struct wal_log *log, uint64_t *seq_out)
             if (w.result != GROUP_AGAIN)
                 return w.result;   /* the leader counted it out */
             pthread_mutex_lock(&log->mu);
-            continue;
+        } else {
+            log->group_leading = 1;
+            group_gather_locked(log);
+            group_write_and_sync_locked(log);   /* covers seq, or fails the log */
+            log->group_leading = 0;
+            settled = group_settle_locked(log);
         }
-        log->group_leading = 1;
-        group_gather_locked(log);
-        group_write_and_sync_locked(log);
-        log->group_leading = 0;
-
-        /* Settle every parked writer under mu, post them after it. */
-        struct group_waiter *list = log->group_waiters;
-        log->group_waiters = NULL;
-        for (struct group_waiter *w = list; w; w = w->next) {
-            if (log->synced_seq >= w->seq) {
-                w->result = 0;
-                log->stats.appended++;
-                log->group_parked--;
-            } else if (log->error) {
-                w->result = log->error;
-                log->group_parked--;
-            } else {
-                w->result = GROUP_AGAIN;
-            }
-        }
-        rc = log->synced_seq >= seq ? 0 : log->error;
-        if (rc == 0)
-            log->stats.appended++;
-        log->group_parked--;
-        pthread_mutex_unlock(&log->mu);
-        while (list) {
-            struct group_waiter *next = list->next;   /* list is gone once posted */
-            sem_post(&list->woken);
-            list = next;
-        }
-        return rc;
     }
+    rc = log->synced_seq >= seq ? 0 : log->error;
     if (rc == 0)
         log->stats.appended++;
     log->group_parked--;
     pthread_mutex_unlock(&log->mu);
+    while (settled) {
+        struct group_waiter *next = settled->next;   /* gone once posted */
+        sem_post(&settled->woken);
+        settled = next;
+    }
     return rc;
 }
 
