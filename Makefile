@@ -25,7 +25,7 @@ LIB_SRC := $(filter-out %/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab
+all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -39,6 +39,10 @@ $(BUILD)/fsynclab-node: $(BUILD)/node/main.o $(BUILD)/libfsynclab.a
 
 $(BUILD)/fsynclab: $(BUILD)/bench/main.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A model of group commit's gather with no fsynclab code (docs/performance.md).
+$(BUILD)/bench/model/gather: $(BUILD)/bench/model/gather.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -pthread
 
 $(BUILD)/tests/%.o: tests/%.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)

@@ -236,7 +236,7 @@ int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_stra
  * semaphore of its own, and the leader hands it its result and posts it
  * after letting go of mu, so that a woken writer returns without queueing
  * for mu behind the others.  On the 2-vCPU VM of docs/performance.md a
- * wake-up across CPUs costs about 12 us and every thread switch a few
+ * wake-up across CPUs costs 10 to 12 us and every thread switch a few
  * system calls, so one pwrite per batch instead of one per writer under the
  * mutex, and no hand-over chain for mu on wake-up, matter: measured back to
  * back against writers that each wrote and waited on a condition variable
