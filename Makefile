@@ -25,7 +25,7 @@ LIB_SRC := $(filter-out %/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather
+all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -40,9 +40,14 @@ $(BUILD)/fsynclab-node: $(BUILD)/node/main.o $(BUILD)/libfsynclab.a
 $(BUILD)/fsynclab: $(BUILD)/bench/main.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# A model of group commit's gather with no fsynclab code (docs/performance.md).
+# Models behind docs/performance.md, with no fsynclab code in them.
+# The gather of group commit:
 $(BUILD)/bench/model/gather: $(BUILD)/bench/model/gather.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -pthread
+
+# One zlib call against two for a record's CRC (wal/record.c).
+$(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/%.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
