@@ -99,8 +99,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(DESTDIR)$(PREFIX)/bin/
 
+# The build and test dependencies, from the one list in .ci/run: apt-get,
+# through sudo when not root.
+deps:
+	bash .ci/run deps
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-valgrind fuzz bench install clean
+.PHONY: all check check-valgrind fuzz bench install deps clean
 .SECONDARY:
