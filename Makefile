@@ -3,6 +3,9 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# The version is debian/changelog's; fsynclab --version prints it.
+# (The sed's parentheses balance, as make needs inside $(shell).)
+VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
@@ -15,7 +18,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check)
 
 # override: a CFLAGS given on the command line (CI's -Werror, the sanitizer
 # flags) replaces the default -O2 -g but must not drop the project's flags.
-override CPPFLAGS += -I. -D_GNU_SOURCE -DFIU_ENABLE
+override CPPFLAGS += -I. -D_GNU_SOURCE -DFIU_ENABLE -DFSYNCLAB_VERSION='"$(VERSION)"'
 CFLAGS   ?= -O2 -g
 override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
@@ -95,9 +98,28 @@ fuzz: $(BUILD)/fuzz_node
 	$(BUILD)/fuzz_node -runs=$(FUZZ_RUNS) -seed=1 -max_len=8192 -timeout=10 \
 	  -dict=tests/fuzz/node.dict -artifact_prefix=$(BUILD)/fuzz-artifacts/ $(BUILD)/fuzz-corpus
 
+# make install PREFIX=/usr DESTDIR=D: the binaries, the man pages and the
+# bash completion; the recorder library too when it has been built.  A
+# shell test, not $(wildcard), because `all` may build it in this same run.
+BINDIR  = $(PREFIX)/bin
+MAN1DIR = $(PREFIX)/share/man/man1
+COMPDIR = $(PREFIX)/share/bash-completion/completions
+LIBDIR  = $(PREFIX)/lib/fsynclab
+RECLIB  = libfsynclab-rec.so
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPDIR)
+	install -m 755 $(BUILD)/fsynclab $(BUILD)/fsynclab-node $(DESTDIR)$(BINDIR)/
+	install -m 644 docs/man/fsynclab.1 docs/man/fsynclab-node.1 $(DESTDIR)$(MAN1DIR)/
+	install -m 644 docs/completion/fsynclab.bash $(DESTDIR)$(COMPDIR)/fsynclab
+	if [ -e $(BUILD)/$(RECLIB) ]; then \
+	  install -d $(DESTDIR)$(LIBDIR) && install -m 644 $(BUILD)/$(RECLIB) $(DESTDIR)$(LIBDIR)/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/fsynclab $(DESTDIR)$(BINDIR)/fsynclab-node \
+	  $(DESTDIR)$(MAN1DIR)/fsynclab.1 $(DESTDIR)$(MAN1DIR)/fsynclab-node.1 \
+	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB)
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 # The build and test dependencies, from the one list in .ci/run: apt-get,
 # through sudo when not root.
@@ -107,5 +129,5 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-valgrind fuzz bench install deps clean
+.PHONY: all check check-valgrind fuzz bench install uninstall deps clean
 .SECONDARY:
