@@ -121,6 +121,15 @@ uninstall:
 	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB)
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
+# The Debian package, built from a copy of the tree (tracked and new files,
+# not build outputs) in $(BUILD)/pkg/src, so that the .debs dpkg-buildpackage
+# writes to its parent land in $(BUILD)/pkg/.  DEB_BUILD_OPTIONS=nocheck
+# skips the package's make check.
+deb:
+	rm -rf $(BUILD)/pkg && mkdir -p $(BUILD)/pkg/src
+	git ls-files -z -c -o --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(BUILD)/pkg/src
+	cd $(BUILD)/pkg/src && dpkg-buildpackage -us -uc -b
+
 # The build and test dependencies, from the one list in .ci/run: apt-get,
 # through sudo when not root.
 deps:
@@ -129,5 +138,5 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-valgrind fuzz bench install uninstall deps clean
+.PHONY: all check check-valgrind fuzz bench install uninstall deb deps clean
 .SECONDARY:

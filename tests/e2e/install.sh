@@ -35,7 +35,7 @@ check "installed fsynclab --version is debian/changelog's: fsynclab $want" '[ -n
 [ "$got" = "fsynclab $want" ] || echo "  got: $got"
 reply=$(FSYNCLAB_DIR=$work "$root/usr/bin/fsynclab-node" <<<'{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1"}}')
 check "the installed node answers init" '[ "$reply" = "{\"src\": \"n1\", \"dest\": \"c0\", \"body\": {\"type\": \"init_ok\", \"in_reply_to\": 1, \"msg_id\": 0}}" ]'
-check "the installed man pages render" 'MANWIDTH=80 man -l "$root/usr/share/man/man1/fsynclab.1" 2>/dev/null | grep -q "^EXIT STATUS"'
+check "the installed man pages render" 'mandoc -T markdown "$root/usr/share/man/man1/fsynclab.1" 2>/dev/null | grep -q "^# EXIT STATUS"'
 
 mk uninstall BUILD="$build" DESTDIR="$root" PREFIX=/usr >"$work/log" 2>&1; rc=$?
 left=$(find "$root" -type f 2>/dev/null)
