@@ -22,6 +22,7 @@
  */
 #include "crashsim/internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fiu.h>
@@ -342,6 +343,12 @@ static uint64_t trial_decide(const struct trial *t, enum trial_end end, uint64_t
                  t->path, strerror(-out->append_rc));
 
     crashsim_ledger_state(t->l, &out->ledger);
+    /* The writer is gone, so nothing moves: whatever instruction the kill
+     * stopped each thread at, W1 precedes W3 and S1 reads what W3 wrote
+     * (ledger.c), so nothing is durable before it is written, nor written
+     * before it was meant to be. */
+    assert(out->ledger.durable_bytes <= out->ledger.written_bytes);
+    assert(out->ledger.written_bytes <= out->ledger.intent_bytes);
     /* The writer may have run on for a moment after the parent read its
      * clock: an ack any of its threads got in counts as before the crash. */
     if (out->ledger.last_ack_ns > crash)
