@@ -780,6 +780,36 @@ START_TEST(failed_write_fails_the_append)
 }
 END_TEST
 
+/* The failed call is named as the benchmark names it (wal_op_call): under
+ * O_DSYNC the write is the sync, and says so. */
+START_TEST(failed_o_dsync_write_names_the_call_as_bench_does)
+{
+    struct crashsim_config cfg = base_config("none", CRASHSIM_PROCESS, 100);
+    cfg.sync_method = WAL_SYNC_O_DSYNC;
+    struct nth n = { CRASHSIM_FIU_WRITE_BEFORE, 5, CRASHSIM_FIU_ERRNO(ENOSPC), 0 };
+    struct crashsim_trial_opts o = {
+        .kill = CRASHSIM_KILL_WAIT,
+        .deadline_ns = wal_now_ns() + 20000000000ull,
+        .child_hook = fail_at_nth,
+        .hook_arg = &n,
+        .writeback_expire_ms = -1,
+        .writeback_interval_ms = -1,
+    };
+    struct crashsim_trial_result r;
+    char err[WAL_PATH_MAX + 128], want[WAL_PATH_MAX];
+    ck_assert_int_eq(crashsim_trial(&cfg, NULL, 5, &o, &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_APPEND_FAILED);
+    ck_assert_int_eq(r.append_rc, -ENOSPC);
+    snprintf(want, sizeof want, "pwrite(O_DSYNC)(%s/fsynclab-crash-%ld-", cfg.dir,
+             (long)getpid());
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "err: %s", err);
+    const char *tail = ".wal): No space left on device";
+    ck_assert_msg(strlen(err) > strlen(tail) && strcmp(err + strlen(err) - strlen(tail), tail) == 0,
+                  "err: %s", err);
+    assert_no_scratch_left();
+}
+END_TEST
+
 START_TEST(setup_failure_is_reported_and_nothing_is_left)
 {
     struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 10);
@@ -1040,6 +1070,7 @@ int main(void)
     tcase_add_test(exact, failed_sync_fails_the_append_and_is_never_retried);
     tcase_add_test(exact, failed_flusher_sync_fails_later_appends);
     tcase_add_test(exact, failed_write_fails_the_append);
+    tcase_add_test(exact, failed_o_dsync_write_names_the_call_as_bench_does);
     tcase_add_test(exact, setup_failure_is_reported_and_nothing_is_left);
     suite_add_tcase(s, exact);
     TCase *random = tcase_create("random");
