@@ -128,13 +128,15 @@ uninstall:
 	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB)
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
-# The Debian package, built from a copy of the tree (tracked and new files,
-# not build outputs) in $(BUILD)/pkg/src, so that the .debs dpkg-buildpackage
-# writes to its parent land in $(BUILD)/pkg/.  DEB_BUILD_OPTIONS=nocheck
-# skips the package's make check.
+# The Debian package, built from a copy of the tree in $(BUILD)/pkg/src
+# (tracked and new files, no build outputs; outside git, all but build/), so
+# that the .debs dpkg-buildpackage writes to its parent land in $(BUILD)/pkg/.
+# DEB_BUILD_OPTIONS=nocheck skips the package's make check.
 deb:
 	rm -rf $(BUILD)/pkg && mkdir -p $(BUILD)/pkg/src
-	git ls-files -z -c -o --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(BUILD)/pkg/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then git ls-files -z -c -o --exclude-standard; \
+	else find . -path ./build -prune -o -path ./$(BUILD) -prune -o -type f -print0; fi \
+	| tar --null -T - -cf - | tar -xf - -C $(BUILD)/pkg/src
 	cd $(BUILD)/pkg/src && dpkg-buildpackage -us -uc -b
 
 # The build and test dependencies, from the one list in .ci/run: apt-get,
