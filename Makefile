@@ -126,7 +126,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fsynclab $(DESTDIR)$(BINDIR)/fsynclab-node \
 	  $(DESTDIR)$(MAN1DIR)/fsynclab.1 $(DESTDIR)$(MAN1DIR)/fsynclab-node.1 \
 	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB)
-	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || true
 
 # The Debian package, built from a copy of the tree in $(BUILD)/pkg/src
 # (tracked and new files, no build outputs; outside git, all but build/), so
