@@ -216,11 +216,15 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
         snprintf(err, errlen, "scratch path in %s: %s", cfg->dir, strerror(-rc));
         return rc;
     }
+    /* Live before it exists: a signal during the create (and the directory
+     * sync after it) must still remove it. */
+    wal_scratch_live(scratch_path);
     struct wal_file *file;
     rc = wal_file_open(scratch_path, cfg->sync_method, &file, err, errlen);
-    if (rc < 0)
+    if (rc < 0) {
+        wal_scratch_live(NULL);
         return rc;
-    wal_scratch_live(scratch_path);
+    }
     struct writer *w = calloc(nw, sizeof *w);
     if (!w) {
         rc = -ENOMEM;

@@ -27,7 +27,7 @@ struct bench_env {
     char dir[WAL_PATH_MAX];
     char fs_type[32];       /* "ext4", "tmpfs", "overlayfs", ... */
     char device[128];       /* from /proc/self/mountinfo, "" when unknown */
-    char warning[160];      /* "" when a sync on this file system means something */
+    char warning[256];      /* "" when a sync on this file system means something */
     long dirty_expire_cs;   /* /proc/sys/vm/dirty_expire_centisecs, -1 unknown */
     long dirty_writeback_cs;
 };
@@ -68,6 +68,16 @@ struct bench_result {
  * naming the call in err. */
 int bench_run(const struct bench_config *cfg, const struct wal_strategy *strategies, size_t n,
               struct bench_result *results, char *err, size_t errlen);
+
+/* Puts a WARNING in env (unless it has one already) when the syncs that
+ * results measured returned in under WAL_FAST_SYNC_NS at the median: the
+ * fastest strategy's sync p50, or under O_DSYNC its acknowledgement p50.
+ * Returns 1 when it did. */
+int bench_check_syncs(struct bench_env *env, const struct bench_config *cfg,
+                      const struct bench_result *results, size_t n);
+/* The same for crash trials, from their calibration (out[i] with
+ * syncs_untrusted set). */
+int bench_check_crash_syncs(struct bench_env *env, const struct verifier_summary *out, size_t n);
 
 /* ---- the durability-throughput curve --------------------------------------
  * One point per strategy: always, batch_<N>ms for each interval, none.  Each

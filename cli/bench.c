@@ -37,8 +37,15 @@ int cli_bench(int argc, char **argv)
         fprintf(stderr, "fsynclab: %s\n", err);
         return CLI_EXIT_RUN;
     }
+    int warned = env.warning[0] != 0;
+    if (bench_check_syncs(&env, &cfg, results, n) && !warned) {
+        if (o.json)
+            fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
+        else
+            printf("WARNING       %s\n\n", env.warning);
+    }
     if (o.json)
         return cli_print_json(report_benchmark_body(&env, &cfg, results, n));
-    report_print_bench_table(stdout, &env, results, n);
+    report_print_bench_table(stdout, &env, &cfg, results, n);
     return cli_flush();
 }

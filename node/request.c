@@ -201,10 +201,12 @@ void node_handle_benchmark(struct node *n, const struct node_req *r)
     }
     char err[512] = "";
     int rc = n->ops.benchmark(&cfg, strategies, count, results, err, sizeof err);
-    if (rc < 0)
+    if (rc < 0) {
         reply_failure(n, r, "fsync_benchmark", rc, err);
-    else
+    } else {
+        bench_check_syncs(&env, &cfg, results, count);   /* a WARNING in the environment */
         node_reply(n, r, report_benchmark_body(&env, &cfg, results, count));
+    }
     free(results);
 }
 
@@ -260,9 +262,11 @@ void node_handle_crash(struct node *n, const struct node_req *r)
     }
     char err[512] = "";
     int rc = n->ops.crash(&cfg, strategies, count, out, NULL, NULL, err, sizeof err);
-    if (rc < 0)
+    if (rc < 0) {
         reply_failure(n, r, "crash_test", rc, err);
-    else
+    } else {
+        bench_check_crash_syncs(&env, out, count);
         node_reply(n, r, report_crash_body(&env, &cfg, out, count));
+    }
     free(out);
 }

@@ -97,7 +97,8 @@ void report_print_where(FILE *to, const struct bench_env *env);
 void report_print_bench_header(FILE *to, const struct bench_env *env,
                                const struct bench_config *cfg);
 void report_print_bench_table(FILE *to, const struct bench_env *env,
-                              const struct bench_result *r, size_t n);
+                              const struct bench_config *cfg, const struct bench_result *r,
+                              size_t n);
 void report_print_crash_header(FILE *to, const struct bench_env *env,
                                const struct crashsim_config *cfg);
 void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
