@@ -12,6 +12,7 @@
 
 #include "crashsim/crashsim.h"
 #include "hist/hist.h"
+#include "stats/stats.h"
 #include "verifier/verifier.h"
 #include "wal/wal.h"
 
@@ -21,6 +22,14 @@
 #define BENCH_DEFAULT_SECONDS 4.0
 #define BENCH_MAX_SECONDS 3600.0
 #define BENCH_MAX_WRITERS 256u
+#define BENCH_MAX_REPEAT 100u
+#define BENCH_SHORT_RUN_SECONDS 0.1   /* a run shorter than this is mostly start-up */
+
+enum bench_warmup {
+    BENCH_WARMUP_AUTO = 0,   /* one discarded run per strategy when repeat > 1 */
+    BENCH_WARMUP_ON = 1,
+    BENCH_WARMUP_OFF = -1,
+};
 
 struct bench_env {
     char dir[4096];
@@ -46,6 +55,12 @@ struct bench_config {
     const char *dir;
     unsigned writers;                 /* threads appending to one log, 1..256 (0 means 1) */
     int prealloc;                     /* fallocate and zero-fill the file first */
+    /* Left zero, a request runs each strategy once for `entries`, exactly as
+     * before these existed. */
+    unsigned repeat;                  /* measured runs per strategy, 1..BENCH_MAX_REPEAT (0: 1) */
+    double seconds;                   /* > 0: each run lasts this long and `entries` is only a
+                                       * cap (lowered to what the free space holds); 0: by count */
+    enum bench_warmup warmup;
 };
 
 struct bench_result {
@@ -58,11 +73,25 @@ struct bench_result {
     uint64_t ops_per_sec;
     struct hist ack_ns;               /* acknowledgement latency */
     struct wal_stats wal;             /* syncs, sync latency, exposure */
+    /* With repeat > 1, ops_per_sec is the median of the measured runs (the
+     * warm-up is not one of them); entries, seconds, syncs and uncovered are
+     * their sums, entries_requested is per run times runs, complete means
+     * every run was, the histograms and exposure cover every run. */
+    unsigned runs;                    /* measured runs */
+    uint64_t run_ops_per_sec[BENCH_MAX_REPEAT];
+    uint64_t run_entries[BENCH_MAX_REPEAT];
+    double run_seconds[BENCH_MAX_REPEAT];
+    uint64_t run_start_ns[BENCH_MAX_REPEAT];   /* CLOCK_MONOTONIC: shows the interleaving */
+    unsigned short_runs;              /* measured runs under BENCH_SHORT_RUN_SECONDS */
+    int warmed_up;                    /* a discarded run came first */
+    struct stats_summary ops;         /* over run_ops_per_sec */
 };
 
 /* Runs each strategy on a fresh scratch file in cfg->dir, removed afterwards
  * (also on SIGINT/SIGTERM).  results[i] answers strategies[i].  The budget is
  * shared: the cheapest strategies run first and pass on what they leave.
+ * Repeats go round-robin: every strategy's warm-up, then every strategy's
+ * first measured run, and so on, so that drift moves all of them alike.
  * On an I/O failure stops and returns the negative errno, with a message
  * naming the call in err. */
 int bench_run(const struct bench_config *cfg, const struct wal_strategy *strategies, size_t n,
