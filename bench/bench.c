@@ -420,6 +420,7 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
     for (size_t i = 0; i < n; i++) {
         memset(&results[i], 0, sizeof results[i]);
         results[i].warmed_up = (int)warm;
+        results[i].timed = cfg->seconds > 0;
     }
     static struct bench_result run;   /* histograms and arrays: too big for a stack */
     uint64_t end = wal_now_ns() + (uint64_t)(cfg->max_seconds * 1e9);

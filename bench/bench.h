@@ -85,6 +85,7 @@ struct bench_result {
     uint64_t run_start_ns[BENCH_MAX_REPEAT];   /* CLOCK_MONOTONIC: shows the interleaving */
     unsigned short_runs;              /* measured runs under BENCH_SHORT_RUN_SECONDS */
     int warmed_up;                    /* a discarded run came first */
+    int timed;                        /* runs lasted cfg->seconds, not a count */
     struct stats_summary ops;         /* over run_ops_per_sec */
 };
 

@@ -46,6 +46,7 @@ cJSON *report_json_float(double v);
 #define REPORT_CRASH_MAX_ENTRIES 1000000ull
 #define REPORT_MAX_SEED 9007199254740991.0   /* 2^53 - 1: exact in a JSON number */
 #define REPORT_MAX_MS 3600000u               /* an hour, for the writeback settings */
+#define REPORT_NOISY 0.10   /* a median's interval wider than +-10% is flagged noisy */
 
 enum report_limit {
     REPORT_ENTRIES = 0,        /* benchmark entries */
@@ -58,6 +59,8 @@ enum report_limit {
     REPORT_WRITEBACK_EXPIRE_MS,
     REPORT_WRITEBACK_INTERVAL_MS,
     REPORT_INTERVAL_MS,        /* a batch interval of the curve */
+    REPORT_REPEAT,             /* measured runs per strategy */
+    REPORT_SECONDS,            /* a time-based run's length, above 0 */
     REPORT_LIMITS
 };
 

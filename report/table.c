@@ -32,10 +32,21 @@ void report_print_bench_header(FILE *to, const struct bench_env *env,
     if (env->dirty_expire_cs >= 0)
         fprintf(to, "writeback     dirty data written back after %ld ms, flusher every %ld ms\n",
                 env->dirty_expire_cs * 10, env->dirty_writeback_cs * 10);
-    fprintf(to, "run           %" PRIu64 " entries of %u bytes, sync by %s%s, %u writer%s, "
-            "budget %g s\n", cfg->entries, cfg->entry_size, wal_sync_method_name(cfg->sync_method),
+    char what[64];
+    if (cfg->seconds > 0)
+        snprintf(what, sizeof what, "%g s (at most %" PRIu64 " entries)", cfg->seconds,
+                 cfg->entries);
+    else
+        snprintf(what, sizeof what, "%" PRIu64 " entries", cfg->entries);
+    fprintf(to, "run           %s of %u bytes, sync by %s%s, %u writer%s, budget %g s\n", what,
+            cfg->entry_size, wal_sync_method_name(cfg->sync_method),
             cfg->prealloc ? " (preallocated)" : "", cfg->writers, cfg->writers == 1 ? "" : "s",
             cfg->max_seconds);
+    unsigned repeat = cfg->repeat ? cfg->repeat : 1;
+    int warm = cfg->warmup == BENCH_WARMUP_ON || (cfg->warmup == BENCH_WARMUP_AUTO && repeat > 1);
+    if (repeat > 1 || warm)
+        fprintf(to, "repeats       %u measured run%s per strategy, round-robin%s\n", repeat,
+                repeat == 1 ? "" : "s", warm ? ", after one warm-up run that is discarded" : "");
     print_warning(to, env);
 }
 
@@ -51,24 +62,64 @@ static void exposure_text(const struct bench_env *env, const struct bench_result
         snprintf(buf, len, "unknown");
 }
 
+/* "3383" for one run; "3383 ± 215" (the wider side of the median's
+ * interval) for several. */
+static void ops_text(const struct bench_result *r, int repeated, char *buf, size_t len)
+{
+    if (!repeated) {
+        snprintf(buf, len, "%" PRIu64, r->ops_per_sec);
+        return;
+    }
+    double hw = stats_rel_half_width(&r->ops) * r->ops.median;
+    snprintf(buf, len, "%" PRIu64 " \u00b1 %.0f", r->ops_per_sec, hw);
+}
+
+/* What a row's figures may not bear: a run too short, an interval too wide,
+ * a run cut short. */
+static void print_notes(FILE *to, const struct bench_result *r, int timed)
+{
+    if (r->runs > 1 && stats_rel_half_width(&r->ops) > REPORT_NOISY)
+        fprintf(to, "  (noisy: run longer or repeat; runs ranged %.0f..%.0f, \u00b1%.0f%%)\n",
+                r->ops.min, r->ops.max, 100 * stats_rel_half_width(&r->ops));
+    if (r->short_runs)
+        fprintf(to, "  (note: %u of %u run%s lasted under %.0f ms, mostly start-up: use --seconds "
+                "or more --entries)\n", r->short_runs, r->runs, r->runs == 1 ? "" : "s",
+                BENCH_SHORT_RUN_SECONDS * 1e3);
+    if (!r->complete && timed)
+        fprintf(to, "  (out of time: the budget ended runs before their seconds)\n");
+    else if (!r->complete)
+        fprintf(to, "  (out of time: wrote %" PRIu64 " of %" PRIu64 " entries)\n",
+                r->entries_written, r->entries_requested);
+    else if (timed)
+        fprintf(to, "  (%" PRIu64 " entries in %.3f s)\n", r->entries_written, r->seconds);
+}
+
 void report_print_bench_table(FILE *to, const struct bench_env *env,
                               const struct bench_result *r, size_t n)
 {
-    fprintf(to, "%-14s %10s %10s %10s %10s %8s %10s %12s  %s\n", "strategy", "ops/s", "ack p50",
-            "ack p99", "ack max", "syncs", "sync p50", "exposure", "durability");
+    int repeated = 0;
+    for (size_t i = 0; i < n; i++)
+        repeated |= r[i].runs > 1;
+    fprintf(to, "%-14s %*s %10s %10s %10s %8s %10s %12s  %s\n", "strategy", repeated ? 21 : 10,
+            "ops/s", "ack p50", "ack p99", "ack max", "syncs", "sync p50", "exposure",
+            "durability");
     for (size_t i = 0; i < n; i++) {
-        char name[32], dur[32], exposure[32];
+        char name[32], dur[32], exposure[32], ops[48];
         wal_strategy_name(&r[i].strategy, name, sizeof name);
         wal_strategy_durability(&r[i].strategy, dur, sizeof dur);
         exposure_text(env, &r[i], exposure, sizeof exposure);
-        fprintf(to, "%-14s %10" PRIu64 " %8.1fus %8.1fus %8.1fus %8" PRIu64 " %8.1fus %12s  %s\n",
-                name, r[i].ops_per_sec, us(hist_quantile(&r[i].ack_ns, 0.5)),
+        ops_text(&r[i], repeated, ops, sizeof ops);
+        /* "±" is two bytes but one column */
+        fprintf(to, "%-14s %*s %8.1fus %8.1fus %8.1fus %8" PRIu64 " %8.1fus %12s  %s\n",
+                name, repeated ? 22 : 10, ops, us(hist_quantile(&r[i].ack_ns, 0.5)),
                 us(hist_quantile(&r[i].ack_ns, 0.99)), us(r[i].ack_ns.max), r[i].wal.syncs,
                 us(hist_quantile(&r[i].wal.sync_ns, 0.5)), exposure, dur);
-        if (!r[i].complete)
-            fprintf(to, "  (out of time: wrote %" PRIu64 " of %" PRIu64 " entries)\n",
-                    r[i].entries_written, r[i].entries_requested);
+        print_notes(to, &r[i], r[i].timed);
     }
+    if (repeated)
+        fprintf(to, "\nops/s: the median of the runs \u00b1 its interval's wider side (order "
+                "statistics; 95%% from 6 runs on, %.1f%% with %u).\n",
+                100 * r[0].ops.ci_coverage, r[0].runs);
     fprintf(to, "\nexposure: the longest an acknowledged entry waited for a sync to cover it.\n");
     if (env->dirty_expire_cs >= 0)
         fprintf(to, "* none never syncs: the kernel's writeback bound (dirty_expire + "
