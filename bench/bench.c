@@ -369,6 +369,20 @@ static void summarize_runs(struct bench_result *r)
         r->ops_per_sec = (uint64_t)(r->ops.median + 0.5);
 }
 
+static unsigned warmup_runs(const struct bench_config *cfg, unsigned repeat)
+{
+    return cfg->warmup == BENCH_WARMUP_ON || (cfg->warmup == BENCH_WARMUP_AUTO && repeat > 1);
+}
+
+double bench_default_budget(const struct bench_config *cfg, size_t n)
+{
+    unsigned repeat = cfg->repeat ? cfg->repeat : 1;
+    unsigned rounds = repeat + warmup_runs(cfg, repeat);
+    double budget = cfg->seconds > 0 ? cfg->seconds * (double)n * rounds * 1.25 + 1
+                                     : BENCH_DEFAULT_SECONDS * rounds;
+    return budget < BENCH_MAX_SECONDS ? budget : BENCH_MAX_SECONDS;
+}
+
 static int valid_config(const struct bench_config *cfg)
 {
     return cfg->entries > 0 && cfg->entries <= BENCH_MAX_ENTRIES &&
@@ -414,8 +428,7 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
     }
 
     unsigned repeat = cfg->repeat ? cfg->repeat : 1;
-    unsigned warm = cfg->warmup == BENCH_WARMUP_ON ||
-                    (cfg->warmup == BENCH_WARMUP_AUTO && repeat > 1);
+    unsigned warm = warmup_runs(cfg, repeat);
     size_t total = n * (repeat + warm), done = 0;
     for (size_t i = 0; i < n; i++) {
         memset(&results[i], 0, sizeof results[i]);

@@ -89,6 +89,11 @@ struct bench_result {
     struct stats_summary ops;         /* over run_ops_per_sec */
 };
 
+/* The budget for n strategies when none is given: BENCH_DEFAULT_SECONDS a
+ * round of runs (the warm-up is one), or for time-based runs their seconds
+ * plus a quarter and a second; at most BENCH_MAX_SECONDS. */
+double bench_default_budget(const struct bench_config *cfg, size_t n);
+
 /* Runs each strategy on a fresh scratch file in cfg->dir, removed afterwards
  * (also on SIGINT/SIGTERM).  results[i] answers strategies[i].  The budget is
  * shared: the cheapest strategies run first and pass on what they leave.

@@ -11,16 +11,6 @@
 
 #include <string.h>
 
-double cli_bench_budget(const struct bench_config *cfg, size_t n)
-{
-    unsigned repeat = cfg->repeat ? cfg->repeat : 1;
-    unsigned warm = cfg->warmup == BENCH_WARMUP_ON ||
-                    (cfg->warmup == BENCH_WARMUP_AUTO && repeat > 1);
-    double budget = cfg->seconds > 0 ? cfg->seconds * (double)n * (repeat + warm) * 1.25 + 1
-                                     : BENCH_DEFAULT_SECONDS * (repeat + warm);
-    return budget < BENCH_MAX_SECONDS ? budget : BENCH_MAX_SECONDS;
-}
-
 int cli_bench(int argc, char **argv)
 {
     static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
@@ -42,7 +32,7 @@ int cli_bench(int argc, char **argv)
     if (cfg.entries == 0)
         cfg.entries = o.seconds > 0 ? BENCH_MAX_ENTRIES : 10000;
     if (!o.have_max_seconds)
-        cfg.max_seconds = cli_bench_budget(&cfg, n);
+        cfg.max_seconds = bench_default_budget(&cfg, n);
     struct bench_env env;
     if ((rc = cli_probe_data_dir(o.dir, &cfg.dir, &env)))
         return rc;

@@ -80,9 +80,6 @@ struct cli_progress {
 int cli_progress_due(struct cli_progress *p);
 void cli_progress_end(struct cli_progress *p);
 
-/* The budget when --max-seconds is not given: 4 s a round of runs, or the
- * runs' --seconds plus a quarter, at most BENCH_MAX_SECONDS. */
-double cli_bench_budget(const struct bench_config *cfg, size_t n);
 int cli_bench(int argc, char **argv);
 int cli_crash(int argc, char **argv);
 int cli_curve(int argc, char **argv);

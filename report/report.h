@@ -109,6 +109,13 @@ void report_print_curve_header(FILE *to, const struct bench_env *env,
                                const struct bench_curve_config *cfg);
 void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n);
 
+/* `fsynclab diff`: one row a strategy, B against A: both medians with their
+ * intervals, the difference (Hodges-Lehmann) with its 95% interval and the
+ * verdict.  label names the strategy ("always", or "always -> none"). */
+void report_print_diff_header(FILE *to);
+void report_print_diff_row(FILE *to, const char *label, const struct stats_summary *a,
+                           const struct stats_summary *b, const struct stats_diff *d);
+
 /* ---- the curve's files ---------------------------------------------------------- */
 
 /* Writes out_dir/curve.csv, curve.json (one object a point) and curve.gp (a

@@ -213,3 +213,38 @@ void report_print_curve_table(FILE *to, const struct bench_curve_point *points, 
     }
     fprintf(to, "\n");
 }
+
+/* "1842 ± 220 (5)": median, the interval's wider side, runs. */
+static void median_text(const struct stats_summary *s, char *buf, size_t len)
+{
+    if (s->n > 1)
+        snprintf(buf, len, "%.0f \u00b1 %.0f (%zu)", s->median,
+                 stats_rel_half_width(s) * s->median, s->n);
+    else
+        snprintf(buf, len, "%.0f (1)", s->median);
+}
+
+void report_print_diff_header(FILE *to)
+{
+    fprintf(to, "%-22s %22s %22s %20s %24s  %s\n", "strategy", "A ops/s (runs)",
+            "B ops/s (runs)", "B - A", "95% interval", "verdict");
+}
+
+void report_print_diff_row(FILE *to, const char *label, const struct stats_summary *a,
+                           const struct stats_summary *b, const struct stats_diff *d)
+{
+    char ta[64], tb[64], delta[48], range[64];
+    median_text(a, ta, sizeof ta);
+    median_text(b, tb, sizeof tb);
+    if (a->median != 0)
+        snprintf(delta, sizeof delta, "%+.0f (%+.1f%%)", d->shift, 100 * d->shift / a->median);
+    else
+        snprintf(delta, sizeof delta, "%+.0f", d->shift);
+    snprintf(range, sizeof range, "%+.0f .. %+.0f", d->low, d->high);
+    /* each "±" is two bytes but one column */
+    fprintf(to, "%-22s %*s %*s %20s %24s  %s", label, a->n > 1 ? 23 : 22, ta,
+            b->n > 1 ? 23 : 22, tb, delta, range, stats_verdict_name(d->verdict));
+    if (d->verdict == STATS_TOO_FEW)
+        fprintf(to, ": %.1f%% at best, use --repeat 4 or more", 100 * d->coverage);
+    fprintf(to, "\n");
+}

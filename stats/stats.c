@@ -192,8 +192,8 @@ const char *stats_verdict_name(enum stats_verdict v)
 {
     switch (v) {
     case STATS_NO_DIFFERENCE: return "no difference proven";
-    case STATS_B_HIGHER: return "B higher";
-    case STATS_B_LOWER: return "B lower";
+    case STATS_B_HIGHER: return "difference proven: B higher";
+    case STATS_B_LOWER: return "difference proven: B lower";
     case STATS_TOO_FEW: return "no difference proven (too few runs for 95%)";
     }
     return "?";

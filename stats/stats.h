@@ -64,7 +64,8 @@ struct stats_diff {
  * size out of range or a value that is not finite, -ENOMEM. */
 int stats_diff(const double *a, size_t na, const double *b, size_t nb, struct stats_diff *out);
 
-/* "no difference proven", "B higher", "B lower", "too few runs". */
+/* "no difference proven", "difference proven: B higher" (or lower), or
+ * "no difference proven (too few runs for 95%)". */
 const char *stats_verdict_name(enum stats_verdict v);
 
 #endif
