@@ -110,6 +110,7 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
  * both on this machine. */
 #define BENCH_CURVE_MAX_INTERVALS 32
 #define BENCH_CURVE_DEFAULT_INTERVALS "1,2,5,10,20,50,100,200,500,1000"
+#define BENCH_CURVE_DEFAULT_REPEAT 3u
 
 struct bench_curve_config {
     unsigned intervals[BENCH_CURVE_MAX_INTERVALS];   /* batch intervals, ms */
@@ -124,12 +125,16 @@ struct bench_curve_config {
     const char *dir;                  /* data directory */
     unsigned writers;                 /* threads appending, in benchmark and trials (0: 1) */
     int prealloc;                     /* preallocate each log first */
+    unsigned repeat;                  /* benchmark runs per point, after a warm-up when > 1
+                                       * (0: BENCH_CURVE_DEFAULT_REPEAT) */
 };
 
 struct bench_curve_point {
     struct wal_strategy strategy;
-    uint64_t ops_per_sec;
-    uint64_t bench_entries;           /* written by the benchmark */
+    uint64_t ops_per_sec;             /* the median of the runs */
+    struct stats_summary ops;         /* the runs: interval, p10/p90 */
+    uint64_t run_ops_per_sec[BENCH_MAX_REPEAT];
+    uint64_t bench_entries;           /* written by the benchmark, all runs */
     uint64_t crash_entries;           /* per crash trial */
     struct verifier_summary crash;
 };

@@ -116,6 +116,12 @@ void report_print_diff_header(FILE *to);
 void report_print_diff_row(FILE *to, const char *label, const struct stats_summary *a,
                            const struct stats_summary *b, const struct stats_diff *d);
 
+/* A curve point's throughput interval: the median's from its runs, or
+ * [ops_per_sec, ops_per_sec] for a point of one run. */
+void report_curve_ops_interval(const struct bench_curve_point *p, double *low, double *high);
+/* The loss window's p10 and p90 over the point's crash trials, in ms. */
+void report_curve_window_spread(const struct bench_curve_point *p, double *p10, double *p90);
+
 /* ---- the curve's files ---------------------------------------------------------- */
 
 /* Writes out_dir/curve.csv, curve.json (one object a point) and curve.gp (a

@@ -305,6 +305,8 @@ START_TEST(curve_measures_always_every_interval_and_none)
     ck_assert_int_eq(p[3].strategy.kind, WAL_NONE);
     for (int i = 0; i < 4; i++) {
         ck_assert_uint_gt(p[i].ops_per_sec, 0);
+        ck_assert_uint_eq(p[i].ops.n, BENCH_CURVE_DEFAULT_REPEAT);   /* three runs a point */
+        ck_assert(p[i].ops.ci_low <= p[i].ops.median && p[i].ops.median <= p[i].ops.ci_high);
         ck_assert_uint_eq(p[i].crash.trials, 2);
         ck_assert_uint_ge(p[i].crash_entries, 200);
         ck_assert_uint_eq(p[i].crash.corrupt_recovered, 0);

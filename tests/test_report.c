@@ -311,6 +311,55 @@ START_TEST(curve_csv_and_json_have_one_row_a_point_in_the_documented_schema)
 }
 END_TEST
 
+START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
+{
+    make_dir();
+    struct bench_curve_config cfg = curve_config();
+    struct bench_curve_point p[4];
+    fake_points(p, &cfg);
+    const double runs[3] = { 320000, 290000, 300000 };
+    for (int k = 0; k < 3; k++)
+        p[1].run_ops_per_sec[k] = (uint64_t)runs[k];
+    ck_assert_int_eq(stats_summarize(runs, 3, &p[1].ops), 0);
+    p[1].ops_per_sec = 300000;
+    hist_init(&p[2].crash.loss_window_ns);   /* ten trials: 1 ms .. 10 ms */
+    for (int t = 1; t <= 10; t++)
+        hist_add(&p[2].crash.loss_window_ns, (uint64_t)t * 1000000);
+    struct bench_env env;
+    ck_assert_int_eq(bench_env_probe(dir, &env), 0);
+    char out[WAL_PATH_MAX], path[WAL_PATH_MAX + 100], err[256] = "";
+    snprintf(out, sizeof out, "%s/out", dir);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+
+    snprintf(path, sizeof path, "%s/curve.csv", out);
+    char *csv = slurp(path);
+    ck_assert_ptr_nonnull(strstr(csv, ",crash_entries,ops_per_sec_ci_low,ops_per_sec_ci_high,runs,"
+                                      "loss_window_ms_p10,loss_window_ms_p90\n"));
+    ck_assert_msg(strstr(csv, ",200,290000,320000,3,") != NULL, "%s", csv);   /* batch_5ms */
+    ck_assert_msg(strstr(csv, ",200,3000,3000,1,") != NULL, "%s", csv);       /* one run */
+    double p10, p90;
+    report_curve_window_spread(&p[2], &p10, &p90);
+    /* the histogram holds a quantile to 1/64 */
+    ck_assert_msg(p10 >= 1.0 && p10 <= 2.0 && p90 >= 8.8 && p90 <= 10.0, "%g %g", p10, p90);
+
+    snprintf(path, sizeof path, "%s/curve.json", out);
+    char *json = slurp(path);
+    ck_assert_msg(strstr(json, "\"ops_per_sec_runs\": [320000, 290000, 300000], "
+                               "\"ops_per_sec_ci95\": [290000, 320000], "
+                               "\"ops_per_sec_ci_coverage\": 0.75, \"loss_window_ms_p10\": ") != NULL,
+                  "%s", json);
+    ck_assert_ptr_nonnull(strstr(json, "\"ops_per_sec_runs\": [3000], "
+                                       "\"ops_per_sec_ci95\": [3000, 3000], "));
+    snprintf(path, sizeof path, "%s/curve.gp", out);
+    char *gp = slurp(path);
+    ck_assert_ptr_nonnull(strstr(gp, "using 2:3:8:9:6:7 with xyerrorbars"));
+    ck_assert_ptr_nonnull(strstr(gp, "(75.0% with 3 runs)") ? gp : strstr(gp, "p10-p90"));
+    ck_assert_ptr_nonnull(strstr(gp, " batch_5ms 290000 320000 "));
+    remove_outputs(out);
+    dir_must_be_empty();
+}
+END_TEST
+
 START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
 {
     if (access("/usr/bin/gnuplot", X_OK) != 0)
@@ -501,6 +550,7 @@ int main(void)
     t = tcase_create("curve files");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, curve_csv_and_json_have_one_row_a_point_in_the_documented_schema);
+    tcase_add_test(t, curve_files_carry_the_throughput_interval_and_the_window_spread);
     tcase_add_test(t, curve_renders_svg_and_png_when_gnuplot_is_present);
     tcase_add_test(t, curve_without_gnuplot_keeps_the_data_and_says_so);
     suite_add_tcase(s, t);
