@@ -90,6 +90,9 @@ static void print_notes(FILE *to, const struct bench_result *r, int timed)
     else if (!r->complete)
         fprintf(to, "  (out of time: wrote %" PRIu64 " of %" PRIu64 " entries)\n",
                 r->entries_written, r->entries_requested);
+    else if (timed && r->runs > 1)
+        fprintf(to, "  (%" PRIu64 " entries in %.3f s over %u runs)\n", r->entries_written,
+                r->seconds, r->runs);
     else if (timed)
         fprintf(to, "  (%" PRIu64 " entries in %.3f s)\n", r->entries_written, r->seconds);
 }
@@ -199,18 +202,41 @@ void report_print_curve_header(FILE *to, const struct bench_env *env,
     print_warning(to, env);
 }
 
+/* Whether point i's throughput interval overlaps point i-1's: if so, the
+ * difference between the two is not measured. */
+static const char *versus_previous(const struct bench_curve_point *p, size_t i)
+{
+    if (i == 0)
+        return "";
+    double lo, hi, plo, phi;
+    report_curve_ops_interval(&p[i], &lo, &hi);
+    report_curve_ops_interval(&p[i - 1], &plo, &phi);
+    if (p[i].ops.n < 2 || p[i - 1].ops.n < 2)
+        return "one run";
+    return lo <= phi && plo <= hi ? "overlaps" : hi < plo ? "lower" : "higher";
+}
+
 void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n)
 {
-    fprintf(to, "%-14s %12s %11s %11s %10s %7s %9s\n", "strategy", "ops/s", "window max",
-            "window p50", "lost max", "trials", "held");
+    fprintf(to, "%-14s %10s %21s %11s %11s %10s %7s %9s  %s\n", "strategy", "ops/s",
+            "interval", "window max", "window p50", "lost max", "trials", "held",
+            "ops/s vs previous");
     for (size_t i = 0; i < n; i++) {
-        char name[32];
-        fprintf(to, "%-14s %12" PRIu64 " %8.3f ms %8.3f ms %10" PRIu64 " %7u %9s\n",
+        char name[32], interval[48];
+        double lo, hi;
+        report_curve_ops_interval(&points[i], &lo, &hi);
+        snprintf(interval, sizeof interval, "%.0f..%.0f", lo, hi);
+        fprintf(to, "%-14s %10" PRIu64 " %21s %8.3f ms %8.3f ms %10" PRIu64 " %7u %9s  %s\n",
                 wal_strategy_name(&points[i].strategy, name, sizeof name),
-                points[i].ops_per_sec, verifier_summary_window_ms_max(&points[i].crash),
+                points[i].ops_per_sec, interval, verifier_summary_window_ms_max(&points[i].crash),
                 verifier_summary_window_ms_p50(&points[i].crash), points[i].crash.acked_lost_max,
-                points[i].crash.trials, verifier_held_name(points[i].crash.held));
+                points[i].crash.trials, verifier_held_name(points[i].crash.held),
+                versus_previous(points, i));
     }
+    if (n && points[0].ops.n > 1)
+        fprintf(to, "\nops/s: the median of %zu runs; interval: its order-statistics interval "
+                "(%.1f%% coverage).\n\"overlaps\": the difference from the previous point is not "
+                "measured.\n", points[0].ops.n, 100 * points[0].ops.ci_coverage);
     fprintf(to, "\n");
 }
 
