@@ -24,7 +24,7 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := hist wal verifier crashsim bench report node
+MODULES := hist stats wal verifier crashsim bench report node
 LIB_SRC := $(filter-out %/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))

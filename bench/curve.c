@@ -8,6 +8,10 @@
  * million); `none` gets as long as the longest batch, so that its window (the
  * whole unsynced run) sits to the right of every batch point.
  *
+ * Each point's benchmark runs `repeat` times (3 by default) after a
+ * warm-up, every run with the 4 s a single run used to have, so that the
+ * plot can say which neighbours differ and which only seem to.
+ *
  * The points' files and plots are report/'s (report_curve_write).
  */
 #include "bench/bench.h"
@@ -15,7 +19,6 @@
 #include <string.h>
 
 #define CRASH_ENTRIES_CAP 1000000ull
-#define POINT_BENCH_SECONDS 4.0
 #define POINT_CRASH_SECONDS 60.0
 
 size_t bench_curve_points(const struct bench_curve_config *cfg)
@@ -46,15 +49,19 @@ int bench_curve_run(const struct bench_curve_config *cfg, struct bench_curve_poi
         if (progress)
             progress(progress_arg, i, n, "bench");
         struct bench_config bc = { .entries = cfg->entries, .entry_size = cfg->entry_size,
-                                   .sync_method = cfg->sync_method,
-                                   .max_seconds = POINT_BENCH_SECONDS, .dir = cfg->dir,
+                                   .sync_method = cfg->sync_method, .dir = cfg->dir,
                                    .writers = cfg->writers ? cfg->writers : 1,
-                                   .prealloc = cfg->prealloc };
+                                   .prealloc = cfg->prealloc,
+                                   .repeat = cfg->repeat ? cfg->repeat
+                                                         : BENCH_CURVE_DEFAULT_REPEAT };
+        bc.max_seconds = bench_default_budget(&bc, 1);   /* 4 s a run, as one run had */
         static struct bench_result r;   /* two histograms: too big for a thread's stack */
         int rc = bench_run(&bc, &p->strategy, 1, &r, err, errlen);
         if (rc < 0)
             return rc;
         p->ops_per_sec = r.ops_per_sec;
+        p->ops = r.ops;
+        memcpy(p->run_ops_per_sec, r.run_ops_per_sec, sizeof p->run_ops_per_sec);
         p->bench_entries = r.entries_written;
 
         uint64_t entries = cfg->crash_entries;

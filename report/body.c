@@ -35,6 +35,46 @@ static int add_cs_ms(cJSON *o, const char *key, long cs)
                   : cJSON_AddNumberToObject(o, key, (double)cs * 10) != NULL;
 }
 
+static cJSON *uint_array(const uint64_t *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *x = cJSON_CreateNumber((double)v[i]);
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static int add_item(cJSON *o, const char *key, cJSON *item)
+{
+    if (item && cJSON_AddItemToObject(o, key, item))
+        return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+/* Only for more than one run, so that a plain request's reply is what it
+ * always was: every run, the median's interval and its real coverage, and
+ * the runs' spread. */
+static int add_repeats(cJSON *o, const struct bench_result *res)
+{
+    if (res->runs <= 1)
+        return 1;
+    uint64_t ci[2] = { (uint64_t)(res->ops.ci_low + 0.5), (uint64_t)(res->ops.ci_high + 0.5) };
+    return cJSON_AddNumberToObject(o, "runs", res->runs) &&
+           cJSON_AddBoolToObject(o, "warmup", res->warmed_up != 0) &&
+           add_item(o, "ops_per_sec_runs", uint_array(res->run_ops_per_sec, res->runs)) &&
+           add_item(o, "ops_per_sec_ci95", uint_array(ci, 2)) &&
+           add_float(o, "ops_per_sec_ci_coverage", round(res->ops.ci_coverage * 1e4) / 1e4) &&
+           add_float(o, "ops_per_sec_rel_spread", round(res->ops.rel_spread * 1e4) / 1e4) &&
+           add_item(o, "entries_runs", uint_array(res->run_entries, res->runs)) &&
+           cJSON_AddNumberToObject(o, "short_runs", res->short_runs);
+}
+
 static cJSON *result_object(const struct bench_env *env, enum wal_sync_method method,
                             const struct bench_result *res)
 {
@@ -59,6 +99,7 @@ static cJSON *result_object(const struct bench_env *env, enum wal_sync_method me
         add_float(o, "sync_p50_us", us(hist_quantile(sync, 0.5))) &&
         add_float(o, "sync_p99_us", us(hist_quantile(sync, 0.99))) &&
         add_float(o, "sync_max_us", us(hist_quantile(sync, 1.0)));
+    ok = ok && add_repeats(o, res);
     if (ok && durable) {
         /* Every write was durable when it returned: nothing waited. */
         ok = add_float(o, "exposure_ms", 0.0);

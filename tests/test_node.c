@@ -373,6 +373,10 @@ static const struct { const char *fields; const char *field; } bad_requests[] = 
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":[1]", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":-1e999", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":-0.0", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":0", "repeat must be a whole number from 1 to 100"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":101", "repeat must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":2.5", "repeat must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":\"3\"", "repeat must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":1e-400", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":0", "writers must be"},
     {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":257", "writers must be"},
@@ -619,6 +623,24 @@ START_TEST(benchmark_passes_writers_and_prealloc_through_and_defaults_to_one_wri
     ck_assert_int_eq(bench_calls, 3);
     ck_assert_uint_eq(seen_cfg.writers, 1);
     ck_assert_int_eq(seen_cfg.prealloc, 0);
+}
+END_TEST
+
+START_TEST(benchmark_passes_repeat_through_growing_only_an_absent_budget)
+{
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":10,\"strategies\":[\"none\"]}}");
+    ck_assert_int_eq(bench_calls, 1);
+    ck_assert_uint_eq(seen_cfg.repeat, 1);
+    ck_assert_double_eq(seen_cfg.max_seconds, BENCH_DEFAULT_SECONDS);
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":10,\"strategies\":[\"none\"],"
+         "\"repeat\":5}}");
+    ck_assert_int_eq(bench_calls, 2);
+    ck_assert_uint_eq(seen_cfg.repeat, 5);
+    ck_assert_double_eq(seen_cfg.max_seconds, 6 * BENCH_DEFAULT_SECONDS);   /* 5 + warm-up */
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":10,\"strategies\":[\"none\"],"
+         "\"repeat\":5,\"max_seconds\":2}}");
+    ck_assert_int_eq(bench_calls, 3);
+    ck_assert_double_eq(seen_cfg.max_seconds, 2);
 }
 END_TEST
 
@@ -1248,6 +1270,7 @@ static Suite *node_suite(void)
     tcase_add_test(t, benchmark_body_equals_node_reply_without_ids);
     tcase_add_test(t, unknown_writeback_settings_print_null);
     tcase_add_test(t, benchmark_passes_writers_and_prealloc_through_and_defaults_to_one_writer_without_prealloc);
+    tcase_add_test(t, benchmark_passes_repeat_through_growing_only_an_absent_budget);
     suite_add_tcase(s, t);
 
     t = tcase_create("crash_test");
