@@ -3,9 +3,10 @@
  * Every point is measured twice on this machine: its throughput by the
  * benchmark runner, its data-loss window by crash trials.  A crash trial only
  * shows a batch interval if the writer runs through several of them before
- * the kill, so each batch point's trials append at least three intervals'
- * worth of entries at the rate the benchmark just measured (capped at a
- * million); `none` gets as long as the longest batch, so that its window (the
+ * the kill, and a trial counts only if the writer ran two intervals
+ * (verifier.h), so each batch point's trials append at least eight
+ * intervals' worth of entries at the rate the benchmark just measured
+ * (capped at a million), as crash trials left to size themselves do; `none` gets as long as the longest batch, so that its window (the
  * whole unsynced run) sits to the right of every batch point.
  *
  * Each point's benchmark runs `repeat` times (3 by default) after a
@@ -66,9 +67,9 @@ int bench_curve_run(const struct bench_curve_config *cfg, struct bench_curve_poi
 
         uint64_t entries = cfg->crash_entries;
         if (p->strategy.kind == WAL_BATCH) {
-            uint64_t three = p->ops_per_sec * 3 * p->strategy.interval_ms / 1000;
-            if (three > entries)
-                entries = three;
+            uint64_t eight = p->ops_per_sec * 8 * p->strategy.interval_ms / 1000;
+            if (eight > entries)
+                entries = eight;
         } else if (p->strategy.kind == WAL_NONE) {
             entries = longest;
         }
