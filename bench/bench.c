@@ -220,6 +220,66 @@ struct run_plan {
     double seconds;
 };
 
+/* The scratch log for one run: created (live for the signal guard before it
+ * exists), preallocated when asked, opened under s.  On failure nothing is
+ * left open; the caller removes the file. */
+static int open_log(const struct bench_config *cfg, const struct wal_strategy *s,
+                    uint32_t record_size, uint64_t entries, const char *path,
+                    struct wal_log **log, char *err, size_t errlen)
+{
+    struct wal_file *file;
+    int rc = wal_file_open(path, cfg->sync_method, &file, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (cfg->prealloc && (rc = wal_file_prealloc(file, entries * record_size, err, errlen)) < 0) {
+        file->methods->close(file);
+        return rc;
+    }
+    rc = wal_log_open(log, file, s, record_size);
+    if (rc < 0) {
+        snprintf(err, errlen, "wal_log_open: %s", strerror(-rc));
+        file->methods->close(file);
+    }
+    return rc;
+}
+
+/* Runs the writers of one run (a thread each, none for one writer) until
+ * their shares are written or deadline_ns; sums them into r.  Returns how
+ * many threads started (nw when all did) and the last ack in *last_ack. */
+static unsigned write_entries(struct wal_log *log, struct writer *w, unsigned nw,
+                              uint64_t entries, uint64_t start, uint64_t deadline_ns,
+                              struct bench_result *r, uint64_t *last_ack)
+{
+    unsigned started = 0;
+    for (unsigned i = 0; i < nw; i++) {
+        w[i].log = log;
+        w[i].entries = wal_writer_share(entries, nw, i);
+        w[i].deadline_ns = deadline_ns;
+        w[i].last_ack = start;
+        hist_init(&w[i].ack_ns);
+        if (w[i].entries == 0)
+            continue;
+        if (nw == 1) {
+            writer_main(&w[i]);   /* no thread for the common case */
+            started = 1;
+            continue;
+        }
+        if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0)
+            break;
+        started = i + 1;
+    }
+    *last_ack = start;
+    for (unsigned i = 0; i < nw; i++) {
+        if (nw > 1 && i < started && w[i].entries)
+            pthread_join(w[i].thread, NULL);
+        hist_merge(&r->ack_ns, &w[i].ack_ns);
+        r->entries_written += w[i].written;
+        if (w[i].last_ack > *last_ack)
+            *last_ack = w[i].last_ack;
+    }
+    return nw == 1 ? 1 : started;
+}
+
 static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
                    uint32_t record_size, const struct run_plan *plan, unsigned index,
                    struct bench_result *r, char *err, size_t errlen)
@@ -241,34 +301,18 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
     /* Live before it exists: a signal during the create (and the directory
      * sync after it) must still remove it. */
     wal_scratch_live(scratch_path);
-    struct wal_file *file;
-    rc = wal_file_open(scratch_path, cfg->sync_method, &file, err, errlen);
-    if (rc < 0) {
-        wal_scratch_live(NULL);
-        return rc;
-    }
     struct writer *w = calloc(nw, sizeof *w);
+    struct wal_log *log = NULL;
     if (!w) {
         rc = -ENOMEM;
         snprintf(err, errlen, "calloc: %s", strerror(ENOMEM));
-        file->methods->close(file);
-        goto out;
+    } else {
+        rc = open_log(cfg, s, record_size, plan->entries, scratch_path, &log, err, errlen);
     }
-    if (cfg->prealloc &&
-        (rc = wal_file_prealloc(file, plan->entries * record_size, err, errlen)) < 0) {
-        file->methods->close(file);
+    if (rc < 0)
         goto out;
-    }
 
-    struct wal_log *log;
-    rc = wal_log_open(&log, file, s, record_size);
-    if (rc < 0) {
-        snprintf(err, errlen, "wal_log_open: %s", strerror(-rc));
-        file->methods->close(file);
-        goto out;
-    }
-
-    uint64_t start = wal_now_ns(), deadline_ns = plan->deadline_ns;
+    uint64_t start = wal_now_ns(), deadline_ns = plan->deadline_ns, last_ack;
     int cut_by_budget = 0;
     if (plan->seconds > 0) {
         uint64_t timed = start + (uint64_t)(plan->seconds * 1e9);
@@ -276,39 +320,14 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
         if (!cut_by_budget)
             deadline_ns = timed;
     }
-    unsigned started = 0;
-    for (unsigned i = 0; i < nw; i++) {
-        w[i].log = log;
-        w[i].entries = wal_writer_share(plan->entries, nw, i);
-        w[i].deadline_ns = deadline_ns;
-        w[i].last_ack = start;
-        hist_init(&w[i].ack_ns);
-        if (w[i].entries == 0)
-            continue;
-        if (nw == 1) {
-            writer_main(&w[i]);   /* no thread for the common case */
-            continue;
-        }
-        if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0)
-            break;
-        started = i + 1;
-    }
-    uint64_t last_ack = start;
-    for (unsigned i = 0; i < nw; i++) {
-        if (nw > 1 && i < started && w[i].entries)
-            pthread_join(w[i].thread, NULL);
-        hist_merge(&r->ack_ns, &w[i].ack_ns);
-        r->entries_written += w[i].written;
-        if (w[i].last_ack > last_ack)
-            last_ack = w[i].last_ack;
-    }
+    unsigned started = write_entries(log, w, nw, plan->entries, start, deadline_ns, r, &last_ack);
     rc = wal_log_close(log, &r->wal);
     if (rc < 0) {
         snprintf(err, errlen, "%s(%s): %s", wal_op_call(r->wal.failed_op, cfg->sync_method),
                  scratch_path, strerror(-rc));
         goto out;
     }
-    if (nw > 1 && started < nw && r->entries_written < plan->entries) {
+    if (started < nw && r->entries_written < plan->entries) {
         rc = -EAGAIN;
         snprintf(err, errlen, "pthread_create: could not start %u writer threads", nw);
         goto out;
