@@ -57,7 +57,7 @@ static void write_csv(FILE *f, const struct bench_curve_point *p, size_t n)
     fprintf(f, "strategy,interval_ms,ops_per_sec,loss_window_ms_max,loss_window_ms_p50,"
                "acked_lost_max,acked_lost_mean,trials,promised_window_ms,held,crash_entries,"
                "ops_per_sec_ci_low,ops_per_sec_ci_high,runs,loss_window_ms_p10,"
-               "loss_window_ms_p90\n");
+               "loss_window_ms_p90,trials_valid,allowance_ms\n");
     for (size_t i = 0; i < n; i++) {
         char name[32], interval[16] = "", promised[24] = "";
         double lo, hi, p10, p90;
@@ -68,14 +68,18 @@ static void write_csv(FILE *f, const struct bench_curve_point *p, size_t n)
             snprintf(interval, sizeof interval, "%u", p[i].strategy.interval_ms);
         if (p[i].crash.promised_window_ms >= 0)
             snprintf(promised, sizeof promised, "%" PRId64, p[i].crash.promised_window_ms);
+        char allowance[24] = "";
+        if (p[i].crash.promised_window_ms >= 0)
+            snprintf(allowance, sizeof allowance, "%.3f", (double)p[i].crash.allowance_ns / 1e6);
         fprintf(f, "%s,%s,%" PRIu64 ",%.3f,%.3f,%" PRIu64 ",%.3f,%u,%s,%s,%" PRIu64
-                ",%.0f,%.0f,%zu,%.3f,%.3f\n", name,
+                ",%.0f,%.0f,%zu,%.3f,%.3f,%u,%s\n", name,
                 interval, p[i].ops_per_sec, verifier_summary_window_ms_max(&p[i].crash),
                 verifier_summary_window_ms_p50(&p[i].crash), p[i].crash.acked_lost_max,
                 verifier_summary_acked_lost_mean(&p[i].crash), p[i].crash.trials, promised,
                 p[i].crash.held == VERIFIER_HELD_NULL ? ""
                 : p[i].crash.held == VERIFIER_HELD_TRUE ? "true" : "false",
-                p[i].crash_entries, lo, hi, p[i].ops.n ? p[i].ops.n : 1, p10, p90);
+                p[i].crash_entries, lo, hi, p[i].ops.n ? p[i].ops.n : 1, p10, p90,
+                p[i].crash.trials_valid, allowance);
     }
 }
 
@@ -154,7 +158,10 @@ static cJSON *point_object(const struct bench_curve_point *p)
                                        : cJSON_AddBoolToObject(o, "held",
                                                                c->held == VERIFIER_HELD_TRUE) != NULL) &&
         cJSON_AddNumberToObject(o, "crash_entries", (double)p->crash_entries) &&
-        add_intervals(o, p);
+        add_intervals(o, p) &&
+        cJSON_AddNumberToObject(o, "trials_valid", c->trials_valid) &&
+        (c->promised_window_ms < 0 ? cJSON_AddNullToObject(o, "allowance_ms") != NULL
+                                   : add_ms(o, "allowance_ms", (double)c->allowance_ns / 1e6));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -272,19 +272,19 @@ static const char *versus_previous(const struct bench_curve_point *p, size_t i)
 void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n)
 {
     fprintf(to, "%-14s %10s %21s %11s %11s %10s %7s %9s  %s\n", "strategy", "ops/s",
-            "interval", "window max", "window p50", "lost max", "trials", "held",
+            "interval", "window max", "window p50", "lost max", "valid", "held",
             "ops/s vs previous");
     for (size_t i = 0; i < n; i++) {
-        char name[32], interval[48];
+        char name[32], interval[48], valid[24];
         double lo, hi;
         report_curve_ops_interval(&points[i], &lo, &hi);
         snprintf(interval, sizeof interval, "%.0f..%.0f", lo, hi);
-        fprintf(to, "%-14s %10" PRIu64 " %21s %8.3f ms %8.3f ms %10" PRIu64 " %7u %9s  %s\n",
+        snprintf(valid, sizeof valid, "%u/%u", points[i].crash.trials_valid, points[i].crash.trials);
+        fprintf(to, "%-14s %10" PRIu64 " %21s %8.3f ms %8.3f ms %10" PRIu64 " %7s %9s  %s\n",
                 wal_strategy_name(&points[i].strategy, name, sizeof name),
                 points[i].ops_per_sec, interval, verifier_summary_window_ms_max(&points[i].crash),
                 verifier_summary_window_ms_p50(&points[i].crash), points[i].crash.acked_lost_max,
-                points[i].crash.trials, verifier_held_name(points[i].crash.held),
-                versus_previous(points, i));
+                valid, verifier_held_name(points[i].crash.held), versus_previous(points, i));
     }
     if (n && points[0].ops.n > 1)
         fprintf(to, "\nops/s: the median of %zu runs; interval: its order-statistics interval "

@@ -334,7 +334,7 @@ START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
     snprintf(path, sizeof path, "%s/curve.csv", out);
     char *csv = slurp(path);
     ck_assert_ptr_nonnull(strstr(csv, ",crash_entries,ops_per_sec_ci_low,ops_per_sec_ci_high,runs,"
-                                      "loss_window_ms_p10,loss_window_ms_p90\n"));
+                                      "loss_window_ms_p10,loss_window_ms_p90,trials_valid,allowance_ms\n"));
     ck_assert_msg(strstr(csv, ",200,290000,320000,3,") != NULL, "%s", csv);   /* batch_5ms */
     ck_assert_msg(strstr(csv, ",200,3000,3000,1,") != NULL, "%s", csv);       /* one run */
     double p10, p90;
