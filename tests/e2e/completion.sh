@@ -44,7 +44,7 @@ missing_from_completion() {
     while read -r cmd o; do
         offers fsynclab "$cmd" -- | grep -qx -- "$o" ||
             echo "option $o not offered after fsynclab $cmd (add it to _fsynclab_$cmd)"
-    done < <(help_sections "$1")
+    done < <(help_sections "$1" | sort -u)
     for o in $(grep -o -- '--[a-z][a-z0-9-]*' "$1" | sort -u); do
         [[ $all == *" $o "* ]] || echo "option $o not offered after any subcommand"
     done
@@ -72,6 +72,9 @@ check_eq "--strategies=VALUE completes too" "$(offers fsynclab bench --strategie
 check_eq "--model after = completes" "$(offers fsynclab crash --model = "to")" "torn"
 check_eq "a number is not completed" "$(offers fsynclab bench --entries "")" ""
 check_eq "node takes nothing" "$(offers fsynclab node --)" ""
+: >"$work/a.json" && : >"$work/b.txt"
+check_eq "diff completes JSON files" "$(offers fsynclab diff "$work/" | grep -v '/d[12]$')" "$work/a.json"
+check_eq "diff takes two files, no third" "$(offers fsynclab diff "$work/a.json" "$work/a.json" "$work/")" ""
 check_eq "bench's options are not offered before a subcommand" "$(offers fsynclab --e)" ""
 mkdir -p "$work/d1" && : >"$work/d2"
 check_eq "--dir completes directories, not files" "$(offers fsynclab bench --dir "$work/d")" "$work/d1"
