@@ -75,6 +75,37 @@ static redisContext *redis_connect(const char *sock, pid_t pid)
     return NULL;
 }
 
+/* The data directory as an installed server leaves it: started once (not
+ * recorded) and shut down cleanly, so that appendonlydir and its manifest
+ * exist before the trial; Redis never syncs the directory that holds
+ * appendonlydir, and a run from an empty directory would lose it whole
+ * under the drop model (docs/real-programs.md shows that run too). */
+static int redis_prepare(struct target_trial *t, char *err, size_t errlen)
+{
+    if (strcmp(target_setting(t->cfg, "fresh", "no"), "yes") == 0)
+        return 0;
+    char sock[PATH_MAX + 16];
+    snprintf(sock, sizeof sock, "%s/prepare.sock", t->base);
+    pid_t pid;
+    int rc = redis_start(t, t->data, sock, 0, &pid, err, errlen);
+    if (rc)
+        return rc;
+    redisContext *c = redis_connect(sock, pid);
+    int st = 0, clean = 0;
+    if (c) {
+        freeReplyObject(redisCommand(c, "SHUTDOWN"));   /* the reply is the connection closing */
+        redisFree(c);
+        clean = target_wait(pid, REDIS_START_MS, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    target_kill_group(pid);
+    unlink(sock);
+    if (!clean) {
+        SET_ERR("redis-server on %s: no clean start and shutdown to prepare the trial", t->data);
+        return -EIO;
+    }
+    return 0;
+}
+
 static int redis_run(struct target_trial *t, char *err, size_t errlen)
 {
     char sock[PATH_MAX + 16];
@@ -144,6 +175,7 @@ static int redis_check(struct target_trial *t, const char *image, struct target_
 const struct target_ops target_redis = {
     .name = "redis",
     .setup = redis_setup,
+    .prepare = redis_prepare,
     .run = redis_run,
     .check = redis_check,
 };
