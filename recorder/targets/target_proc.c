@@ -9,6 +9,7 @@
  * Dropping privileges (PostgreSQL refuses root) happens in the child
  * between fork and exec: setgid, then setuid.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -129,6 +130,11 @@ static void target_child(struct target_trial *t, char *const argv[], char *const
         if (null >= 0)
             dup2(null, STDOUT_FILENO);
     }
+    char log[PATH_MAX + 16];   /* servers talk on stderr: keep it with the trial */
+    snprintf(log, sizeof log, "%s/stderr.log", t->base);
+    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd >= 0 && getenv("FSYNCLAB_REC_VERBOSE") == NULL)
+        dup2(logfd, STDERR_FILENO);
     for (size_t i = 0; env && env[i]; i++)
         if (putenv(env[i]) != 0)
             _exit(126);
@@ -173,14 +179,66 @@ int target_spawn(struct target_trial *t, char *const argv[], char *const env[], 
     return 0;
 }
 
-void target_kill_group(pid_t pgid)
+/* The children of parent, from /proc/N/stat (field 4, after the ')' that
+ * ends the command name). */
+static size_t proc_children(pid_t parent, pid_t *out, size_t max)
 {
-    if (pgid <= 0)
+    DIR *d = opendir("/proc");
+    size_t n = 0;
+    struct dirent *de;
+    while (d && n < max && (de = readdir(d)) != NULL) {
+        char path[300], line[512];
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[len] = '\0';
+        const char *close_paren = strrchr(line, ')');
+        int ppid;
+        char state;
+        if (close_paren && sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent)
+            out[n++] = (pid_t)atoi(de->d_name);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* PostgreSQL's backends call setsid(): a process group does not hold the
+ * whole tree.  So the tree is frozen with SIGSTOP, parent before children
+ * (a stopped process forks no more), then killed, then reaped parents
+ * first: a parent's exit hands its children to us, the subreaper. */
+#define KILL_MAX 1024
+void target_kill_group(pid_t root)
+{
+    if (root <= 0)
         return;
-    kill(-pgid, SIGKILL);
+    static pid_t tree[KILL_MAX];
+    size_t n = 0;
+    kill(root, SIGSTOP);
+    kill(-root, SIGSTOP);
+    tree[n++] = root;
+    for (size_t i = 0; i < n && n < KILL_MAX; i++) {
+        pid_t kids[256];
+        size_t k = proc_children(tree[i], kids, 256);
+        for (size_t j = 0; j < k && n < KILL_MAX; j++) {
+            kill(kids[j], SIGSTOP);
+            tree[n++] = kids[j];
+        }
+    }
+    kill(-root, SIGKILL);
+    for (size_t i = 0; i < n; i++)
+        kill(tree[i], SIGKILL);
     int st;
-    for (;;) {
-        pid_t r = waitpid(-pgid, &st, 0);
+    for (size_t i = 0; i < n; i++)
+        while (waitpid(tree[i], &st, 0) < 0 && errno == EINTR)
+            ;
+    for (;;) {   /* whatever else the group held */
+        pid_t r = waitpid(-root, &st, 0);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)

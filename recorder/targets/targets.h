@@ -75,8 +75,10 @@ uint64_t target_now_ns(void);
  * when not NULL, the child's stdout is a pipe whose read end lands here. */
 int target_spawn(struct target_trial *t, char *const argv[], char *const env[], int recorded,
                  int drop_privileges, int *out_fd, pid_t *pid, char *err, size_t errlen);
-/* SIGKILL to the whole group, then reaps every member that is our child
- * (the parent is a child subreaper, so orphans of the group are). */
+/* Freezes (SIGSTOP) and kills (SIGKILL) the process tree under root and
+ * its process group, then reaps all of it (the caller is a child
+ * subreaper, so orphans of the tree are its children).  A child's stderr
+ * goes to <trial>/stderr.log unless FSYNCLAB_REC_VERBOSE is set. */
 void target_kill_group(pid_t pgid);
 /* Waits for the child to exit by itself, up to timeout_ms; 1: it did. */
 int target_wait(pid_t pid, int timeout_ms, int *status);
