@@ -52,6 +52,8 @@ static int img_resize(struct img_buf *b, size_t len)
 
 static int img_put(struct img_buf *b, uint64_t off, const unsigned char *src, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (off + n > b->len && img_resize(b, (size_t)(off + n)) != 0)
         return -ENOMEM;
     memcpy(b->data + off, src, n);

@@ -62,7 +62,10 @@ enum recorder_sync_kind { RECORDER_SYNC_FSYNC = 0, RECORDER_SYNC_FDATASYNC, RECO
                           RECORDER_SYNC_ALL };
 
 #define RECORDER_HEADER 48u
-struct recorder_rec {
+/* Packed: records follow each other with no padding (the journal holds the
+ * data plus 48 bytes a call), so a header in the mapping may sit at any
+ * address; packed makes the compiler read its fields unaligned. */
+struct __attribute__((packed)) recorder_rec {
     uint32_t size;        /* header + payload */
     uint16_t type;
     uint16_t flags;
