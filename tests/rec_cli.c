@@ -9,7 +9,7 @@
  *   image --journal F --snapshot D --at MS|end --model M --out D [--seed N]
  *   crash --target NAME [--set K=V]... [--run CMD --check CMD] [--model M]
  *         [--trials T] [--seconds S] [--cuts K] [--seed N] [--dir D] [--json] [--keep]
- *   dump --journal F
+ *   dump --journal F [--summary]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -99,8 +99,14 @@ static int cmd_dump(int argc, char **argv)
         fprintf(stderr, "fsynclab dump: %s\n", err);
         return 1;
     }
+    unsigned long long data = 0;
+    int quiet = has(argc, argv, "--summary");
     for (size_t i = 0; i < j.n; i++) {
         const struct recorder_rec *r = j.recs[i];
+        if (r->type == RECORDER_WRITE)
+            data += r->len;
+        if (quiet)
+            continue;
         int text = r->type == RECORDER_OPEN || r->type == RECORDER_FLAG || r->type >= RECORDER_RENAME ||
                    r->type == RECORDER_TRUNCATE_PATH;
         printf("%llu.%09llu %u %-14s h=%llx off=%llu len=%llu aux=%d fl=%u %s\n",
@@ -109,7 +115,8 @@ static int cmd_dump(int argc, char **argv)
                (unsigned long long)r->off, (unsigned long long)r->len, r->aux, r->flags,
                text ? (const char *)recorder_payload(r) : "");
     }
-    printf("%zu records, %zu bytes, %zu torn\n", j.n, j.bytes, j.torn_bytes);
+    printf("%zu records, %zu bytes, %llu data bytes written, %.1f bytes a record beyond the data, %zu torn\n",
+           j.n, j.bytes, data, j.n ? (double)(j.bytes - data) / (double)j.n : 0.0, j.torn_bytes);
     recorder_journal_close(&j);
     return 0;
 }
