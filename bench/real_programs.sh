@@ -11,8 +11,8 @@ build=${BUILD:-build}
 trials=${1:-3} seconds=${2:-3} cuts=${3:-3}
 dir=${FSYNCLAB_DIR:-$build/scratch}
 mkdir -p "$dir"
-run() { "$build/fsynclab-rec" crash --dir "$dir" --trials "$trials" --seconds "$seconds" --cuts "$cuts" "$@" | tail -1; }
-"$build/fsynclab-rec" crash --target contract --run true --check true --trials 1 --seconds 0.1 --cuts 0 --dir "$dir" | head -1
+run() { "$build/fsynclab" crash --dir "$dir" --trials "$trials" --seconds "$seconds" --cuts "$cuts" "$@" | tail -1; }
+"$build/fsynclab" crash --target contract --run true --check true --trials 1 --seconds 0.1 --cuts 0 --dir "$dir" | head -1
 for model in drop ext4; do
     for s in always everysec no; do run --target redis --model $model --set appendfsync=$s; done
     for jm in WAL DELETE TRUNCATE; do

@@ -32,7 +32,7 @@ redis_rate() {
     for _ in $(seq 100); do redis-cli -s "$sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
     redis-benchmark -s "$sock" -t set -n 300000 -c 50 -r 10000000 -q 2>/dev/null | tr '\r' '\n' |
         sed -n 's/^SET: \([0-9.]*\) requests per second.*/\1/p' | tail -1
-    if [ "$1" = recorded ]; then "$build/fsynclab-rec" dump --journal "$base/j-redis" --summary >"$base/redis-journal"; fi
+    if [ "$1" = recorded ]; then "$build/fsynclab" journal --journal "$base/j-redis" --summary >"$base/redis-journal"; fi
     kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 }
 
@@ -44,7 +44,7 @@ sqlite_rate() {
     if [ "$1" = recorded ]; then
         n=$(FSYNCLAB_DATA=$d LD_PRELOAD=$lib FSYNCLAB_REC_ROOT=$d FSYNCLAB_REC_JOURNAL=$base/j-sqlite \
             timeout -s KILL $seconds "$build/fsynclab-sqlite-worker" WAL NORMAL | wc -l)
-        "$build/fsynclab-rec" dump --journal "$base/j-sqlite" --summary >"$base/sqlite-journal"
+        "$build/fsynclab" journal --journal "$base/j-sqlite" --summary >"$base/sqlite-journal"
     else
         n=$(FSYNCLAB_DATA=$d timeout -s KILL $seconds "$build/fsynclab-sqlite-worker" WAL NORMAL | wc -l)
     fi
@@ -61,6 +61,6 @@ done
 echo "redis journal:  $(tail -1 "$base/redis-journal")"
 echo "sqlite journal: $(tail -1 "$base/sqlite-journal")"
 for t in "redis --set appendfsync=everysec" "sqlite --set journal_mode=WAL --set synchronous=NORMAL"; do
-    out=$("$build/fsynclab-rec" crash --json --dir "$base" --trials 1 --seconds 3 --cuts 3 --target $t)
+    out=$("$build/fsynclab" crash --json --dir "$base" --trials 1 --seconds 3 --cuts 3 --target $t)
     echo "image build, 3 s run of $t: $(sed -n 's/.*"image_ms_max": \([0-9.]*\).*/\1/p' <<<"$out") ms at most (4 images)"
 done

@@ -26,8 +26,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <cjson/cJSON.h>
-
 /* ---- the journal --------------------------------------------------------- */
 #define RECORDER_ENV_ROOT "FSYNCLAB_REC_ROOT"
 #define RECORDER_ENV_JOURNAL "FSYNCLAB_REC_JOURNAL"
@@ -182,12 +180,7 @@ struct recorder_crash_result {
  * killed with its process group and reaped before this returns. */
 int recorder_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                        char *err, size_t errlen);
-/* The result as a JSON object (the caller frees it with cJSON_Delete). */
-cJSON *recorder_crash_json(const struct recorder_crash_config *cfg,
-                           const struct recorder_crash_result *r);
-/* One line of the text table, and its heading. */
-void recorder_crash_table_head(char *out, size_t outlen);
-void recorder_crash_table_row(const struct recorder_crash_config *cfg,
-                              const struct recorder_crash_result *r, char *out, size_t outlen);
+/* The result's JSON body and text table are report/'s: report_recorder_body,
+ * report_print_recorder_table. */
 
 #endif

@@ -2,14 +2,14 @@
 # End-to-end crash trials of real programs through the recorder: the
 # contract on shell loops nobody wrote for fsynclab (dd conv=fsync against
 # plain echo >>, with and without a synced directory), SQLite, Redis and
-# PostgreSQL, each short; then that no server process is left.  Runs
-# $BUILD/fsynclab-rec (the stand-in for `fsynclab record|image|crash` until
-# cli/ lands).  A target whose program is not installed is skipped with a
-# message.  About 60 s here.
+# PostgreSQL, each short, through `fsynclab crash --target`, `record`,
+# `image` and `journal`; then that no server process is left.  A target whose
+# program is not installed is skipped with a message.  About 25 s here,
+# 70 s under ASan.
 set -u
 cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
-bin=$build/fsynclab-rec
+bin=$build/fsynclab
 dir=$(realpath -m "${FSYNCLAB_DIR:-$build/scratch}")/e2e-targets-$$
 mkdir -p "$dir"
 pass=0 fail=0
@@ -45,7 +45,7 @@ check "contract: nothing left running" '! left'
 # ---- record and image, by hand ------------------------------------------------------
 mkdir -p "$dir/rec/root" "$dir/rec/snap"
 "$bin" record --root "$dir/rec/root" --journal "$dir/rec/journal" -- sh -c 'cd "$1"; echo a > f; mkdir d; mv f d/g' sh "$dir/rec/root"
-check "record: the journal holds the shell's calls" '"$bin" dump --journal "$dir/rec/journal" | grep -q "rename .*f"'
+check "record: the journal holds the shell's calls" '"$bin" journal --journal "$dir/rec/journal" | grep -q "rename .*f -> d/g"'
 "$bin" image --journal "$dir/rec/journal" --snapshot "$dir/rec/snap" --model ext4 --out "$dir/rec/img" >/dev/null
 check "image: nothing synced, nothing kept under ext4" '[ -d "$dir/rec/img" ] && [ -z "$(ls -A "$dir/rec/img")" ]'
 
