@@ -87,8 +87,10 @@ check: all $(TESTS)
 	@set -e; for t in tests/e2e/*.sh; do echo "== $$t"; BUILD=$(BUILD) FSYNCLAB_DIR=$(BUILD)/scratch bash $$t; done
 
 # fsynclab next to fio and pg_test_fsync, alternating; see docs/performance.md.
+# And the recorder's cost on Redis and SQLite (docs/real-programs.md).
 bench: all
 	bash bench/compare.sh $(ROUNDS)
+	bash bench/recorder_cost.sh $(ROUNDS)
 
 # The scripts that run the node, with the node under valgrind.  Use a gcc
 # build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.

@@ -51,6 +51,7 @@ sqlite_rate() {
     echo $((n / seconds))
 }
 
+command -v redis-benchmark >/dev/null || { echo "recorder_cost: skipped, redis-server (redis-benchmark) is not installed"; exit 0; }
 printf "%-28s %12s %12s %8s\n" "run" "plain" "recorded" "cost"
 for r in $(seq "$rounds"); do
     p=$(redis_rate plain); q=$(redis_rate recorded)
