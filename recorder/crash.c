@@ -253,6 +253,7 @@ int recorder_crash_run(const struct recorder_crash_config *cfg, struct recorder_
     }
     struct crash_acc acc = {0};
     uint64_t rng = cfg->seed;
+    target_guard(1);
     for (unsigned i = 0; rc == 0 && i < cfg->trials; i++) {
         if ((size_t)snprintf(t.base, sizeof t.base, "%s/t%u", run, i) >= sizeof t.base ||
             (size_t)snprintf(t.data, sizeof t.data, "%s/data", t.base) >= sizeof t.data ||
@@ -267,6 +268,7 @@ int recorder_crash_run(const struct recorder_crash_config *cfg, struct recorder_
         t.nacks = 0;
     }
     free(t.acks);
+    target_guard(0);
     if (!cfg->keep) {
         int rm = recorder_tree_remove(run, rc ? NULL : err, errlen);
         rc = rc ? rc : rm;

@@ -117,6 +117,69 @@ void target_keyset_free(struct target_keyset *s)
     memset(s, 0, sizeof *s);
 }
 
+/* ---- SIGINT and SIGTERM ---------------------------------------------------------------
+ * While a crash run holds the guard, the process groups it started are
+ * listed here, and a SIGINT or SIGTERM kills and reaps them before the
+ * program ends by the signal: no server outlives fsynclab.  (A PostgreSQL
+ * backend in its own session sees its postmaster die and exits.)  Only
+ * async-signal-safe calls in the handler. */
+#define LIVE_MAX 8
+static volatile sig_atomic_t live[LIVE_MAX];
+static struct sigaction old_int, old_term;
+static int guarded;
+
+static void target_on_signal(int sig)
+{
+    int saved = errno;
+    for (int i = 0; i < LIVE_MAX; i++) {
+        pid_t g = (pid_t)live[i];
+        if (g <= 0)
+            continue;
+        kill(-g, SIGKILL);
+        while (waitpid(-g, NULL, 0) > 0 || errno == EINTR)
+            ;
+        live[i] = 0;
+    }
+    struct sigaction *old = sig == SIGINT ? &old_int : &old_term;
+    if (old->sa_handler == SIG_IGN)
+        signal(sig, SIG_DFL);
+    else
+        sigaction(sig, old, NULL);
+    raise(sig);
+    errno = saved;
+}
+
+void target_guard(int enter)
+{
+    if (enter && !guarded) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = target_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGINT);
+        sigaddset(&sa.sa_mask, SIGTERM);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        guarded = 1;
+    } else if (!enter && guarded) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        guarded = 0;
+    }
+}
+
+static void target_live(pid_t add, pid_t remove)
+{
+    for (int i = 0; i < LIVE_MAX; i++) {
+        if (remove > 0 && live[i] == remove)
+            live[i] = 0;
+        if (add > 0 && live[i] == 0) {
+            live[i] = add;
+            add = 0;
+        }
+    }
+}
+
 /* ---- processes --------------------------------------------------------------------- */
 static void target_child(struct target_trial *t, char *const argv[], char *const env[], int recorded,
                          int drop, int pipe_w)
@@ -171,6 +234,7 @@ int target_spawn(struct target_trial *t, char *const argv[], char *const env[], 
     if (c == 0)
         target_child(t, argv, env, recorded, drop, p[1]);
     setpgid(c, c);   /* also here: no race with a kill right after fork */
+    target_live(c, 0);
     if (out_fd) {
         close(p[1]);
         *out_fd = p[0];
@@ -218,6 +282,7 @@ void target_kill_group(pid_t root)
     if (root <= 0)
         return;
     static pid_t tree[KILL_MAX];
+    target_live(0, root);
     size_t n = 0;
     kill(root, SIGSTOP);
     kill(-root, SIGSTOP);

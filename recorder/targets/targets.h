@@ -80,6 +80,10 @@ int target_spawn(struct target_trial *t, char *const argv[], char *const env[], 
  * subreaper, so orphans of the tree are its children).  A child's stderr
  * goes to <trial>/stderr.log unless FSYNCLAB_REC_VERBOSE is set. */
 void target_kill_group(pid_t pgid);
+/* enter 1: until target_guard(0), SIGINT and SIGTERM kill and reap every
+ * process group target_spawn started and not yet killed, then end the
+ * program by the signal. */
+void target_guard(int enter);
 /* Waits for the child to exit by itself, up to timeout_ms; 1: it did. */
 int target_wait(pid_t pid, int timeout_ms, int *status);
 /* The path of a helper next to the preload library (fsynclab-sqlite-worker). */

@@ -65,6 +65,14 @@ if command -v redis-server >/dev/null; then
     crash --target redis --set appendfsync=everysec --trials 1 --seconds 1.5 --cuts 2
     check "redis everysec: within 1 s plus a sync" '[ $rc = 0 ] && [ "$(get held)" = true ]'
     check "redis: no redis-server left" '! left'
+    # SIGTERM in the middle of a trial: the server goes with fsynclab.
+    "$bin" crash --target redis --trials 1 --seconds 60 --dir "$dir" >/dev/null 2>&1 &
+    fpid=$!
+    for _ in $(seq 200); do pgrep -f -- "$dir/.*redis.sock" >/dev/null && break; sleep 0.05; done
+    sleep 0.3
+    kill -TERM "$fpid"; wait "$fpid"; st=$?
+    check "redis: SIGTERM ends fsynclab by the signal (143) and takes redis-server with it" '[ $st = 143 ] && ! left'
+    rm -rf "$dir"/fsynclab-rec-*
 else
     echo "skip redis: redis-server is not installed (apt-get install redis-server)"
 fi
