@@ -49,6 +49,14 @@ check "record: the journal holds the shell's calls" '"$bin" journal --journal "$
 "$bin" image --journal "$dir/rec/journal" --snapshot "$dir/rec/snap" --model ext4 --out "$dir/rec/img" >/dev/null
 check "image: nothing synced, nothing kept under ext4" '[ -d "$dir/rec/img" ] && [ -z "$(ls -A "$dir/rec/img")" ]'
 
+if command -v busybox >/dev/null && ! ldd "$(command -v busybox)" >/dev/null 2>&1; then
+    mkdir -p "$dir/st/root"
+    "$bin" record --root "$dir/st/root" --journal "$dir/st/journal" -- sh -c 'cd "$1" && busybox touch f' sh "$dir/st/root"
+    check "record: an exec of a static binary is flagged" '"$bin" journal --journal "$dir/st/journal" | grep -q "flag .*static binary .*busybox"'
+else
+    echo "skip the static-binary flag: no static busybox (apt-get install busybox-static)"
+fi
+
 # ---- SQLite ----------------------------------------------------------------------------
 s="--target sqlite --trials 2 --seconds 0.6 --cuts 2"
 crash $s --set journal_mode=WAL --set synchronous=FULL
