@@ -202,6 +202,8 @@ static void rec_bind(int fd, const char *rel, int flags)
         h |= REC_MARK_SYNCW;
     if (flags & O_DIRECT)
         rec_flag("O_DIRECT open of %s: its writes are durable only after a flush", rel);
+    if ((flags & __O_TMPFILE) == __O_TMPFILE)
+        rec_flag("O_TMPFILE in %s: an unnamed file is not followed", rel);
     struct iovec p = {(void *)rel, strlen(rel) + 1};
     rec_emit(RECORDER_OPEN, 0, flags, h, 0, 0, &p, 1);
     if (fd < REC_FDS)
