@@ -24,7 +24,7 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := hist wal verifier crashsim bench report recorder recorder/targets node
+MODULES := hist stats wal verifier crashsim bench report recorder recorder/targets node
 # recorder/preload*.c is the LD_PRELOAD library and *_worker.c are programs
 # run under it: none of them belongs in libfsynclab.a.
 LIB_SRC := $(filter-out %/main.c recorder/preload%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
@@ -33,14 +33,15 @@ CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
 REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe
-all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc $(REC_BINS)
+all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
+     $(BUILD)/tests/slow_sync.so $(REC_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libfsynclab.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/fsynclab-node: $(BUILD)/node/main.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -56,6 +57,13 @@ $(BUILD)/bench/model/gather: $(BUILD)/bench/model/gather.o
 # One zlib call against two for a record's CRC (wal/record.c).
 $(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A test's LD_PRELOAD: built without the tree's CFLAGS, so never with a
+# sanitizer (its runtime must come first in a process, and this may be
+# preloaded into one that has none).
+$(BUILD)/tests/slow_sync.so: tests/helpers/slow_sync.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
 # What runs with the recorder preloaded is never built with sanitizers (the
 # ASan runtime must come first in a process) and without the 64-bit

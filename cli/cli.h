@@ -27,6 +27,10 @@ struct cli {
     uint32_t entry_size;
     enum wal_sync_method sync_method;
     double max_seconds;
+    int have_max_seconds;         /* given: repeats and --seconds do not scale it */
+    unsigned repeat;              /* --repeat, 0 when not given */
+    double seconds;               /* --seconds, 0 when not given */
+    enum bench_warmup warmup;
     const char *dir;              /* --dir, NULL when not given */
     unsigned writers;
     int prealloc;
@@ -42,8 +46,7 @@ struct cli {
     const char *model_name;       /* --model as given: crashsim's or recorder's models */
     const char *target, *run, *check, *root, *journal, *snapshot, *at;
     struct recorder_setting settings[RECORDER_MAX_SETTINGS];
-    unsigned nsettings;
-    double seconds;
+    unsigned nsettings;           /* crash --target also takes --seconds (default 3) */
     unsigned cuts;
     int keep, summary;
     int have_trials;              /* --trials given (crash --target defaults to 3) */
@@ -52,12 +55,13 @@ struct cli {
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
-#define CLI_TAKES_BENCH "esbmtdwpj"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCDKk"
-#define CLI_TAKES_CURVE "ebmdwpTMSoI"
-#define CLI_TAKES_RECORD "rJ"
-#define CLI_TAKES_IMAGE "JnaMoS"
-#define CLI_TAKES_JOURNAL "Ju"
+#define CLI_TAKES_BENCH "esbmtdwpjruWn"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKk"
+#define CLI_TAKES_CURVE "ebmdwpTMSoIr"
+#define CLI_TAKES_DIFF ""
+#define CLI_TAKES_RECORD "XJ"
+#define CLI_TAKES_IMAGE "JNaMoS"
+#define CLI_TAKES_JOURNAL "JY"
 
 /* Parses cmd's options (those whose codes are in takes) into o, which holds
  * the defaults; --entries is checked against entries.  Returns 0, -1 after
@@ -97,5 +101,6 @@ int cli_crash_target(struct cli *o);
 int cli_record(int argc, char **argv);
 int cli_image(int argc, char **argv);
 int cli_journal(int argc, char **argv);
+int cli_diff(int argc, char **argv);
 
 #endif

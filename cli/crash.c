@@ -20,15 +20,18 @@ int cli_crash(int argc, char **argv)
     static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
     static struct verifier_summary out[BENCH_MAX_STRATEGIES];
     char default_list[] = "always,batch_10ms,none";
-    struct cli o = { .entries = 1000, .strategies = default_list,
+    /* entries 0: each strategy's trials are sized by the run (crashsim.h) */
+    struct cli o = { .entries = 0, .strategies = default_list,
                      .entry_size = BENCH_DEFAULT_ENTRY_SIZE, .sync_method = WAL_SYNC_FSYNC,
                      .max_seconds = 60, .writers = 1, .trials = 100, .model = CRASHSIM_DROP,
-                     .expire_ms = -1, .interval_ms = -1, .seconds = 3, .cuts = 3 };
+                     .expire_ms = -1, .interval_ms = -1, .cuts = 3 };
     int rc = cli_parse(argc, argv, "crash", CLI_TAKES_CRASH, REPORT_CRASH_ENTRIES, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (o.target || o.run || o.check)
         return cli_crash_target(&o);
+    if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)
+        return cli_usage_error("--seconds, --set, --cuts and --keep need --target%s", "");
     if (o.model_name && crashsim_model_parse(o.model_name, &o.model) < 0)
         return cli_usage_error("--model: \"%s\" needs --target; allowed: " CRASHSIM_MODELS,
                                o.model_name);
@@ -58,6 +61,13 @@ int cli_crash(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
+    }
+    int warned = env.warning[0] != 0;
+    if (bench_check_crash_syncs(&env, out, n) && !warned) {
+        if (o.json)
+            fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
+        else
+            printf("WARNING       %s\n\n", env.warning);
     }
     if (o.json)
         return cli_print_json(report_crash_body(&env, &cfg, out, n));

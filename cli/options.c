@@ -29,18 +29,21 @@ static const struct option cli_options[] = {
     { "writeback-interval-ms", required_argument, NULL, 'i' },
     { "out", required_argument, NULL, 'o' },
     { "intervals", required_argument, NULL, 'I' },
+    { "repeat", required_argument, NULL, 'r' },
+    { "seconds", required_argument, NULL, 'u' },
+    { "warmup", no_argument, NULL, 'W' },
+    { "no-warmup", no_argument, NULL, 'n' },
     { "target", required_argument, NULL, 'G' },
     { "set", required_argument, NULL, 'V' },
     { "run", required_argument, NULL, 'R' },
     { "check", required_argument, NULL, 'C' },
-    { "seconds", required_argument, NULL, 'D' },
     { "cuts", required_argument, NULL, 'K' },
     { "keep", no_argument, NULL, 'k' },
-    { "root", required_argument, NULL, 'r' },
+    { "root", required_argument, NULL, 'X' },
     { "journal", required_argument, NULL, 'J' },
-    { "snapshot", required_argument, NULL, 'n' },
+    { "snapshot", required_argument, NULL, 'N' },
     { "at", required_argument, NULL, 'a' },
-    { "summary", no_argument, NULL, 'u' },
+    { "summary", no_argument, NULL, 'Y' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -76,7 +79,7 @@ static int whole(enum report_limit which, const char *arg, unsigned long long *o
     return 0;
 }
 
-static int number(enum report_limit which, const char *arg, double *out)
+static int seconds(enum report_limit which, const char *arg, double *out)
 {
     char *end;
     errno = 0;
@@ -85,11 +88,6 @@ static int number(enum report_limit which, const char *arg, double *out)
         return range_error(which, report_limit(which)->flag, arg);
     *out = v;
     return 0;
-}
-
-static int seconds(const char *arg, double *out)
-{
-    return number(REPORT_MAX_SECONDS, arg, out);
 }
 
 /* --set KEY=VALUE, repeated; arg stays owned by argv. */
@@ -119,7 +117,11 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
         if (wal_sync_method_parse(arg, &o->sync_method) < 0)
             rc = cli_usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS, arg);
         break;
-    case 't': rc = seconds(arg, &o->max_seconds); break;
+    case 't': rc = seconds(REPORT_MAX_SECONDS, arg, &o->max_seconds); o->have_max_seconds = 1; break;
+    case 'r': rc = whole(REPORT_REPEAT, arg, &v); o->repeat = (unsigned)v; break;
+    case 'u': rc = seconds(REPORT_SECONDS, arg, &o->seconds); break;
+    case 'W': o->warmup = BENCH_WARMUP_ON; break;
+    case 'n': o->warmup = BENCH_WARMUP_OFF; break;
     case 'd': o->dir = arg; break;
     case 'w': rc = whole(REPORT_WRITERS, arg, &v); o->writers = (unsigned)v; break;
     case 'p': o->prealloc = 1; break;
@@ -144,14 +146,13 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'V': rc = setting((char *)arg, o); break;
     case 'R': o->run = arg; break;
     case 'C': o->check = arg; break;
-    case 'D': rc = number(REPORT_SECONDS, arg, &o->seconds); break;
     case 'K': rc = whole(REPORT_CUTS, arg, &v); o->cuts = (unsigned)v; break;
     case 'k': o->keep = 1; break;
-    case 'r': o->root = arg; break;
+    case 'X': o->root = arg; break;
     case 'J': o->journal = arg; break;
-    case 'n': o->snapshot = arg; break;
+    case 'N': o->snapshot = arg; break;
     case 'a': o->at = arg; break;
-    case 'u': o->summary = 1; break;
+    case 'Y': o->summary = 1; break;
     }
     return rc;
 }

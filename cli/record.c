@@ -20,7 +20,7 @@ int cli_crash_target(struct cli *o)
 {
     struct recorder_crash_config cfg = {
         .target = o->target ? o->target : "contract", .run_cmd = o->run, .check_cmd = o->check,
-        .trials = o->have_trials ? o->trials : 3, .seconds = o->seconds, .cuts = o->cuts, .seed = o->seed,
+        .trials = o->have_trials ? o->trials : 3, .seconds = o->seconds > 0 ? o->seconds : 3, .cuts = o->cuts, .seed = o->seed,
         .keep = o->keep, .nsettings = o->nsettings};
     memcpy(cfg.settings, o->settings, sizeof cfg.settings);
     if (o->model_name && recorder_model_parse(o->model_name, &cfg.model) < 0)
