@@ -40,7 +40,7 @@ void cli_usage(FILE *to)
         "  node    serve the Maelstrom JSON protocol on stdin/stdout\n"
         "  record  run a command with its file-system calls journaled\n"
         "  image   build the directory a power cut would leave, from a journal\n"
-        "  journal print a journal\n"
+        "  journal  print a journal\n"
         "\n"
         "bench options:\n"
         "  --entries N        entries per strategy, 1..%llu (default 10000)\n"

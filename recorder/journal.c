@@ -95,6 +95,12 @@ void recorder_journal_close(struct recorder_journal *j)
     memset(j, 0, sizeof *j);
 }
 
+#ifndef FSYNCLAB_LIBDIR
+#define FSYNCLAB_LIBDIR "/usr/local/lib/fsynclab"
+#endif
+
+/* $FSYNCLAB_REC_LIB; else next to the running binary (a build tree); else
+ * the install's library directory. */
 int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen)
 {
     const char *env = getenv(RECORDER_ENV_LIB);
@@ -114,6 +120,9 @@ int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen)
         if (slash)
             *slash = '\0';
         if ((size_t)snprintf(out, outlen, "%s/%s", exe, RECORDER_LIB_NAME) >= outlen)
+            return -ENAMETOOLONG;
+        if (access(out, R_OK) != 0 &&
+            (size_t)snprintf(out, outlen, "%s/%s", FSYNCLAB_LIBDIR, RECORDER_LIB_NAME) >= outlen)
             return -ENAMETOOLONG;
     }
     if (access(out, R_OK) != 0) {

@@ -97,7 +97,8 @@ static inline const void *recorder_payload(const struct recorder_rec *r)
 
 /* ---- running a command under the recorder --------------------------------- */
 /* The preload library's path: $FSYNCLAB_REC_LIB, else next to the running
- * binary (/proc/self/exe).  Fails with -ENOENT when there is none. */
+ * binary (/proc/self/exe), else in the install's lib/fsynclab.  Fails with
+ * -ENOENT when there is none. */
 int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen);
 /* Sets the environment of the calling process (call in a forked child
  * before exec) so that an exec arms the recorder on root into journal. */
