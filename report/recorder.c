@@ -69,6 +69,7 @@ cJSON *report_recorder_body(const struct recorder_crash_config *cfg, const struc
     cJSON_AddNumberToObject(o, "journal_bytes", (double)r->journal_bytes);
     cJSON_AddNumberToObject(o, "journal_ops", (double)r->journal_ops);
     add_ms(o, "image_ms_max", r->image_ms_max);
+    cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
     return o;
 }
 
@@ -95,6 +96,8 @@ void report_print_recorder_table(FILE *to, const struct recorder_crash_config *c
             r->recovered_ok, (unsigned long long)r->acked_total, (unsigned long long)r->acked_lost_max,
             r->loss_window_ms_p50, r->loss_window_ms_max, promised, held_name(r->held),
             r->promised ? r->promised : "");
+    fprintf(to, "seed %llu replays this run's kill instants, cut points and model choices.\n",
+            (unsigned long long)cfg->seed);
     if (r->unseen_flags)
         fprintf(to, "unseen        %llu call%s the recorder could not follow, first: %s\n",
                 (unsigned long long)r->unseen_flags, r->unseen_flags == 1 ? "" : "s", r->unseen);
