@@ -11,7 +11,7 @@ VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
-PKGS    := libcjson libfiu zlib
+PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -26,14 +26,17 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := hist stats wal verifier crashsim bench report node
-LIB_SRC := $(filter-out %/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
+MODULES := hist stats wal verifier crashsim bench report recorder recorder/targets node
+# recorder/preload*.c is the LD_PRELOAD library and *_worker.c are programs
+# run under it: none of them belongs in libfsynclab.a.
+LIB_SRC := $(filter-out %/main.c recorder/preload%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
+REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
-     $(BUILD)/tests/slow_sync.so
+     $(BUILD)/tests/slow_sync.so $(REC_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +70,22 @@ $(BUILD)/tests/slow_sync.so: tests/helpers/slow_sync.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
+# What runs with the recorder preloaded is never built with sanitizers (the
+# ASan runtime must come first in a process) and without the 64-bit
+# off_t redirections, so that open and open64 stay two symbols.
+REC_CFLAGS := $(filter -O% -g% -W%,$(CFLAGS)) -std=c11 -Wall -Wextra -pthread -I. -D_GNU_SOURCE
+$(BUILD)/libfsynclab-rec.so: recorder/preload.c recorder/preload_io.c recorder/preload.h recorder/recorder.h
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -U_FORTIFY_SOURCE -fPIC -shared -o $@ recorder/preload.c recorder/preload_io.c -ldl
+
+$(BUILD)/fsynclab-sqlite-worker: recorder/targets/sqlite_worker.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs sqlite3)
+
+$(BUILD)/rec_probe: tests/rec_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
@@ -81,8 +100,10 @@ check: all $(TESTS)
 	@set -e; for t in tests/e2e/*.sh; do echo "== $$t"; BUILD=$(BUILD) FSYNCLAB_DIR=$(BUILD)/scratch bash $$t; done
 
 # fsynclab next to fio and pg_test_fsync, alternating; see docs/performance.md.
+# And the recorder's cost on Redis and SQLite (docs/real-programs.md).
 bench: all
 	bash bench/compare.sh $(ROUNDS)
+	bash bench/recorder_cost.sh $(ROUNDS)
 
 # The scripts that run the node, with the node under valgrind.  Use a gcc
 # build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.
@@ -121,6 +142,11 @@ MAN1DIR = $(PREFIX)/share/man/man1
 COMPDIR = $(PREFIX)/share/bash-completion/completions
 LIBDIR  = $(PREFIX)/lib/fsynclab
 RECLIB  = libfsynclab-rec.so
+RECWORKER = fsynclab-sqlite-worker
+
+# An installed fsynclab finds the recorder library (and the sqlite target's
+# worker next to it) in LIBDIR when it is not next to the binary.
+$(BUILD)/recorder/journal.o: override CPPFLAGS += -DFSYNCLAB_LIBDIR='"$(LIBDIR)"'
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPDIR)
@@ -129,11 +155,13 @@ install: all
 	install -m 644 docs/completion/fsynclab.bash $(DESTDIR)$(COMPDIR)/fsynclab
 	if [ -e $(BUILD)/$(RECLIB) ]; then \
 	  install -d $(DESTDIR)$(LIBDIR) && install -m 644 $(BUILD)/$(RECLIB) $(DESTDIR)$(LIBDIR)/; fi
+	if [ -e $(BUILD)/$(RECWORKER) ]; then \
+	  install -d $(DESTDIR)$(LIBDIR) && install -m 755 $(BUILD)/$(RECWORKER) $(DESTDIR)$(LIBDIR)/; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fsynclab $(DESTDIR)$(BINDIR)/fsynclab-node \
 	  $(DESTDIR)$(MAN1DIR)/fsynclab.1 $(DESTDIR)$(MAN1DIR)/fsynclab-node.1 \
-	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB)
+	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB) $(DESTDIR)$(LIBDIR)/$(RECWORKER)
 	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || true
 
 # The Debian package, built from a copy of the tree in $(BUILD)/pkg/src

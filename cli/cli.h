@@ -42,13 +42,26 @@ struct cli {
     long expire_ms, interval_ms;
     const char *out;
     char *intervals;
+    /* crash --target, record, image, journal (recorder/) */
+    const char *model_name;       /* --model as given: crashsim's or recorder's models */
+    const char *target, *run, *check, *root, *journal, *snapshot, *at;
+    struct recorder_setting settings[RECORDER_MAX_SETTINGS];
+    unsigned nsettings;           /* crash --target also takes --seconds (default 3) */
+    unsigned cuts;
+    int keep, summary;
+    int have_trials;              /* --trials given (crash --target defaults to 3) */
+    int rest;                     /* set by the caller: arguments after -- are allowed;
+                                     then the index of the first one */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxi"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKk"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
+#define CLI_TAKES_RECORD "XJ"
+#define CLI_TAKES_IMAGE "JNaMoS"
+#define CLI_TAKES_JOURNAL "JY"
 
 /* Parses cmd's options (those whose codes are in takes) into o, which holds
  * the defaults; --entries is checked against entries.  Returns 0, -1 after
@@ -83,6 +96,11 @@ void cli_progress_end(struct cli_progress *p);
 int cli_bench(int argc, char **argv);
 int cli_crash(int argc, char **argv);
 int cli_curve(int argc, char **argv);
+/* recorder/: crash --target (called by cli_crash), record, image, journal */
+int cli_crash_target(struct cli *o);
+int cli_record(int argc, char **argv);
+int cli_image(int argc, char **argv);
+int cli_journal(int argc, char **argv);
 int cli_diff(int argc, char **argv);
 
 #endif

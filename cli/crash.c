@@ -24,10 +24,17 @@ int cli_crash(int argc, char **argv)
     struct cli o = { .entries = 0, .strategies = default_list,
                      .entry_size = BENCH_DEFAULT_ENTRY_SIZE, .sync_method = WAL_SYNC_FSYNC,
                      .max_seconds = 60, .writers = 1, .trials = 100, .model = CRASHSIM_DROP,
-                     .expire_ms = -1, .interval_ms = -1 };
+                     .expire_ms = -1, .interval_ms = -1, .cuts = 3 };
     int rc = cli_parse(argc, argv, "crash", CLI_TAKES_CRASH, REPORT_CRASH_ENTRIES, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (o.target || o.run || o.check)
+        return cli_crash_target(&o);
+    if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)
+        return cli_usage_error("--seconds, --set, --cuts and --keep need --target%s", "");
+    if (o.model_name && crashsim_model_parse(o.model_name, &o.model) < 0)
+        return cli_usage_error("--model: \"%s\" needs --target; allowed: " CRASHSIM_MODELS,
+                               o.model_name);
     size_t n;
     if ((rc = cli_parse_strategies(o.strategies, strategies, &n)))
         return rc;

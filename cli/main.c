@@ -38,6 +38,9 @@ void cli_usage(FILE *to)
         "  diff    compare two `bench --json` outputs (A.json B.json) strategy by\n"
         "          strategy: the difference, its 95%% interval, whether it is proven\n"
         "  node    serve the Maelstrom JSON protocol on stdin/stdout\n"
+        "  record  run a command with its file-system calls journaled\n"
+        "  image   build the directory a power cut would leave, from a journal\n"
+        "  journal  print a journal\n"
         "\n"
         "bench options:\n"
         "  --entries N        entries per strategy, 1..%llu (default 10000)\n"
@@ -67,6 +70,24 @@ void cli_usage(FILE *to)
         "  --writeback-expire-ms MS, --writeback-interval-ms MS\n"
         "                     the writeback model's kernel settings (default /proc/sys/vm)\n"
         "\n"
+        "crash --target: a real program (docs/real-programs.md)\n"
+        "  --target NAME      redis, sqlite, postgres, or contract (with --run and --check)\n"
+        "  --set KEY=VALUE    a setting of the program, repeated: appendfsync=always|\n"
+        "                     everysec|no; journal_mode=WAL|DELETE|TRUNCATE and\n"
+        "                     synchronous=FULL|NORMAL|OFF; synchronous_commit=on|off\n"
+        "  --run CMD, --check CMD  the contract's commands, under /bin/sh -c with\n"
+        "                     $FSYNCLAB_DATA; run prints `ack KEY`, check prints keys\n"
+        "  --trials T         trials (default 3); --seconds S: the longest a trial runs\n"
+        "                     before its kill (default 3); --cuts K: earlier cut points\n"
+        "                     per trial, 0..%u (default 3)\n"
+        "  --model M          %s (default drop)\n"
+        "  --keep             leave the trial directories (journal, snapshot, images)\n"
+        "\n"
+        "record --root DIR --journal FILE -- CMD ARGS...\n"
+        "image --journal FILE --snapshot DIR --at MS|end --model M --out DIR [--seed S]\n"
+        "                     MS: milliseconds after the journal's first record\n"
+        "journal --journal FILE [--summary]\n"
+        "\n"
         "curve options (and --entry-size, --sync-method, --writers, --prealloc, --dir,\n"
         "--seed):\n"
         "  --out DIR          where the files go (default curve)\n"
@@ -82,7 +103,7 @@ void cli_usage(FILE *to)
         (unsigned long long)BENCH_MAX_ENTRIES, WAL_BATCH_MAX_MS, WAL_HEADER_SIZE, WAL_MAX_RECORD,
         BENCH_DEFAULT_ENTRY_SIZE, WAL_SYNC_METHODS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
         BENCH_MAX_WRITERS, BENCH_MAX_REPEAT, REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
-        REPORT_CRASH_MAX_TRIALS);
+        RECORDER_MAX_CUTS, RECORDER_MODELS, REPORT_CRASH_MAX_TRIALS);
 }
 
 static int cli_node(int argc, char **argv)
@@ -118,5 +139,11 @@ int main(int argc, char **argv)
         return cli_node(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0)
         return cli_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "record") == 0)
+        return cli_record(argc - 1, argv + 1);
+    if (strcmp(cmd, "image") == 0)
+        return cli_image(argc - 1, argv + 1);
+    if (strcmp(cmd, "journal") == 0)
+        return cli_journal(argc - 1, argv + 1);
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

@@ -33,6 +33,17 @@ static const struct option cli_options[] = {
     { "seconds", required_argument, NULL, 'u' },
     { "warmup", no_argument, NULL, 'W' },
     { "no-warmup", no_argument, NULL, 'n' },
+    { "target", required_argument, NULL, 'G' },
+    { "set", required_argument, NULL, 'V' },
+    { "run", required_argument, NULL, 'R' },
+    { "check", required_argument, NULL, 'C' },
+    { "cuts", required_argument, NULL, 'K' },
+    { "keep", no_argument, NULL, 'k' },
+    { "root", required_argument, NULL, 'X' },
+    { "journal", required_argument, NULL, 'J' },
+    { "snapshot", required_argument, NULL, 'N' },
+    { "at", required_argument, NULL, 'a' },
+    { "summary", no_argument, NULL, 'Y' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -79,6 +90,20 @@ static int seconds(enum report_limit which, const char *arg, double *out)
     return 0;
 }
 
+/* --set KEY=VALUE, repeated; arg stays owned by argv. */
+static int setting(char *arg, struct cli *o)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return cli_usage_error("--set: \"%s\" is not KEY=VALUE", arg);
+    if (o->nsettings == RECORDER_MAX_SETTINGS)
+        return cli_usage_error("--set: at most 16 settings%s", "");
+    *eq = '\0';
+    o->settings[o->nsettings].key = arg;
+    o->settings[o->nsettings++].value = eq + 1;
+    return 0;
+}
+
 /* One option's value into o; 0 or CLI_EXIT_USAGE. */
 static int take(int c, const char *arg, enum report_limit entries, struct cli *o)
 {
@@ -101,16 +126,33 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'w': rc = whole(REPORT_WRITERS, arg, &v); o->writers = (unsigned)v; break;
     case 'p': o->prealloc = 1; break;
     case 'j': o->json = 1; break;
-    case 'T': rc = whole(REPORT_TRIALS, arg, &v); o->trials = (uint32_t)v; break;
-    case 'M':
-        if (crashsim_model_parse(arg, &o->model) < 0)
-            rc = cli_usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS, arg);
+    case 'T': rc = whole(REPORT_TRIALS, arg, &v); o->trials = (uint32_t)v; o->have_trials = 1; break;
+    case 'M': {
+        /* crash --target and image take the recorder's models; cli_crash
+         * refuses one that is not crashsim's without --target. */
+        enum recorder_model m;
+        o->model_name = arg;
+        if (crashsim_model_parse(arg, &o->model) < 0 && recorder_model_parse(arg, &m) < 0)
+            rc = cli_usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS
+                                 "; with --target, and for image: " RECORDER_MODELS, arg);
         break;
+    }
     case 'S': rc = whole(REPORT_SEED, arg, &v); o->seed = v; o->have_seed = 1; break;
     case 'x': rc = whole(REPORT_WRITEBACK_EXPIRE_MS, arg, &v); o->expire_ms = (long)v; break;
     case 'i': rc = whole(REPORT_WRITEBACK_INTERVAL_MS, arg, &v); o->interval_ms = (long)v; break;
     case 'o': o->out = arg; break;
     case 'I': o->intervals = (char *)arg; break;
+    case 'G': o->target = arg; break;
+    case 'V': rc = setting((char *)arg, o); break;
+    case 'R': o->run = arg; break;
+    case 'C': o->check = arg; break;
+    case 'K': rc = whole(REPORT_CUTS, arg, &v); o->cuts = (unsigned)v; break;
+    case 'k': o->keep = 1; break;
+    case 'X': o->root = arg; break;
+    case 'J': o->journal = arg; break;
+    case 'N': o->snapshot = arg; break;
+    case 'a': o->at = arg; break;
+    case 'Y': o->summary = 1; break;
     }
     return rc;
 }
@@ -131,7 +173,9 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *takes,
         if ((rc = take(c, optarg, entries, o)))
             return rc;
     }
-    if (optind < argc) {
+    if (o->rest) {
+        o->rest = optind;
+    } else if (optind < argc) {
         fprintf(stderr, "fsynclab: %s: unexpected argument \"%s\"\n(try fsynclab --help)\n", cmd,
                 argv[optind]);
         return CLI_EXIT_USAGE;

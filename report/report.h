@@ -25,6 +25,7 @@
 
 #include "bench/bench.h"
 #include "crashsim/crashsim.h"
+#include "recorder/recorder.h"
 #include "verifier/verifier.h"
 
 /* ---- the JSON writer ------------------------------------------------------- */
@@ -60,7 +61,9 @@ enum report_limit {
     REPORT_WRITEBACK_INTERVAL_MS,
     REPORT_INTERVAL_MS,        /* a batch interval of the curve */
     REPORT_REPEAT,             /* measured runs per strategy */
-    REPORT_SECONDS,            /* a time-based run's length, above 0 */
+    REPORT_SECONDS,            /* a time-based run's length (bench), or how long a
+                                  recorded program runs (crash --target); above 0 */
+    REPORT_CUTS,               /* earlier cut points of a recorded crash trial */
     REPORT_LIMITS
 };
 
@@ -95,6 +98,12 @@ cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_conf
 /* ---- text tables ------------------------------------------------------------- */
 
 /* directory and file system lines. */
+/* `fsynclab crash --target`: recorder_crash_run's result. */
+cJSON *report_recorder_body(const struct recorder_crash_config *cfg,
+                            const struct recorder_crash_result *r);
+void report_print_recorder_table(FILE *to, const struct recorder_crash_config *cfg,
+                                 const struct recorder_crash_result *r);
+
 void report_print_where(FILE *to, const struct bench_env *env);
 /* The header of `fsynclab bench`: where, writeback, the run, a WARNING. */
 void report_print_bench_header(FILE *to, const struct bench_env *env,

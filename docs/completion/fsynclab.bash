@@ -1,7 +1,8 @@
 # DESIGN: bash completion for fsynclab: the subcommands, each subcommand's
 # options (as `fsynclab --help` groups them), and the values of --strategies
 # (a comma-separated list, completed item by item), --model, --sync-method,
-# --dir and --out, and diff's two JSON files.  Plain bash (compgen, compopt), no bash-completion helpers,
+# --dir and --out, and diff's two JSON files; crash --target's targets and
+# settings, and record, image and journal.  Plain bash (compgen, compopt), no bash-completion helpers,
 # so that tests/e2e/completion.sh can source it anywhere.  That test fails,
 # naming the option, when --help lists one this file does not offer.
 # Installed as share/bash-completion/completions/fsynclab.
@@ -10,7 +11,11 @@ _fsynclab_common="--entry-size --sync-method --writers --prealloc --dir"
 _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmup --no-warmup
   --json $_fsynclab_common"
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
-  --writeback-interval-ms --strategies --json $_fsynclab_common"
+  --writeback-interval-ms --strategies --json $_fsynclab_common
+  --target --set --run --check --seconds --cuts --keep"
+_fsynclab_record="--root --journal"
+_fsynclab_image="--journal --snapshot --at --model --out --seed"
+_fsynclab_journal="--journal --summary"
 _fsynclab_curve="--out --intervals --entries --repeat --trials --model --seed $_fsynclab_common"
 
 # Completes the last item of a comma-separated list in $cur from words $1.
@@ -38,9 +43,30 @@ _fsynclab()
     --strategies)
         _fsynclab_list "always group none batch_1ms batch_10ms batch_100ms batch_1000ms"
         return ;;
-    --model)
-        COMPREPLY=($(compgen -W "drop torn reorder writeback process lie" -- "$cur"))
+    --model)  # the recorder's models with --target and for image
+        if [[ " ${COMP_WORDS[*]} " == *" --target "* || " ${COMP_WORDS[*]} " == *" image "* ]]; then
+            COMPREPLY=($(compgen -W "drop ext4 torn reorder" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "drop torn reorder writeback process lie" -- "$cur"))
+        fi
         return ;;
+    --target)
+        COMPREPLY=($(compgen -W "redis sqlite postgres contract" -- "$cur"))
+        return ;;
+    --set)
+        COMPREPLY=($(compgen -W "appendfsync= journal_mode= synchronous= synchronous_commit=" -- "$cur"))
+        compopt -o nospace 2>/dev/null
+        return ;;
+    --root | --snapshot)
+        COMPREPLY=($(compgen -d -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return ;;
+    --journal)
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return ;;
+    --run | --check | --cuts | --at)
+        return ;;  # a command, a number
     --sync-method)
         COMPREPLY=($(compgen -W "fsync fdatasync o_dsync o_direct_dsync" -- "$cur"))
         return ;;
@@ -55,7 +81,7 @@ _fsynclab()
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-        bench | crash | curve | diff | node) cmd=${COMP_WORDS[i]}; break ;;
+        bench | crash | curve | diff | node | record | image | journal) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     case $cmd in
@@ -63,7 +89,7 @@ _fsynclab()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "bench crash curve diff node" -- "$cur"))
+            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal" -- "$cur"))
         fi ;;
     bench) COMPREPLY=($(compgen -W "$_fsynclab_bench --help" -- "$cur")) ;;
     crash) COMPREPLY=($(compgen -W "$_fsynclab_crash --help" -- "$cur")) ;;
@@ -75,6 +101,12 @@ _fsynclab()
             COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
         fi ;;
+    record)  # its options, then after -- a command
+        local j
+        for ((j = i + 1; j < COMP_CWORD; j++)); do [[ ${COMP_WORDS[j]} == -- ]] && return; done
+        COMPREPLY=($(compgen -W "$_fsynclab_record -- --help" -- "$cur")) ;;
+    image) COMPREPLY=($(compgen -W "$_fsynclab_image --help" -- "$cur")) ;;
+    journal) COMPREPLY=($(compgen -W "$_fsynclab_journal --help" -- "$cur")) ;;
     node) ;;  # takes no arguments
     esac
 }

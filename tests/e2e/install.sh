@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # DESIGN: `make install DESTDIR=D PREFIX=/usr` into a scratch root puts the two
-# binaries, both man pages and the bash completion where a Debian system looks
-# for them, and the recorder library only when it has been built; the
+# binaries, both man pages, the bash completion, and the recorder library and
+# the sqlite target's worker (in lib/fsynclab/, only when built) where a
+# Debian system looks for them; the
 # installed fsynclab reports debian/changelog's version and the installed node
 # answers; `make uninstall` takes all of it away again.  make runs with -o all
 # so that nothing is rebuilt: the test installs the tree make check built.
@@ -21,14 +22,15 @@ mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -o a
 root=$work/root
 export LC_ALL=C
 files=$(printf '%s\n' usr/bin/fsynclab usr/bin/fsynclab-node usr/share/man/man1/fsynclab.1 \
-    usr/share/man/man1/fsynclab-node.1 usr/share/bash-completion/completions/fsynclab | sort)
+    usr/share/man/man1/fsynclab-node.1 usr/share/bash-completion/completions/fsynclab \
+    usr/lib/fsynclab/libfsynclab-rec.so usr/lib/fsynclab/fsynclab-sqlite-worker | sort)
 mk install BUILD="$build" DESTDIR="$root" PREFIX=/usr >"$work/log" 2>&1; rc=$?
 check "make install DESTDIR PREFIX=/usr succeeds" '[ $rc -eq 0 ] || { cat "$work/log"; false; }'
 got=$(cd "$root" 2>/dev/null && find . -type f | sed 's|^\./||' | sort)
-check "it installs exactly the binaries, man pages and completion" '[ "$got" = "$files" ]'
+check "it installs exactly the binaries, man pages, completion and the recorder's two files" '[ "$got" = "$files" ]'
 [ "$got" = "$files" ] || { echo "  got:"; sed 's/^/    /' <<<"$got"; }
 check "the binaries are executable, the rest is not" \
-    '[ -x "$root/usr/bin/fsynclab" ] && [ -x "$root/usr/bin/fsynclab-node" ] && ! [ -x "$root/usr/share/man/man1/fsynclab.1" ]'
+    '[ -x "$root/usr/bin/fsynclab" ] && [ -x "$root/usr/bin/fsynclab-node" ] && [ -x "$root/usr/lib/fsynclab/fsynclab-sqlite-worker" ] && ! [ -x "$root/usr/share/man/man1/fsynclab.1" ] && ! [ -x "$root/usr/lib/fsynclab/libfsynclab-rec.so" ]'
 want=$(sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 got=$("$root/usr/bin/fsynclab" --version 2>&1)
 check "installed fsynclab --version is debian/changelog's: fsynclab $want" '[ -n "$want" ] && [ "$got" = "fsynclab $want" ]'
@@ -41,13 +43,12 @@ mk uninstall BUILD="$build" DESTDIR="$root" PREFIX=/usr >"$work/log" 2>&1; rc=$?
 left=$(find "$root" -type f 2>/dev/null)
 check "make uninstall removes every file" '[ $rc -eq 0 ] && [ -z "$left" ]'
 
-# With a recorder library in the build tree it goes to lib/fsynclab/.  A copy
-# of the tree's binaries stands in for the build, so build/ is not touched.
+# A build without the recorder's files installs no usr/lib.  A copy of the
+# tree's binaries stands in for the build, so build/ is not touched.
 fake=$work/build
-mkdir -p "$fake" && cp "$build/fsynclab" "$build/fsynclab-node" "$fake/" && : >"$fake/libfsynclab-rec.so"
+mkdir -p "$fake" && cp "$build/fsynclab" "$build/fsynclab-node" "$fake/"
 mk install BUILD="$fake" DESTDIR="$work/root2" PREFIX=/usr >"$work/log" 2>&1; rc=$?
-check "a built recorder library is installed in usr/lib/fsynclab/" '[ $rc -eq 0 ] && [ -f "$work/root2/usr/lib/fsynclab/libfsynclab-rec.so" ]'
-check "without one, no usr/lib is made" '! [ -e "$root/usr/lib" ]'
+check "without a recorder library, no usr/lib is made" '[ $rc -eq 0 ] && ! [ -e "$work/root2/usr/lib" ]'
 
 echo "install: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1,0 +1,245 @@
+/* image_write: file contents under a model, and the image directory.
+ *
+ * DESIGN.  A file's content is its snapshot content with its data changes
+ * replayed in journal order: all the durable ones (a prefix), and of the
+ * rest what the model lets through:
+ *   drop, ext4  nothing;
+ *   torn        a random prefix of them, the last one cut to a whole
+ *               number of 512-byte sectors (a power cut in the middle of
+ *               writeback in order);
+ *   reorder     each sector of each write, and each size change, on its
+ *               own with probability 1/2 (writeback in any order).
+ * Only names in the durable map are written; a directory reachable under
+ * two names (a strict model can keep both halves of a rename) is written
+ * once, at the first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "recorder/image.h"
+
+#define SECTOR 512u
+
+struct img_buf {
+    unsigned char *data;
+    size_t len, cap;
+};
+
+static int img_resize(struct img_buf *b, size_t len)
+{
+    if (len > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < len)
+            cap *= 2;
+        unsigned char *g = realloc(b->data, cap);
+        if (!g)
+            return -ENOMEM;
+        b->data = g;
+        b->cap = cap;
+    }
+    if (len > b->len)
+        memset(b->data + b->len, 0, len - b->len);
+    b->len = len;
+    return 0;
+}
+
+static int img_put(struct img_buf *b, uint64_t off, const unsigned char *src, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (off + n > b->len && img_resize(b, (size_t)(off + n)) != 0)
+        return -ENOMEM;
+    memcpy(b->data + off, src, n);
+    return 0;
+}
+
+/* Applies record r; for a write, only bytes [from, to) of its payload. */
+static int img_apply(struct img_buf *b, const struct recorder_rec *r, size_t from, size_t to)
+{
+    switch (r->type) {
+    case RECORDER_OPEN:   /* O_TRUNC */
+        return img_resize(b, 0);
+    case RECORDER_WRITE:
+        if (r->flags & RECORDER_F_REPLACE) {
+            b->len = 0;
+            return img_put(b, 0, recorder_payload(r), (size_t)r->len);
+        }
+        return to > from ? img_put(b, r->off + from, (const unsigned char *)recorder_payload(r) + from,
+                                   to - from)
+                         : 0;
+    case RECORDER_TRUNCATE:
+    case RECORDER_TRUNCATE_PATH:
+        if (r->off < b->len) {
+            b->len = (size_t)r->off;
+            return 0;
+        }
+        return img_resize(b, (size_t)r->off);
+    case RECORDER_FALLOCATE:
+        if (r->aux & FALLOC_FL_PUNCH_HOLE) {
+            size_t end = r->off + r->len < b->len ? (size_t)(r->off + r->len) : b->len;
+            if (r->off < end)
+                memset(b->data + r->off, 0, end - (size_t)r->off);
+            return 0;
+        }
+        if (!(r->aux & FALLOC_FL_KEEP_SIZE) && r->off + r->len > b->len)
+            return img_resize(b, (size_t)(r->off + r->len));
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static uint64_t img_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static int img_content(const struct img *im, uint32_t f, struct img_buf *b)
+{
+    const struct img_file *file = &im->files[f];
+    b->len = 0;
+    if (img_resize(b, file->init_len) != 0)
+        return -ENOMEM;
+    if (file->init_len)
+        memcpy(b->data, file->init, file->init_len);
+    size_t k = 0;
+    for (; k < file->nops && file->ops[k] < file->data_idx; k++) {
+        const struct recorder_rec *r = im->j->recs[file->ops[k]];
+        if (img_apply(b, r, 0, (size_t)r->len) != 0)
+            return -ENOMEM;
+    }
+    if (im->model != RECORDER_TORN && im->model != RECORDER_REORDER)
+        return 0;
+    uint64_t rng = im->seed ^ ((uint64_t)f * 0xD1B54A32D192ED03ull);
+    size_t left = file->nops - k;
+    size_t cut = im->model == RECORDER_TORN ? (size_t)(img_rand(&rng) % (left + 1)) : left;
+    for (size_t n = 0; n < cut; n++, k++) {
+        const struct recorder_rec *r = im->j->recs[file->ops[k]];
+        int partial = r->type == RECORDER_WRITE && !(r->flags & RECORDER_F_REPLACE);
+        if (im->model == RECORDER_REORDER && !partial) {
+            if ((img_rand(&rng) & 1) && img_apply(b, r, 0, 0) != 0)
+                return -ENOMEM;
+            continue;
+        }
+        if (im->model == RECORDER_REORDER) {
+            for (size_t s = 0; s < r->len; s += SECTOR) {
+                size_t e = s + SECTOR < r->len ? s + SECTOR : (size_t)r->len;
+                if ((img_rand(&rng) & 1) && img_apply(b, r, s, e) != 0)
+                    return -ENOMEM;
+            }
+            continue;
+        }
+        if (img_apply(b, r, 0, (size_t)r->len) != 0)
+            return -ENOMEM;
+    }
+    if (im->model == RECORDER_TORN && k < file->nops) {   /* the write the cut fell in */
+        const struct recorder_rec *r = im->j->recs[file->ops[k]];
+        if (r->type == RECORDER_WRITE && !(r->flags & RECORDER_F_REPLACE)) {
+            size_t sectors = (size_t)(r->len / SECTOR);
+            size_t keep = (size_t)(img_rand(&rng) % (sectors + 1)) * SECTOR;
+            if (img_apply(b, r, 0, keep) != 0)
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int img_fail(struct img *im, const char *call, const char *path, int e)
+{
+    if (im->err)
+        snprintf(im->err, im->errlen, "%s(%s): %s", call, path, strerror(e));
+    return -e;
+}
+
+static int img_write_file(struct img *im, uint32_t f, const char *path, struct img_buf *b)
+{
+    const struct img_file *file = &im->files[f];
+    if (file->link)
+        return symlink(file->link, path) == 0 ? 0 : img_fail(im, "symlink", path, errno);
+    if (img_content(im, f, b) != 0)
+        return img_fail(im, "malloc", path, ENOMEM);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file->mode ? file->mode : 0644);
+    if (fd < 0)
+        return img_fail(im, "open", path, errno);
+    for (size_t done = 0; done < b->len;) {
+        ssize_t n = write(fd, b->data + done, b->len - done);
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return img_fail(im, "write", path, e);
+        }
+        done += (size_t)n;
+    }
+    if (close(fd) != 0)
+        return img_fail(im, "close", path, errno);
+    im->stats.files++;
+    im->stats.bytes += b->len;
+    return 0;
+}
+
+static int img_by_dir(const void *a, const void *b)
+{
+    const struct img_slot *x = *(const struct img_slot *const *)a, *y = *(const struct img_slot *const *)b;
+    return x->dir < y->dir ? -1 : x->dir > y->dir;
+}
+
+static int img_write_dir(struct img *im, uint32_t dir, const char *path, struct img_slot **kids,
+                         size_t nkids, struct img_buf *b)
+{
+    im->files[dir].written = 1;
+    im->stats.dirs++;
+    size_t lo = 0, hi = nkids;   /* first entry of dir */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (kids[mid]->dir < dir)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < nkids && kids[k]->dir == dir; k++) {
+        uint32_t f = kids[k]->file;
+        char child[PATH_MAX];
+        if ((size_t)snprintf(child, sizeof child, "%s/%s", path, kids[k]->name) >= sizeof child)
+            return img_fail(im, "snprintf", path, ENAMETOOLONG);
+        int rc = 0;
+        if (!im->files[f].is_dir)
+            rc = img_write_file(im, f, child, b);
+        else if (!im->files[f].written) {
+            if (mkdir(child, im->files[f].mode ? im->files[f].mode : 0755) != 0)
+                return img_fail(im, "mkdir", child, errno);
+            rc = img_write_dir(im, f, child, kids, nkids, b);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int img_write_tree(struct img *im, const char *out_dir)
+{
+    if (mkdir(out_dir, im->files[1].mode ? im->files[1].mode : 0755) != 0)
+        return img_fail(im, "mkdir", out_dir, errno);
+    struct img_slot **kids = malloc((im->dur.used + 1) * sizeof *kids);
+    if (!kids)
+        return img_fail(im, "malloc", out_dir, ENOMEM);
+    size_t n = 0;
+    for (size_t i = 0; i < im->dur.cap; i++)
+        if (im->dur.slots[i].name && im->dur.slots[i].file)
+            kids[n++] = &im->dur.slots[i];
+    qsort(kids, n, sizeof *kids, img_by_dir);
+    struct img_buf b = {0};
+    int rc = img_write_dir(im, 1, out_dir, kids, n, &b);
+    free(b.data);
+    free(kids);
+    return rc;
+}

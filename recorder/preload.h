@@ -1,0 +1,62 @@
+/* preload: internals shared by the two halves of libfsynclab-rec.so.
+ *
+ * DESIGN.  preload.c arms the recorder (environment, journal, fd table,
+ * path resolution) and hooks the calls that create, name or pass file
+ * descriptors; preload_io.c hooks the calls that change data or names.
+ * Not part of libfsynclab.a: the library is preloaded into other programs,
+ * so nothing here may depend on fsynclab code or be built with sanitizers.
+ */
+#ifndef FSYNCLAB_RECORDER_PRELOAD_H
+#define FSYNCLAB_RECORDER_PRELOAD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "recorder/recorder.h"
+
+/* Resolves the next definition of a symbol once (thread-safe enough: the
+ * pointer is written with the same value by every racer). */
+void *rec_real(const char *name);
+#define REAL(fn) ((__typeof__(&fn))rec_real_cached(&rec_real_##fn, #fn))
+static inline void *rec_real_cached(void **slot, const char *name)
+{
+    void *p = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (!p) {
+        p = rec_real(name);
+        __atomic_store_n(slot, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+extern int rec_armed;
+
+/* Handles in the fd table: 0 unknown (ask /proc), REC_OUTSIDE not under
+ * the root, otherwise pid << 32 | counter, with the marks below. */
+#define REC_OUTSIDE 1ull
+#define REC_MARK_STDIO (1ull << 63)
+#define REC_MARK_SYNCW (1ull << 62)   /* O_SYNC / O_DSYNC: each write is durable */
+#define REC_MARKS (REC_MARK_STDIO | REC_MARK_SYNCW)
+
+uint64_t rec_handle(int fd);          /* 0: not under the root; marks stripped */
+uint64_t rec_handle_raw(int fd);      /* with marks, 0 when not under the root */
+void rec_set_handle(int fd, uint64_t h);
+void rec_mark(int fd, uint64_t mark);
+/* An OPEN record for fd, now open on path (absolute); flags as open(2). */
+void rec_opened(int fd, const char *abs, int flags);
+/* Records fd (the result of an open of path relative to dirfd); returns fd. */
+int rec_after_open(int dirfd, const char *path, int flags, int fd);
+/* Relative to the root into rel (NULL when outside); dirfd as the *at calls. */
+const char *rec_rel(int dirfd, const char *path, char *rel, size_t rellen);
+
+void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint64_t off,
+              uint64_t len, const struct iovec *payload, int npayload);
+void rec_emit_path(unsigned type, int32_t aux, uint64_t off, const char *a, const char *b);
+void rec_flag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t rec_sync_id(void);
+
+/* preload_io.c: shared mappings and stdio capture before a sync of h. */
+void rec_capture_for_sync(int fd, uint64_t raw_handle);
+void rec_stdio_capture(int fd, uint64_t handle);
+
+#endif

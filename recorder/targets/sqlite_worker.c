@@ -1,0 +1,47 @@
+/* sqlite_worker: the sqlite target's program: one row per transaction into
+ * $FSYNCLAB_DATA/db.sqlite, printing `ack N` after each commit returns.
+ *
+ * DESIGN.  A separate program (not part of libfsynclab.a) because the
+ * recorder is preloaded at exec: the workload must run in a process of its
+ * own.  argv: journal_mode synchronous.  Runs until it is killed.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int fail(sqlite3 *db, const char *what)
+{
+    fprintf(stderr, "sqlite worker: %s: %s\n", what, db ? sqlite3_errmsg(db) : "out of memory");
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = getenv("FSYNCLAB_DATA");
+    if (argc != 3 || !dir) {
+        fprintf(stderr, "usage: FSYNCLAB_DATA=DIR fsynclab-sqlite-worker JOURNAL_MODE SYNCHRONOUS\n");
+        return 2;
+    }
+    char path[4096], pragmas[256];
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=%s; PRAGMA synchronous=%s;"
+             "CREATE TABLE IF NOT EXISTS t(k INTEGER PRIMARY KEY, v BLOB);",
+             argv[1], argv[2]);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        return fail(db, "sqlite3_open");
+    if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
+        return fail(db, pragmas);
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?, randomblob(100))", -1, &ins, NULL) != SQLITE_OK)
+        return fail(db, "prepare");
+    for (long k = 1;; k++) {
+        sqlite3_bind_int64(ins, 1, k);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            return fail(db, "INSERT");
+        sqlite3_reset(ins);
+        if (printf("ack %ld\n", k) < 0 || fflush(stdout) != 0)
+            return 1;
+    }
+}

@@ -1,0 +1,181 @@
+/* target_redis: redis-server with the append-only file, driven by hiredis.
+ *
+ * DESIGN.  The server listens on a Unix socket only (port 0) next to the
+ * data directory, runs under the recorder in its own process group, and
+ * gets SET of unique keys k1, k2, ... from this process, one at a time: a
+ * reply is the acknowledgement, timestamped when it arrives.  The check
+ * starts a fresh, unrecorded redis-server on the image (it loads the AOF
+ * as a restart would), waits until it answers PING (not LOADING), lists
+ * the keys, then kills it.  A server that exits instead has not recovered.
+ */
+#include <errno.h>
+#include <hiredis.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "recorder/targets/targets.h"
+
+#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
+#define REDIS_START_MS 20000
+
+static int redis_setup(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
+                       char *err, size_t errlen)
+{
+    const char *mode = target_setting(cfg, "appendfsync", "everysec");
+    if (strcasecmp(mode, "always") == 0) {
+        out->promised = "always: fsync before every write is acknowledged";
+        out->promised_window_ms = 0;
+    } else if (strcasecmp(mode, "everysec") == 0) {
+        out->promised = "everysec: you may lose 1 second of data";
+        out->promised_window_ms = 1000;
+    } else if (strcasecmp(mode, "no") == 0) {
+        out->promised = "no: data in the hands of the OS";
+    } else {
+        SET_ERR("redis: appendfsync always|everysec|no, not %s", mode);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Starts redis-server on dir with its socket at sock. */
+static int redis_start(struct target_trial *t, const char *dir, const char *sock, int recorded, pid_t *pid,
+                       char *err, size_t errlen)
+{
+    char *argv[] = {"redis-server", "--port", "0", "--unixsocket", (char *)sock, "--unixsocketperm", "700",
+                    "--dir", (char *)dir, "--appendonly", "yes", "--appendfsync",
+                    (char *)target_setting(t->cfg, "appendfsync", "everysec"), "--save", "",
+                    "--daemonize", "no", "--logfile", "", NULL};
+    return target_spawn(t, argv, NULL, recorded, 0, NULL, pid, err, errlen);
+}
+
+/* Connects once the server answers PING; NULL when it died or never did. */
+static redisContext *redis_connect(const char *sock, pid_t pid)
+{
+    for (int waited = 0; waited < REDIS_START_MS; waited += 10) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return NULL;   /* reaped here; target_kill_group finds nothing left of it */
+        redisContext *c = redisConnectUnix(sock);
+        if (c && !c->err) {
+            redisReply *r = redisCommand(c, "PING");
+            int up = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            if (up)
+                return c;
+        }
+        redisFree(c);
+        poll(NULL, 0, 10);
+    }
+    return NULL;
+}
+
+/* The data directory as an installed server leaves it: started once (not
+ * recorded) and shut down cleanly, so that appendonlydir and its manifest
+ * exist before the trial; Redis never syncs the directory that holds
+ * appendonlydir, and a run from an empty directory would lose it whole
+ * under the drop model (docs/real-programs.md shows that run too). */
+static int redis_prepare(struct target_trial *t, char *err, size_t errlen)
+{
+    if (strcmp(target_setting(t->cfg, "fresh", "no"), "yes") == 0)
+        return 0;
+    char sock[PATH_MAX + 16];
+    snprintf(sock, sizeof sock, "%s/prepare.sock", t->base);
+    pid_t pid;
+    int rc = redis_start(t, t->data, sock, 0, &pid, err, errlen);
+    if (rc)
+        return rc;
+    redisContext *c = redis_connect(sock, pid);
+    int st = 0, clean = 0;
+    if (c) {
+        freeReplyObject(redisCommand(c, "SHUTDOWN"));   /* the reply is the connection closing */
+        redisFree(c);
+        clean = target_wait(pid, REDIS_START_MS, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    target_kill_group(pid);
+    unlink(sock);
+    if (!clean) {
+        SET_ERR("redis-server on %s: no clean start and shutdown to prepare the trial", t->data);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int redis_run(struct target_trial *t, char *err, size_t errlen)
+{
+    char sock[PATH_MAX + 16];
+    snprintf(sock, sizeof sock, "%s/redis.sock", t->base);
+    pid_t pid;
+    int rc = redis_start(t, t->data, sock, 1, &pid, err, errlen);
+    if (rc)
+        return rc;
+    redisContext *c = redis_connect(sock, pid);
+    if (!c) {
+        target_kill_group(pid);
+        SET_ERR("redis-server on %s did not answer within %d ms", t->data, REDIS_START_MS);
+        return -ETIMEDOUT;
+    }
+    t->kill_ns = target_now_ns() + t->run_ns;
+    char key[32];
+    for (unsigned long k = 1; rc == 0 && target_now_ns() < t->kill_ns; k++) {
+        int len = snprintf(key, sizeof key, "k%lu", k);
+        redisReply *r = redisCommand(c, "SET %s %lu", key, k);
+        uint64_t ns = target_now_ns();
+        int acked = r && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (!acked) {
+            SET_ERR("redis SET %s: %s", key, c->err ? c->errstr : "not OK");
+            rc = -EIO;
+            break;
+        }
+        rc = target_ack(t, key, (size_t)len, ns);
+    }
+    uint64_t kill_ns = target_now_ns();
+    target_kill_group(pid);
+    redisFree(c);
+    if (kill_ns < t->kill_ns || rc)
+        t->kill_ns = kill_ns;
+    return rc;
+}
+
+static int redis_check(struct target_trial *t, const char *image, struct target_keyset *found, int *ok,
+                       char *err, size_t errlen)
+{
+    char sock[PATH_MAX + 16];
+    snprintf(sock, sizeof sock, "%s/check.sock", t->base);
+    unlink(sock);
+    pid_t pid;
+    int rc = redis_start(t, image, sock, 0, &pid, err, errlen);
+    if (rc)
+        return rc;
+    *ok = 0;
+    redisContext *c = redis_connect(sock, pid);
+    if (c) {
+        redisReply *r = redisCommand(c, "KEYS *");
+        if (r && r->type == REDIS_REPLY_ARRAY) {
+            *ok = 1;
+            for (size_t i = 0; rc == 0 && i < r->elements; i++)
+                rc = target_keyset_add(found, r->element[i]->str);
+        }
+        freeReplyObject(r);
+        redisFree(c);
+    }
+    target_kill_group(pid);
+    unlink(sock);
+    if (rc)
+        SET_ERR("recording a key: %s", strerror(-rc));
+    return rc;
+}
+
+const struct target_ops target_redis = {
+    .name = "redis",
+    .setup = redis_setup,
+    .prepare = redis_prepare,
+    .run = redis_run,
+    .check = redis_check,
+};
