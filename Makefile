@@ -20,12 +20,12 @@ CFLAGS   ?= -O2 -g
 override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
-MODULES := hist wal crashsim verifier node bench
+MODULES := hist wal crashsim verifier node bench vm
 LIB_SRC := $(filter-out %/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc
+all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/fsynclab-vm $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -39,6 +39,22 @@ $(BUILD)/fsynclab-node: $(BUILD)/node/main.o $(BUILD)/libfsynclab.a
 
 $(BUILD)/fsynclab: $(BUILD)/bench/main.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The driver of vm_crash_run until cli/ exposes it as `crash --vm`.
+$(BUILD)/fsynclab-vm: $(BUILD)/vm/main.o $(BUILD)/libfsynclab.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The guest kit of `crash --vm` (docs/ground-truth.md): a Debian kernel, an
+# initramfs with the writer, an ext4 image.  Slow the first time (a kernel
+# download), so `make check` never builds it.  The writer runs in the guest,
+# static and never with the sanitizers of CFLAGS/LDFLAGS.
+GUEST_SRC := vm/guest/main.c $(wildcard wal/*.c) hist/hist.c
+$(BUILD)/vm/fsynclab-guest: $(GUEST_SRC) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -I. -D_GNU_SOURCE -O2 -std=c11 -Wall -Wextra -pthread -static -o $@ $(GUEST_SRC) -lz
+
+vm: $(BUILD)/vm/fsynclab-guest vm/mkkit.sh
+	bash vm/mkkit.sh $(BUILD)/vm $<
 
 # Models behind docs/performance.md, with no fsynclab code in them.
 # The gather of group commit:
@@ -102,5 +118,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-valgrind fuzz bench install clean
+.PHONY: all vm check check-valgrind fuzz bench install clean
 .SECONDARY:
