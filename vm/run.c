@@ -193,6 +193,23 @@ static uint64_t model_covered(const struct vm_trial *t, uint64_t cut, uint64_t *
     return covered;
 }
 
+void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
+                struct vm_compare *out)
+{
+    struct ledger_view view = { t, cut_ns };
+    uint64_t max_sync;
+    memset(out, 0, sizeof *out);
+    out->covered = model_covered(t, cut_ns, &max_sync);
+    for (uint64_t seq = 1; seq <= t->entries; seq++) {
+        if (!view_ack(&view, seq))
+            continue;
+        out->predicted_lost += seq > out->covered;
+        out->real_lost += seq > recovered;
+        out->optimistic += seq > recovered && seq <= out->covered;
+        out->pessimistic += seq <= recovered && seq > out->covered;
+    }
+}
+
 static int judge_image(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
                        uint64_t cut, struct image_result *r, char *err, size_t errlen)
 {
@@ -205,7 +222,7 @@ static int judge_image(const struct paths *p, const struct vm_config *cfg, const
     struct verifier_ledger l = { .entry_size = cfg->entry_size, .written = t->entries,
                                  .acked = t->entries, .ack_ns = view_ack, .ctx = &view,
                                  .crash_ns = cut };
-    uint64_t covered = model_covered(t, cut, &l.max_sync_ns);
+    model_covered(t, cut, &l.max_sync_ns);
     int fd = open(r->log_missing ? "/dev/null" : p->dump, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = -errno;
@@ -216,16 +233,11 @@ static int judge_image(const struct paths *p, const struct vm_config *cfg, const
     close(fd);
     if (rc < 0)
         return rc;
-    uint64_t kept = r->v.recovered;
-    for (uint64_t seq = 1; seq <= t->entries; seq++) {
-        if (!view_ack(&view, seq))
-            continue;
-        r->predicted_lost += seq > covered;
-        if (seq > kept && seq <= covered)
-            r->optimistic = 1;
-        if (seq <= kept && seq > covered)
-            r->pessimistic = 1;
-    }
+    struct vm_compare c;
+    vm_compare(t, cut, r->v.recovered, &c);
+    r->predicted_lost = c.predicted_lost;
+    r->optimistic = c.optimistic != 0;
+    r->pessimistic = c.pessimistic != 0;
     return 0;
 }
 

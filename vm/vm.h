@@ -185,6 +185,19 @@ void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now);
 void vm_signals_install(const char *const *paths, size_t n);
 void vm_signals_restore(void);
 
+/* The drop model against an image for a cut at cut_ns: acks the host read
+ * by then, the widest sync it had seen complete by then (covered), and the
+ * recovered prefix of the image. */
+struct vm_compare {
+    uint64_t covered;          /* records 1..covered: kept, says the model */
+    uint64_t predicted_lost;   /* acked seqs above covered */
+    uint64_t real_lost;        /* acked seqs above recovered */
+    uint64_t optimistic;       /* acked seqs the model kept and the image lost */
+    uint64_t pessimistic;      /* acked seqs the model lost and the image kept */
+};
+void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
+                struct vm_compare *out);
+
 /* Runs argv (stdout and stderr to /dev/null) and returns its exit status
  * (0..255), or a negative errno when it could not run or was killed. */
 int vm_exec(const char *const *argv);
