@@ -106,7 +106,7 @@ fi
 if [ ! -f "$out/base.img" ]; then
   rm -f "$out/base.img.tmp"
   mke2fs -q -t ext4 -F -E lazy_itable_init=0,lazy_journal_init=0 -L fsynclab \
-    "$out/base.img.tmp" 64M
+    "$out/base.img.tmp" 64M >/dev/null
   mv "$out/base.img.tmp" "$out/base.img"
   say "base.img (64 MiB ext4)"
 fi
