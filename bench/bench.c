@@ -32,37 +32,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* ---- scratch file removal on signals ------------------------------------ */
-
-static char scratch_path[4200];
-static volatile sig_atomic_t scratch_live;
-
-static void on_fatal_signal(int sig)
-{
-    if (scratch_live)
-        unlink(scratch_path);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_cleanup_handlers(void)
-{
-    static int installed;
-    if (installed)
-        return;
-    installed = 1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    /* A write past RLIMIT_FSIZE must fail with EFBIG, which names the call
-     * and lets the scratch file be removed, rather than kill the process
-     * (SIGXFSZ's default) with the file left behind and no reply. */
-    signal(SIGXFSZ, SIG_IGN);
-}
-
 /* ---- environment -------------------------------------------------------- */
 
 const char *bench_data_dir(const char *flag)
@@ -181,18 +150,6 @@ static uint64_t run_cost(const struct wal_strategy *s)
     return 0;
 }
 
-static const char *op_call(enum wal_op op, enum wal_sync_method m)
-{
-    switch (op) {
-    case WAL_OP_WRITE:
-        return m == WAL_SYNC_O_DSYNC ? "pwrite(O_DSYNC)"
-             : m == WAL_SYNC_O_DIRECT_DSYNC ? "pwrite(O_DIRECT|O_DSYNC)" : "pwrite";
-    case WAL_OP_SYNC: return wal_sync_method_name(m);
-    case WAL_OP_CLOSE: return "close";
-    default: return "log";
-    }
-}
-
 static int check_free_space(const struct bench_config *cfg, uint32_t record_size,
                             char *err, size_t errlen)
 {
@@ -253,13 +210,17 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
     hist_init(&r->ack_ns);
     hist_init(&r->wal.sync_ns);
 
-    snprintf(scratch_path, sizeof scratch_path, "%s/fsynclab-bench-%ld-%u.wal",
-             cfg->dir, (long)getpid(), index);
+    char scratch_path[WAL_PATH_MAX];
+    int rc = wal_scratch_path(scratch_path, sizeof scratch_path, cfg->dir, "bench", index);
+    if (rc < 0) {
+        snprintf(err, errlen, "scratch path in %s: %s", cfg->dir, strerror(-rc));
+        return rc;
+    }
     struct wal_file *file;
-    int rc = wal_file_open(scratch_path, cfg->sync_method, &file, err, errlen);
+    rc = wal_file_open(scratch_path, cfg->sync_method, &file, err, errlen);
     if (rc < 0)
         return rc;
-    scratch_live = 1;
+    wal_scratch_live(scratch_path);
     struct writer *w = calloc(nw, sizeof *w);
     if (!w) {
         rc = -ENOMEM;
@@ -285,7 +246,7 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
     unsigned started = 0;
     for (unsigned i = 0; i < nw; i++) {
         w[i].log = log;
-        w[i].entries = cfg->entries / nw + (i < cfg->entries % nw);
+        w[i].entries = wal_writer_share(cfg->entries, nw, i);
         w[i].deadline_ns = deadline_ns;
         w[i].last_ack = start;
         hist_init(&w[i].ack_ns);
@@ -310,7 +271,7 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
     }
     rc = wal_log_close(log, &r->wal);
     if (rc < 0) {
-        snprintf(err, errlen, "%s(%s): %s", op_call(r->wal.failed_op, cfg->sync_method),
+        snprintf(err, errlen, "%s(%s): %s", wal_op_call(r->wal.failed_op, cfg->sync_method),
                  scratch_path, strerror(-rc));
         goto out;
     }
@@ -330,7 +291,7 @@ out:
         snprintf(err, errlen, "unlink(%s): %s", scratch_path, strerror(e));
         rc = -e;
     }
-    scratch_live = 0;
+    wal_scratch_live(NULL);
     return rc;
 }
 
@@ -344,7 +305,10 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
         snprintf(err, errlen, "bench_run: invalid configuration");
         return -EINVAL;
     }
-    install_cleanup_handlers();
+    /* A write past RLIMIT_FSIZE must fail with EFBIG, which names the call
+     * and lets the scratch file be removed, rather than kill the process
+     * (SIGXFSZ's default) with the file left behind and no reply. */
+    signal(SIGXFSZ, SIG_IGN);
     uint32_t record_size;
     int rc = wal_record_size(cfg->dir, cfg->sync_method, cfg->entry_size, &record_size, err,
                              errlen);
@@ -367,13 +331,13 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
     }
 
     uint64_t end = wal_now_ns() + (uint64_t)(cfg->max_seconds * 1e9);
-    for (size_t i = 0; i < n; i++) {
+    wal_scratch_guard_enter();
+    for (size_t i = 0; i < n && rc == 0; i++) {
         uint64_t now = wal_now_ns();
         uint64_t share = now < end ? (end - now) / (n - i) : 0;
         rc = run_one(cfg, &strategies[order[i]], record_size, now + share, (unsigned)order[i],
                      &results[order[i]], err, errlen);
-        if (rc < 0)
-            return rc;
     }
-    return 0;
+    wal_scratch_guard_leave();
+    return rc;
 }

@@ -1,5 +1,6 @@
 /* bench: runs strategies against a scratch log on a real file system and
- * measures them.  Used by the node (fsync_benchmark) and the command line.
+ * measures them, and sweeps the durability-throughput curve.  Used by the
+ * node (fsync_benchmark) and the command line; report/ prints the results.
  *
  * Functions return 0 or a negative errno.
  */
@@ -23,7 +24,7 @@
 #define BENCH_MAX_WRITERS 256u
 
 struct bench_env {
-    char dir[4096];
+    char dir[WAL_PATH_MAX];
     char fs_type[32];       /* "ext4", "tmpfs", "overlayfs", ... */
     char device[128];       /* from /proc/self/mountinfo, "" when unknown */
     char warning[160];      /* "" when a sync on this file system means something */
@@ -106,18 +107,5 @@ size_t bench_curve_points(const struct bench_curve_config *cfg);
 int bench_curve_run(const struct bench_curve_config *cfg, struct bench_curve_point *points,
                     void (*progress)(void *arg, size_t point, size_t points, const char *phase),
                     void *progress_arg, char *err, size_t errlen);
-
-/* Writes out_dir/curve.csv, curve.json (one row, one object a point) and
- * curve.gp (a gnuplot script with the data inline), making out_dir. */
-int bench_curve_write(const char *out_dir, const struct bench_env *env,
-                      const struct bench_curve_config *cfg, const struct bench_curve_point *points,
-                      size_t n, char *err, size_t errlen);
-
-/* Renders curve.gp to curve.svg and curve.png with gnuplot.  -ENOENT when
- * gnuplot is not installed. */
-int bench_curve_render(const char *out_dir, char *err, size_t errlen);
-
-/* gnuplot's dumb terminal rendering of curve.gp, to out. */
-int bench_curve_plot_text(const char *out_dir, FILE *out, char *err, size_t errlen);
 
 #endif

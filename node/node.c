@@ -8,9 +8,10 @@
  *
  * Handlers sit in a table keyed by message type and build a reply body
  * whose first key is "type"; reply() puts in_reply_to and msg_id right after
- * it and wraps the body in the envelope.  fsync_benchmark validates every
- * field before any disk work, which goes through struct node_ops. */
-#include "node/node.h"
+ * it and wraps the body in the envelope.  The handlers are in request.c. */
+#include "node/internal.h"
+
+#include "report/report.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -21,30 +22,8 @@
 #include <string.h>
 
 #define MAX_SAFE_INT 9007199254740991.0   /* 2^53 - 1: whole doubles up to here are exact */
-#define STRATEGIES_ALLOWED "allowed: " WAL_STRATEGIES   /* the list wal_strategy_parse takes */
-#define QUOTE_MAX 64   /* bytes of a client's string quoted back in an error text */
 
-struct node {
-    FILE *out;
-    FILE *log;
-    struct node_ops ops;
-    char *id;               /* from init; NULL before */
-    uint64_t next_msg_id;
-    uint64_t lineno;
-    int write_err;          /* negative errno of the first failed write */
-};
-
-/* One request being answered. */
-struct req {
-    const char *src;
-    const char *dest;       /* NULL when absent or not a string */
-    const cJSON *body;
-    int has_msg_id;
-    double msg_id;
-};
-
-static void logf_(struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct node *n, const char *fmt, ...)
+void node_log(struct node *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -66,9 +45,7 @@ static void write_line(struct node *n, const char *s)
         n->write_err = errno ? -errno : -EIO;
 }
 
-/* Sends payload (an object whose first key is "type", consumed) as the
- * reply to r, adding in_reply_to and msg_id after the type. */
-static void reply(struct node *n, const struct req *r, cJSON *payload)
+void node_reply(struct node *n, const struct node_req *r, cJSON *payload)
 {
     cJSON *env = cJSON_CreateObject(), *body = cJSON_CreateObject();
     int ok = env && body && payload;
@@ -97,22 +74,20 @@ static void reply(struct node *n, const struct req *r, cJSON *payload)
         if (ok)
             body = NULL;
     }
-    char *line = ok ? node_json_print(env) : NULL;
+    char *line = ok ? report_json_print(env) : NULL;
     if (line)
         write_line(n, line);
     else
-        logf_(n, "out of memory building the reply to %s", r->src);
+        node_log(n, "out of memory building the reply to %s", r->src);
     free(line);
     cJSON_Delete(env);
     cJSON_Delete(body);
     cJSON_Delete(payload);
 }
 
-/* A client's string, cut to QUOTE_MAX bytes on a character boundary, for
- * quoting in an error text. */
-static void clip(const char *s, char *out, size_t cap)
+void node_clip(const char *s, char *out, size_t cap)
 {
-    size_t n = strlen(s), max = QUOTE_MAX < cap - 4 ? QUOTE_MAX : cap - 4;
+    size_t n = strlen(s), max = NODE_QUOTE_MAX < cap - 4 ? NODE_QUOTE_MAX : cap - 4;
     if (n <= max) {
         memcpy(out, s, n + 1);
         return;
@@ -123,9 +98,7 @@ static void clip(const char *s, char *out, size_t cap)
     memcpy(out + max, "...", 4);
 }
 
-static void reply_error(struct node *n, const struct req *r, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void reply_error(struct node *n, const struct req *r, int code, const char *fmt, ...)
+void node_reply_error(struct node *n, const struct node_req *r, int code, const char *fmt, ...)
 {
     char text[512];
     va_list ap;
@@ -139,7 +112,7 @@ static void reply_error(struct node *n, const struct req *r, int code, const cha
         cJSON_Delete(p);
         p = NULL;
     }
-    reply(n, r, p);
+    node_reply(n, r, p);
 }
 
 /* ---- input screening ------------------------------------------------------ */
@@ -246,505 +219,44 @@ static const char *screen(const unsigned char *s, size_t len)
     return NULL;
 }
 
-/* ---- field validation ------------------------------------------------------ */
-
 static int is_whole(const cJSON *v, double lo, double hi)
 {
     return cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble == trunc(v->valuedouble) &&
            v->valuedouble >= lo && v->valuedouble <= hi;
 }
 
-/* ---- handlers -------------------------------------------------------------- */
-
-static void handle_init(struct node *n, const struct req *r)
-{
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(r->body, "node_id");
-    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(r->body, "node_ids");
-    if (!cJSON_IsString(id) || id->valuestring[0] == '\0') {
-        reply_error(n, r, NODE_ERR_MALFORMED, "node_id must be a non-empty string");
-        return;
-    }
-    if (ids) {
-        const cJSON *e;
-        int ok = cJSON_IsArray(ids);
-        cJSON_ArrayForEach(e, ids) ok = ok && cJSON_IsString(e);
-        if (!ok) {
-            reply_error(n, r, NODE_ERR_MALFORMED, "node_ids must be a list of strings");
-            return;
-        }
-    }
-    char *copy = strdup(id->valuestring);
-    if (!copy) {
-        logf_(n, "out of memory");
-        return;
-    }
-    free(n->id);
-    n->id = copy;
-    cJSON *p = cJSON_CreateObject();
-    if (p && !cJSON_AddStringToObject(p, "type", "init_ok")) {
-        cJSON_Delete(p);
-        p = NULL;
-    }
-    reply(n, r, p);
-}
-
-/* Checks an fsync_benchmark body into cfg and strategies (which holds
- * BENCH_MAX_STRATEGIES).  Returns the count, or 0 after replying with an
- * error. */
-static size_t parse_benchmark(struct node *n, const struct req *r, struct bench_config *cfg,
-                              struct wal_strategy *strategies, uint64_t max_entries)
-{
-    const cJSON *b = r->body;
-    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(b, "entries");
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(b, "strategies");
-    const cJSON *size = cJSON_GetObjectItemCaseSensitive(b, "entry_size");
-    const cJSON *method = cJSON_GetObjectItemCaseSensitive(b, "sync_method");
-    const cJSON *secs = cJSON_GetObjectItemCaseSensitive(b, "max_seconds");
-    char q[QUOTE_MAX + 4];
-
-    if (!entries || !is_whole(entries, 1, (double)max_entries)) {
-        reply_error(n, r, NODE_ERR_MALFORMED, "entries %s a whole number from 1 to %llu",
-                    entries ? "must be" : "is required:", (unsigned long long)max_entries);
-        return 0;
-    }
-    int count = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
-    if (count < 1 || count > BENCH_MAX_STRATEGIES) {
-        reply_error(n, r, NODE_ERR_MALFORMED,
-                    "strategies %s a list of 1 to %d strategy names; " STRATEGIES_ALLOWED,
-                    list ? "must be" : "is required:", BENCH_MAX_STRATEGIES);
-        return 0;
-    }
-    size_t i = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, list) {
-        if (!cJSON_IsString(e)) {
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "strategies[%zu] must be a string; " STRATEGIES_ALLOWED, i);
-            return 0;
-        }
-        if (wal_strategy_parse(e->valuestring, &strategies[i]) < 0) {
-            clip(e->valuestring, q, sizeof q);
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "strategies[%zu]: unknown strategy \"%s\"; " STRATEGIES_ALLOWED, i, q);
-            return 0;
-        }
-        i++;
-    }
-    cfg->entry_size = BENCH_DEFAULT_ENTRY_SIZE;
-    if (size) {
-        if (!is_whole(size, WAL_HEADER_SIZE, WAL_MAX_RECORD)) {
-            reply_error(n, r, NODE_ERR_MALFORMED, "entry_size must be a whole number from %u to %u",
-                        WAL_HEADER_SIZE, WAL_MAX_RECORD);
-            return 0;
-        }
-        cfg->entry_size = (uint32_t)size->valuedouble;
-    }
-    cfg->sync_method = WAL_SYNC_FSYNC;
-    if (method) {
-        if (!cJSON_IsString(method)) {
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "sync_method must be a string; allowed: " WAL_SYNC_METHODS);
-            return 0;
-        }
-        if (wal_sync_method_parse(method->valuestring, &cfg->sync_method) < 0) {
-            clip(method->valuestring, q, sizeof q);
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "sync_method: unknown method \"%s\"; allowed: " WAL_SYNC_METHODS, q);
-            return 0;
-        }
-    }
-    cfg->max_seconds = BENCH_DEFAULT_SECONDS;
-    if (secs) {
-        if (!cJSON_IsNumber(secs) || !isfinite(secs->valuedouble) || !(secs->valuedouble > 0) ||
-            secs->valuedouble > BENCH_MAX_SECONDS) {
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "max_seconds must be a number greater than 0 and at most %g",
-                        BENCH_MAX_SECONDS);
-            return 0;
-        }
-        cfg->max_seconds = secs->valuedouble;
-    }
-    const cJSON *writers = cJSON_GetObjectItemCaseSensitive(b, "writers");
-    const cJSON *prealloc = cJSON_GetObjectItemCaseSensitive(b, "prealloc");
-    cfg->writers = 1;
-    if (writers) {
-        if (!is_whole(writers, 1, BENCH_MAX_WRITERS)) {
-            reply_error(n, r, NODE_ERR_MALFORMED, "writers must be a whole number from 1 to %u",
-                        BENCH_MAX_WRITERS);
-            return 0;
-        }
-        cfg->writers = (unsigned)writers->valuedouble;
-    }
-    if (prealloc) {
-        if (!cJSON_IsBool(prealloc)) {
-            reply_error(n, r, NODE_ERR_MALFORMED, "prealloc must be true or false");
-            return 0;
-        }
-        cfg->prealloc = cJSON_IsTrue(prealloc);
-    }
-    cfg->entries = (uint64_t)entries->valuedouble;
-    return i;
-}
-
-static void handle_benchmark(struct node *n, const struct req *r)
-{
-    struct bench_config cfg = {0};
-    struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
-    size_t count = parse_benchmark(n, r, &cfg, strategies, BENCH_MAX_ENTRIES);
-    if (count == 0)
-        return;
-
-    cfg.dir = bench_data_dir(NULL);   /* never from the request: clients name no paths */
-    struct bench_env env;
-    memset(&env, 0, sizeof env);
-    int rc = n->ops.probe(cfg.dir, &env);
-    if (rc < 0) {
-        reply_error(n, r, NODE_ERR_ABORT, "cannot examine the data directory %s: %s", cfg.dir,
-                    strerror(-rc));
-        return;
-    }
-    struct bench_result *results = calloc(count, sizeof *results);   /* ~60 KiB each */
-    if (!results) {
-        reply_error(n, r, NODE_ERR_ABORT, "out of memory for %zu results", count);
-        return;
-    }
-    char err[512] = "";
-    rc = n->ops.benchmark(&cfg, strategies, count, results, err, sizeof err);
-    if (rc < 0) {
-        logf_(n, "fsync_benchmark failed: %s", err[0] ? err : strerror(-rc));
-        reply_error(n, r, NODE_ERR_ABORT, "%s", err[0] ? err : strerror(-rc));
-    } else {
-        reply(n, r, node_benchmark_body(&env, &cfg, results, count));
-    }
-    free(results);
-}
-
-/* Checks a crash_test body: the fields it shares with fsync_benchmark
- * (entries capped lower), then trials, model, seed and the writeback
- * model's settings. */
-static size_t parse_crash(struct node *n, const struct req *r, struct crashsim_config *cfg,
-                          struct wal_strategy *strategies)
-{
-    const cJSON *b = r->body;
-    struct bench_config common = {0};
-    size_t count = parse_benchmark(n, r, &common, strategies, NODE_CRASH_MAX_ENTRIES);
-    if (count == 0)
-        return 0;
-    const cJSON *trials = cJSON_GetObjectItemCaseSensitive(b, "trials");
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(b, "model");
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(b, "seed");
-    const cJSON *expire = cJSON_GetObjectItemCaseSensitive(b, "writeback_expire_ms");
-    const cJSON *interval = cJSON_GetObjectItemCaseSensitive(b, "writeback_interval_ms");
-    char q[QUOTE_MAX + 4];
-    if (!trials || !is_whole(trials, 1, NODE_CRASH_MAX_TRIALS)) {
-        reply_error(n, r, NODE_ERR_MALFORMED, "trials %s a whole number from 1 to %u",
-                    trials ? "must be" : "is required:", NODE_CRASH_MAX_TRIALS);
-        return 0;
-    }
-    cfg->model = CRASHSIM_DROP;
-    if (model) {
-        if (!cJSON_IsString(model)) {
-            reply_error(n, r, NODE_ERR_MALFORMED, "model must be a string; allowed: " CRASHSIM_MODELS);
-            return 0;
-        }
-        if (crashsim_model_parse(model->valuestring, &cfg->model) < 0) {
-            clip(model->valuestring, q, sizeof q);
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "model: unknown model \"%s\"; allowed: " CRASHSIM_MODELS, q);
-            return 0;
-        }
-    }
-    if (seed && !is_whole(seed, 0, NODE_MAX_SEED)) {
-        reply_error(n, r, NODE_ERR_MALFORMED, "seed must be a whole number from 0 to %.0f",
-                    NODE_MAX_SEED);
-        return 0;
-    }
-    /* No seed: one from the clock, reported in the reply so the run replays. */
-    cfg->seed = seed ? (uint64_t)seed->valuedouble
-                     : wal_now_ns() % ((uint64_t)NODE_MAX_SEED + 1);
-    cfg->writeback_expire_ms = -1;
-    cfg->writeback_interval_ms = -1;
-    if (expire) {
-        if (!is_whole(expire, 0, 3600000)) {
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "writeback_expire_ms must be a whole number from 0 to 3600000");
-            return 0;
-        }
-        cfg->writeback_expire_ms = (long)expire->valuedouble;
-    }
-    if (interval) {
-        if (!is_whole(interval, 1, 3600000)) {
-            reply_error(n, r, NODE_ERR_MALFORMED,
-                        "writeback_interval_ms must be a whole number from 1 to 3600000");
-            return 0;
-        }
-        cfg->writeback_interval_ms = (long)interval->valuedouble;
-    }
-    cfg->entries = common.entries;
-    cfg->entry_size = common.entry_size;
-    cfg->sync_method = common.sync_method;
-    cfg->max_seconds = common.max_seconds;
-    cfg->writers = common.writers;
-    cfg->prealloc = common.prealloc;
-    cfg->trials = (uint32_t)trials->valuedouble;
-    return count;
-}
-
-static void handle_crash(struct node *n, const struct req *r)
-{
-    struct crashsim_config cfg = {0};
-    struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
-    size_t count = parse_crash(n, r, &cfg, strategies);
-    if (count == 0)
-        return;
-
-    cfg.dir = bench_data_dir(NULL);   /* never from the request: clients name no paths */
-    struct bench_env env;
-    memset(&env, 0, sizeof env);
-    int rc = n->ops.probe(cfg.dir, &env);
-    if (rc < 0) {
-        reply_error(n, r, NODE_ERR_ABORT, "cannot examine the data directory %s: %s", cfg.dir,
-                    strerror(-rc));
-        return;
-    }
-    struct verifier_summary *out = calloc(count, sizeof *out);
-    if (!out) {
-        reply_error(n, r, NODE_ERR_ABORT, "out of memory for %zu results", count);
-        return;
-    }
-    char err[512] = "";
-    rc = n->ops.crash(&cfg, strategies, count, out, NULL, NULL, err, sizeof err);
-    if (rc < 0) {
-        logf_(n, "crash_test failed: %s", err[0] ? err : strerror(-rc));
-        reply_error(n, r, NODE_ERR_ABORT, "%s", err[0] ? err : strerror(-rc));
-    } else {
-        reply(n, r, node_crash_body(&env, &cfg, out, count));
-    }
-    free(out);
-}
-
 static const struct {
     const char *type;
-    void (*handle)(struct node *n, const struct req *r);
+    void (*handle)(struct node *n, const struct node_req *r);
 } handlers[] = {
-    {"init", handle_init},
-    {"fsync_benchmark", handle_benchmark},
-    {"crash_test", handle_crash},
+    {"init", node_handle_init},
+    {"fsync_benchmark", node_handle_benchmark},
+    {"crash_test", node_handle_crash},
 };
-
-/* ---- the benchmark reply ---------------------------------------------------- */
-
-static double us(uint64_t ns)
-{
-    return (double)ns / 1e3;   /* whole ns are exactly 3 decimals of a microsecond */
-}
-
-static double ms3(uint64_t ns)
-{
-    return (double)((ns + 500) / 1000) / 1e3;   /* to the microsecond, in ms */
-}
-
-static int add_float(cJSON *o, const char *key, double v)
-{
-    cJSON *f = node_json_float(isfinite(v) ? v : 0);
-    if (f && cJSON_AddItemToObject(o, key, f))
-        return 1;
-    cJSON_Delete(f);
-    return 0;
-}
-
-/* cs * 10 as an integer, null when unknown (negative). */
-static int add_cs_ms(cJSON *o, const char *key, long cs)
-{
-    return cs < 0 ? cJSON_AddNullToObject(o, key) != NULL
-                  : cJSON_AddNumberToObject(o, key, (double)cs * 10) != NULL;
-}
-
-static cJSON *result_object(const struct bench_env *env, const struct bench_result *res)
-{
-    char name[32], dur[32], win[32];
-    const struct hist *ack = &res->ack_ns, *sync = &res->wal.sync_ns;
-    double secs = isfinite(res->seconds) ? round(res->seconds * 1e3) / 1e3 : 0;
-    cJSON *o = cJSON_CreateObject();
-    int ok = o &&
-        cJSON_AddStringToObject(o, "strategy", wal_strategy_name(&res->strategy, name, sizeof name)) &&
-        cJSON_AddNumberToObject(o, "ops_per_sec", (double)res->ops_per_sec) &&
-        cJSON_AddStringToObject(o, "durability", wal_strategy_durability(&res->strategy, dur, sizeof dur)) &&
-        cJSON_AddStringToObject(o, "data_loss_window", wal_strategy_window(&res->strategy, win, sizeof win)) &&
-        cJSON_AddNumberToObject(o, "entries", (double)res->entries_written) &&
-        cJSON_AddNumberToObject(o, "entries_requested", (double)res->entries_requested) &&
-        cJSON_AddBoolToObject(o, "complete", res->complete != 0) &&
-        add_float(o, "seconds", secs) &&
-        add_float(o, "ack_p50_us", us(hist_quantile(ack, 0.5))) &&
-        add_float(o, "ack_p99_us", us(hist_quantile(ack, 0.99))) &&
-        add_float(o, "ack_max_us", us(hist_quantile(ack, 1.0))) &&
-        cJSON_AddNumberToObject(o, "syncs", (double)res->wal.syncs) &&
-        add_float(o, "sync_p50_us", us(hist_quantile(sync, 0.5))) &&
-        add_float(o, "sync_p99_us", us(hist_quantile(sync, 0.99))) &&
-        add_float(o, "sync_max_us", us(hist_quantile(sync, 1.0)));
-    if (ok && res->strategy.kind == WAL_NONE) {
-        /* No sync ever covers a record: the bound is the kernel's writeback. */
-        long a = env->dirty_expire_cs, b = env->dirty_writeback_cs;
-        ok = add_cs_ms(o, "writeback_bound_ms", a < 0 || b < 0 ? -1 : a + b);
-    } else if (ok) {
-        ok = add_float(o, "exposure_ms", ms3(res->wal.exposure_max_ns));
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* {"type": type, "results": [item(ctx, 0), ..., item(ctx, n - 1)]}; NULL when
- * out of memory. */
-static cJSON *results_body(const char *type, size_t n,
-                           cJSON *(*item)(const void *ctx, size_t i), const void *ctx)
-{
-    cJSON *body = cJSON_CreateObject();
-    cJSON *list = NULL;
-    int ok = body && cJSON_AddStringToObject(body, "type", type) &&
-             (list = cJSON_CreateArray()) && cJSON_AddItemToObject(body, "results", list);
-    for (size_t i = 0; ok && i < n; i++) {
-        cJSON *o = item(ctx, i);
-        ok = o && cJSON_AddItemToArray(list, o);
-        if (!ok)
-            cJSON_Delete(o);
-    }
-    if (!ok) {
-        cJSON_Delete(body);
-        return NULL;
-    }
-    return body;
-}
-
-/* Adds "environment": {"fs_type", "device", "warning"} to body and returns
- * it for more keys; NULL when out of memory. */
-static cJSON *add_environment(cJSON *body, const struct bench_env *env)
-{
-    cJSON *e = cJSON_CreateObject();
-    if (!e || !cJSON_AddItemToObject(body, "environment", e)) {
-        cJSON_Delete(e);
-        return NULL;
-    }
-    int ok = cJSON_AddStringToObject(e, "fs_type", env->fs_type) &&
-             cJSON_AddStringToObject(e, "device", env->device) &&
-             cJSON_AddStringToObject(e, "warning", env->warning);
-    return ok ? e : NULL;
-}
-
-struct bench_reply {
-    const struct bench_env *env;
-    const struct bench_result *results;
-};
-
-static cJSON *bench_item(const void *ctx, size_t i)
-{
-    const struct bench_reply *r = ctx;
-    return result_object(r->env, &r->results[i]);
-}
-
-cJSON *node_benchmark_body(const struct bench_env *env, const struct bench_config *cfg,
-                           const struct bench_result *results, size_t n)
-{
-    struct bench_reply r = { env, results };
-    cJSON *body = results_body("fsync_benchmark_ok", n, bench_item, &r);
-    cJSON *e = body ? add_environment(body, env) : NULL;
-    int ok = e && add_cs_ms(e, "dirty_expire_ms", env->dirty_expire_cs) &&
-             add_cs_ms(e, "dirty_writeback_ms", env->dirty_writeback_cs) &&
-             cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(cfg->sync_method)) &&
-             cJSON_AddNumberToObject(body, "entry_size", cfg->entry_size);
-    if (!ok) {
-        cJSON_Delete(body);
-        return NULL;
-    }
-    return body;
-}
-
-static cJSON *crash_object(const struct crashsim_config *cfg, const struct verifier_summary *v)
-{
-    char name[32];
-    cJSON *o = cJSON_CreateObject();
-    int ok = o &&
-        cJSON_AddStringToObject(o, "strategy", wal_strategy_name(&v->strategy, name, sizeof name)) &&
-        cJSON_AddStringToObject(o, "model", crashsim_model_name(cfg->model)) &&
-        cJSON_AddNumberToObject(o, "trials", v->trials) &&
-        cJSON_AddNumberToObject(o, "acked_lost_max", (double)v->acked_lost_max) &&
-        add_float(o, "acked_lost_mean", round(verifier_summary_acked_lost_mean(v) * 1e3) / 1e3) &&
-        add_float(o, "loss_window_ms_max", round(verifier_summary_window_ms_max(v) * 1e3) / 1e3) &&
-        add_float(o, "loss_window_ms_p50", round(verifier_summary_window_ms_p50(v) * 1e3) / 1e3) &&
-        (v->promised_window_ms < 0 ? cJSON_AddNullToObject(o, "promised_window_ms") != NULL
-                                   : cJSON_AddNumberToObject(o, "promised_window_ms",
-                                                             (double)v->promised_window_ms) != NULL) &&
-        (v->held == VERIFIER_HELD_NULL ? cJSON_AddNullToObject(o, "held") != NULL
-                                       : cJSON_AddBoolToObject(o, "held",
-                                                               v->held == VERIFIER_HELD_TRUE) != NULL) &&
-        cJSON_AddNumberToObject(o, "corrupt_recovered", (double)v->corrupt_recovered) &&
-        cJSON_AddNumberToObject(o, "trials_requested", cfg->trials) &&
-        cJSON_AddNumberToObject(o, "acked_total", (double)v->acked_total) &&
-        cJSON_AddNumberToObject(o, "acked_lost_total", (double)v->acked_lost_total) &&
-        cJSON_AddNumberToObject(o, "unacked_recovered", (double)v->unacked_recovered) &&
-        cJSON_AddNumberToObject(o, "trials_over_promise", v->trials_over_promise) &&
-        add_float(o, "max_sync_ms", round(verifier_summary_max_sync_ms(v) * 1e3) / 1e3);
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-struct crash_reply {
-    const struct crashsim_config *base;
-    const struct verifier_summary *out;
-};
-
-static cJSON *crash_item(const void *ctx, size_t i)
-{
-    const struct crash_reply *r = ctx;
-    return crash_object(r->base, &r->out[i]);
-}
-
-cJSON *node_crash_body(const struct bench_env *env, const struct crashsim_config *base,
-                       const struct verifier_summary *out, size_t n)
-{
-    struct crash_reply r = { base, out };
-    cJSON *body = results_body("crash_test_ok", n, crash_item, &r);
-    int ok = body && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
-             cJSON_AddNumberToObject(body, "seed", (double)base->seed) &&
-             cJSON_AddNumberToObject(body, "entries", (double)base->entries) &&
-             cJSON_AddNumberToObject(body, "entry_size", base->entry_size) &&
-             cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(base->sync_method)) &&
-             add_environment(body, env);
-    if (!ok) {
-        cJSON_Delete(body);
-        return NULL;
-    }
-    return body;
-}
 
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static void handle_json(struct node *n, const cJSON *msg)
 {
-    struct req r = {0};
+    struct node_req r = {0};
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(msg, "src");
     const cJSON *dest = cJSON_GetObjectItemCaseSensitive(msg, "dest");
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(msg, "body");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(body, "type");
     if (!cJSON_IsObject(msg)) {
-        logf_(n, "skipped: not a JSON object");
+        node_log(n, "skipped: not a JSON object");
         return;
     }
     if (!cJSON_IsString(src)) {
-        logf_(n, "skipped: no string \"src\"");
+        node_log(n, "skipped: no string \"src\"");
         return;
     }
     if (!cJSON_IsObject(body)) {
-        logf_(n, "skipped: no object \"body\"");
+        node_log(n, "skipped: no object \"body\"");
         return;
     }
     if (!cJSON_IsString(type)) {
-        logf_(n, "skipped: body has no string \"type\"");
+        node_log(n, "skipped: body has no string \"type\"");
         return;
     }
     r.src = src->valuestring;
@@ -753,7 +265,7 @@ static void handle_json(struct node *n, const cJSON *msg)
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "msg_id");
     if (id) {
         if (!is_whole(id, 0, MAX_SAFE_INT)) {
-            reply_error(n, &r, NODE_ERR_MALFORMED, "msg_id must be a whole number from 0 to %.0f",
+            node_reply_error(n, &r, NODE_ERR_MALFORMED, "msg_id must be a whole number from 0 to %.0f",
                         MAX_SAFE_INT);
             return;
         }
@@ -766,9 +278,9 @@ static void handle_json(struct node *n, const cJSON *msg)
             return;
         }
     }
-    char q[QUOTE_MAX + 4];
-    clip(type->valuestring, q, sizeof q);
-    reply_error(n, &r, NODE_ERR_NOT_SUPPORTED, "unsupported message type \"%s\"", q);
+    char q[NODE_QUOTE_MAX + 4];
+    node_clip(type->valuestring, q, sizeof q);
+    node_reply_error(n, &r, NODE_ERR_NOT_SUPPORTED, "unsupported message type \"%s\"", q);
 }
 
 void node_handle_line(struct node *n, const char *line, size_t len)
@@ -780,18 +292,18 @@ void node_handle_line(struct node *n, const char *line, size_t len)
     if (i == len)
         return;   /* blank lines are not messages */
     if (len > NODE_MAX_LINE) {
-        logf_(n, "skipped: longer than %u bytes", NODE_MAX_LINE);
+        node_log(n, "skipped: longer than %u bytes", NODE_MAX_LINE);
         return;
     }
     const char *why = screen((const unsigned char *)line, len);
     if (why) {
-        logf_(n, "skipped: %s", why);
+        node_log(n, "skipped: %s", why);
         return;
     }
     /* cJSON wants a terminated buffer; the caller's need not be. */
     char *copy = malloc(len + 1);
     if (!copy) {
-        logf_(n, "skipped: out of memory");
+        node_log(n, "skipped: out of memory");
         return;
     }
     memcpy(copy, line, len);
@@ -807,7 +319,7 @@ void node_handle_line(struct node *n, const char *line, size_t len)
         }
     }
     if (!msg)
-        logf_(n, "skipped: not JSON");
+        node_log(n, "skipped: not JSON");
     else
         handle_json(n, msg);
     cJSON_Delete(msg);
@@ -851,7 +363,7 @@ int node_run(struct node *n, FILE *in)
         }
         if (over) {
             n->lineno++;
-            logf_(n, "skipped: longer than %u bytes", NODE_MAX_LINE);
+            node_log(n, "skipped: longer than %u bytes", NODE_MAX_LINE);
         } else if (len > 0 || c != EOF) {
             node_handle_line(n, buf, len);
         }
@@ -860,7 +372,7 @@ int node_run(struct node *n, FILE *in)
     if (n->write_err)
         return n->write_err;
     if (ferror(in)) {
-        logf_(n, "reading input failed");
+        node_log(n, "reading input failed");
         return -EIO;
     }
     return 0;

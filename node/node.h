@@ -3,7 +3,8 @@
  *
  * The disk work sits behind struct node_ops so that tests and fuzz targets
  * can drive the protocol without touching a file system.  Replies are
- * printed byte for byte as Python's json.dumps would print them.
+ * printed byte for byte as Python's json.dumps would print them, by
+ * report/, which also builds the result bodies.
  *
  * Functions return 0 or a negative errno.
  */
@@ -12,8 +13,6 @@
 
 #include <stddef.h>
 #include <stdio.h>
-
-#include <cjson/cJSON.h>
 
 #include "bench/bench.h"
 #include "crashsim/crashsim.h"
@@ -39,11 +38,6 @@ struct node_ops {
                  void *progress_arg, char *err, size_t errlen);
 };
 
-/* Limits of a crash_test request. */
-#define NODE_CRASH_MAX_TRIALS 10000u
-#define NODE_CRASH_MAX_ENTRIES 1000000ull
-#define NODE_MAX_SEED 9007199254740991.0   /* 2^53 - 1: exact in a JSON number */
-
 struct node;
 
 /* A node writing replies to out.  ops NULL (or a NULL member) means the
@@ -64,25 +58,5 @@ void node_free(struct node *n);
  * node` do: SIGPIPE ignored, a reader that goes away ends quietly (0), any
  * other write error is named on stderr under progname (1). */
 int node_serve_stdio(const char *progname);
-
-/* item as Python's json.dumps(obj) prints it (default separators,
- * ensure_ascii).  malloc'd, the caller frees; NULL when out of memory or the
- * tree holds an invalid item. */
-char *node_json_print(const cJSON *item);
-/* A number that prints as a Python float (repr: 0.1, 1e-05, 2.0), as a
- * cJSON_Raw.  NULL for NaN or infinity, or when out of memory. */
-cJSON *node_json_float(double v);
-
-/* The fsync_benchmark_ok body without in_reply_to and msg_id: "type",
- * "results", "environment", "sync_method", "entry_size".  This is also what
- * `fsynclab bench --json` prints.  NULL when out of memory. */
-cJSON *node_benchmark_body(const struct bench_env *env, const struct bench_config *cfg,
-                           const struct bench_result *results, size_t n);
-
-/* The crash_test_ok body without in_reply_to and msg_id: "type", "results"
- * (out[i] for each strategy), "model", "seed", "entries", "entry_size",
- * "sync_method", "environment".  Also what `fsynclab crash --json` prints. */
-cJSON *node_crash_body(const struct bench_env *env, const struct crashsim_config *base,
-                       const struct verifier_summary *out, size_t n);
 
 #endif

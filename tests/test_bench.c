@@ -158,39 +158,6 @@ static struct bench_curve_config curve_config(void)
     return cfg;
 }
 
-static int count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    int n = 0, c;
-    while ((c = fgetc(f)) != EOF)
-        n += c == '\n';
-    fclose(f);
-    return n;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void remove_outputs(const char *out)
-{
-    const char *names[] = { "curve.csv", "curve.json", "curve.gp", "curve.svg", "curve.png" };
-    char path[4200];
-    for (size_t i = 0; i < 5; i++) {
-        snprintf(path, sizeof path, "%s/%s", out, names[i]);
-        unlink(path);
-    }
-    rmdir(out);
-}
-
 START_TEST(curve_measures_always_every_interval_and_none)
 {
     make_dir();
@@ -219,109 +186,8 @@ START_TEST(curve_measures_always_every_interval_and_none)
 }
 END_TEST
 
-static void fake_points(struct bench_curve_point *p, const struct bench_curve_config *cfg)
-{
-    memset(p, 0, 4 * sizeof *p);
-    const uint64_t ops[4] = { 3000, 300000, 350000, 400000 };
-    const uint64_t window_ns[4] = { 0, 6000000, 52000000, 900000000 };
-    for (int i = 0; i < 4; i++) {
-        p[i].strategy = i == 0 ? (struct wal_strategy){ WAL_ALWAYS, 0 }
-                      : i == 3 ? (struct wal_strategy){ WAL_NONE, 0 }
-                               : (struct wal_strategy){ WAL_BATCH, cfg->intervals[i - 1] };
-        verifier_summary_init(&p[i].crash, &p[i].strategy);
-        p[i].ops_per_sec = ops[i];
-        p[i].crash.trials = 2;
-        p[i].crash.loss_window_ns_max = window_ns[i];
-        hist_add(&p[i].crash.loss_window_ns, window_ns[i]);
-        hist_add(&p[i].crash.loss_window_ns, window_ns[i]);
-        p[i].crash_entries = 200;
-    }
-}
 
-START_TEST(curve_csv_and_json_have_one_row_a_point_in_the_documented_schema)
-{
-    make_dir();
-    struct bench_curve_config cfg = curve_config();
-    struct bench_curve_point p[4];
-    fake_points(p, &cfg);
-    struct bench_env env;
-    ck_assert_int_eq(bench_env_probe(dir, &env), 0);
-    char out[4200], path[4300], err[256] = "";
-    snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(bench_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
 
-    snprintf(path, sizeof path, "%s/curve.csv", out);
-    ck_assert_int_eq(count_lines(path), 5);
-    char *csv = slurp(path);
-    ck_assert(strncmp(csv, "strategy,interval_ms,ops_per_sec,loss_window_ms_max,"
-                           "loss_window_ms_p50,acked_lost_max,acked_lost_mean,trials,"
-                           "promised_window_ms,held,crash_entries\n", 130) == 0);
-    ck_assert_ptr_nonnull(strstr(csv, "\nalways,0,3000,0.000,"));
-    ck_assert_ptr_nonnull(strstr(csv, "\nbatch_5ms,5,300000,6.000,"));
-    ck_assert_ptr_nonnull(strstr(csv, "\nnone,,400000,900.000,"));
-
-    snprintf(path, sizeof path, "%s/curve.json", out);
-    char *json = slurp(path);
-    ck_assert(strncmp(json, "{\"points\": [{\"strategy\": \"always\", \"interval_ms\": 0, "
-                            "\"ops_per_sec\": 3000, \"loss_window_ms_max\": 0.000, ", 103) == 0);
-    ck_assert_ptr_nonnull(strstr(json, "{\"strategy\": \"none\", \"interval_ms\": null, "));
-    ck_assert_ptr_nonnull(strstr(json, "\"promised_window_ms\": 50, \"held\": "));
-    ck_assert_ptr_nonnull(strstr(json, "\"model\": \"drop\", \"seed\": 3, "));
-    snprintf(path, sizeof path, "%s/curve.gp", out);
-    ck_assert_ptr_nonnull(strstr(slurp(path), "$points << EOD"));
-    remove_outputs(out);
-    dir_must_be_empty();
-}
-END_TEST
-
-START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
-{
-    if (access("/usr/bin/gnuplot", X_OK) != 0)
-        return;   /* .ci/run installs gnuplot-nox, so CI always runs this */
-    make_dir();
-    struct bench_curve_config cfg = curve_config();
-    struct bench_curve_point p[4];
-    fake_points(p, &cfg);
-    struct bench_env env;
-    ck_assert_int_eq(bench_env_probe(dir, &env), 0);
-    char out[4200], path[4300], err[256] = "";
-    snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(bench_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
-    unsetenv("FSYNCLAB_GNUPLOT");
-    ck_assert_msg(bench_curve_render(out, err, sizeof err) == 0, "%s", err);
-    snprintf(path, sizeof path, "%s/curve.png", out);
-    char *png = slurp(path);
-    ck_assert(memcmp(png, "\x89PNG", 4) == 0);
-    snprintf(path, sizeof path, "%s/curve.svg", out);
-    ck_assert_ptr_nonnull(strstr(slurp(path), "<svg"));
-    remove_outputs(out);
-    dir_must_be_empty();
-}
-END_TEST
-
-START_TEST(curve_without_gnuplot_keeps_the_data_and_says_so)
-{
-    make_dir();
-    struct bench_curve_config cfg = curve_config();
-    struct bench_curve_point p[4];
-    fake_points(p, &cfg);
-    struct bench_env env;
-    ck_assert_int_eq(bench_env_probe(dir, &env), 0);
-    char out[4200], path[4300], err[256] = "";
-    snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(bench_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
-    setenv("FSYNCLAB_GNUPLOT", "build/no/such/gnuplot", 1);
-    ck_assert_int_eq(bench_curve_render(out, err, sizeof err), -ENOENT);
-    ck_assert_str_eq(err, "gnuplot is not installed");
-    unsetenv("FSYNCLAB_GNUPLOT");
-    snprintf(path, sizeof path, "%s/curve.csv", out);
-    ck_assert_int_eq(access(path, R_OK), 0);
-    snprintf(path, sizeof path, "%s/curve.png", out);
-    ck_assert_int_ne(access(path, F_OK), 0);
-    remove_outputs(out);
-    dir_must_be_empty();
-}
-END_TEST
 
 int main(void)
 {
@@ -336,9 +202,6 @@ int main(void)
     tcase_add_test(tc, a_request_bigger_than_the_free_space_is_refused_before_writing);
     tcase_add_test(tc, an_unwritable_directory_is_reported_naming_open);
     tcase_add_test(tc, curve_measures_always_every_interval_and_none);
-    tcase_add_test(tc, curve_csv_and_json_have_one_row_a_point_in_the_documented_schema);
-    tcase_add_test(tc, curve_renders_svg_and_png_when_gnuplot_is_present);
-    tcase_add_test(tc, curve_without_gnuplot_keeps_the_data_and_says_so);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

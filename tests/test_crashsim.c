@@ -3,7 +3,6 @@
  * through the libfiu failure points (no timing luck needed), and runs of
  * random trials through the real fork-and-SIGKILL path. */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fiu-control.h>
@@ -18,15 +17,7 @@
 #include <unistd.h>
 
 #include "crashsim/crashsim.h"
-
-static const char *scratch_dir(void)
-{
-    const char *dir = getenv("FSYNCLAB_DIR");
-    if (!dir || !*dir)
-        dir = "build/scratch";
-    mkdir(dir, 0755);
-    return dir;
-}
+#include "tests/support.h"
 
 static struct crashsim_config base_config(const char *strategy, enum crashsim_model model,
                                           uint64_t entries)
@@ -39,7 +30,7 @@ static struct crashsim_config base_config(const char *strategy, enum crashsim_mo
         .seed = 42,
         .trials = 1,
         .max_seconds = 30,
-        .dir = scratch_dir(),
+        .dir = support_scratch_dir(),
         .writeback_expire_ms = -1,
         .writeback_interval_ms = -1,
     };
@@ -52,19 +43,13 @@ static void assert_no_scratch_left(void)
 {
     char prefix[64];
     snprintf(prefix, sizeof prefix, "fsynclab-crash-%ld-", (long)getpid());
-    DIR *d = opendir(scratch_dir());
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        ck_assert_msg(strncmp(e->d_name, prefix, strlen(prefix)) != 0, "left behind: %s",
-                      e->d_name);
-    closedir(d);
+    support_assert_none_left(support_scratch_dir(), prefix);
 }
 
 /* ---- hand-made logs ---------------------------------------------------- */
 
 struct handmade {
-    char path[4200];
+    char path[WAL_PATH_MAX];
     int fd;
     uint32_t es;
     uint64_t records;
@@ -79,7 +64,7 @@ static void handmade_open(struct handmade *h, uint64_t records, uint32_t es, uin
                           uint64_t base, uint64_t step)
 {
     memset(h, 0, sizeof *h);
-    snprintf(h->path, sizeof h->path, "%s/test-crashsim-%ld.wal", scratch_dir(), (long)getpid());
+    support_scratch_file(h->path, sizeof h->path, "crashsim");
     h->fd = open(h->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(h->fd, 0);
     h->es = es;
@@ -447,8 +432,8 @@ END_TEST
 
 START_TEST(wrapper_records_writes_and_syncs_and_injects_errors)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/test-crashsim-wrap-%ld.wal", scratch_dir(), (long)getpid());
+    char path[WAL_PATH_MAX];
+    support_scratch_file(path, sizeof path, "crashsim-wrap");
     struct crashsim_ledger *l;
     ck_assert_int_eq(crashsim_ledger_create(10, 64, &l), 0);
     struct wal_file *f, *w;
@@ -795,6 +780,36 @@ START_TEST(failed_write_fails_the_append)
 }
 END_TEST
 
+/* The failed call is named as the benchmark names it (wal_op_call): under
+ * O_DSYNC the write is the sync, and says so. */
+START_TEST(failed_o_dsync_write_names_the_call_as_bench_does)
+{
+    struct crashsim_config cfg = base_config("none", CRASHSIM_PROCESS, 100);
+    cfg.sync_method = WAL_SYNC_O_DSYNC;
+    struct nth n = { CRASHSIM_FIU_WRITE_BEFORE, 5, CRASHSIM_FIU_ERRNO(ENOSPC), 0 };
+    struct crashsim_trial_opts o = {
+        .kill = CRASHSIM_KILL_WAIT,
+        .deadline_ns = wal_now_ns() + 20000000000ull,
+        .child_hook = fail_at_nth,
+        .hook_arg = &n,
+        .writeback_expire_ms = -1,
+        .writeback_interval_ms = -1,
+    };
+    struct crashsim_trial_result r;
+    char err[WAL_PATH_MAX + 128], want[WAL_PATH_MAX];
+    ck_assert_int_eq(crashsim_trial(&cfg, NULL, 5, &o, &r, err, sizeof err), 0);
+    ck_assert_int_eq(r.writer, CRASHSIM_WRITER_APPEND_FAILED);
+    ck_assert_int_eq(r.append_rc, -ENOSPC);
+    snprintf(want, sizeof want, "pwrite(O_DSYNC)(%s/fsynclab-crash-%ld-", cfg.dir,
+             (long)getpid());
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "err: %s", err);
+    const char *tail = ".wal): No space left on device";
+    ck_assert_msg(strlen(err) > strlen(tail) && strcmp(err + strlen(err) - strlen(tail), tail) == 0,
+                  "err: %s", err);
+    assert_no_scratch_left();
+}
+END_TEST
+
 START_TEST(setup_failure_is_reported_and_nothing_is_left)
 {
     struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 10);
@@ -805,7 +820,7 @@ START_TEST(setup_failure_is_reported_and_nothing_is_left)
     ck_assert_int_eq(rc, -ENOENT);
     ck_assert_msg(strstr(err, "open(build/scratch/no/such/dir/fsynclab-crash-") != NULL, "err: %s", err);
     ck_assert_uint_eq(s.trials, 0);
-    cfg.dir = scratch_dir();
+    cfg.dir = support_scratch_dir();
     cfg.entry_size = 8;
     ck_assert_int_eq(crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err), -EINVAL);
     ck_assert_str_eq(err, "crash config: invalid entry_size");
@@ -1055,6 +1070,7 @@ int main(void)
     tcase_add_test(exact, failed_sync_fails_the_append_and_is_never_retried);
     tcase_add_test(exact, failed_flusher_sync_fails_later_appends);
     tcase_add_test(exact, failed_write_fails_the_append);
+    tcase_add_test(exact, failed_o_dsync_write_names_the_call_as_bench_does);
     tcase_add_test(exact, setup_failure_is_reported_and_nothing_is_left);
     suite_add_tcase(s, exact);
     TCase *random = tcase_create("random");

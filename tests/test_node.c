@@ -4,6 +4,7 @@
  * replaced by fakes through struct node_ops that count their calls, so the
  * tests can prove that a rejected request never reached the disk. */
 #include "node/node.h"
+#include "report/report.h"
 
 #include <check.h>
 #include <errno.h>
@@ -197,132 +198,11 @@ static void teardown(void)
 
 static void assert_prints(const cJSON *item, const char *want)
 {
-    char *got = node_json_print(item);
+    char *got = report_json_print(item);
     ck_assert_ptr_nonnull(got);
     ck_assert_str_eq(got, want);
     free(got);
 }
-
-static void assert_parsed_prints(const char *json, const char *want)
-{
-    cJSON *item = cJSON_Parse(json);
-    ck_assert_ptr_nonnull(item);
-    assert_prints(item, want);
-    cJSON_Delete(item);
-}
-
-/* ---- printer ------------------------------------------------------------ */
-
-START_TEST(printer_escapes_quotes_backslash_and_control_chars_like_python)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "a", "q\"b\\n\nr\rt\tb\bf\f\x01\x1f\x7f/~ ");
-    assert_prints(o, "{\"a\": \"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\f\\u0001\\u001f\\u007f/~ \"}");
-    cJSON_Delete(o);
-}
-END_TEST
-
-START_TEST(printer_writes_non_ascii_as_u_escapes_and_astral_as_surrogate_pairs)
-{
-    cJSON *a = cJSON_CreateArray();
-    cJSON_AddItemToArray(a, cJSON_CreateString("\xc3\xa9\xe2\x82\xac"));      /* é€ */
-    cJSON_AddItemToArray(a, cJSON_CreateString("\xf0\x9f\x98\x80"));          /* U+1F600 */
-    cJSON_AddItemToArray(a, cJSON_CreateString("a\xe2\x80\xa8" "b"));         /* U+2028 */
-    assert_prints(a, "[\"\\u00e9\\u20ac\", \"\\ud83d\\ude00\", \"a\\u2028b\"]");
-    cJSON_Delete(a);
-}
-END_TEST
-
-START_TEST(printer_escapes_keys_like_values)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "k\"\xc3\xa9", 1);
-    assert_prints(o, "{\"k\\\"\\u00e9\": 1}");
-    cJSON_Delete(o);
-}
-END_TEST
-
-START_TEST(printer_replaces_invalid_utf8_instead_of_failing)
-{
-    cJSON *s = cJSON_CreateString("a\xff" "b\xc3");
-    assert_prints(s, "\"a\\ufffdb\\ufffd\"");
-    cJSON_Delete(s);
-}
-END_TEST
-
-START_TEST(printer_nests_arrays_objects_and_literals_with_python_separators)
-{
-    assert_parsed_prints("{\"a\":[1,[2,[]],{}],\"b\":{\"c\":{\"d\":null}},\"t\":true,\"f\":false}",
-                         "{\"a\": [1, [2, []], {}], \"b\": {\"c\": {\"d\": null}}, \"t\": true, \"f\": false}");
-}
-END_TEST
-
-START_TEST(printer_keeps_insertion_order_and_duplicate_keys)
-{
-    assert_parsed_prints("{\"z\":1,\"a\":2,\"z\":3}", "{\"z\": 1, \"a\": 2, \"z\": 3}");
-}
-END_TEST
-
-START_TEST(printer_roundtrips_parsed_unicode_escapes)
-{
-    assert_parsed_prints("{\"x\": \"\\u00e9\\ud83d\\ude00\\n\", \"y\": [0.5, -0, 3]}",
-                         "{\"x\": \"\\u00e9\\ud83d\\ude00\\n\", \"y\": [0.5, 0, 3]}");
-}
-END_TEST
-
-/* repr(v) from Python 3.11 for each v. */
-static const struct { double v; const char *repr; } floats[] = {
-    {0.1, "0.1"},
-    {1e-05, "1e-05"},
-    {1e16, "1e+16"},
-    {2.5, "2.5"},
-    {2.0, "2.0"},
-    {1e15, "1000000000000000.0"},
-    {0.0001, "0.0001"},
-    {123.456, "123.456"},
-    {-0.5, "-0.5"},
-    {1.0 / 3, "0.3333333333333333"},
-    {1e300, "1e+300"},
-    {5e-324, "5e-324"},
-    {1.7976931348623157e308, "1.7976931348623157e+308"},
-    {12345.678, "12345.678"},
-    {-0.0, "-0.0"},
-    {0.0, "0.0"},
-    {1e22, "1e+22"},
-    {1.5e-7, "1.5e-07"},
-    {100.0, "100.0"},
-    {0.001, "0.001"},
-    {9007199254740992.0, "9007199254740992.0"},
-    {272.384, "272.384"},
-};
-
-START_TEST(float_prints_as_python_repr)
-{
-    cJSON *f = node_json_float(floats[_i].v);
-    ck_assert_ptr_nonnull(f);
-    assert_prints(f, floats[_i].repr);
-    cJSON_Delete(f);
-}
-END_TEST
-
-START_TEST(float_rejects_nan_and_infinity)
-{
-    ck_assert_ptr_null(node_json_float(NAN));
-    ck_assert_ptr_null(node_json_float(INFINITY));
-    ck_assert_ptr_null(node_json_float(-INFINITY));
-}
-END_TEST
-
-START_TEST(printer_prints_integral_numbers_below_2p53_as_ints_and_others_as_repr)
-{
-    cJSON *a = cJSON_CreateArray();
-    double v[] = {0, -1, 9007199254740991.0, 9007199254740992.0, 1e17, 1.5, -2.25};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    assert_prints(a, "[0, -1, 9007199254740991, 9007199254740992.0, 1e+17, 1.5, -2.25]");
-    cJSON_Delete(a);
-}
-END_TEST
 
 /* ---- envelope and ids ---------------------------------------------------- */
 
@@ -691,7 +571,7 @@ START_TEST(benchmark_body_equals_node_reply_without_ids)
     char err[64];
     fake_probe("/x", &env);
     ck_assert_int_eq(fake_benchmark(&cfg, s, 3, res, err, sizeof err), 0);
-    cJSON *body = node_benchmark_body(&env, &cfg, res, 3);
+    cJSON *body = report_benchmark_body(&env, &cfg, res, 3);
     ck_assert_ptr_nonnull(body);
     assert_prints(body, "{\"type\": \"fsync_benchmark_ok\", " BENCH_RESULTS "}");
     cJSON_Delete(body);
@@ -708,8 +588,8 @@ START_TEST(unknown_writeback_settings_print_null)
     fake_probe(".", &env);
     env.dirty_expire_cs = -1;
     fake_benchmark(&cfg, &s, 1, &res, err, sizeof err);
-    cJSON *body = node_benchmark_body(&env, &cfg, &res, 1);
-    char *txt = node_json_print(body);
+    cJSON *body = report_benchmark_body(&env, &cfg, &res, 1);
+    char *txt = report_json_print(body);
     ck_assert_ptr_nonnull(strstr(txt, "\"writeback_bound_ms\": null}"));
     ck_assert_ptr_nonnull(strstr(txt, "\"dirty_expire_ms\": null, \"dirty_writeback_ms\": 5000}"));
     ck_assert_ptr_null(strstr(txt, "exposure_ms"));
@@ -929,7 +809,7 @@ START_TEST(crash_body_equals_node_reply_without_ids)
     char err[64];
     fake_probe("/x", &env);
     ck_assert_int_eq(fake_crash(&cfg, s, 4, out, NULL, NULL, err, sizeof err), 0);
-    cJSON *body = node_crash_body(&env, &cfg, out, 4);
+    cJSON *body = report_crash_body(&env, &cfg, out, 4);
     ck_assert_ptr_nonnull(body);
     assert_prints(body, "{\"type\": \"crash_test_ok\", " CRASH_RESULTS "}");
     cJSON_Delete(body);
@@ -1330,19 +1210,7 @@ END_TEST
 static Suite *node_suite(void)
 {
     Suite *s = suite_create("node");
-    TCase *t = tcase_create("printer");
-    tcase_add_test(t, printer_escapes_quotes_backslash_and_control_chars_like_python);
-    tcase_add_test(t, printer_writes_non_ascii_as_u_escapes_and_astral_as_surrogate_pairs);
-    tcase_add_test(t, printer_escapes_keys_like_values);
-    tcase_add_test(t, printer_replaces_invalid_utf8_instead_of_failing);
-    tcase_add_test(t, printer_nests_arrays_objects_and_literals_with_python_separators);
-    tcase_add_test(t, printer_keeps_insertion_order_and_duplicate_keys);
-    tcase_add_test(t, printer_roundtrips_parsed_unicode_escapes);
-    tcase_add_loop_test(t, float_prints_as_python_repr, 0, sizeof floats / sizeof floats[0]);
-    tcase_add_test(t, float_rejects_nan_and_infinity);
-    tcase_add_test(t, printer_prints_integral_numbers_below_2p53_as_ints_and_others_as_repr);
-    suite_add_tcase(s, t);
-
+    TCase *t;
     t = tcase_create("protocol");
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, init_ok_bytes_are_exactly_the_maelstrom_reply);

@@ -9,11 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/support.h"
 #include "verifier/verifier.h"
 
 #define ES 64u
 
-static char path[4200];
+static char path[WAL_PATH_MAX];
 static uint64_t acks[64];   /* acks[seq], 0 = never acknowledged */
 
 static uint64_t fake_ack(const void *ctx, uint64_t seq)
@@ -25,11 +26,7 @@ static uint64_t fake_ack(const void *ctx, uint64_t seq)
 /* A log of records 1..n, each ES bytes. */
 static int log_with(unsigned n)
 {
-    const char *dir = getenv("FSYNCLAB_DIR");
-    if (!dir || !*dir)
-        dir = "build/scratch";
-    mkdir(dir, 0755);
-    snprintf(path, sizeof path, "%s/test-verifier-%ld.wal", dir, (long)getpid());
+    support_scratch_file(path, sizeof path, "verifier");
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
     unsigned char rec[ES];

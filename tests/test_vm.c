@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node/node.h"
+#include "report/report.h"
 #include "vm/vm.h"
 
 #define SS 512u
@@ -337,7 +337,7 @@ START_TEST(json_body_carries_the_comparison)
     struct bench_env benv = { .fs_type = "ext4" };
     cJSON *body = vm_crash_body(&benv, &cfg, &env, &s, 1);
     ck_assert_ptr_nonnull(body);
-    char *text = node_json_print(body);
+    char *text = report_json_print(body);
     ck_assert_ptr_nonnull(text);
     ck_assert_ptr_nonnull(strstr(text, "\"type\": \"crash_test_ok\""));
     ck_assert_ptr_nonnull(strstr(text, "\"model\": \"vm\""));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "tests/support.h"
 #include "wal/wal.h"
 
 /* ---- a fake file behind the seam ---------------------------------------- */
@@ -228,13 +229,11 @@ END_TEST
 
 /* ---- recovery ----------------------------------------------------------- */
 
-static char scratch[4096];
+static char scratch[WAL_PATH_MAX];
 
 static int scratch_log(unsigned records, uint32_t record_size)
 {
-    const char *dir = getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
-    mkdir(dir, 0755);
-    snprintf(scratch, sizeof scratch, "%s/test-wal-%ld.wal", dir, (long)getpid());
+    support_scratch_file(scratch, sizeof scratch, "wal");
     int fd = open(scratch, O_RDWR | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
     unsigned char *buf = malloc(record_size);
@@ -724,10 +723,9 @@ END_TEST
 
 START_TEST(real_file_log_recovers_every_acknowledged_record)
 {
-    const char *dir = getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
-    mkdir(dir, 0755);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/test-wal-real-%ld.wal", dir, (long)getpid());
+    const char *dir = support_scratch_dir();
+    char path[WAL_PATH_MAX];
+    support_scratch_file(path, sizeof path, "wal-real");
     const char *methods[] = { "fsync", "fdatasync", "o_dsync", "o_direct_dsync" };
     uint32_t align;
     ck_assert_int_eq(wal_direct_alignment(dir, &align), 0);
@@ -757,10 +755,8 @@ END_TEST
 
 START_TEST(preallocated_log_recovers_up_to_the_zeroed_space)
 {
-    const char *dir = getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
-    mkdir(dir, 0755);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/test-wal-prealloc-%ld.wal", dir, (long)getpid());
+    char path[WAL_PATH_MAX];
+    support_scratch_file(path, sizeof path, "wal-prealloc");
     struct wal_file *f;
     ck_assert_int_eq(wal_file_open(path, WAL_SYNC_FDATASYNC, &f, NULL, 0), 0);
     ck_assert_int_eq(wal_file_prealloc(f, 100 * 128, NULL, 0), 0);

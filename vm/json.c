@@ -1,15 +1,16 @@
 /* DESIGN: the JSON body of `crash --vm`: the crash_test_ok body that
- * `crash --json` prints, built by the same code (node_crash_body) so the
+ * `crash --json` prints, built by the same code (report_crash_body) so the
  * two cannot drift apart, then amended: "model" is "vm" (a real kernel,
  * not a model), "trials" counts QEMU runs while the loss fields are per
  * image, and the comparison with the drop model is added per strategy.
  */
 #include "vm/vm.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "node/node.h"
+#include "report/report.h"
 
 static int set_string(cJSON *o, const char *key, const char *v)
 {
@@ -58,7 +59,7 @@ cJSON *vm_crash_body(const struct bench_env *benv, const struct vm_config *cfg,
         .entry_size = cfg->entry_size, .sync_method = cfg->sync_method,
         .model = CRASHSIM_DROP, .seed = cfg->seed, .trials = cfg->trials,
     };
-    cJSON *body = node_crash_body(benv, &base, v, n);
+    cJSON *body = report_crash_body(benv, &base, v, n);
     free(v);
     cJSON *results = cJSON_GetObjectItemCaseSensitive(body, "results");
     cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "environment");
@@ -73,4 +74,32 @@ cJSON *vm_crash_body(const struct bench_env *benv, const struct vm_config *cfg,
         return NULL;
     }
     return body;
+}
+
+void vm_print_table(FILE *to, const struct vm_env *env, const struct vm_config *cfg,
+                    const struct vm_summary *s, size_t n)
+{
+    fprintf(to, "%-12s %6s %6s %9s %9s %11s %8s %5s %6s %10s %11s\n", "strategy", "trials",
+            "images", "acked", "lost max", "window max", "held", "fsck", "no-LOG", "optimistic",
+            "pessimistic");
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        fprintf(to, "%-12s %6u %6u %9" PRIu64 " %9" PRIu64 " %8.3f ms %8s %5u %6u %10u %11u\n",
+                wal_strategy_name(&s[i].v.strategy, name, sizeof name), s[i].trials, s[i].images,
+                s[i].v.acked_total, s[i].v.acked_lost_max,
+                verifier_summary_window_ms_max(&s[i].v), verifier_held_name(s[i].v.held),
+                s[i].fsck_failed, s[i].log_missing, s[i].model_optimistic,
+                s[i].model_pessimistic);
+    }
+    fprintf(to, "\nacked and lost count per image (%u images a trial at most).  optimistic: images\n"
+            "where the kernel lost an ack the drop model kept; pessimistic: the reverse.\n",
+            2 + cfg->flush_images + cfg->subset_images);
+    for (size_t i = 0; i < n; i++)
+        if (s[i].fsck_failed) {
+            char name[32];
+            fprintf(to, "%s: %u images FAILED e2fsck -fn\n",
+                    wal_strategy_name(&s[i].v.strategy, name, sizeof name), s[i].fsck_failed);
+        }
+    fprintf(to, "guest: kernel %s, accel %s (%s)\nseed %" PRIu64 " replays the kill instants "
+            "and image choices.\n", env->kernel, env->accel, env->probe, cfg->seed);
 }

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -137,6 +138,10 @@ int vm_kit_check(const struct vm_config *cfg, char *err, size_t errlen);
  * "environment.kernel".  NULL when out of memory. */
 cJSON *vm_crash_body(const struct bench_env *benv, const struct vm_config *cfg,
                      const struct vm_env *env, const struct vm_summary *out, size_t n);
+
+/* The table `crash --vm` prints. */
+void vm_print_table(FILE *to, const struct vm_env *env, const struct vm_config *cfg,
+                    const struct vm_summary *s, size_t n);
 
 /* ---- shared by the files of vm/ (and the unit tests); not for other modules ---------- */
 struct vm_sync_seen {

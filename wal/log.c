@@ -32,6 +32,7 @@
  */
 #include "wal/wal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -122,6 +123,7 @@ static int sync_covering_locked(struct wal_log *log, int force)
         log->stats.exposure_max_ns = t1 - oldest_ack;
     if (covered > log->synced_seq)
         log->synced_seq = covered;
+    assert(log->synced_seq <= log->last_seq);
     return 0;
 }
 
@@ -302,6 +304,8 @@ static void group_write_and_sync_locked(struct wal_log *log)
     unsigned char *buf = log->stage;
     size_t n = log->stage_count, cap = log->stage_cap;
     uint64_t first = log->staged_seq - n + 1;
+    assert(log->synced_seq <= log->last_seq && log->last_seq <= log->staged_seq);
+    assert(first == log->last_seq + 1);
     log->stage = log->stage_spare;
     log->stage_cap = log->stage_spare_cap;
     log->stage_spare = buf;
@@ -321,6 +325,7 @@ static void group_write_and_sync_locked(struct wal_log *log)
         return;
     }
     log->last_seq = first + n - 1;
+    assert(log->synced_seq <= log->last_seq && log->last_seq <= log->staged_seq);
     if (src < 0) {
         fail_locked(log, WAL_OP_SYNC, src);
         return;
@@ -329,6 +334,7 @@ static void group_write_and_sync_locked(struct wal_log *log)
     hist_add(&log->stats.sync_ns, t1 - t0);
     log->group_last_sync_ns = t1 - t0;
     log->synced_seq = log->last_seq;
+    assert(log->synced_seq <= log->last_seq && log->last_seq <= log->staged_seq);
 }
 
 /* After a leader's write and sync, with mu held: hands every parked writer
@@ -337,6 +343,7 @@ static void group_write_and_sync_locked(struct wal_log *log)
 static struct group_waiter *group_settle_locked(struct wal_log *log)
 {
     struct group_waiter *list = log->group_waiters;
+    assert(log->synced_seq <= log->last_seq && log->last_seq <= log->staged_seq);
     log->group_waiters = NULL;
     for (struct group_waiter *w = list; w; w = w->next) {
         if (log->synced_seq >= w->seq) {

@@ -71,3 +71,23 @@ char *wal_strategy_window(const struct wal_strategy *s, char *buf, size_t len)
     }
     return buf;
 }
+
+const char *wal_op_call(enum wal_op op, enum wal_sync_method m)
+{
+    switch (op) {
+    case WAL_OP_WRITE:
+        return m == WAL_SYNC_O_DSYNC ? "pwrite(O_DSYNC)"
+             : m == WAL_SYNC_O_DIRECT_DSYNC ? "pwrite(O_DIRECT|O_DSYNC)" : "pwrite";
+    case WAL_OP_SYNC: return wal_sync_method_name(m);
+    case WAL_OP_CLOSE: return "close";
+    case WAL_OP_NONE: break;
+    }
+    return "wal_log_append";
+}
+
+uint64_t wal_writer_share(uint64_t entries, unsigned nw, unsigned i)
+{
+    if (nw == 0)
+        nw = 1;
+    return entries / nw + (i < entries % nw);
+}

@@ -5,7 +5,9 @@
  *   - the storage seam: a file is an object behind a method table (pwrite,
  *     sync, close), so that crashsim can wrap the real file;
  *   - the log: appends records under a durability strategy (always,
- *     batch_<N>ms with a flusher thread, none) and keeps measurements.
+ *     group, batch_<N>ms with a flusher thread, none) and keeps
+ *     measurements;
+ *   - scratch logs: their names, and their removal on SIGINT/SIGTERM.
  *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno on failure.
@@ -18,6 +20,10 @@
 #include <sys/types.h>
 
 #include "hist/hist.h"
+
+/* Room for any path fsynclab builds: a data directory (PATH_MAX) plus a
+ * scratch file name. */
+#define WAL_PATH_MAX 4200
 
 /* ---- record format ------------------------------------------------------
  * On disk, little-endian:
@@ -190,6 +196,30 @@ enum wal_op wal_log_failed_op(const struct wal_log *log, int *err);
 /* Under WAL_GROUP: how many writers are inside wal_log_append, the leader
  * included, waiting for a sync to cover their records (0 otherwise). */
 unsigned wal_log_group_waiting(const struct wal_log *log);
+
+/* The call that op stands for under method, for messages such as
+ * "fdatasync(path): Input/output error": "pwrite", "pwrite(O_DSYNC)",
+ * "fsync", "fdatasync", "close", or "wal_log_append" for WAL_OP_NONE. */
+const char *wal_op_call(enum wal_op op, enum wal_sync_method method);
+
+/* How many of entries writer i (0-based) of nw appends: an equal share,
+ * the first entries % nw writers one more. */
+uint64_t wal_writer_share(uint64_t entries, unsigned nw, unsigned i);
+
+/* ---- scratch logs ---------------------------------------------------------
+ * One scratch log at a time is live per process.  While a guard is
+ * entered, SIGINT and SIGTERM kill and reap the live child (if any), unlink
+ * the live path (if any), restore the handlers found at the outermost enter
+ * and raise the signal again.  Guards nest; not thread-safe (one run per
+ * process). */
+/* dir/fsynclab-<what>-<pid>-<n>.wal into buf; -ENAMETOOLONG if it does not fit. */
+int wal_scratch_path(char *buf, size_t len, const char *dir, const char *what, unsigned n);
+void wal_scratch_guard_enter(void);
+void wal_scratch_guard_leave(void);
+/* The path to remove on a signal; NULL: none. */
+void wal_scratch_live(const char *path);
+/* The child to kill and reap on a signal; 0: none. */
+void wal_scratch_child(pid_t pid);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t wal_now_ns(void);

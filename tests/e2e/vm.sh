@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
-bin=$build/fsynclab-vm
+bin="$build/fsynclab crash --vm"
 kit=${FSYNCLAB_VM_KIT:-$build/vm}
 dir=${FSYNCLAB_DIR:-$build/scratch}/e2e-vm-$$
 pass=0 fail=0
@@ -25,15 +25,15 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
   skip="qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
 elif [ ! -f "$kit/vmlinux" ] || [ ! -f "$kit/initramfs.cpio" ] || [ ! -f "$kit/base.img" ]; then
   skip="no guest kit in $kit (run \`make vm${BUILD:+ BUILD=$build}\` first)"
-elif [ ! -x "$bin" ]; then
-  skip="$bin is not built"
+elif [ ! -x "$build/fsynclab" ]; then
+  skip="$build/fsynclab is not built"
 fi
 if [ -n "$skip" ]; then
   echo "SKIP vm: $skip"
   finish
 fi
 mkdir -p "$dir"
-export FSYNCLAB_VM_KIT=$kit
+export FSYNCLAB_VM_KIT=$kit FSYNCLAB_VM_ACCEL=tcg
 
 # The field $2 of strategy $1's object in a one-line JSON body.
 field() { sed 's/}, {/\n/g' <<<"$json" | grep "\"strategy\": \"$1\"" |
@@ -41,7 +41,7 @@ field() { sed 's/}, {/\n/g' <<<"$json" | grep "\"strategy\": \"$1\"" |
 leftovers() { pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && echo qemu; ls "$dir" | grep -q . && echo files; }
 
 start=$(date +%s)
-json=$($bin --strategies always,group,none --writers 2 --trials 2 --kill-within 1 --accel tcg \
+json=$($bin --strategies always,group,none --writers 2 --trials 2 \
   --dir "$dir" --json 2>"$dir.err"); rc=$?
 echo "   (2 trials a strategy in $(( $(date +%s) - start )) s)"
 check "crash --vm runs and prints a crash_test_ok body" \
@@ -61,7 +61,7 @@ check "no QEMU and no scratch file left" '[ -z "$(leftovers)" ]'
 
 # SIGTERM while the guest runs: QEMU is killed with its group and the
 # scratch files go.
-$bin --strategies always --trials 5 --accel tcg --dir "$dir" >/dev/null 2>&1 &
+$bin --strategies always --trials 5 --dir "$dir" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 600); do pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && break; sleep 0.1; done
 check "a guest was running" 'pgrep -f "qemu-system-x86_64.*$dir" >/dev/null'

@@ -21,6 +21,8 @@
  *     for an "error" reply with code 12).
  *
  * Build and run with `make fuzz` (clang only). */
+#include <cjson/cJSON.h>
+
 #include "node/node.h"
 
 #include <errno.h>

@@ -5,11 +5,11 @@
  * Numbers: cJSON keeps only a double, so an integral value below 2^53 is
  * taken to be an integer (what a Python int would print); anything else
  * prints as Python's float repr.  A value that must print as a float even
- * when whole (2.0) is made with node_json_float, a cJSON_Raw holding its
+ * when whole (2.0) is made with report_json_float, a cJSON_Raw holding its
  * repr.  Strings are escaped like json.encoder's ensure_ascii path; bytes
  * that are not UTF-8 (never produced here, since input is validated) print
  * as U+FFFD rather than failing. */
-#include "node/node.h"
+#include "report/report.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -265,7 +265,7 @@ static int put_item(struct buf *b, const cJSON *item)
     }
 }
 
-char *node_json_print(const cJSON *item)
+char *report_json_print(const cJSON *item)
 {
     struct buf b = {0};
     if (!item || put_item(&b, item) < 0 || b.oom) {
@@ -277,7 +277,7 @@ char *node_json_print(const cJSON *item)
     return b.p;
 }
 
-cJSON *node_json_float(double v)
+cJSON *report_json_float(double v)
 {
     if (!isfinite(v))
         return NULL;

@@ -1,0 +1,113 @@
+/* DESIGN: the fsynclab command line.
+ *
+ *   fsynclab bench   run strategies, print the environment and a table (or --json)
+ *   fsynclab crash   crash trials per strategy, a table and a verdict line each
+ *   fsynclab curve   the durability-throughput curve: files and a plot
+ *   fsynclab node    serve the Maelstrom protocol on stdin/stdout
+ *
+ * Each subcommand (a file of its own) parses its options with the one
+ * parser (options.c) into the same configuration structs the node fills
+ * from a request, so that both front ends run the same code and --json
+ * prints the body the node would reply.  cli.h gives the exit statuses.
+ */
+#include "cli/cli.h"
+
+#include <string.h>
+
+#include "node/node.h"
+
+#ifndef FSYNCLAB_VERSION
+#define FSYNCLAB_VERSION "0.1.0"
+#endif
+
+void cli_usage(FILE *to)
+{
+    fprintf(to,
+        "usage: fsynclab COMMAND [OPTIONS]\n"
+        "\n"
+        "Measures what fsync buys on this machine: writes per second for each\n"
+        "durability strategy, and how much acknowledged data each loses.\n"
+        "\n"
+        "commands:\n"
+        "  bench   run strategies on a scratch log and print what they sustain\n"
+        "  crash   kill a writer at random instants, simulate power loss, count what\n"
+        "          acknowledged data each strategy lost\n"
+        "  curve   sweep the batch interval: throughput against measured loss window,\n"
+        "          written as CSV, JSON, a gnuplot script, SVG and PNG\n"
+        "  node    serve the Maelstrom JSON protocol on stdin/stdout\n"
+        "\n"
+        "bench options:\n"
+        "  --entries N        entries per strategy, 1..%llu (default 10000)\n"
+        "  --strategies LIST  comma-separated: always, group, none, batch_<N>ms with\n"
+        "                     N 1..%u (default always,batch_10ms,none)\n"
+        "  --entry-size B     bytes per record on disk, header included, %u..%u (default %u)\n"
+        "  --sync-method M    %s (default fsync)\n"
+        "  --max-seconds S    time budget for the whole run, up to %g (default %g)\n"
+        "  --writers W        threads appending to one log, 1..%u (default 1)\n"
+        "  --prealloc         fallocate and zero-fill the log before timing\n"
+        "  --dir D            data directory (default $FSYNCLAB_DIR, else .)\n"
+        "  --json             print the JSON body the node would reply\n"
+        "\n"
+        "crash options (and --strategies, --entry-size, --sync-method, --writers,\n"
+        "--prealloc, --dir, --json):\n"
+        "  --trials T         crash trials per strategy, 1..%u (default 100)\n"
+        "  --entries N        entries each trial's writer appends, 1..%llu (default 1000)\n"
+        "  --model M          %s (default drop)\n"
+        "  --seed S           replay a run: 0..2^53-1 (default from the clock)\n"
+        "  --max-seconds S    budget for all trials (default 60)\n"
+        "  --writeback-expire-ms MS, --writeback-interval-ms MS\n"
+        "                     the writeback model's kernel settings (default /proc/sys/vm)\n"
+        "  --vm               run each trial in a QEMU guest on a real kernel and ext4 and\n"
+        "                     compare what it kept with the drop model (`make vm` first;\n"
+        "                     default 3 trials, no budget; docs/ground-truth.md)\n"
+        "\n"
+        "curve options (and --entry-size, --sync-method, --writers, --prealloc, --dir,\n"
+        "--seed):\n"
+        "  --out DIR          where the files go (default curve)\n"
+        "  --intervals LIST   batch intervals in ms (default " BENCH_CURVE_DEFAULT_INTERVALS ")\n"
+        "  --entries N        benchmark entries per point (default 50000; 4 s at most)\n"
+        "  --trials T         crash trials per point, 1..%u (default 10)\n"
+        "  --model M          power-loss model of the trials (default drop)\n"
+        "\n"
+        "  --help, --version\n"
+        "\n"
+        "exit status: 0 success, 1 the run failed, 2 usage error\n",
+        (unsigned long long)BENCH_MAX_ENTRIES, WAL_BATCH_MAX_MS, WAL_HEADER_SIZE, WAL_MAX_RECORD,
+        BENCH_DEFAULT_ENTRY_SIZE, WAL_SYNC_METHODS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
+        BENCH_MAX_WRITERS, REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
+        REPORT_CRASH_MAX_TRIALS);
+}
+
+static int cli_node(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return cli_usage_error("node takes no arguments%s", "");
+    return node_serve_stdio("fsynclab node");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        cli_usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("fsynclab %s\n", FSYNCLAB_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "crash") == 0)
+        return cli_crash(argc - 1, argv + 1);
+    if (strcmp(cmd, "curve") == 0)
+        return cli_curve(argc - 1, argv + 1);
+    if (strcmp(cmd, "node") == 0)
+        return cli_node(argc - 1, argv + 1);
+    return cli_usage_error("unknown command \"%s\"", cmd);
+}

@@ -1,0 +1,211 @@
+/* DESIGN: one table for every subcommand's options and one parser; a
+ * subcommand names the options it takes.  Numbers are checked against
+ * report/'s limits table, the same rows the node checks a request's fields
+ * against, so that both front ends take the same values and name a bad one
+ * in the same words.  Also the small things every subcommand does: find and
+ * probe the data directory, print a JSON body, show progress. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct option cli_options[] = {
+    { "entries", required_argument, NULL, 'e' },
+    { "strategies", required_argument, NULL, 's' },
+    { "entry-size", required_argument, NULL, 'b' },
+    { "sync-method", required_argument, NULL, 'm' },
+    { "max-seconds", required_argument, NULL, 't' },
+    { "dir", required_argument, NULL, 'd' },
+    { "writers", required_argument, NULL, 'w' },
+    { "prealloc", no_argument, NULL, 'p' },
+    { "json", no_argument, NULL, 'j' },
+    { "trials", required_argument, NULL, 'T' },
+    { "model", required_argument, NULL, 'M' },
+    { "seed", required_argument, NULL, 'S' },
+    { "writeback-expire-ms", required_argument, NULL, 'x' },
+    { "writeback-interval-ms", required_argument, NULL, 'i' },
+    { "out", required_argument, NULL, 'o' },
+    { "intervals", required_argument, NULL, 'I' },
+    { "vm", no_argument, NULL, 'V' },
+    { "help", no_argument, NULL, 'h' },
+    { 0, 0, 0, 0 },
+};
+
+int cli_usage_error(const char *fmt, const char *what)
+{
+    fprintf(stderr, "fsynclab: ");
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "\n(try fsynclab --help)\n");
+    return CLI_EXIT_USAGE;
+}
+
+/* "--entries must be a whole number from 1 to 10000000, not "x"". */
+static int range_error(enum report_limit which, const char *flag, const char *arg)
+{
+    char text[96];
+    fprintf(stderr, "fsynclab: %s must be %s, not \"%s\"\n(try fsynclab --help)\n", flag,
+            report_limit_text(which, text, sizeof text), arg);
+    return CLI_EXIT_USAGE;
+}
+
+/* A whole decimal number within which's limits, nothing else in arg. */
+static int whole(enum report_limit which, const char *arg, unsigned long long *out)
+{
+    const struct report_range *lim = report_limit(which);
+    char *end;
+    errno = 0;
+    unsigned long long v = arg[0] >= '0' && arg[0] <= '9' ? strtoull(arg, &end, 10) : 0;
+    if (arg[0] < '0' || arg[0] > '9' || errno || *end || v < (unsigned long long)lim->lo ||
+        v > (unsigned long long)lim->hi)
+        return range_error(which, lim->flag, arg);
+    *out = v;
+    return 0;
+}
+
+static int seconds(const char *arg, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || *end || end == arg || !report_limit_ok(REPORT_MAX_SECONDS, v))
+        return range_error(REPORT_MAX_SECONDS, "--max-seconds", arg);
+    *out = v;
+    return 0;
+}
+
+/* One option's value into o; 0 or CLI_EXIT_USAGE. */
+static int take(int c, const char *arg, enum report_limit entries, struct cli *o)
+{
+    unsigned long long v = 0;
+    int rc = 0;
+    switch (c) {
+    case 'e': rc = whole(entries, arg, &v); o->entries = v; break;
+    case 's': o->strategies = (char *)arg; break;
+    case 'b': rc = whole(REPORT_ENTRY_SIZE, arg, &v); o->entry_size = (uint32_t)v; break;
+    case 'm':
+        if (wal_sync_method_parse(arg, &o->sync_method) < 0)
+            rc = cli_usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS, arg);
+        break;
+    case 't': rc = seconds(arg, &o->max_seconds); break;
+    case 'd': o->dir = arg; break;
+    case 'w': rc = whole(REPORT_WRITERS, arg, &v); o->writers = (unsigned)v; break;
+    case 'p': o->prealloc = 1; break;
+    case 'j': o->json = 1; break;
+    case 'T': rc = whole(REPORT_TRIALS, arg, &v); o->trials = (uint32_t)v; break;
+    case 'M':
+        if (crashsim_model_parse(arg, &o->model) < 0)
+            rc = cli_usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS, arg);
+        break;
+    case 'S': rc = whole(REPORT_SEED, arg, &v); o->seed = v; o->have_seed = 1; break;
+    case 'x': rc = whole(REPORT_WRITEBACK_EXPIRE_MS, arg, &v); o->expire_ms = (long)v; break;
+    case 'i': rc = whole(REPORT_WRITEBACK_INTERVAL_MS, arg, &v); o->interval_ms = (long)v; break;
+    case 'o': o->out = arg; break;
+    case 'I': o->intervals = (char *)arg; break;
+    case 'V': o->vm = 1; break;
+    }
+    return rc;
+}
+
+int cli_parse(int argc, char **argv, const char *cmd, const char *takes,
+              enum report_limit entries, struct cli *o)
+{
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
+        if (c == 'h') {
+            cli_usage(stdout);
+            return -1;
+        }
+        if (c == '?' || !strchr(takes, c)) {
+            fprintf(stderr, "fsynclab: %s: unknown option\n(try fsynclab --help)\n", cmd);
+            return CLI_EXIT_USAGE;
+        }
+        if ((rc = take(c, optarg, entries, o)))
+            return rc;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "fsynclab: %s: unexpected argument \"%s\"\n(try fsynclab --help)\n", cmd,
+                argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    if (!o->have_seed)
+        o->seed = wal_now_ns() % ((uint64_t)REPORT_MAX_SEED + 1);
+    return 0;
+}
+
+int cli_parse_strategies(char *list, struct wal_strategy *out, size_t *n)
+{
+    *n = 0;
+    for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n == BENCH_MAX_STRATEGIES)
+            return cli_usage_error("--strategies: at most 64 strategies%s", "");
+        if (wal_strategy_parse(tok, &out[*n]) < 0)
+            return cli_usage_error("--strategies: unknown strategy \"%s\"; allowed: "
+                                   WAL_STRATEGIES, tok);
+        (*n)++;
+    }
+    if (*n == 0)
+        return cli_usage_error("--strategies: give at least one strategy%s", "");
+    return 0;
+}
+
+int cli_parse_intervals(char *list, struct bench_curve_config *cfg)
+{
+    cfg->n_intervals = 0;
+    for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned long long v;
+        if (cfg->n_intervals == BENCH_CURVE_MAX_INTERVALS)
+            return cli_usage_error("--intervals: at most 32 intervals%s", "");
+        if (whole(REPORT_INTERVAL_MS, tok, &v))
+            return CLI_EXIT_USAGE;
+        cfg->intervals[cfg->n_intervals++] = (unsigned)v;
+    }
+    if (cfg->n_intervals == 0)
+        return cli_usage_error("--intervals: give at least one interval%s", "");
+    return 0;
+}
+
+int cli_probe_data_dir(const char *flag, const char **dir, struct bench_env *env)
+{
+    *dir = bench_data_dir(flag);
+    int rc = bench_env_probe(*dir, env);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: statfs(%s): %s\n", *dir, strerror(-rc));
+        return CLI_EXIT_RUN;
+    }
+    return 0;
+}
+
+int cli_flush(void)
+{
+    return fflush(stdout) == 0 ? 0 : CLI_EXIT_RUN;
+}
+
+int cli_print_json(cJSON *body)
+{
+    char *text = body ? report_json_print(body) : NULL;
+    cJSON_Delete(body);
+    if (!text) {
+        fprintf(stderr, "fsynclab: out of memory printing JSON\n");
+        return CLI_EXIT_RUN;
+    }
+    printf("%s\n", text);
+    free(text);
+    return cli_flush();
+}
+
+int cli_progress_due(struct cli_progress *p)
+{
+    if (!isatty(STDERR_FILENO) || wal_now_ns() - p->start_ns < 1000000000ull)
+        return 0;
+    p->shown = 1;
+    return 1;
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+    if (p->shown)
+        fprintf(stderr, "\r%60s\r", "");
+}

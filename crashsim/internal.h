@@ -1,0 +1,90 @@
+/* crashsim/internal.h: what the files of crashsim/ share and nobody else
+ * may use.  The public interface is crashsim/crashsim.h; nothing here is
+ * part of it and any of it may change with the module.
+ *
+ *   ledger.c  the shared-memory ledger and THE ORDERING ARGUMENT
+ *   seam.c    the wrapper at the storage seam, with its failure points
+ *   writer.c  the forked writer (child side)
+ *   trial.c   one trial (parent side)
+ *   run.c     runs of trials, one strategy or several
+ *   model.c   the power-loss models
+ */
+#ifndef FSYNCLAB_CRASHSIM_INTERNAL_H
+#define FSYNCLAB_CRASHSIM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crashsim/crashsim.h"
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+               "the ledger needs lock-free (address-free) atomics");
+
+#define CRASHSIM_PAGE 4096u
+
+/* A sync in flight: start_ns 0 when the slot is free, CRASHSIM_SLOT_CLAIMED
+ * while its owner fills in covered. */
+#define CRASHSIM_SLOT_CLAIMED UINT64_MAX
+struct crashsim_sync_slot {
+    _Atomic uint64_t start_ns;
+    _Atomic uint64_t covered;
+};
+
+/* The header pages, shared by parent and writer. */
+struct crashsim_shared {
+    uint64_t entries;
+    uint32_t entry_size;
+    _Atomic uint64_t intent_bytes;
+    _Atomic uint64_t written_bytes;
+    _Atomic uint64_t durable_bytes;
+    _Atomic uint64_t acked;             /* acks counted */
+    _Atomic uint64_t acked_max_seq;     /* raised before the ack is recorded */
+    _Atomic uint64_t first_ack_ns, last_ack_ns;
+    _Atomic uint64_t syncs_started, syncs_ok, syncs_failed;
+    _Atomic uint64_t sync_max_ns;
+    struct crashsim_sync_slot slots[CRASHSIM_SYNC_SLOTS];
+    _Atomic int writer;             /* enum crashsim_writer */
+    _Atomic int append_rc, append_rc_next, append_op;
+    _Atomic uint64_t died_ns;
+    char error[4608];               /* the writer's setup failure (names the path) */
+};
+#define CRASHSIM_HEADER_BYTES \
+    (((sizeof(struct crashsim_shared) + CRASHSIM_PAGE - 1) / CRASHSIM_PAGE) * CRASHSIM_PAGE)
+
+struct crashsim_ledger {
+    struct crashsim_shared *sh;
+    _Atomic uint64_t *write_ns;     /* [entries] */
+    _Atomic uint64_t *ack_ns;       /* [entries] */
+    void *map;
+    size_t map_len, array_len;
+};
+
+/* ledger.c: S3 without a slot: the sync's result, and covered made durable
+ * on success (an O_DSYNC write standing in for a sync). */
+void crashsim_publish_sync(struct crashsim_shared *sh, uint64_t covered, uint64_t start_ns,
+                           uint64_t end_ns, int rc);
+
+/* writer.c: the child's whole life after fork; ends only by SIGKILL (or
+ * _exit after a setup failure recorded in the ledger). */
+_Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                                    const char *path, const struct crashsim_trial_opts *opts,
+                                    pid_t parent);
+
+/* trial.c: -EINVAL with "crash config: invalid <field>" in err. */
+int crashsim_check_config(const struct crashsim_config *cfg, char *err, size_t errlen);
+/* trial.c: the writeback parameters, -1 meaning the kernel's own
+ * (/proc/sys/vm/dirty_*_centisecs). */
+void crashsim_resolve_writeback(long expire_ms, long interval_ms, long *e, long *i);
+
+/* Every random draw of a trial derives from its seed through this. */
+static inline uint64_t crashsim_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+#endif

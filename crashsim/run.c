@@ -1,0 +1,127 @@
+/* DESIGN: runs of trials.
+ *
+ * A run is cfg->trials trials of one strategy (trial.c) within one time
+ * budget, on one ledger made for the run and reset between trials, each
+ * with its own seed derived from the run's (crashsim_trial_seed), so that
+ * any trial replays alone.  The verdicts go into one verifier summary.
+ * A run of several strategies splits what is left of the budget evenly
+ * among the strategies still to come.
+ *
+ * The scratch guard is held around the whole run, so that a signal between
+ * two trials finds the handler already in place.
+ */
+#include "crashsim/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index)
+{
+    uint64_t s = run_seed ^ ((uint64_t)index * 0xD1B54A32D192ED03ull);
+    return crashsim_splitmix64(&s);
+}
+
+int crashsim_run(const struct crashsim_config *given, struct verifier_summary *out,
+                 void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
+                 char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    verifier_summary_init(out, &given->strategy);
+    /* o_direct_dsync records are padded to the direct I/O alignment, as the
+     * benchmark pads them; the ledger and the verifier see the padded size. */
+    struct crashsim_config padded = *given;
+    const struct crashsim_config *cfg = &padded;
+    char msg[256];
+    int rc = wal_record_size(given->dir ? given->dir : ".", given->sync_method, given->entry_size,
+                             &padded.entry_size, msg, sizeof msg);
+    if (rc < 0) {
+        if (err)
+            snprintf(err, errlen, "%s", msg);
+        return rc;
+    }
+    rc = crashsim_check_config(cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (cfg->trials < 1 || cfg->trials > CRASHSIM_MAX_TRIALS || !(cfg->max_seconds > 0) ||
+        cfg->max_seconds > CRASHSIM_MAX_SECONDS) {
+        if (err)
+            snprintf(err, errlen, "crash config: invalid %s",
+                     cfg->max_seconds > 0 && cfg->max_seconds <= CRASHSIM_MAX_SECONDS
+                         ? "trials" : "max_seconds");
+        return -EINVAL;
+    }
+    struct crashsim_ledger *l;
+    rc = crashsim_ledger_create(cfg->entries, cfg->entry_size, &l);
+    if (rc < 0) {
+        if (err)
+            snprintf(err, errlen, "mmap(ledger): %s", strerror(-rc));
+        return rc;
+    }
+    struct crashsim_trial_opts opts = { .kill = CRASHSIM_KILL_RANDOM };
+    crashsim_resolve_writeback(cfg->writeback_expire_ms, cfg->writeback_interval_ms,
+                      &opts.writeback_expire_ms, &opts.writeback_interval_ms);
+    opts.deadline_ns = wal_now_ns() + (uint64_t)(cfg->max_seconds * 1e9);
+
+    wal_scratch_guard_enter();
+    for (uint32_t i = 0; i < cfg->trials; i++) {
+        if (i > 0 && wal_now_ns() >= opts.deadline_ns)
+            break;
+        struct crashsim_trial_result r;
+        uint64_t seed = crashsim_trial_seed(cfg->seed, i);
+        rc = crashsim_trial(cfg, l, seed, &opts, &r, err, errlen);
+        if (rc == -ETIMEDOUT && r.writer == CRASHSIM_WRITER_STARTING) {
+            rc = 0;     /* the budget ended before this trial could start */
+            if (err && errlen)
+                err[0] = '\0';
+            break;
+        }
+        if (rc == 0 && r.append_rc < 0)
+            rc = r.append_rc;   /* a real I/O error: err names the call */
+        if (rc < 0)
+            break;
+        verifier_summary_add(out, &r.verdict, seed);
+        if (progress)
+            progress(progress_arg, i + 1, cfg->trials);
+    }
+    wal_scratch_guard_leave();
+    crashsim_ledger_destroy(l);
+    return rc;
+}
+
+/* ---- several strategies ------------------------------------------------------ */
+
+struct progress_relay {
+    void (*fn)(void *arg, size_t strategy, uint32_t done, uint32_t total);
+    void *arg;
+    size_t strategy;
+};
+
+static void relay_progress(void *arg, uint32_t done, uint32_t total)
+{
+    struct progress_relay *p = arg;
+    p->fn(p->arg, p->strategy, done, total);
+}
+
+int crashsim_run_all(const struct crashsim_config *base, const struct wal_strategy *strategies,
+                     size_t n, struct verifier_summary *out,
+                     void (*progress)(void *arg, size_t strategy, uint32_t done, uint32_t total),
+                     void *progress_arg, char *err, size_t errlen)
+{
+    uint64_t end = wal_now_ns() + (uint64_t)(base->max_seconds * 1e9);
+    for (size_t i = 0; i < n; i++) {
+        struct crashsim_config cfg = *base;
+        uint64_t now = wal_now_ns();
+        uint64_t share = now < end ? (end - now) / (n - i) : 0;
+        /* A late strategy still gets a moment; if that is too short for a
+         * trial, its summary says trials: 0 rather than nothing at all. */
+        cfg.max_seconds = share > 50000000 ? (double)share / 1e9 : 0.05;
+        cfg.strategy = strategies[i];
+        struct progress_relay relay = { progress, progress_arg, i };
+        int rc = crashsim_run(&cfg, &out[i], progress ? relay_progress : NULL, &relay, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

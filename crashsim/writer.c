@@ -1,0 +1,166 @@
+/* DESIGN: the forked writer, the child side of a trial.
+ *
+ * The writer is one process with cfg->writers threads (1 to 256), each
+ * appending its share of the entries (wal_writer_share, as bench's writer
+ * threads) to the one log, whose file is wrapped by seam.c.  Each thread
+ * records its acknowledgements in the ledger (step A2 of THE ORDERING
+ * ARGUMENT, ledger.c) right after wal_log_append returns (A1).
+ *
+ * The child never closes or cleans up anything: it appends, then waits,
+ * and the only way out is the parent's SIGKILL (or its own at a failure
+ * point).  A setup failure is written to the ledger, naming the call, and
+ * ends the child with _exit.  It dies with the parent (PR_SET_PDEATHSIG)
+ * rather than wait forever for a kill that will not come.
+ */
+#include "crashsim/internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+/* msg names the failing call; err is its negative errno. */
+static _Noreturn void writer_setup_failed(struct crashsim_ledger *l, const char *msg, int err)
+{
+    snprintf(l->sh->error, sizeof l->sh->error, "%s", msg);
+    atomic_store_explicit(&l->sh->append_rc, err, memory_order_release);
+    atomic_store_explicit(&l->sh->writer, CRASHSIM_WRITER_SETUP_FAILED, memory_order_release);
+    _exit(1);
+}
+
+static int writes_are_durable(enum wal_sync_method m)
+{
+    return m == WAL_SYNC_O_DSYNC || m == WAL_SYNC_O_DIRECT_DSYNC;
+}
+
+/* Enough for wal_log_append and libfiu, also under ASan; 256 threads of
+ * the default 8 MiB would map 2 GiB for nothing. */
+#define WRITER_STACK (512u << 10)
+
+/* One writer thread: its share of the entries. */
+struct writer_thread {
+    pthread_t thread;
+    struct wal_log *log;
+    struct crashsim_ledger *l;
+    uint64_t entries;
+};
+
+static void *writer_thread_main(void *arg)
+{
+    struct writer_thread *t = arg;
+    struct crashsim_shared *sh = t->l->sh;
+    for (uint64_t i = 0; i < t->entries; i++) {
+        uint64_t seq = 0, ack = 0;
+        int rc = wal_log_append(t->log, &seq, &ack);                      /* A1 */
+        if (rc < 0) {
+            /* The first thread to fail reports; the log is failed for
+             * every thread now, and the others just stop. */
+            int none = 0;
+            if (atomic_compare_exchange_strong_explicit(&sh->append_rc, &none, rc,
+                                                        memory_order_acq_rel,
+                                                        memory_order_relaxed)) {
+                int err = 0;
+                enum wal_op op = wal_log_failed_op(t->log, &err);
+                atomic_store_explicit(&sh->append_op, (int)op, memory_order_release);
+                int again = wal_log_append(t->log, NULL, NULL);
+                atomic_store_explicit(&sh->append_rc_next, again, memory_order_release);
+                atomic_store_explicit(&sh->writer, CRASHSIM_WRITER_APPEND_FAILED,
+                                      memory_order_release);
+            }
+            break;
+        }
+        crashsim_ledger_ack(t->l, seq, ack);                              /* A2 */
+    }
+    return NULL;
+}
+
+/* The log on the wrapped scratch file; any failure ends the writer. */
+static struct wal_log *writer_open_log(const struct crashsim_config *cfg,
+                                       struct crashsim_ledger *l, const char *path)
+{
+    struct wal_file *f, *wf;
+    struct wal_log *log;
+    char msg[sizeof l->sh->error];
+    int rc = wal_file_open(path, cfg->sync_method, &f, msg, sizeof msg);
+    if (rc < 0)
+        writer_setup_failed(l, msg, rc);
+    if (cfg->prealloc &&
+        (rc = wal_file_prealloc(f, cfg->entries * cfg->entry_size, msg, sizeof msg)) < 0)
+        writer_setup_failed(l, msg, rc);
+    rc = crashsim_file_wrap(f, l, writes_are_durable(cfg->sync_method), &wf);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "crashsim_file_wrap(%s): %s", path, strerror(-rc));
+        writer_setup_failed(l, msg, rc);
+    }
+    rc = wal_log_open(&log, wf, &cfg->strategy, cfg->entry_size);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "wal_log_open(%s): %s", path, strerror(-rc));
+        writer_setup_failed(l, msg, rc);
+    }
+    return log;
+}
+
+_Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                                    const char *path, const struct crashsim_trial_opts *opts,
+                                    pid_t parent)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    /* Past RLIMIT_FSIZE a write should fail with EFBIG, named like any other
+     * I/O error, not kill the writer as a crash nobody asked for. */
+    signal(SIGXFSZ, SIG_IGN);
+    /* Die with the parent rather than wait forever for its SIGKILL. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    if (opts && opts->child_hook)
+        opts->child_hook(opts->hook_arg);
+
+    struct wal_log *log = writer_open_log(cfg, l, path);
+
+    /* The threads start one after the other; the first may be appending
+     * while the last is created, as clients connecting to a database. */
+    unsigned nw = cfg->writers > 1 ? cfg->writers : 1;
+    struct writer_thread *wt = calloc(nw, sizeof *wt);
+    if (!wt)
+        writer_setup_failed(l, "calloc(writer threads): Cannot allocate memory", -ENOMEM);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WRITER_STACK);
+    atomic_store_explicit(&l->sh->writer, CRASHSIM_WRITER_RUNNING, memory_order_release);
+    unsigned started = 0;
+    for (unsigned i = 0; i < nw; i++) {
+        wt[i].log = log;
+        wt[i].l = l;
+        wt[i].entries = wal_writer_share(cfg->entries, nw, i);
+        if (nw == 1)
+            break;   /* no thread for the common case */
+        if (wt[i].entries == 0)
+            continue;
+        int rc = pthread_create(&wt[i].thread, &attr, writer_thread_main, &wt[i]);
+        if (rc != 0) {
+            char msg[sizeof l->sh->error];
+            snprintf(msg, sizeof msg, "pthread_create(writer %u of %u): %s", i + 1, nw,
+                     strerror(rc));
+            writer_setup_failed(l, msg, -rc);   /* _exit ends the threads started */
+        }
+        started = i + 1;
+    }
+    pthread_attr_destroy(&attr);
+    if (nw == 1)
+        writer_thread_main(&wt[0]);
+    for (unsigned i = 0; i < started; i++)
+        if (wt[i].entries)
+            pthread_join(wt[i].thread, NULL);
+    int running = CRASHSIM_WRITER_RUNNING;
+    atomic_compare_exchange_strong_explicit(&l->sh->writer, &running, CRASHSIM_WRITER_DONE,
+                                            memory_order_acq_rel, memory_order_relaxed);
+    /* Nothing is closed or cleaned up: the only way out is SIGKILL. */
+    for (;;)
+        pause();
+}

@@ -1,0 +1,125 @@
+/* report: what fsynclab says, in every form it says it.
+ *
+ * The one layer both front ends (the node, the command line) print through:
+ *   - the JSON writer: cJSON trees printed byte for byte as Python's
+ *     json.dumps prints them;
+ *   - the limits of every option, shared by the protocol and the command
+ *     line, with the words that name them in an error;
+ *   - the result bodies (fsync_benchmark_ok, crash_test_ok), which the node
+ *     replies and `--json` prints;
+ *   - the text tables of bench, crash and curve;
+ *   - the curve's files (CSV, JSON, a gnuplot script) and their rendering.
+ *
+ * report sits above bench/ and crashsim/ and below node/ and cli/.
+ * Functions that can fail return 0 or a negative errno, with a message
+ * naming the failing call in err.
+ */
+#ifndef FSYNCLAB_REPORT_H
+#define FSYNCLAB_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench/bench.h"
+#include "crashsim/crashsim.h"
+#include "verifier/verifier.h"
+
+/* ---- the JSON writer ------------------------------------------------------- */
+
+/* item as Python's json.dumps(obj) prints it (default separators,
+ * ensure_ascii).  malloc'd, the caller frees; NULL when out of memory or the
+ * tree holds an invalid item. */
+char *report_json_print(const cJSON *item);
+/* A number that prints as a Python float (repr: 0.1, 1e-05, 2.0), as a
+ * cJSON_Raw.  NULL for NaN or infinity, or when out of memory. */
+cJSON *report_json_float(double v);
+
+/* ---- limits -----------------------------------------------------------------
+ * Every numeric option either front end takes, with its range.  The node
+ * checks a JSON value against it, the command line a parsed argument, and
+ * both name the range with report_limit_text, so that they accept the same
+ * values and say so in the same words. */
+#define REPORT_CRASH_MAX_TRIALS 10000u
+#define REPORT_CRASH_MAX_ENTRIES 1000000ull
+#define REPORT_MAX_SEED 9007199254740991.0   /* 2^53 - 1: exact in a JSON number */
+#define REPORT_MAX_MS 3600000u               /* an hour, for the writeback settings */
+
+enum report_limit {
+    REPORT_ENTRIES = 0,        /* benchmark entries */
+    REPORT_CRASH_ENTRIES,      /* entries per crash trial */
+    REPORT_ENTRY_SIZE,
+    REPORT_MAX_SECONDS,        /* a number above 0, not only whole ones */
+    REPORT_WRITERS,
+    REPORT_TRIALS,
+    REPORT_SEED,
+    REPORT_WRITEBACK_EXPIRE_MS,
+    REPORT_WRITEBACK_INTERVAL_MS,
+    REPORT_INTERVAL_MS,        /* a batch interval of the curve */
+    REPORT_LIMITS
+};
+
+struct report_range {
+    const char *field;   /* the request's field: "entries" */
+    const char *flag;    /* the command line's option: "--entries" */
+    double lo, hi;       /* whole numbers lo..hi; or, when !whole, above lo and at most hi */
+    int whole;
+};
+
+const struct report_range *report_limit(enum report_limit which);
+/* Whether v lies in the range (and is whole where it must be). */
+int report_limit_ok(enum report_limit which, double v);
+/* "a whole number from 1 to 10000000", "a number greater than 0 and at most
+ * 3600".  Returns buf. */
+const char *report_limit_text(enum report_limit which, char *buf, size_t len);
+
+/* ---- result bodies -------------------------------------------------------- */
+
+/* The fsync_benchmark_ok body without in_reply_to and msg_id: "type",
+ * "results", "environment", "sync_method", "entry_size".  This is also what
+ * `fsynclab bench --json` prints.  NULL when out of memory. */
+cJSON *report_benchmark_body(const struct bench_env *env, const struct bench_config *cfg,
+                             const struct bench_result *results, size_t n);
+
+/* The crash_test_ok body without in_reply_to and msg_id: "type", "results"
+ * (out[i] for each strategy), "model", "seed", "entries", "entry_size",
+ * "sync_method", "environment".  Also what `fsynclab crash --json` prints. */
+cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_config *base,
+                         const struct verifier_summary *out, size_t n);
+
+/* ---- text tables ------------------------------------------------------------- */
+
+/* directory and file system lines. */
+void report_print_where(FILE *to, const struct bench_env *env);
+/* The header of `fsynclab bench`: where, writeback, the run, a WARNING. */
+void report_print_bench_header(FILE *to, const struct bench_env *env,
+                               const struct bench_config *cfg);
+void report_print_bench_table(FILE *to, const struct bench_env *env,
+                              const struct bench_result *r, size_t n);
+void report_print_crash_header(FILE *to, const struct bench_env *env,
+                               const struct crashsim_config *cfg);
+void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
+                              const struct verifier_summary *v, size_t n);
+void report_print_curve_header(FILE *to, const struct bench_env *env,
+                               const struct bench_curve_config *cfg);
+void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n);
+
+/* ---- the curve's files ---------------------------------------------------------- */
+
+/* Writes out_dir/curve.csv, curve.json (one object a point) and curve.gp (a
+ * gnuplot script with the data inline), making out_dir and its parents. */
+int report_curve_write(const char *out_dir, const struct bench_env *env,
+                       const struct bench_curve_config *cfg,
+                       const struct bench_curve_point *points, size_t n, char *err,
+                       size_t errlen);
+
+/* Renders curve.gp to curve.svg and curve.png with gnuplot ($FSYNCLAB_GNUPLOT,
+ * else gnuplot on PATH).  -ENOENT when gnuplot is not installed. */
+int report_curve_render(const char *out_dir, char *err, size_t errlen);
+
+/* gnuplot's dumb terminal rendering of curve.gp, to out. */
+int report_curve_plot_text(const char *out_dir, FILE *out, char *err, size_t errlen);
+
+#endif
