@@ -2,10 +2,13 @@
  * trial's writer runs in a QEMU guest on a real kernel and ext4 and QEMU is
  * killed (vm/, docs/ground-truth.md).  The guest kit comes from `make vm`
  * ($FSYNCLAB_VM_KIT, else build/vm); $FSYNCLAB_VM_ACCEL (auto, tcg, kvm)
- * skips the KVM probe.  --model does not apply: the kernel is the model,
- * and the drop model is what it is compared with.  Defaults differ from
- * crash's because a trial costs seconds: 3 trials, no time budget, and the
- * guest appends until the kill (VM_DEFAULT_ENTRIES). */
+ * skips the KVM probe; $FSYNCLAB_VM_KILL_WITHIN (seconds, default 1.5) is how
+ * long after the first acknowledgement the kill may come, for experiments
+ * that need the guest to run longer (docs/lab.md).  --model does not
+ * apply: the kernel is the model, and the drop model is what it is compared
+ * with.  Defaults differ from crash's because a trial costs seconds: 3
+ * trials, no time budget, and the guest appends until the kill
+ * (VM_DEFAULT_ENTRIES). */
 #include "cli/cli.h"
 
 #include <inttypes.h>
@@ -33,6 +36,14 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
                              .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
                              .flush_images = VM_DEFAULT_FLUSH_IMAGES,
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES };
+    const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
+    if (within && *within) {
+        char *end;
+        cfg.kill_within_s = strtod(within, &end);
+        if (*end || !(cfg.kill_within_s > 0) || cfg.kill_within_s > 600)
+            return cli_usage_error("FSYNCLAB_VM_KILL_WITHIN must be seconds above 0 and at "
+                                   "most 600, not \"%s\"", within);
+    }
     struct bench_env env;
     int rc = cli_probe_data_dir(o->dir, &cfg.dir, &env);
     if (rc)

@@ -31,7 +31,8 @@
 #include <unistd.h>
 
 /* ---- signals: kill the guest and remove the scratch files ----------------- */
-static volatile sig_atomic_t running_pgid;
+static volatile sig_atomic_t running_pgid;   /* QEMU's process group */
+static volatile sig_atomic_t running_child;  /* an e2fsck or debugfs */
 static const char *const *scratch_paths;
 static size_t scratch_n;
 static struct sigaction old_int, old_term;
@@ -41,6 +42,8 @@ static void on_signal(int sig)
 {
     if (running_pgid > 0)
         kill(-(pid_t)running_pgid, SIGKILL);
+    if (running_child > 0)
+        kill((pid_t)running_child, SIGKILL);   /* before it writes a file we unlink */
     for (size_t i = 0; i < scratch_n; i++)
         unlink(scratch_paths[i]);
     sigaction(SIGINT, &old_int, NULL);
@@ -74,10 +77,21 @@ void vm_signals_restore(void)
 /* ---- running programs ------------------------------------------------------- */
 int vm_exec(const char *const *argv)
 {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);   /* the handler must see the child */
     pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
+    if (pid < 0) {
+        int rc = -errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return rc;
+    }
     if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
             dup2(null, STDIN_FILENO);
@@ -87,10 +101,17 @@ int vm_exec(const char *const *argv)
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    int status;
+    running_child = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    int status, rc = 0;
     while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -errno;
+        if (errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+    running_child = 0;
+    if (rc < 0)
+        return rc;
     if (!WIFEXITED(status))
         return -EINTR;
     return WEXITSTATUS(status) == 127 ? -ENOENT : WEXITSTATUS(status);
@@ -163,16 +184,25 @@ static int start_qemu(const struct vm_guest_args *a, int probe, pid_t *pid_out, 
         snprintf(err, errlen, "pipe2: %s", strerror(errno));
         return rc;
     }
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);   /* the handler must see the group */
     pid_t pid = fork();
     if (pid < 0) {
         int rc = -errno;
         snprintf(err, errlen, "fork: %s", strerror(errno));
+        sigprocmask(SIG_SETMASK, &old, NULL);
         close(p[0]);
         close(p[1]);
         return rc;
     }
     if (pid == 0) {
         setpgid(0, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         int in = open("/dev/null", O_RDONLY);
         int errf = open(a->errlog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (in < 0 || errf < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(p[1], STDOUT_FILENO) < 0 ||
@@ -183,6 +213,7 @@ static int start_qemu(const struct vm_guest_args *a, int probe, pid_t *pid_out, 
     }
     setpgid(pid, pid);   /* also here: the child may not have run yet */
     running_pgid = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     close(p[1]);
     *pid_out = pid;
     *out_fd = p[0];
