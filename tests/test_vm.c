@@ -258,6 +258,7 @@ static void free_trial(struct vm_trial *t)
 {
     free(t->ack_ns);
     free(t->syncs);
+    free(t->begins);
     free(t->sizes);
     free(t);
 }
@@ -322,6 +323,26 @@ START_TEST(comparison_flags_an_optimistic_model)
 }
 END_TEST
 
+START_TEST(a_sync_running_at_the_cut_counts_as_the_longest)
+{
+    /* The batch promise allows N ms plus the longest sync, one the crash cut
+     * short included: the b lines tell the host that one is running. */
+    struct vm_trial *t = new_trial(4);
+    vm_trial_line(t, "b", 1000);
+    vm_trial_line(t, "s2 5", 6000);      /* took 5 us = 5000 ns */
+    vm_trial_line(t, "b", 10000);
+    struct vm_compare c;
+    vm_compare(t, 8000, 0, &c);
+    ck_assert_uint_eq(c.max_sync_ns, 5000);
+    vm_compare(t, 50000, 0, &c);
+    ck_assert_uint_eq(c.max_sync_ns, 40000);
+    vm_trial_line(t, "s2 70", 90000);
+    vm_compare(t, 100000, 0, &c);       /* it finished: its own time counts */
+    ck_assert_uint_eq(c.max_sync_ns, 70000);
+    free_trial(t);
+}
+END_TEST
+
 START_TEST(json_body_carries_the_comparison)
 {
     struct wal_strategy st;
@@ -364,6 +385,7 @@ int main(void)
     tcase_add_test(tc, replay_up_to_a_flush_with_and_without_skips);
     tcase_add_test(tc, console_lines_fill_the_ledger);
     tcase_add_test(tc, comparison_flags_an_optimistic_model);
+    tcase_add_test(tc, a_sync_running_at_the_cut_counts_as_the_longest);
     tcase_add_test(tc, json_body_carries_the_comparison);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -285,6 +285,11 @@ void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now)
             break;
         t->syncs[t->n_syncs++] = (struct vm_sync_seen){ now, a, b * 1000ull };
         return;
+    case 'b':
+        if (line[1] || grow((void **)&t->begins, &t->cap_begins, t->n_begins, sizeof *t->begins) < 0)
+            break;
+        t->begins[t->n_begins++] = now;
+        return;
     case 'D':
         t->done = 1;
         return;

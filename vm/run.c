@@ -177,19 +177,30 @@ static int check_fs(const struct paths *p, struct image_result *r)
     return 0;
 }
 
-/* The drop model's covered prefix for a cut: the widest sync seen by then. */
+/* The drop model's covered prefix for a cut: the widest sync seen by then.
+ * The longest sync includes one still running at the cut, as the
+ * verifier's batch promise asks: the host matches the b lines (a sync
+ * began) with the s lines in order, so the oldest begin left over is the
+ * sync in flight (under batch there is one flusher, so this is exact; with
+ * several syncing writers it is the longest any of them can have run). */
 static uint64_t model_covered(const struct vm_trial *t, uint64_t cut, uint64_t *max_sync_ns)
 {
     uint64_t covered = 0;
+    size_t done = 0, begun = 0;
     *max_sync_ns = 0;
+    while (begun < t->n_begins && t->begins[begun] <= cut)
+        begun++;
     for (size_t i = 0; i < t->n_syncs; i++) {
         if (t->syncs[i].host_ns > cut)
             continue;
+        done++;
         if (t->syncs[i].covered > covered)
             covered = t->syncs[i].covered;
         if (t->syncs[i].dur_ns > *max_sync_ns)
             *max_sync_ns = t->syncs[i].dur_ns;
     }
+    if (begun > done && cut - t->begins[done] > *max_sync_ns)
+        *max_sync_ns = cut - t->begins[done];
     return covered;
 }
 
@@ -197,9 +208,8 @@ void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
                 struct vm_compare *out)
 {
     struct ledger_view view = { t, cut_ns };
-    uint64_t max_sync;
     memset(out, 0, sizeof *out);
-    out->covered = model_covered(t, cut_ns, &max_sync);
+    out->covered = model_covered(t, cut_ns, &out->max_sync_ns);
     for (uint64_t seq = 1; seq <= t->entries; seq++) {
         if (!view_ack(&view, seq))
             continue;
@@ -366,6 +376,7 @@ static void trial_free(struct vm_trial *t)
 {
     free(t->ack_ns);
     free(t->syncs);
+    free(t->begins);
     free(t->sizes);
     memset(t, 0, sizeof *t);
 }

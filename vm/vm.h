@@ -161,6 +161,8 @@ struct vm_trial {
     uint64_t acks;
     struct vm_sync_seen *syncs;
     size_t n_syncs, cap_syncs;
+    uint64_t *begins;             /* host times of the b lines: syncs that began */
+    size_t n_begins, cap_begins;
     struct vm_size_seen *sizes;
     size_t n_sizes, cap_sizes;
     uint64_t start_ns, ready_ns, first_ack_ns, kill_ns;
@@ -199,6 +201,7 @@ struct vm_compare {
     uint64_t real_lost;        /* acked seqs above recovered */
     uint64_t optimistic;       /* acked seqs the model kept and the image lost */
     uint64_t pessimistic;      /* acked seqs the model lost and the image kept */
+    uint64_t max_sync_ns;      /* longest sync by the cut, one still running at it included */
 };
 void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
                 struct vm_compare *out);

@@ -4,6 +4,7 @@
  * tells the host on the serial console, one short line per event, written
  * with one write(2) each so that lines from several threads never mix:
  *   R              the log is open, appends start
+ *   b              a sync begins (so that the host knows one is in flight)
  *   a<seq>         seq was acknowledged (the line is the acknowledgement:
  *                  an application replies to its client the same way)
  *   s<n> <us>      a sync returned success that began after records 1..n
@@ -96,6 +97,8 @@ static int tracked_sync(struct wal_file *f)
 {
     struct tracked *t = (struct tracked *)f;
     uint64_t covered = prefix_now(t);
+    if (!t->writes_durable)
+        say("b");
     uint64_t t0 = wal_now_ns();
     int rc = t->inner->methods->sync(t->inner);
     if (rc == 0 && !t->writes_durable)
