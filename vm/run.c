@@ -326,6 +326,24 @@ static int build_image(const struct paths *p, const char *kit, const struct vm_l
     return rc;
 }
 
+/* One line per image on stderr when $FSYNCLAB_VM_TRACE is set (the figures
+ * of docs/ground-truth.md come from these lines). */
+static void trace_image(const struct vm_summary *s, uint64_t seed, const struct plan *pl,
+                        size_t entries, const struct image_result *r)
+{
+    if (!getenv("FSYNCLAB_VM_TRACE"))
+        return;
+    int over = verifier_trial_held(&s->v.strategy, &r->v) == VERIFIER_HELD_FALSE;
+    fprintf(stderr, "vm: seed %" PRIu64 " %-10s entries %zu/%zu acked %" PRIu64 " recovered %"
+            PRIu64 " lost %" PRIu64 " predicted %" PRIu64 " window %.3f ms sync_max %.3f ms"
+            "%s%s%s%s%s\n", seed, kind_names[pl->kind], pl->upto, entries, r->v.acked,
+            r->v.recovered, r->v.acked_lost, r->predicted_lost,
+            (double)r->v.loss_window_ns / 1e6, (double)r->v.max_sync_ns / 1e6,
+            over ? " OVER-PROMISE" : "", r->fsck_failed ? " FSCK-FAILED" : "",
+            r->log_missing ? " no-LOG" : "", r->optimistic ? " OPTIMISTIC" : "",
+            r->pessimistic ? " pessimistic" : "");
+}
+
 /* The images of one trial whose log is at p->wlog, into s. */
 static int judge_trial(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
                        uint64_t seed, struct vm_summary *s, char *err, size_t errlen)
@@ -357,14 +375,8 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
             rc = judge_image(p, cfg, t, plans[i].cut, &r, err, errlen);
         if (rc == 0)
             add_image(s, &r, seed);
-        if (rc == 0 && getenv("FSYNCLAB_VM_TRACE"))
-            fprintf(stderr, "vm: seed %" PRIu64 " %-10s entries %zu/%zu acked %" PRIu64
-                    " recovered %" PRIu64 " lost %" PRIu64 " predicted %" PRIu64
-                    " window %.3f ms%s%s%s%s\n", seed, kind_names[plans[i].kind], plans[i].upto,
-                    log.n, r.v.acked, r.v.recovered, r.v.acked_lost, r.predicted_lost,
-                    (double)r.v.loss_window_ns / 1e6, r.fsck_failed ? " FSCK-FAILED" : "",
-                    r.log_missing ? " no-LOG" : "", r.optimistic ? " OPTIMISTIC" : "",
-                    r.pessimistic ? " pessimistic" : "");
+        if (rc == 0)
+            trace_image(s, seed, &plans[i], log.n, &r);
     }
     if (parsed)
         vm_log_free(&log);
