@@ -485,7 +485,7 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
     vm_signals_install(p.list, 5);
     vm_accel_probe(cfg, p.errlog, env);
     if (strcmp(env->accel, "none") == 0) {
-        snprintf(err, errlen, "--accel kvm: %s", env->probe);
+        snprintf(err, errlen, "FSYNCLAB_VM_ACCEL=kvm: %s", env->probe);
         rc = -ENODEV;
     }
     uint64_t start = wal_now_ns();
