@@ -266,7 +266,7 @@ static void free_trial(struct vm_trial *t)
 START_TEST(console_lines_fill_the_ledger)
 {
     struct vm_trial *t = new_trial(10);
-    vm_trial_line(t, "R", 5);
+    vm_trial_line(t, "R512", 5);
     vm_trial_line(t, "s2 850", 9);
     vm_trial_line(t, "a2", 10);
     vm_trial_line(t, "a1", 11);
@@ -275,6 +275,7 @@ START_TEST(console_lines_fill_the_ledger)
     vm_trial_line(t, "a3x", 14);       /* garbled: ignored */
     vm_trial_line(t, "[ 1.0] kernel says", 15);
     ck_assert_uint_eq(t->ready_ns, 5);
+    ck_assert_uint_eq(t->record_size, 512);
     ck_assert_uint_eq(t->acks, 2);
     ck_assert_uint_eq(t->ack_ns[1], 11);
     ck_assert_uint_eq(t->ack_ns[2], 10);

@@ -262,8 +262,11 @@ void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now)
     unsigned long long a, b;
     switch (line[0]) {
     case 'R':
-        if (!t->ready_ns)
-            t->ready_ns = now;
+        a = strtoull(line + 1, &end, 10);
+        if (*end || t->ready_ns)
+            break;
+        t->ready_ns = now;
+        t->record_size = (uint32_t)a;
         return;
     case 'a':
         a = strtoull(line + 1, &end, 10);

@@ -229,7 +229,8 @@ static int judge_image(const struct paths *p, const struct vm_config *cfg, const
         return rc;
     }
     struct ledger_view view = { t, cut };
-    struct verifier_ledger l = { .entry_size = cfg->entry_size, .written = t->entries,
+    uint32_t size = t->record_size ? t->record_size : cfg->entry_size;
+    struct verifier_ledger l = { .entry_size = size, .written = t->entries,
                                  .acked = t->entries, .ack_ns = view_ack, .ctx = &view,
                                  .crash_ns = cut };
     model_covered(t, cut, &l.max_sync_ns);

@@ -166,6 +166,7 @@ struct vm_trial {
     struct vm_size_seen *sizes;
     size_t n_sizes, cap_sizes;
     uint64_t start_ns, ready_ns, first_ack_ns, kill_ns;
+    uint32_t record_size;          /* from the R line: the entry size, padded for O_DIRECT */
     int done;                     /* the writer acknowledged every entry */
     char error[200];              /* an E line, or "" */
     char tail[400];               /* the console's last bytes, for messages */

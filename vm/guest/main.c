@@ -3,7 +3,8 @@
  * It runs fsynclab's own log (wal/) unchanged on the guest's ext4, and
  * tells the host on the serial console, one short line per event, written
  * with one write(2) each so that lines from several threads never mix:
- *   R              the log is open, appends start
+ *   R<size>        the log is open with records of size bytes (entry size,
+ *                  padded for o_direct_dsync); appends start
  *   b              a sync begins (so that the host knows one is in flight)
  *   a<seq>         seq was acknowledged (the line is the acknowledgement:
  *                  an application replies to its client the same way)
@@ -165,7 +166,13 @@ int main(int argc, char **argv)
     }
     char err[256] = "";
     uint32_t record_size;
-    int rc = wal_record_size("/", method, (uint32_t)entry_size, &record_size, err, sizeof err);
+    /* O_DIRECT's alignment is the data disk's, not the initramfs's. */
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = 0;
+    int rc = wal_record_size(slash ? dir : ".", method, (uint32_t)entry_size, &record_size, err, sizeof err);
     struct wal_file *inner = NULL;
     if (rc == 0)
         rc = wal_file_open(argv[1], method, &inner, err, sizeof err);
@@ -185,7 +192,7 @@ int main(int argc, char **argv)
         say("E%s", err[0] ? err : strerror(-rc));
         return 1;
     }
-    say("R");
+    say("R%" PRIu32, record_size);
     struct writer *w = calloc(writers, sizeof *w);
     if (!w) {
         say("Ecalloc: %s", strerror(ENOMEM));
