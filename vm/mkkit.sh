@@ -22,12 +22,19 @@ crc32c_generic crc16 mbcache jbd2 ext4"
 
 # 1. The real kernel package behind the linux-image-amd64 metapackage.
 if [ ! -d "$out/kernel" ]; then
-  pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  kernel_pkg() { { apt-cache depends linux-image-amd64 2>/dev/null || true; } |
+                 awk '/Depends: linux-image-[0-9]/ && !n++ {print $2}'; }
+  pkg=$(kernel_pkg)
+  # A fresh machine may have no package lists yet: update once.
+  [ -n "$pkg" ] || { apt-get update -qq >/dev/null 2>&1; pkg=$(kernel_pkg); }
   [ -n "$pkg" ] || { echo "vm kit: apt-cache depends linux-image-amd64 names no kernel" >&2; exit 1; }
   deb=$(ls "$out/apt/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
   if [ -z "$deb" ]; then
     say "apt-get download $pkg"
+    # Stale lists name a version the mirror no longer has: update once and retry.
     (cd "$out/apt" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
+      { say "apt-get update, then download again"; apt-get update -qq >/dev/null 2>&1;
+        (cd "$out/apt" && apt-get download -q "$pkg" >/dev/null 2>&1); } ||
       { echo "vm kit: apt-get download $pkg failed" >&2; exit 1; }
     deb=$(ls "$out/apt/${pkg}_"*.deb | head -n1)
   fi
