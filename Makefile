@@ -24,20 +24,21 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := hist wal verifier crashsim bench report vm node
+MODULES := hist stats wal verifier crashsim bench report vm node
 LIB_SRC := $(filter-out %/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc
+all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
+     $(BUILD)/tests/slow_sync.so
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libfsynclab.a: $(LIB_OBJ)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/fsynclab-node: $(BUILD)/node/main.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -65,6 +66,13 @@ $(BUILD)/bench/model/gather: $(BUILD)/bench/model/gather.o
 # One zlib call against two for a record's CRC (wal/record.c).
 $(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A test's LD_PRELOAD: built without the tree's CFLAGS, so never with a
+# sanitizer (its runtime must come first in a process, and this may be
+# preloaded into one that has none).
+$(BUILD)/tests/slow_sync.so: tests/helpers/slow_sync.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

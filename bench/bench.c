@@ -15,11 +15,19 @@
  * With several writers, each thread appends its share of the entries to the
  * one log; ops/sec is all acknowledgements over the wall time of the run.
  *
+ * Repeats interleave: a round runs every strategy once (in the same cheapest
+ * first order) and the next round starts over, so that a disk drifting
+ * during the request moves every strategy alike.  A warm-up round, when
+ * asked for, runs first and is thrown away.  The budget's share is then per
+ * run: what is left over the runs still to go.  A time-based run writes
+ * until its seconds are up; `entries` only caps it.
+ *
  * Nothing here keeps a sample per entry: latencies go into histograms.
  */
 #include "bench/bench.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -150,8 +158,11 @@ static uint64_t run_cost(const struct wal_strategy *s)
     return 0;
 }
 
+/* Strategies run one after another and each file is removed before the
+ * next, so the need is one run's file plus a little slack.  A time-based run
+ * has no count to check: its cap becomes what the free space holds. */
 static int check_free_space(const struct bench_config *cfg, uint32_t record_size,
-                            char *err, size_t errlen)
+                            uint64_t *cap, char *err, size_t errlen)
 {
     struct statvfs vfs;
     if (statvfs(cfg->dir, &vfs) != 0) {
@@ -159,10 +170,13 @@ static int check_free_space(const struct bench_config *cfg, uint32_t record_size
         snprintf(err, errlen, "statvfs(%s): %s", cfg->dir, strerror(e));
         return -e;
     }
-    /* Strategies run one after another and each file is removed before the
-     * next, so the need is one strategy's file plus a little slack. */
     unsigned long long need = (unsigned long long)cfg->entries * record_size;
     unsigned long long avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+    *cap = cfg->entries;
+    if (cfg->seconds > 0 && need + (1ull << 20) > avail && avail > (2ull << 20)) {
+        *cap = (avail - (1ull << 20)) / record_size;
+        need = *cap * record_size;
+    }
     if (need + (1ull << 20) > avail) {
         snprintf(err, errlen, "not enough space in %s: needs %llu MiB, %llu MiB free",
                  cfg->dir, (need >> 20) + 1, avail >> 20);
@@ -198,15 +212,83 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* What one run may do: how many entries at most, until when (the budget),
+ * and for a time-based run how long it lasts once started. */
+struct run_plan {
+    uint64_t entries;
+    uint64_t deadline_ns;
+    double seconds;
+};
+
+/* The scratch log for one run: created (live for the signal guard before it
+ * exists), preallocated when asked, opened under s.  On failure nothing is
+ * left open; the caller removes the file. */
+static int open_log(const struct bench_config *cfg, const struct wal_strategy *s,
+                    uint32_t record_size, uint64_t entries, const char *path,
+                    struct wal_log **log, char *err, size_t errlen)
+{
+    struct wal_file *file;
+    int rc = wal_file_open(path, cfg->sync_method, &file, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (cfg->prealloc && (rc = wal_file_prealloc(file, entries * record_size, err, errlen)) < 0) {
+        file->methods->close(file);
+        return rc;
+    }
+    rc = wal_log_open(log, file, s, record_size);
+    if (rc < 0) {
+        snprintf(err, errlen, "wal_log_open: %s", strerror(-rc));
+        file->methods->close(file);
+    }
+    return rc;
+}
+
+/* Runs the writers of one run (a thread each, none for one writer) until
+ * their shares are written or deadline_ns; sums them into r.  Returns how
+ * many threads started (nw when all did) and the last ack in *last_ack. */
+static unsigned write_entries(struct wal_log *log, struct writer *w, unsigned nw,
+                              uint64_t entries, uint64_t start, uint64_t deadline_ns,
+                              struct bench_result *r, uint64_t *last_ack)
+{
+    unsigned started = 0;
+    for (unsigned i = 0; i < nw; i++) {
+        w[i].log = log;
+        w[i].entries = wal_writer_share(entries, nw, i);
+        w[i].deadline_ns = deadline_ns;
+        w[i].last_ack = start;
+        hist_init(&w[i].ack_ns);
+        if (w[i].entries == 0)
+            continue;
+        if (nw == 1) {
+            writer_main(&w[i]);   /* no thread for the common case */
+            started = 1;
+            continue;
+        }
+        if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0)
+            break;
+        started = i + 1;
+    }
+    *last_ack = start;
+    for (unsigned i = 0; i < nw; i++) {
+        if (nw > 1 && i < started && w[i].entries)
+            pthread_join(w[i].thread, NULL);
+        hist_merge(&r->ack_ns, &w[i].ack_ns);
+        r->entries_written += w[i].written;
+        if (w[i].last_ack > *last_ack)
+            *last_ack = w[i].last_ack;
+    }
+    return nw == 1 ? 1 : started;
+}
+
 static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
-                   uint32_t record_size, uint64_t deadline_ns, unsigned index,
+                   uint32_t record_size, const struct run_plan *plan, unsigned index,
                    struct bench_result *r, char *err, size_t errlen)
 {
     unsigned nw = cfg->writers ? cfg->writers : 1;
     memset(r, 0, sizeof *r);
     r->strategy = *s;
     r->record_size = record_size;
-    r->entries_requested = cfg->entries;
+    r->entries_requested = plan->entries;
     hist_init(&r->ack_ns);
     hist_init(&r->wal.sync_ns);
 
@@ -216,71 +298,44 @@ static int run_one(const struct bench_config *cfg, const struct wal_strategy *s,
         snprintf(err, errlen, "scratch path in %s: %s", cfg->dir, strerror(-rc));
         return rc;
     }
-    struct wal_file *file;
-    rc = wal_file_open(scratch_path, cfg->sync_method, &file, err, errlen);
-    if (rc < 0)
-        return rc;
+    /* Live before it exists: a signal during the create (and the directory
+     * sync after it) must still remove it. */
     wal_scratch_live(scratch_path);
     struct writer *w = calloc(nw, sizeof *w);
+    struct wal_log *log = NULL;
     if (!w) {
         rc = -ENOMEM;
         snprintf(err, errlen, "calloc: %s", strerror(ENOMEM));
-        file->methods->close(file);
-        goto out;
+    } else {
+        rc = open_log(cfg, s, record_size, plan->entries, scratch_path, &log, err, errlen);
     }
-    if (cfg->prealloc &&
-        (rc = wal_file_prealloc(file, cfg->entries * record_size, err, errlen)) < 0) {
-        file->methods->close(file);
+    if (rc < 0)
         goto out;
-    }
 
-    struct wal_log *log;
-    rc = wal_log_open(&log, file, s, record_size);
-    if (rc < 0) {
-        snprintf(err, errlen, "wal_log_open: %s", strerror(-rc));
-        file->methods->close(file);
-        goto out;
+    uint64_t start = wal_now_ns(), deadline_ns = plan->deadline_ns, last_ack;
+    int cut_by_budget = 0;
+    if (plan->seconds > 0) {
+        uint64_t timed = start + (uint64_t)(plan->seconds * 1e9);
+        cut_by_budget = timed > deadline_ns;
+        if (!cut_by_budget)
+            deadline_ns = timed;
     }
-
-    uint64_t start = wal_now_ns();
-    unsigned started = 0;
-    for (unsigned i = 0; i < nw; i++) {
-        w[i].log = log;
-        w[i].entries = wal_writer_share(cfg->entries, nw, i);
-        w[i].deadline_ns = deadline_ns;
-        w[i].last_ack = start;
-        hist_init(&w[i].ack_ns);
-        if (w[i].entries == 0)
-            continue;
-        if (nw == 1) {
-            writer_main(&w[i]);   /* no thread for the common case */
-            continue;
-        }
-        if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0)
-            break;
-        started = i + 1;
-    }
-    uint64_t last_ack = start;
-    for (unsigned i = 0; i < nw; i++) {
-        if (nw > 1 && i < started && w[i].entries)
-            pthread_join(w[i].thread, NULL);
-        hist_merge(&r->ack_ns, &w[i].ack_ns);
-        r->entries_written += w[i].written;
-        if (w[i].last_ack > last_ack)
-            last_ack = w[i].last_ack;
-    }
+    unsigned started = write_entries(log, w, nw, plan->entries, start, deadline_ns, r, &last_ack);
     rc = wal_log_close(log, &r->wal);
     if (rc < 0) {
         snprintf(err, errlen, "%s(%s): %s", wal_op_call(r->wal.failed_op, cfg->sync_method),
                  scratch_path, strerror(-rc));
         goto out;
     }
-    if (nw > 1 && started < nw && r->entries_written < cfg->entries) {
+    if (started < nw && r->entries_written < plan->entries) {
         rc = -EAGAIN;
         snprintf(err, errlen, "pthread_create: could not start %u writer threads", nw);
         goto out;
     }
-    r->complete = r->entries_written == cfg->entries;
+    if (plan->seconds > 0)   /* it lasted its time, neither budget nor cap stopping it */
+        r->complete = !cut_by_budget && last_ack >= deadline_ns;
+    else
+        r->complete = r->entries_written == plan->entries;
     r->seconds = (double)(last_ack - start) / 1e9;
     r->ops_per_sec = r->seconds > 0 ? (uint64_t)((double)r->entries_written / r->seconds + 0.5)
                                     : r->entries_written;
@@ -295,13 +350,77 @@ out:
     return rc;
 }
 
+/* Adds one measured run to its strategy's result: the first is copied
+ * whole, so that a single run reads exactly as it always did. */
+static void add_run(struct bench_result *into, const struct bench_result *run, uint64_t start_ns)
+{
+    unsigned k = into->runs;
+    if (k == 0) {
+        unsigned warmed = into->warmed_up;
+        /* the arrays come after the fields a run fills: copy those only */
+        memcpy(into, run, offsetof(struct bench_result, runs));
+        into->warmed_up = warmed;
+    } else {
+        into->entries_requested += run->entries_requested;
+        into->entries_written += run->entries_written;
+        into->complete = into->complete && run->complete;
+        into->seconds += run->seconds;
+        hist_merge(&into->ack_ns, &run->ack_ns);
+        into->wal.appended += run->wal.appended;
+        into->wal.syncs += run->wal.syncs;
+        hist_merge(&into->wal.sync_ns, &run->wal.sync_ns);
+        if (run->wal.exposure_max_ns > into->wal.exposure_max_ns)
+            into->wal.exposure_max_ns = run->wal.exposure_max_ns;
+        into->wal.uncovered += run->wal.uncovered;
+    }
+    into->run_ops_per_sec[k] = run->ops_per_sec;
+    into->run_entries[k] = run->entries_written;
+    into->run_seconds[k] = run->seconds;
+    into->run_start_ns[k] = start_ns;
+    if (run->seconds < BENCH_SHORT_RUN_SECONDS)
+        into->short_runs++;
+    into->runs = k + 1;
+}
+
+/* The median over the runs becomes ops_per_sec; one run keeps its own. */
+static void summarize_runs(struct bench_result *r)
+{
+    double x[BENCH_MAX_REPEAT];
+    for (unsigned k = 0; k < r->runs; k++)
+        x[k] = (double)r->run_ops_per_sec[k];
+    if (stats_summarize(x, r->runs, &r->ops) == 0 && r->runs > 1)
+        r->ops_per_sec = (uint64_t)(r->ops.median + 0.5);
+}
+
+static unsigned warmup_runs(const struct bench_config *cfg, unsigned repeat)
+{
+    return cfg->warmup == BENCH_WARMUP_ON || (cfg->warmup == BENCH_WARMUP_AUTO && repeat > 1);
+}
+
+double bench_default_budget(const struct bench_config *cfg, size_t n)
+{
+    unsigned repeat = cfg->repeat ? cfg->repeat : 1;
+    unsigned rounds = repeat + warmup_runs(cfg, repeat);
+    double budget = cfg->seconds > 0 ? cfg->seconds * (double)n * rounds * 1.25 + 1
+                                     : BENCH_DEFAULT_SECONDS * rounds;
+    return budget < BENCH_MAX_SECONDS ? budget : BENCH_MAX_SECONDS;
+}
+
+static int valid_config(const struct bench_config *cfg)
+{
+    return cfg->entries > 0 && cfg->entries <= BENCH_MAX_ENTRIES &&
+           cfg->entry_size >= WAL_HEADER_SIZE && cfg->entry_size <= WAL_MAX_RECORD &&
+           cfg->max_seconds > 0 && cfg->max_seconds <= BENCH_MAX_SECONDS &&
+           cfg->writers <= BENCH_MAX_WRITERS && cfg->repeat <= BENCH_MAX_REPEAT &&
+           cfg->seconds >= 0 && cfg->seconds <= BENCH_MAX_SECONDS &&
+           (cfg->warmup == BENCH_WARMUP_AUTO || cfg->warmup == BENCH_WARMUP_ON ||
+            cfg->warmup == BENCH_WARMUP_OFF);
+}
+
 int bench_run(const struct bench_config *cfg, const struct wal_strategy *strategies, size_t n,
               struct bench_result *results, char *err, size_t errlen)
 {
-    if (n == 0 || n > BENCH_MAX_STRATEGIES || cfg->entries == 0 ||
-        cfg->entries > BENCH_MAX_ENTRIES || cfg->entry_size < WAL_HEADER_SIZE ||
-        cfg->entry_size > WAL_MAX_RECORD || !(cfg->max_seconds > 0) ||
-        cfg->max_seconds > BENCH_MAX_SECONDS || cfg->writers > BENCH_MAX_WRITERS) {
+    if (n == 0 || n > BENCH_MAX_STRATEGIES || !valid_config(cfg)) {
         snprintf(err, errlen, "bench_run: invalid configuration");
         return -EINVAL;
     }
@@ -314,7 +433,8 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
                              errlen);
     if (rc < 0)
         return rc;
-    rc = check_free_space(cfg, record_size, err, errlen);
+    uint64_t cap = cfg->entries;
+    rc = check_free_space(cfg, record_size, &cap, err, errlen);
     if (rc < 0)
         return rc;
 
@@ -330,14 +450,31 @@ int bench_run(const struct bench_config *cfg, const struct wal_strategy *strateg
         order[j] = k;
     }
 
+    unsigned repeat = cfg->repeat ? cfg->repeat : 1;
+    unsigned warm = warmup_runs(cfg, repeat);
+    size_t total = n * (repeat + warm), done = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].warmed_up = (int)warm;
+        results[i].timed = cfg->seconds > 0;
+    }
+    static struct bench_result run;   /* histograms and arrays: too big for a stack */
     uint64_t end = wal_now_ns() + (uint64_t)(cfg->max_seconds * 1e9);
     wal_scratch_guard_enter();
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        uint64_t now = wal_now_ns();
-        uint64_t share = now < end ? (end - now) / (n - i) : 0;
-        rc = run_one(cfg, &strategies[order[i]], record_size, now + share, (unsigned)order[i],
-                     &results[order[i]], err, errlen);
+    for (unsigned round = 0; round < repeat + warm && rc == 0; round++) {
+        for (size_t i = 0; i < n && rc == 0; i++, done++) {
+            uint64_t now = wal_now_ns();
+            uint64_t share = now < end ? (end - now) / (total - done) : 0;
+            struct run_plan plan = { .entries = cap, .deadline_ns = now + share,
+                                     .seconds = cfg->seconds };
+            rc = run_one(cfg, &strategies[order[i]], record_size, &plan, (unsigned)order[i],
+                         &run, err, errlen);
+            if (rc == 0 && round >= warm)
+                add_run(&results[order[i]], &run, now);
+        }
     }
     wal_scratch_guard_leave();
+    for (size_t i = 0; i < n && rc == 0; i++)
+        summarize_runs(&results[i]);
     return rc;
 }

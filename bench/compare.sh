@@ -17,7 +17,9 @@
 #   group, 16 writers      vs always
 #   always, 8 KiB fdatasync, preallocated  vs pg_test_fsync's "one 8kB write, fdatasync"
 # and it measures peak memory at 1,000 and 1,000,000 entries, and the node's
-# own cost per request.
+# own cost per request.  Each pair is then handed to `fsynclab diff` with
+# the rounds as runs (the same statistics as bench --repeat): the
+# difference, its 95% interval, and whether one is proven at all.
 #
 #   usage: bench/compare.sh [ROUNDS]       (default 5; `make bench` runs it)
 #   env:   FSYNCLAB_DIR  where the scratch files go (default build/scratch)
@@ -95,6 +97,20 @@ ratios() {
            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
            printf "%.2f %.2f-%.2f\n", m, v[1], v[NR] }'
 }
+# the runs of one label as the JSON `fsynclab diff` reads
+as_json() {
+  local list
+  list=$(tr ' ' '\n' <<<"${runs[$1]}" | grep . | paste -sd, - | sed 's/,/, /g')
+  echo "{\"results\": [{\"strategy\": \"$1\", \"ops_per_sec\": $(median "${runs[$1]}"), \"ops_per_sec_runs\": [$list]}]}"
+}
+# fsynclab diff's row for B ($1, fsynclab) against A ($2, the yardstick);
+# the first call prints the header too
+lines=4,5
+verdict() {
+  as_json "$2" >"$work/a.json"; as_json "$1" >"$work/b.json"
+  $fsynclab diff "$work/a.json" "$work/b.json" | sed -n "${lines}p"
+  lines=5
+}
 row() {
   local a b r
   a=$(median "${runs[$1]}"); b=$(median "${runs[$2]}")
@@ -110,6 +126,14 @@ row none fio_buffered "none, 128 B" "fio buffered" ">= 0.9"
 row batch_10ms none "batch_10ms, 128 B" "fsynclab none" ">= 0.9"
 row group16 always "group, 16 writers" "fsynclab always, 1 writer" ">= 8"
 row always_8k pg_fdatasync_8k "always, 8 KiB, fdatasync, preallocated" "pg_test_fsync fdatasync 8kB" "(reference)"
+echo
+echo "fsynclab diff: A the yardstick, B fsynclab, each round one run:"
+verdict always_prealloc fio_fsync_prealloc
+verdict always fio_fsync_grow
+verdict none fio_buffered
+verdict batch_10ms none
+verdict group16 always
+verdict always_8k pg_fdatasync_8k
 echo
 for n in 1000 1000000; do
   kb=$(/usr/bin/time -f %M $fsynclab bench --dir "$work" --strategies batch_10ms --entries $n --max-seconds 300 --json 2>&1 >/dev/null | tail -n 1)

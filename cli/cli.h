@@ -27,6 +27,10 @@ struct cli {
     uint32_t entry_size;
     enum wal_sync_method sync_method;
     double max_seconds;
+    int have_max_seconds;         /* given: repeats and --seconds do not scale it */
+    unsigned repeat;              /* --repeat, 0 when not given */
+    double seconds;               /* --seconds, 0 when not given */
+    enum bench_warmup warmup;
     const char *dir;              /* --dir, NULL when not given */
     unsigned writers;
     int prealloc;
@@ -42,9 +46,10 @@ struct cli {
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
-#define CLI_TAKES_BENCH "esbmtdwpj"
+#define CLI_TAKES_BENCH "esbmtdwpjruWn"
 #define CLI_TAKES_CRASH "esbmtdwpjTMSxiV"
-#define CLI_TAKES_CURVE "ebmdwpTMSoI"
+#define CLI_TAKES_CURVE "ebmdwpTMSoIr"
+#define CLI_TAKES_DIFF ""
 
 /* Parses cmd's options (those whose codes are in takes) into o, which holds
  * the defaults; --entries is checked against entries.  Returns 0, -1 after
@@ -81,5 +86,6 @@ int cli_crash(int argc, char **argv);
 /* crash --vm, after cli_crash parsed the options. */
 int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, size_t n);
 int cli_curve(int argc, char **argv);
+int cli_diff(int argc, char **argv);
 
 #endif

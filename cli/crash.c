@@ -20,8 +20,9 @@ int cli_crash(int argc, char **argv)
     static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
     static struct verifier_summary out[BENCH_MAX_STRATEGIES];
     char default_list[] = "always,batch_10ms,none";
-    /* entries, trials and max_seconds stay 0 until given: --vm has its own defaults. */
-    struct cli o = { .strategies = default_list,
+    /* entries 0: each strategy's trials are sized by the run (crashsim.h).
+     * trials and max_seconds stay 0 until given: --vm has its own defaults. */
+    struct cli o = { .entries = 0, .strategies = default_list,
                      .entry_size = BENCH_DEFAULT_ENTRY_SIZE, .sync_method = WAL_SYNC_FSYNC,
                      .writers = 1, .model = CRASHSIM_DROP,
                      .expire_ms = -1, .interval_ms = -1 };
@@ -33,8 +34,6 @@ int cli_crash(int argc, char **argv)
         return rc;
     if (o.vm)
         return cli_crash_vm(&o, strategies, n);
-    if (!o.entries)
-        o.entries = 1000;
     if (!o.trials)
         o.trials = 100;
     if (!o.max_seconds)
@@ -62,6 +61,13 @@ int cli_crash(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
+    }
+    int warned = env.warning[0] != 0;
+    if (bench_check_crash_syncs(&env, out, n) && !warned) {
+        if (o.json)
+            fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
+        else
+            printf("WARNING       %s\n\n", env.warning);
     }
     if (o.json)
         return cli_print_json(report_crash_body(&env, &cfg, out, n));

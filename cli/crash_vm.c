@@ -4,7 +4,9 @@
  * ($FSYNCLAB_VM_KIT, else build/vm); $FSYNCLAB_VM_ACCEL (auto, tcg, kvm)
  * skips the KVM probe; $FSYNCLAB_VM_KILL_WITHIN (seconds, default 1.5) is how
  * long after the first acknowledgement the kill may come, for experiments
- * that need the guest to run longer (docs/lab.md).  --model does not
+ * that need the guest to run longer (docs/lab.md); $FSYNCLAB_VM_DIRSYNC=0 has
+ * the guest create its file without syncing the directory, for the
+ * experiment of docs/ground-truth.md.  --model does not
  * apply: the kernel is the model, and the drop model is what it is compared
  * with.  Defaults differ from crash's because a trial costs seconds: 3
  * trials, no time budget, and the guest appends until the kill
@@ -36,6 +38,8 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
                              .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
                              .flush_images = VM_DEFAULT_FLUSH_IMAGES,
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES };
+    const char *dirsync = getenv("FSYNCLAB_VM_DIRSYNC");
+    cfg.no_dirsync = dirsync && strcmp(dirsync, "0") == 0;
     const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
     if (within && *within) {
         char *end;

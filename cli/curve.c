@@ -73,7 +73,8 @@ int cli_curve(int argc, char **argv)
     struct bench_curve_config cfg = { .entries = o.entries, .crash_entries = 1000,
                                       .trials = o.trials, .model = o.model, .seed = o.seed,
                                       .entry_size = o.entry_size, .sync_method = o.sync_method,
-                                      .writers = o.writers, .prealloc = o.prealloc };
+                                      .writers = o.writers, .prealloc = o.prealloc,
+                                      .repeat = o.repeat };
     if ((rc = cli_parse_intervals(o.intervals, &cfg)))
         return rc;
     struct bench_env env;

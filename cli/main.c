@@ -3,6 +3,7 @@
  *   fsynclab bench   run strategies, print the environment and a table (or --json)
  *   fsynclab crash   crash trials per strategy, a table and a verdict line each
  *   fsynclab curve   the durability-throughput curve: files and a plot
+ *   fsynclab diff    compare two `bench --json` outputs, strategy by strategy
  *   fsynclab node    serve the Maelstrom protocol on stdin/stdout
  *
  * Each subcommand (a file of its own) parses its options with the one
@@ -34,6 +35,8 @@ void cli_usage(FILE *to)
         "          acknowledged data each strategy lost\n"
         "  curve   sweep the batch interval: throughput against measured loss window,\n"
         "          written as CSV, JSON, a gnuplot script, SVG and PNG\n"
+        "  diff    compare two `bench --json` outputs (A.json B.json) strategy by\n"
+        "          strategy: the difference, its 95%% interval, whether it is proven\n"
         "  node    serve the Maelstrom JSON protocol on stdin/stdout\n"
         "\n"
         "bench options:\n"
@@ -42,16 +45,22 @@ void cli_usage(FILE *to)
         "                     N 1..%u (default always,batch_10ms,none)\n"
         "  --entry-size B     bytes per record on disk, header included, %u..%u (default %u)\n"
         "  --sync-method M    %s (default fsync)\n"
-        "  --max-seconds S    time budget for the whole run, up to %g (default %g)\n"
+        "  --max-seconds S    time budget for the whole run, up to %g (default %g a round\n"
+        "                     of runs; with --seconds, the runs' time plus a quarter)\n"
         "  --writers W        threads appending to one log, 1..%u (default 1)\n"
         "  --prealloc         fallocate and zero-fill the log before timing\n"
+        "  --repeat K         measured runs per strategy, 1..%u, round-robin; ops/s is\n"
+        "                     their median with its interval (default 1)\n"
+        "  --seconds S        each run lasts S seconds; --entries becomes a cap\n"
+        "  --warmup, --no-warmup  a discarded run first (default: with --repeat > 1)\n"
         "  --dir D            data directory (default $FSYNCLAB_DIR, else .)\n"
         "  --json             print the JSON body the node would reply\n"
         "\n"
         "crash options (and --strategies, --entry-size, --sync-method, --writers,\n"
         "--prealloc, --dir, --json):\n"
         "  --trials T         crash trials per strategy, 1..%u (default 100)\n"
-        "  --entries N        entries each trial's writer appends, 1..%llu (default 1000)\n"
+        "  --entries N        entries each trial's writer appends, 1..%llu (default: 1000,\n"
+        "                     or for batch_<N>ms eight intervals' worth at this disk's rate)\n"
         "  --model M          %s (default drop)\n"
         "  --seed S           replay a run: 0..2^53-1 (default from the clock)\n"
         "  --max-seconds S    budget for all trials (default 60)\n"
@@ -65,7 +74,8 @@ void cli_usage(FILE *to)
         "--seed):\n"
         "  --out DIR          where the files go (default curve)\n"
         "  --intervals LIST   batch intervals in ms (default " BENCH_CURVE_DEFAULT_INTERVALS ")\n"
-        "  --entries N        benchmark entries per point (default 50000; 4 s at most)\n"
+        "  --entries N        benchmark entries per point (default 50000; 4 s a run at most)\n"
+        "  --repeat K         benchmark runs per point, their median and interval (default 3)\n"
         "  --trials T         crash trials per point, 1..%u (default 10)\n"
         "  --model M          power-loss model of the trials (default drop)\n"
         "\n"
@@ -74,7 +84,7 @@ void cli_usage(FILE *to)
         "exit status: 0 success, 1 the run failed, 2 usage error\n",
         (unsigned long long)BENCH_MAX_ENTRIES, WAL_BATCH_MAX_MS, WAL_HEADER_SIZE, WAL_MAX_RECORD,
         BENCH_DEFAULT_ENTRY_SIZE, WAL_SYNC_METHODS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
-        BENCH_MAX_WRITERS, REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
+        BENCH_MAX_WRITERS, BENCH_MAX_REPEAT, REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
         REPORT_CRASH_MAX_TRIALS);
 }
 
@@ -109,5 +119,7 @@ int main(int argc, char **argv)
         return cli_curve(argc - 1, argv + 1);
     if (strcmp(cmd, "node") == 0)
         return cli_node(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0)
+        return cli_diff(argc - 1, argv + 1);
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

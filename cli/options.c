@@ -29,6 +29,10 @@ static const struct option cli_options[] = {
     { "writeback-interval-ms", required_argument, NULL, 'i' },
     { "out", required_argument, NULL, 'o' },
     { "intervals", required_argument, NULL, 'I' },
+    { "repeat", required_argument, NULL, 'r' },
+    { "seconds", required_argument, NULL, 'u' },
+    { "warmup", no_argument, NULL, 'W' },
+    { "no-warmup", no_argument, NULL, 'n' },
     { "vm", no_argument, NULL, 'V' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
@@ -65,13 +69,13 @@ static int whole(enum report_limit which, const char *arg, unsigned long long *o
     return 0;
 }
 
-static int seconds(const char *arg, double *out)
+static int seconds(enum report_limit which, const char *arg, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || *end || end == arg || !report_limit_ok(REPORT_MAX_SECONDS, v))
-        return range_error(REPORT_MAX_SECONDS, "--max-seconds", arg);
+    if (errno || *end || end == arg || !report_limit_ok(which, v))
+        return range_error(which, report_limit(which)->flag, arg);
     *out = v;
     return 0;
 }
@@ -89,7 +93,11 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
         if (wal_sync_method_parse(arg, &o->sync_method) < 0)
             rc = cli_usage_error("--sync-method: unknown \"%s\"; allowed: " WAL_SYNC_METHODS, arg);
         break;
-    case 't': rc = seconds(arg, &o->max_seconds); break;
+    case 't': rc = seconds(REPORT_MAX_SECONDS, arg, &o->max_seconds); o->have_max_seconds = 1; break;
+    case 'r': rc = whole(REPORT_REPEAT, arg, &v); o->repeat = (unsigned)v; break;
+    case 'u': rc = seconds(REPORT_SECONDS, arg, &o->seconds); break;
+    case 'W': o->warmup = BENCH_WARMUP_ON; break;
+    case 'n': o->warmup = BENCH_WARMUP_OFF; break;
     case 'd': o->dir = arg; break;
     case 'w': rc = whole(REPORT_WRITERS, arg, &v); o->writers = (unsigned)v; break;
     case 'p': o->prealloc = 1; break;

@@ -27,10 +27,13 @@ enum crashsim_model {
     CRASHSIM_TORN,        /* drop, but a prefix of the unsynced tail survives in
                              whole 512-byte sectors; the last may be garbled */
     CRASHSIM_REORDER,     /* a random subset of unsynced sectors survives, holes zeroed */
-    CRASHSIM_WRITEBACK,   /* the kernel flusher wrote back what had expired */
+    CRASHSIM_WRITEBACK,   /* the kernel flusher wrote back what had expired
+                             (optimistic: writeback sends no cache flush) */
     CRASHSIM_PROCESS,     /* no power loss: only the process died */
+    CRASHSIM_LIE,         /* the disk acknowledged flushes from a volatile cache:
+                             only a random prefix of the synced data survives */
 };
-#define CRASHSIM_MODELS "drop, torn, reorder, writeback, process"
+#define CRASHSIM_MODELS "drop, torn, reorder, writeback, process, lie"
 #define CRASHSIM_SECTOR 512u
 
 int crashsim_model_parse(const char *name, enum crashsim_model *out);
@@ -41,10 +44,15 @@ const char *crashsim_model_name(enum crashsim_model model);
 #define CRASHSIM_MAX_TRIALS 1000000u
 #define CRASHSIM_MAX_SECONDS 3600.0
 #define CRASHSIM_MAX_WRITERS 256u
+/* entries 0: the run sizes its trials after calibrating (run.c): this many,
+ * or for batch_<N>ms eight intervals' worth of appends, at most the max. */
+#define CRASHSIM_AUTO_ENTRIES 1000ull
+#define CRASHSIM_AUTO_MAX_ENTRIES 1000000ull
 
 struct crashsim_config {
     struct wal_strategy strategy;
-    uint64_t entries;                 /* per trial, 1 .. CRASHSIM_MAX_ENTRIES */
+    uint64_t entries;                 /* per trial, 1 .. CRASHSIM_MAX_ENTRIES; crashsim_run
+                                         also takes 0: sized after calibration */
     uint32_t entry_size;              /* whole record, WAL_HEADER_SIZE .. WAL_MAX_RECORD */
     enum wal_sync_method sync_method;
     enum crashsim_model model;
@@ -170,6 +178,7 @@ struct crashsim_damage {
     uint64_t kept_bytes;         /* of the tail, survived as written */
     uint64_t zeroed_bytes;       /* of the tail, lost inside the file (holes) */
     uint64_t garbled_off, garbled_len;   /* torn: bytes overwritten with noise */
+    uint64_t lied_bytes;         /* lie: of the durable prefix, lost all the same */
 };
 
 /* Applies model to the log in fd (open for reading and writing) as the

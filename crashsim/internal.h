@@ -48,6 +48,7 @@ struct crashsim_shared {
     _Atomic int writer;             /* enum crashsim_writer */
     _Atomic int append_rc, append_rc_next, append_op;
     _Atomic uint64_t died_ns;
+    struct wal_log_id id;           /* the trial's epoch and payload seed, set before fork */
     char error[4608];               /* the writer's setup failure (names the path) */
 };
 #define CRASHSIM_HEADER_BYTES \
@@ -74,6 +75,13 @@ _Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct cr
 
 /* trial.c: -EINVAL with "crash config: invalid <field>" in err. */
 int crashsim_check_config(const struct crashsim_config *cfg, char *err, size_t errlen);
+/* calibrate.c: before a run's trials, the latency of a durable append
+ * under cfg's sync method on a scratch file in cfg->dir (the sync alone;
+ * under O_DSYNC the write): its median and 99th percentile; and how many
+ * appends a second the file takes without a sync. */
+int crashsim_calibrate(const struct crashsim_config *cfg, uint64_t *p50_ns, uint64_t *p99_ns,
+                       uint64_t *appends_per_sec, char *err, size_t errlen);
+
 /* trial.c: the writeback parameters, -1 meaning the kernel's own
  * (/proc/sys/vm/dirty_*_centisecs). */
 void crashsim_resolve_writeback(long expire_ms, long interval_ms, long *e, long *i);

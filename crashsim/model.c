@@ -10,6 +10,15 @@
  * not, so a model that keeps whole sectors can still cut a record in two,
  * which recovery must notice.
  *
+ * The lie model is the one that touches the durable prefix: a disk that
+ * acknowledges a flush from a volatile write cache (a cheap SSD, a VM host
+ * cache, eatmydata) loses what the cache held when the power goes.  What
+ * survives is a prefix of the file, sector-aligned, of a length drawn
+ * uniformly between nothing and the whole synced prefix: the drive had
+ * written its cache out in order, up to some point.  Real caches also
+ * reorder; this keeps the model simple and still makes `always` lose, which
+ * is what it must show.
+ *
  * The writeback model works per record instead, because what it needs is
  * each record's age (write_ns in the ledger): the kernel flusher wakes every
  * interval and writes back what has been dirty for longer than expire.
@@ -33,6 +42,7 @@ static const struct {
     { "reorder", CRASHSIM_REORDER },
     { "writeback", CRASHSIM_WRITEBACK },
     { "process", CRASHSIM_PROCESS },
+    { "lie", CRASHSIM_LIE },
 };
 
 int crashsim_model_parse(const char *name, enum crashsim_model *out)
@@ -263,6 +273,14 @@ int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_
     case CRASHSIM_TORN:
         rc = model_torn(fd, &d, &rng);
         break;
+    case CRASHSIM_LIE: {
+        uint64_t sectors = d.durable_bytes / CRASHSIM_SECTOR;
+        uint64_t keep = next_rand(&rng) % (sectors + 1) * CRASHSIM_SECTOR;
+        rc = truncate_to(fd, keep);
+        d.size_after = keep;
+        d.lied_bytes = d.durable_bytes - keep;
+        break;
+    }
     case CRASHSIM_REORDER:
         rc = model_reorder(fd, &d, &rng);
         break;

@@ -7,6 +7,11 @@
  * A run of several strategies splits what is left of the budget evenly
  * among the strategies still to come.
  *
+ * Before the trials, the syncs are measured (calibrate.c): that fixes the
+ * allowance a batch window is judged against, and syncs too fast to reach
+ * a disk leave every verdict null.  Under O_DSYNC every write is durable
+ * when it returns, so every strategy promises 0 ms.
+ *
  * The scratch guard is held around the whole run, so that a signal between
  * two trials finds the handler already in place.
  */
@@ -22,26 +27,58 @@ uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index)
     return crashsim_splitmix64(&s);
 }
 
-int crashsim_run(const struct crashsim_config *given, struct verifier_summary *out,
-                 void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
-                 char *err, size_t errlen)
+/* The promise's terms, fixed before the first trial; and, when the caller
+ * left it open (entries 0), how many entries a trial's writer appends. */
+static int calibrate(struct crashsim_config *cfg, struct verifier_summary *out, char *err,
+                     size_t errlen)
 {
-    if (err && errlen)
-        err[0] = '\0';
-    verifier_summary_init(out, &given->strategy);
-    /* o_direct_dsync records are padded to the direct I/O alignment, as the
-     * benchmark pads them; the ledger and the verifier see the padded size. */
-    struct crashsim_config padded = *given;
-    const struct crashsim_config *cfg = &padded;
+    if (wal_sync_method_writes_durable(cfg->sync_method))
+        verifier_summary_writes_durable(out);
+    uint64_t p50, p99, rate;
+    int rc = crashsim_calibrate(cfg, &p50, &p99, &rate, err, errlen);
+    if (rc < 0)
+        return rc;
+    out->calibration_sync_p50_ns = p50;
+    out->calibration_sync_p99_ns = p99;
+    if (out->promised_window_ms > 0)
+        verifier_summary_set_allowance(out, (uint64_t)out->promised_window_ms * 1000000ull + p99);
+    if (p50 < WAL_FAST_SYNC_NS)
+        verifier_summary_distrust(out);
+    if (cfg->entries == 0) {
+        /* A batch_<N>ms trial shows something only once the writer has run
+         * two intervals: append for eight at the rate just measured, so that
+         * most kills (drawn over the run) fall after the first two. */
+        uint64_t entries = CRASHSIM_AUTO_ENTRIES;
+        if (cfg->strategy.kind == WAL_BATCH) {
+            uint64_t eight = rate * 8 * cfg->strategy.interval_ms / 1000;
+            if (eight > entries)
+                entries = eight;
+        }
+        cfg->entries = entries < CRASHSIM_AUTO_MAX_ENTRIES ? entries : CRASHSIM_AUTO_MAX_ENTRIES;
+    }
+    out->entries_per_trial = cfg->entries;
+    return 0;
+}
+
+/* The run's configuration, o_direct_dsync records padded to the direct I/O
+ * alignment as the benchmark pads them (the ledger and the verifier see the
+ * padded size), and checked. */
+static int prepare(const struct crashsim_config *given, struct crashsim_config *cfg, char *err,
+                   size_t errlen)
+{
+    *cfg = *given;
     char msg[256];
     int rc = wal_record_size(given->dir ? given->dir : ".", given->sync_method, given->entry_size,
-                             &padded.entry_size, msg, sizeof msg);
+                             &cfg->entry_size, msg, sizeof msg);
     if (rc < 0) {
         if (err)
             snprintf(err, errlen, "%s", msg);
         return rc;
     }
-    rc = crashsim_check_config(cfg, err, errlen);
+    struct crashsim_config check = *cfg;
+    if (check.entries == 0)
+        check.entries = 1;   /* sized after calibration */
+    rc = crashsim_check_config(&check, err, errlen);
     if (rc < 0)
         return rc;
     if (cfg->trials < 1 || cfg->trials > CRASHSIM_MAX_TRIALS || !(cfg->max_seconds > 0) ||
@@ -52,30 +89,26 @@ int crashsim_run(const struct crashsim_config *given, struct verifier_summary *o
                          ? "trials" : "max_seconds");
         return -EINVAL;
     }
-    struct crashsim_ledger *l;
-    rc = crashsim_ledger_create(cfg->entries, cfg->entry_size, &l);
-    if (rc < 0) {
-        if (err)
-            snprintf(err, errlen, "mmap(ledger): %s", strerror(-rc));
-        return rc;
-    }
-    struct crashsim_trial_opts opts = { .kill = CRASHSIM_KILL_RANDOM };
-    crashsim_resolve_writeback(cfg->writeback_expire_ms, cfg->writeback_interval_ms,
-                      &opts.writeback_expire_ms, &opts.writeback_interval_ms);
-    opts.deadline_ns = wal_now_ns() + (uint64_t)(cfg->max_seconds * 1e9);
+    return 0;
+}
 
-    wal_scratch_guard_enter();
-    for (uint32_t i = 0; i < cfg->trials; i++) {
-        if (i > 0 && wal_now_ns() >= opts.deadline_ns)
+/* The trials, on one ledger; stops early when the budget ends. */
+static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                  const struct crashsim_trial_opts *opts, struct verifier_summary *out,
+                  void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
+                  char *err, size_t errlen)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < cfg->trials && rc == 0; i++) {
+        if (i > 0 && wal_now_ns() >= opts->deadline_ns)
             break;
         struct crashsim_trial_result r;
         uint64_t seed = crashsim_trial_seed(cfg->seed, i);
-        rc = crashsim_trial(cfg, l, seed, &opts, &r, err, errlen);
+        rc = crashsim_trial(cfg, l, seed, opts, &r, err, errlen);
         if (rc == -ETIMEDOUT && r.writer == CRASHSIM_WRITER_STARTING) {
-            rc = 0;     /* the budget ended before this trial could start */
             if (err && errlen)
                 err[0] = '\0';
-            break;
+            return 0;   /* the budget ended before this trial could start */
         }
         if (rc == 0 && r.append_rc < 0)
             rc = r.append_rc;   /* a real I/O error: err names the call */
@@ -85,6 +118,32 @@ int crashsim_run(const struct crashsim_config *given, struct verifier_summary *o
         if (progress)
             progress(progress_arg, i + 1, cfg->trials);
     }
+    return rc;
+}
+
+int crashsim_run(const struct crashsim_config *given, struct verifier_summary *out,
+                 void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
+                 char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    verifier_summary_init(out, &given->strategy);
+    struct crashsim_config cfg;
+    int rc = prepare(given, &cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct crashsim_trial_opts opts = { .kill = CRASHSIM_KILL_RANDOM };
+    crashsim_resolve_writeback(cfg.writeback_expire_ms, cfg.writeback_interval_ms,
+                               &opts.writeback_expire_ms, &opts.writeback_interval_ms);
+    opts.deadline_ns = wal_now_ns() + (uint64_t)(cfg.max_seconds * 1e9);
+
+    wal_scratch_guard_enter();
+    rc = calibrate(&cfg, out, err, errlen);
+    struct crashsim_ledger *l = NULL;
+    if (rc == 0 && (rc = crashsim_ledger_create(cfg.entries, cfg.entry_size, &l)) < 0 && err)
+        snprintf(err, errlen, "mmap(ledger): %s", strerror(-rc));
+    if (rc == 0)
+        rc = trials(&cfg, l, &opts, out, progress, progress_arg, err, errlen);
     wal_scratch_guard_leave();
     crashsim_ledger_destroy(l);
     return rc;

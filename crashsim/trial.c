@@ -75,7 +75,7 @@ int crashsim_check_config(const struct crashsim_config *cfg, char *err, size_t e
     else if (cfg->strategy.kind == WAL_BATCH && (cfg->strategy.interval_ms < WAL_BATCH_MIN_MS ||
                                                  cfg->strategy.interval_ms > WAL_BATCH_MAX_MS))
         bad = "strategy";
-    else if ((unsigned)cfg->model > CRASHSIM_PROCESS)
+    else if ((unsigned)cfg->model > CRASHSIM_LIE)
         bad = "model";
     else if (!cfg->dir || !*cfg->dir)
         bad = "dir";
@@ -122,6 +122,9 @@ static void fiu_start(void)
 
 static _Atomic unsigned scratch_counter;
 
+/* How close to the drawn kill instant the parent stops sleeping and spins. */
+#define KILL_SPIN_NS 80000u
+
 /* One trial's plan, fixed before the writer starts, and what the parent
  * learns of the writer. */
 struct trial {
@@ -132,6 +135,7 @@ struct trial {
     long expire_ms, interval_ms;
     uint64_t extra_draw, model_seed;
     uint64_t start, deadline;
+    uint64_t kill_at;                /* the crash instant drawn, 0 when none was */
     char path[WAL_PATH_MAX];
     pid_t pid;
     int status, reaped;
@@ -167,10 +171,16 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
 
     crashsim_resolve_writeback(t->opts->writeback_expire_ms, t->opts->writeback_interval_ms,
                                &t->expire_ms, &t->interval_ms);
+    /* The kill comes after target_acks acknowledgements, short of the
+     * last, so that it falls while the writer is still appending. */
     uint64_t rng = seed;
-    out->target_acks = 1 + crashsim_splitmix64(&rng) % cfg->entries;
+    out->target_acks = 1 + crashsim_splitmix64(&rng) % (cfg->entries > 1 ? cfg->entries - 1 : 1);
     t->extra_draw = crashsim_splitmix64(&rng);
     t->model_seed = crashsim_splitmix64(&rng);
+    /* What the log is written under: a stale record of another trial's
+     * file fails its CRC, and the verifier knows every payload. */
+    t->l->sh->id.epoch = crashsim_splitmix64(&rng);
+    t->l->sh->id.payload_seed = crashsim_splitmix64(&rng);
 
     rc = wal_scratch_path(t->path, sizeof t->path, cfg->dir, "crash",
                           atomic_fetch_add(&scratch_counter, 1));
@@ -202,8 +212,9 @@ static int trial_fork(struct trial *t, struct crashsim_trial_result *out, char *
 
 /* ---- 2. wait for the crash point ------------------------------------------ */
 
-/* CRASHSIM_KILL_RANDOM: once target_acks are in, a random fraction of two
- * mean ack intervals later.  0 while the target is not reached. */
+/* CRASHSIM_KILL_RANDOM: once target_acks are in, a random fraction of one
+ * mean ack interval later, so that the instant is still within the run.
+ * 0 while the target is not reached. */
 static uint64_t random_kill_at(const struct trial *t, uint64_t target, uint64_t now)
 {
     struct crashsim_shared *sh = t->l->sh;
@@ -214,7 +225,7 @@ static uint64_t random_kill_at(const struct trial *t, uint64_t target, uint64_t 
     uint64_t mean = acked > 1 && now > first ? (now - first) / (acked - 1) : now - t->start;
     if (mean > 500000000ull)
         mean = 500000000ull;
-    return now + t->extra_draw % (2 * mean + 1);
+    return now + t->extra_draw % (mean + 1);
 }
 
 /* Returns the parent's clock at the crash point; t->reaped when the writer
@@ -243,11 +254,15 @@ static uint64_t trial_wait(struct trial *t, const struct crashsim_trial_result *
         uint64_t nap = 20000;
         if (opts->kill == CRASHSIM_KILL_RANDOM) {
             if (!kill_at)
-                kill_at = random_kill_at(t, out->target_acks, now);
+                t->kill_at = kill_at = random_kill_at(t, out->target_acks, now);
             if (kill_at && now >= kill_at)
                 break;
-            if (kill_at && kill_at - now < nap)
-                nap = kill_at - now;
+            /* A sleep overshoots by tens of microseconds: spin the last
+             * stretch, so that the kill lands when it was drawn. */
+            if (kill_at && kill_at - now <= KILL_SPIN_NS)
+                continue;
+            if (kill_at && kill_at - now - KILL_SPIN_NS < nap)
+                nap = kill_at - now - KILL_SPIN_NS;
         }
         sleep_ns(nap);
     }
@@ -354,6 +369,7 @@ static uint64_t trial_decide(const struct trial *t, enum trial_end end, uint64_t
     if (out->ledger.last_ack_ns > crash)
         crash = out->ledger.last_ack_ns;
     out->crash_ns = crash;
+    out->verdict.kill_delay_ns = t->kill_at && crash > t->kill_at ? crash - t->kill_at : 0;
     return crash;
 }
 
@@ -372,21 +388,26 @@ static int trial_verify(const struct trial *t, uint64_t crash, struct crashsim_t
     int rc = crashsim_apply_model(fd, t->l, cfg->model, t->model_seed, crash, t->expire_ms,
                                   t->interval_ms, &out->damage, err, errlen);
     if (rc == 0) {
-        uint64_t max_sync = out->ledger.sync_max_ns;
-        if (out->ledger.sync_inflight_ns && crash > out->ledger.sync_inflight_ns &&
-            crash - out->ledger.sync_inflight_ns > max_sync)
-            max_sync = crash - out->ledger.sync_inflight_ns;
+        /* A sync still running at the crash proves nothing and adds
+         * nothing: the allowance was fixed before the trials. */
+        const struct crashsim_ledger_state *st = &out->ledger;
         uint64_t es = cfg->entry_size;
         struct verifier_ledger vl = {
             .entry_size = cfg->entry_size,
-            .written = (out->ledger.intent_bytes + es - 1) / es,
-            .acked = out->ledger.acked_max_seq,
+            .written = (st->intent_bytes + es - 1) / es,
+            .acked = st->acked_max_seq,
             .ack_ns = view_ack_ns,
             .ctx = t->l,
             .crash_ns = crash,
-            .max_sync_ns = max_sync,
+            .max_sync_ns = st->sync_max_ns,
+            .epoch = t->l->sh->id.epoch,
+            .payload_seed = t->l->sh->id.payload_seed,
+            .run_ns = st->first_ack_ns && crash > st->first_ack_ns ? crash - st->first_ack_ns : 0,
+            .syncs_ok = st->syncs_ok,
         };
-        rc = verifier_check_trial(fd, &vl, &out->verdict, err, errlen);
+        uint64_t delay = out->verdict.kill_delay_ns;
+        rc = verifier_check_trial(fd, &cfg->strategy, &vl, &out->verdict, err, errlen);
+        out->verdict.kill_delay_ns = delay;
     }
     close(fd);
     return rc;

@@ -97,7 +97,7 @@ static struct wal_log *writer_open_log(const struct crashsim_config *cfg,
         snprintf(msg, sizeof msg, "crashsim_file_wrap(%s): %s", path, strerror(-rc));
         writer_setup_failed(l, msg, rc);
     }
-    rc = wal_log_open(&log, wf, &cfg->strategy, cfg->entry_size);
+    rc = wal_log_open_id(&log, wf, &cfg->strategy, cfg->entry_size, &l->sh->id);
     if (rc < 0) {
         snprintf(msg, sizeof msg, "wal_log_open(%s): %s", path, strerror(-rc));
         writer_setup_failed(l, msg, rc);

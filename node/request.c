@@ -190,6 +190,15 @@ void node_handle_benchmark(struct node *n, const struct node_req *r)
     size_t count = parse_benchmark(n, r, &cfg, strategies, REPORT_ENTRIES);
     if (count == 0)
         return;
+    /* repeat: optional, 1 by default, so that a request without it runs and
+     * replies as it always did; with it, an absent max_seconds grows with
+     * the rounds (and the warm-up) as the command line's does. */
+    double repeat = 1;
+    if (number_field(n, r, REPORT_REPEAT, 0, &repeat) < 0)
+        return;
+    cfg.repeat = (unsigned)repeat;
+    if (cfg.repeat > 1 && !cJSON_GetObjectItemCaseSensitive(r->body, "max_seconds"))
+        cfg.max_seconds = bench_default_budget(&cfg, count);
     cfg.dir = bench_data_dir(NULL);   /* never from the request: clients name no paths */
     struct bench_env env;
     if (probe(n, r, cfg.dir, &env) < 0)
@@ -201,10 +210,12 @@ void node_handle_benchmark(struct node *n, const struct node_req *r)
     }
     char err[512] = "";
     int rc = n->ops.benchmark(&cfg, strategies, count, results, err, sizeof err);
-    if (rc < 0)
+    if (rc < 0) {
         reply_failure(n, r, "fsync_benchmark", rc, err);
-    else
+    } else {
+        bench_check_syncs(&env, &cfg, results, count);   /* a WARNING in the environment */
         node_reply(n, r, report_benchmark_body(&env, &cfg, results, count));
+    }
     free(results);
 }
 
@@ -260,9 +271,11 @@ void node_handle_crash(struct node *n, const struct node_req *r)
     }
     char err[512] = "";
     int rc = n->ops.crash(&cfg, strategies, count, out, NULL, NULL, err, sizeof err);
-    if (rc < 0)
+    if (rc < 0) {
         reply_failure(n, r, "crash_test", rc, err);
-    else
+    } else {
+        bench_check_crash_syncs(&env, out, count);
         node_reply(n, r, report_crash_body(&env, &cfg, out, count));
+    }
     free(out);
 }

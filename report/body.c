@@ -35,8 +35,50 @@ static int add_cs_ms(cJSON *o, const char *key, long cs)
                   : cJSON_AddNumberToObject(o, key, (double)cs * 10) != NULL;
 }
 
-static cJSON *result_object(const struct bench_env *env, const struct bench_result *res)
+static cJSON *uint_array(const uint64_t *v, size_t n)
 {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *x = cJSON_CreateNumber((double)v[i]);
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static int add_item(cJSON *o, const char *key, cJSON *item)
+{
+    if (item && cJSON_AddItemToObject(o, key, item))
+        return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+/* Only for more than one run, so that a plain request's reply is what it
+ * always was: every run, the median's interval and its real coverage, and
+ * the runs' spread. */
+static int add_repeats(cJSON *o, const struct bench_result *res)
+{
+    if (res->runs <= 1)
+        return 1;
+    uint64_t ci[2] = { (uint64_t)(res->ops.ci_low + 0.5), (uint64_t)(res->ops.ci_high + 0.5) };
+    return cJSON_AddNumberToObject(o, "runs", res->runs) &&
+           cJSON_AddBoolToObject(o, "warmup", res->warmed_up != 0) &&
+           add_item(o, "ops_per_sec_runs", uint_array(res->run_ops_per_sec, res->runs)) &&
+           add_item(o, "ops_per_sec_ci95", uint_array(ci, 2)) &&
+           add_float(o, "ops_per_sec_ci_coverage", round(res->ops.ci_coverage * 1e4) / 1e4) &&
+           add_float(o, "ops_per_sec_rel_spread", round(res->ops.rel_spread * 1e4) / 1e4) &&
+           add_item(o, "entries_runs", uint_array(res->run_entries, res->runs)) &&
+           cJSON_AddNumberToObject(o, "short_runs", res->short_runs);
+}
+
+static cJSON *result_object(const struct bench_env *env, enum wal_sync_method method,
+                            const struct bench_result *res)
+{
+    int durable = wal_sync_method_writes_durable(method);
     char name[32], dur[32], win[32];
     const struct hist *ack = &res->ack_ns, *sync = &res->wal.sync_ns;
     double secs = isfinite(res->seconds) ? round(res->seconds * 1e3) / 1e3 : 0;
@@ -44,8 +86,8 @@ static cJSON *result_object(const struct bench_env *env, const struct bench_resu
     int ok = o &&
         cJSON_AddStringToObject(o, "strategy", wal_strategy_name(&res->strategy, name, sizeof name)) &&
         cJSON_AddNumberToObject(o, "ops_per_sec", (double)res->ops_per_sec) &&
-        cJSON_AddStringToObject(o, "durability", wal_strategy_durability(&res->strategy, dur, sizeof dur)) &&
-        cJSON_AddStringToObject(o, "data_loss_window", wal_strategy_window(&res->strategy, win, sizeof win)) &&
+        cJSON_AddStringToObject(o, "durability", wal_strategy_durability(&res->strategy, method, dur, sizeof dur)) &&
+        cJSON_AddStringToObject(o, "data_loss_window", wal_strategy_window(&res->strategy, method, win, sizeof win)) &&
         cJSON_AddNumberToObject(o, "entries", (double)res->entries_written) &&
         cJSON_AddNumberToObject(o, "entries_requested", (double)res->entries_requested) &&
         cJSON_AddBoolToObject(o, "complete", res->complete != 0) &&
@@ -57,7 +99,11 @@ static cJSON *result_object(const struct bench_env *env, const struct bench_resu
         add_float(o, "sync_p50_us", us(hist_quantile(sync, 0.5))) &&
         add_float(o, "sync_p99_us", us(hist_quantile(sync, 0.99))) &&
         add_float(o, "sync_max_us", us(hist_quantile(sync, 1.0)));
-    if (ok && res->strategy.kind == WAL_NONE) {
+    ok = ok && add_repeats(o, res);
+    if (ok && durable) {
+        /* Every write was durable when it returned: nothing waited. */
+        ok = add_float(o, "exposure_ms", 0.0);
+    } else if (ok && res->strategy.kind == WAL_NONE) {
         /* No sync ever covers a record: the bound is the kernel's writeback. */
         long a = env->dirty_expire_cs, b = env->dirty_writeback_cs;
         ok = add_cs_ms(o, "writeback_bound_ms", a < 0 || b < 0 ? -1 : a + b);
@@ -110,19 +156,20 @@ static cJSON *add_environment(cJSON *body, const struct bench_env *env)
 
 struct bench_reply {
     const struct bench_env *env;
+    enum wal_sync_method method;
     const struct bench_result *results;
 };
 
 static cJSON *bench_item(const void *ctx, size_t i)
 {
     const struct bench_reply *r = ctx;
-    return result_object(r->env, &r->results[i]);
+    return result_object(r->env, r->method, &r->results[i]);
 }
 
 cJSON *report_benchmark_body(const struct bench_env *env, const struct bench_config *cfg,
                            const struct bench_result *results, size_t n)
 {
-    struct bench_reply r = { env, results };
+    struct bench_reply r = { env, cfg->sync_method, results };
     cJSON *body = results_body("fsync_benchmark_ok", n, bench_item, &r);
     cJSON *e = body ? add_environment(body, env) : NULL;
     int ok = e && add_cs_ms(e, "dirty_expire_ms", env->dirty_expire_cs) &&
@@ -134,6 +181,20 @@ cJSON *report_benchmark_body(const struct bench_env *env, const struct bench_con
         return NULL;
     }
     return body;
+}
+
+/* "trials_valid", "trials_invalid" and "invalid_reasons": {reason: count}. */
+static int add_validity(cJSON *o, const struct verifier_summary *v)
+{
+    cJSON *why = cJSON_CreateObject();
+    int ok = why && cJSON_AddNumberToObject(o, "trials_valid", v->trials_valid) &&
+             cJSON_AddNumberToObject(o, "trials_invalid", verifier_summary_invalid(v));
+    for (unsigned i = 1; ok && i < VERIFIER_INVALID_REASONS; i++)
+        ok = cJSON_AddNumberToObject(why, verifier_invalid_name(i), v->invalid[i]) != NULL;
+    if (ok && cJSON_AddItemToObject(o, "invalid_reasons", why))
+        return 1;
+    cJSON_Delete(why);
+    return 0;
 }
 
 static cJSON *crash_object(const struct crashsim_config *cfg, const struct verifier_summary *v)
@@ -160,7 +221,19 @@ static cJSON *crash_object(const struct crashsim_config *cfg, const struct verif
         cJSON_AddNumberToObject(o, "acked_lost_total", (double)v->acked_lost_total) &&
         cJSON_AddNumberToObject(o, "unacked_recovered", (double)v->unacked_recovered) &&
         cJSON_AddNumberToObject(o, "trials_over_promise", v->trials_over_promise) &&
-        add_float(o, "max_sync_ms", round(verifier_summary_max_sync_ms(v) * 1e3) / 1e3);
+        add_float(o, "max_sync_ms", round(verifier_summary_max_sync_ms(v) * 1e3) / 1e3) &&
+        add_validity(o, v) &&
+        add_float(o, "loss_window_ms_p99", round(verifier_summary_window_ms_p99(v) * 1e3) / 1e3) &&
+        (v->promised_window_ms < 0 ? cJSON_AddNullToObject(o, "allowance_ms") != NULL
+                                   : add_float(o, "allowance_ms", ms3(v->allowance_ns))) &&
+        cJSON_AddNumberToObject(o, "trials_over_allowance", v->trials_over_allowance) &&
+        add_float(o, "calibration_sync_p50_us", us(v->calibration_sync_p50_ns)) &&
+        add_float(o, "calibration_sync_p99_us", us(v->calibration_sync_p99_ns)) &&
+        cJSON_AddBoolToObject(o, "syncs_trusted", !v->syncs_untrusted) &&
+        add_float(o, "kill_delay_us_p50", us(hist_quantile(&v->kill_delay_ns, 0.5))) &&
+        add_float(o, "kill_delay_us_max", us(hist_quantile(&v->kill_delay_ns, 1.0))) &&
+        cJSON_AddBoolToObject(o, "model_optimistic", cfg->model == CRASHSIM_WRITEBACK) &&
+        cJSON_AddNumberToObject(o, "entries_per_trial", (double)v->entries_per_trial);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -186,7 +259,8 @@ cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_conf
     cJSON *body = results_body("crash_test_ok", n, crash_item, &r);
     int ok = body && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
              cJSON_AddNumberToObject(body, "seed", (double)base->seed) &&
-             cJSON_AddNumberToObject(body, "entries", (double)base->entries) &&
+             (base->entries ? cJSON_AddNumberToObject(body, "entries", (double)base->entries) != NULL
+                            : cJSON_AddNullToObject(body, "entries") != NULL) &&
              cJSON_AddNumberToObject(body, "entry_size", base->entry_size) &&
              cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(base->sync_method)) &&
              add_environment(body, env);

@@ -35,24 +35,51 @@ static int close_out(FILE *f, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+void report_curve_ops_interval(const struct bench_curve_point *p, double *low, double *high)
+{
+    *low = *high = (double)p->ops_per_sec;
+    if (p->ops.n > 1) {
+        *low = p->ops.ci_low;
+        *high = p->ops.ci_high;
+    }
+}
+
+void report_curve_window_spread(const struct bench_curve_point *p, double *p10, double *p90)
+{
+    *p10 = (double)hist_quantile(&p->crash.loss_window_ns, 0.1) / 1e6;
+    *p90 = (double)hist_quantile(&p->crash.loss_window_ns, 0.9) / 1e6;
+}
+
+/* The columns after crash_entries are the intervals: new ones go last so
+ * that a reader of the older columns by position still reads them. */
 static void write_csv(FILE *f, const struct bench_curve_point *p, size_t n)
 {
     fprintf(f, "strategy,interval_ms,ops_per_sec,loss_window_ms_max,loss_window_ms_p50,"
-               "acked_lost_max,acked_lost_mean,trials,promised_window_ms,held,crash_entries\n");
+               "acked_lost_max,acked_lost_mean,trials,promised_window_ms,held,crash_entries,"
+               "ops_per_sec_ci_low,ops_per_sec_ci_high,runs,loss_window_ms_p10,"
+               "loss_window_ms_p90,trials_valid,allowance_ms\n");
     for (size_t i = 0; i < n; i++) {
         char name[32], interval[16] = "", promised[24] = "";
+        double lo, hi, p10, p90;
+        report_curve_ops_interval(&p[i], &lo, &hi);
+        report_curve_window_spread(&p[i], &p10, &p90);
         wal_strategy_name(&p[i].strategy, name, sizeof name);
         if (p[i].strategy.kind != WAL_NONE)
             snprintf(interval, sizeof interval, "%u", p[i].strategy.interval_ms);
         if (p[i].crash.promised_window_ms >= 0)
             snprintf(promised, sizeof promised, "%" PRId64, p[i].crash.promised_window_ms);
-        fprintf(f, "%s,%s,%" PRIu64 ",%.3f,%.3f,%" PRIu64 ",%.3f,%u,%s,%s,%" PRIu64 "\n", name,
+        char allowance[24] = "";
+        if (p[i].crash.promised_window_ms >= 0)
+            snprintf(allowance, sizeof allowance, "%.3f", (double)p[i].crash.allowance_ns / 1e6);
+        fprintf(f, "%s,%s,%" PRIu64 ",%.3f,%.3f,%" PRIu64 ",%.3f,%u,%s,%s,%" PRIu64
+                ",%.0f,%.0f,%zu,%.3f,%.3f,%u,%s\n", name,
                 interval, p[i].ops_per_sec, verifier_summary_window_ms_max(&p[i].crash),
                 verifier_summary_window_ms_p50(&p[i].crash), p[i].crash.acked_lost_max,
                 verifier_summary_acked_lost_mean(&p[i].crash), p[i].crash.trials, promised,
                 p[i].crash.held == VERIFIER_HELD_NULL ? ""
                 : p[i].crash.held == VERIFIER_HELD_TRUE ? "true" : "false",
-                p[i].crash_entries);
+                p[i].crash_entries, lo, hi, p[i].ops.n ? p[i].ops.n : 1, p10, p90,
+                p[i].crash.trials_valid, allowance);
     }
 }
 
@@ -69,6 +96,46 @@ static int add_ms(cJSON *o, const char *key, double ms)
         return 1;
     cJSON_Delete(f);
     return 0;
+}
+
+static cJSON *number_list(const double *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++) {
+        cJSON *x = cJSON_CreateNumber(v[i]);
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static int add_list(cJSON *o, const char *key, const double *v, size_t n)
+{
+    cJSON *a = number_list(v, n);
+    if (a && cJSON_AddItemToObject(o, key, a))
+        return 1;
+    cJSON_Delete(a);
+    return 0;
+}
+
+/* Every run, the median's interval, the window's p10-p90: after the older
+ * keys, so that they keep their places. */
+static int add_intervals(cJSON *o, const struct bench_curve_point *p)
+{
+    double runs[BENCH_MAX_REPEAT], ci[2], spread[2];
+    size_t n = p->ops.n ? p->ops.n : 1;
+    for (size_t k = 0; k < n; k++)
+        runs[k] = p->ops.n ? (double)p->run_ops_per_sec[k] : (double)p->ops_per_sec;
+    report_curve_ops_interval(p, &ci[0], &ci[1]);
+    ci[0] = round(ci[0]);
+    ci[1] = round(ci[1]);
+    report_curve_window_spread(p, &spread[0], &spread[1]);
+    return add_list(o, "ops_per_sec_runs", runs, n) && add_list(o, "ops_per_sec_ci95", ci, 2) &&
+           add_ms(o, "ops_per_sec_ci_coverage", p->ops.n > 1 ? p->ops.ci_coverage : 0) &&
+           add_ms(o, "loss_window_ms_p10", spread[0]) && add_ms(o, "loss_window_ms_p90", spread[1]);
 }
 
 static cJSON *point_object(const struct bench_curve_point *p)
@@ -90,7 +157,11 @@ static cJSON *point_object(const struct bench_curve_point *p)
         (c->held == VERIFIER_HELD_NULL ? cJSON_AddNullToObject(o, "held") != NULL
                                        : cJSON_AddBoolToObject(o, "held",
                                                                c->held == VERIFIER_HELD_TRUE) != NULL) &&
-        cJSON_AddNumberToObject(o, "crash_entries", (double)p->crash_entries);
+        cJSON_AddNumberToObject(o, "crash_entries", (double)p->crash_entries) &&
+        add_intervals(o, p) &&
+        cJSON_AddNumberToObject(o, "trials_valid", c->trials_valid) &&
+        (c->promised_window_ms < 0 ? cJSON_AddNullToObject(o, "allowance_ms") != NULL
+                                   : add_ms(o, "allowance_ms", (double)c->allowance_ns / 1e6));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -144,6 +215,15 @@ static void write_gnuplot(FILE *f, const struct bench_env *env,
     }
     double edge = min_pos > 0 ? min_pos / 10 : 0.01;
 
+    /* the bars' legend says what they cover, which 3 runs make 75%, not 95% */
+    char bars[160];
+    size_t runs = n ? p[0].ops.n : 0;
+    if (runs > 1)
+        snprintf(bars, sizeof bars, "bars: ops/s, the median's interval (%.1f%% with %zu runs); "
+                 "window, p10-p90 of the trials", 100 * p[0].ops.ci_coverage, runs);
+    else
+        snprintf(bars, sizeof bars, "bars: window, p10-p90 of the trials (one benchmark run)");
+
     double max_w = edge;
     for (size_t i = 0; i < n; i++) {
         double w = verifier_summary_window_ms_max(&p[i].crash);
@@ -154,8 +234,10 @@ static void write_gnuplot(FILE *f, const struct bench_env *env,
     fprintf(f, "# fsynclab curve: durability against throughput, measured on this machine.\n"
                "# Render: gnuplot -e \"set terminal pngcairo size 960,640; "
                "set output 'curve.png'\" curve.gp\n"
-               "# columns: label, x = loss window max (ms; %g stands for 0), y = ops/sec, "
-               "seed strategy (1/0), strategy\n$points << EOD\n", edge);
+               "# columns: label, x = loss window max (ms; %g stands for 0), y = ops/sec (median),\n"
+               "# seed strategy (1/0), strategy, y low, y high (the median's interval),\n"
+               "# x low, x high (the window's p10 and p90 over the trials)\n$points << EOD\n",
+            edge);
     for (size_t i = 0; i < n; i++) {
         char name[32], label[32];
         wal_strategy_name(&p[i].strategy, name, sizeof name);
@@ -165,8 +247,12 @@ static void write_gnuplot(FILE *f, const struct bench_env *env,
             snprintf(label, sizeof label, "%u ms", p[i].strategy.interval_ms);
         else
             snprintf(label, sizeof label, "%s", name);
-        fprintf(f, "\"%s\" %.6g %" PRIu64 " %d %s\n", label, w > 0 ? w : edge, p[i].ops_per_sec,
-                seed_strategy(&p[i].strategy), name);
+        double lo, hi, p10, p90;
+        report_curve_ops_interval(&p[i], &lo, &hi);
+        report_curve_window_spread(&p[i], &p10, &p90);
+        fprintf(f, "\"%s\" %.6g %" PRIu64 " %d %s %.0f %.0f %.6g %.6g\n", label, w > 0 ? w : edge,
+                p[i].ops_per_sec, seed_strategy(&p[i].strategy), name, lo, hi,
+                p10 > edge ? p10 : edge, p90 > edge ? p90 : edge);   /* 0 and below: the edge */
     }
     fprintf(f, "EOD\n\n");
     fprintf(f, "set title \"fsynclab: durability vs throughput on %s%s%s\\n"
@@ -182,14 +268,17 @@ static void write_gnuplot(FILE *f, const struct bench_env *env,
                "set xrange [%g:%g]\n"
                "set offsets 0, 0, graph 0.15, graph 0.1\n"
                "set xtics add (\"0\" %g)\n"
+               "set bars 1.5\n"
                "plot $points using 2:3 with lines lc rgb \"#999999\" notitle, \\\n"
+               "     $points using 2:3:8:9:6:7 with xyerrorbars pt -1 lw 1.5 lc rgb \"#222222\" "
+               "title \"%s\" noenhanced, \\\n"
                "     $points using 2:($4 == 0 ? $3 : 1/0) with points pt 7 ps 1.2 lc rgb \"#4477aa\" "
                "title \"batch_<N>ms, labelled by N\" noenhanced, \\\n"
                "     $points using 2:($4 == 1 ? $3 : 1/0) with points pt 5 ps 1.8 lc rgb \"#cc3311\" "
                "title \"the seed's three: always, batch_10ms, none\" noenhanced, \\\n"
                "     $points using 2:3:1 with labels left rotate by 40 offset 0.6,0.6 font \",9\" "
                "noenhanced notitle\n",
-            edge / 1.5, max_w * 4, edge);
+            edge / 1.5, max_w * 4, edge, bars);
 }
 
 /* mkdir -p: the output folder and any parent missing. */

@@ -21,6 +21,8 @@ static const struct report_range ranges[REPORT_LIMITS] = {
     [REPORT_WRITEBACK_INTERVAL_MS] = { "writeback_interval_ms", "--writeback-interval-ms", 1,
                                        REPORT_MAX_MS, 1 },
     [REPORT_INTERVAL_MS] = { "intervals", "--intervals", WAL_BATCH_MIN_MS, WAL_BATCH_MAX_MS, 1 },
+    [REPORT_REPEAT] = { "repeat", "--repeat", 1, BENCH_MAX_REPEAT, 1 },
+    [REPORT_SECONDS] = { "seconds", "--seconds", 0, BENCH_MAX_SECONDS, 0 },
 };
 
 const struct report_range *report_limit(enum report_limit which)

@@ -46,6 +46,7 @@ cJSON *report_json_float(double v);
 #define REPORT_CRASH_MAX_ENTRIES 1000000ull
 #define REPORT_MAX_SEED 9007199254740991.0   /* 2^53 - 1: exact in a JSON number */
 #define REPORT_MAX_MS 3600000u               /* an hour, for the writeback settings */
+#define REPORT_NOISY 0.10   /* a median's interval wider than +-10% is flagged noisy */
 
 enum report_limit {
     REPORT_ENTRIES = 0,        /* benchmark entries */
@@ -58,6 +59,8 @@ enum report_limit {
     REPORT_WRITEBACK_EXPIRE_MS,
     REPORT_WRITEBACK_INTERVAL_MS,
     REPORT_INTERVAL_MS,        /* a batch interval of the curve */
+    REPORT_REPEAT,             /* measured runs per strategy */
+    REPORT_SECONDS,            /* a time-based run's length, above 0 */
     REPORT_LIMITS
 };
 
@@ -97,7 +100,8 @@ void report_print_where(FILE *to, const struct bench_env *env);
 void report_print_bench_header(FILE *to, const struct bench_env *env,
                                const struct bench_config *cfg);
 void report_print_bench_table(FILE *to, const struct bench_env *env,
-                              const struct bench_result *r, size_t n);
+                              const struct bench_config *cfg, const struct bench_result *r,
+                              size_t n);
 void report_print_crash_header(FILE *to, const struct bench_env *env,
                                const struct crashsim_config *cfg);
 void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
@@ -105,6 +109,19 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
 void report_print_curve_header(FILE *to, const struct bench_env *env,
                                const struct bench_curve_config *cfg);
 void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n);
+
+/* `fsynclab diff`: one row a strategy, B against A: both medians with their
+ * intervals, the difference (Hodges-Lehmann) with its 95% interval and the
+ * verdict.  label names the strategy ("always", or "always -> none"). */
+void report_print_diff_header(FILE *to);
+void report_print_diff_row(FILE *to, const char *label, const struct stats_summary *a,
+                           const struct stats_summary *b, const struct stats_diff *d);
+
+/* A curve point's throughput interval: the median's from its runs, or
+ * [ops_per_sec, ops_per_sec] for a point of one run. */
+void report_curve_ops_interval(const struct bench_curve_point *p, double *low, double *high);
+/* The loss window's p10 and p90 over the point's crash trials, in ms. */
+void report_curve_window_spread(const struct bench_curve_point *p, double *p10, double *p90);
 
 /* ---- the curve's files ---------------------------------------------------------- */
 

@@ -147,6 +147,138 @@ START_TEST(an_unwritable_directory_is_reported_naming_open)
 }
 END_TEST
 
+/* ---- repeats, warm-up, time-based runs ------------------------------------ */
+
+static void assert_runs_summarized(const struct bench_result *r, unsigned runs)
+{
+    ck_assert_uint_eq(r->runs, runs);
+    ck_assert_uint_eq(r->ops.n, runs);
+    double lo = 1e300, hi = 0;
+    for (unsigned k = 0; k < runs; k++) {
+        ck_assert_uint_gt(r->run_ops_per_sec[k], 0);
+        lo = r->run_ops_per_sec[k] < lo ? (double)r->run_ops_per_sec[k] : lo;
+        hi = r->run_ops_per_sec[k] > hi ? (double)r->run_ops_per_sec[k] : hi;
+    }
+    ck_assert_uint_eq(r->ops_per_sec, (uint64_t)(r->ops.median + 0.5));
+    ck_assert(r->ops.ci_low <= r->ops.median && r->ops.median <= r->ops.ci_high);
+    ck_assert(lo <= r->ops.ci_low && r->ops.ci_high <= hi);
+}
+
+START_TEST(repeats_keep_every_run_and_report_their_median)
+{
+    make_dir();
+    struct wal_strategy s[2];
+    ck_assert_int_eq(wal_strategy_parse("always", &s[0]), 0);
+    ck_assert_int_eq(wal_strategy_parse("none", &s[1]), 0);
+    struct bench_config cfg = config(100);
+    cfg.repeat = 5;
+    static struct bench_result r[2];
+    char err[256] = "";
+    ck_assert_int_eq(bench_run(&cfg, s, 2, r, err, sizeof err), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_runs_summarized(&r[i], 5);
+        ck_assert(r[i].warmed_up);              /* on by default with repeats */
+        ck_assert(r[i].complete);
+        for (int k = 0; k < 5; k++)
+            ck_assert_uint_eq(r[i].run_entries[k], 100);
+        ck_assert_uint_eq(r[i].entries_written, 500);
+        ck_assert_uint_eq(r[i].entries_requested, 500);
+        ck_assert_uint_eq(r[i].ack_ns.count, 500);  /* the warm-up is not counted */
+    }
+    ck_assert_uint_eq(r[0].wal.syncs, 500);
+    ck_assert_uint_eq(r[1].wal.uncovered, 500);
+    /* round-robin, cheapest first in every round: none's k-th run, then
+     * always's k-th, then none's next */
+    for (int k = 0; k < 5; k++) {
+        ck_assert_uint_lt(r[1].run_start_ns[k], r[0].run_start_ns[k]);
+        if (k < 4)
+            ck_assert_uint_lt(r[0].run_start_ns[k], r[1].run_start_ns[k + 1]);
+    }
+    dir_must_be_empty();
+}
+END_TEST
+
+START_TEST(one_run_without_warmup_is_what_it_always_was)
+{
+    make_dir();
+    struct wal_strategy s;
+    ck_assert_int_eq(wal_strategy_parse("none", &s), 0);
+    struct bench_config cfg = config(100);
+    static struct bench_result r;
+    char err[256] = "";
+    ck_assert_int_eq(bench_run(&cfg, &s, 1, &r, err, sizeof err), 0);
+    ck_assert_uint_eq(r.runs, 1);
+    ck_assert(!r.warmed_up);
+    ck_assert_uint_eq(r.entries_requested, 100);
+    ck_assert_uint_eq(r.ops_per_sec, r.run_ops_per_sec[0]);
+    ck_assert_uint_eq(r.ops_per_sec,
+                      (uint64_t)((double)r.entries_written / r.seconds + 0.5));
+    ck_assert_uint_eq(r.short_runs, 1);   /* 100 buffered appends: far under 100 ms */
+    ck_assert_double_eq(r.ops.ci_coverage, 0);
+    /* a warm-up can be asked for with one run, and refused with several */
+    cfg.warmup = BENCH_WARMUP_ON;
+    ck_assert_int_eq(bench_run(&cfg, &s, 1, &r, err, sizeof err), 0);
+    ck_assert(r.warmed_up);
+    ck_assert_uint_eq(r.runs, 1);
+    cfg.warmup = BENCH_WARMUP_OFF;
+    cfg.repeat = 3;
+    ck_assert_int_eq(bench_run(&cfg, &s, 1, &r, err, sizeof err), 0);
+    ck_assert(!r.warmed_up);
+    assert_runs_summarized(&r, 3);
+    dir_must_be_empty();
+}
+END_TEST
+
+START_TEST(a_time_based_run_lasts_its_seconds_and_counts_its_entries)
+{
+    make_dir();
+    struct wal_strategy s[2];
+    ck_assert_int_eq(wal_strategy_parse("always", &s[0]), 0);
+    ck_assert_int_eq(wal_strategy_parse("none", &s[1]), 0);
+    struct bench_config cfg = config(BENCH_MAX_ENTRIES);   /* a cap, not a count */
+    cfg.seconds = 0.3;
+    static struct bench_result r[2];
+    char err[256] = "";
+    ck_assert_int_eq(bench_run(&cfg, s, 2, r, err, sizeof err), 0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(r[i].complete, "run %d stopped early", i);
+        ck_assert(r[i].seconds >= 0.3 && r[i].seconds < 3);
+        ck_assert_uint_gt(r[i].entries_written, 0);
+        ck_assert_uint_lt(r[i].entries_written, BENCH_MAX_ENTRIES);
+        ck_assert_uint_eq(r[i].short_runs, 0);
+    }
+    ck_assert_uint_eq(r[0].wal.syncs, r[0].entries_written);
+    /* a budget shorter than the seconds cuts the run and says so */
+    cfg.seconds = 2;
+    cfg.max_seconds = 0.1;
+    ck_assert_int_eq(bench_run(&cfg, &s[1], 1, r, err, sizeof err), 0);
+    ck_assert(!r[0].complete);
+    ck_assert(r[0].seconds < 1);
+    dir_must_be_empty();
+}
+END_TEST
+
+START_TEST(repeat_seconds_and_warmup_out_of_range_are_refused)
+{
+    struct wal_strategy s;
+    ck_assert_int_eq(wal_strategy_parse("none", &s), 0);
+    static struct bench_result r;
+    char err[256] = "";
+    struct bench_config cfg = config(10);
+    cfg.repeat = BENCH_MAX_REPEAT + 1;
+    ck_assert_int_eq(bench_run(&cfg, &s, 1, &r, err, sizeof err), -EINVAL);
+    cfg = config(10);
+    cfg.seconds = -1;
+    ck_assert_int_eq(bench_run(&cfg, &s, 1, &r, err, sizeof err), -EINVAL);
+    cfg = config(10);
+    cfg.seconds = BENCH_MAX_SECONDS + 1;
+    ck_assert_int_eq(bench_run(&cfg, &s, 1, &r, err, sizeof err), -EINVAL);
+    cfg = config(10);
+    cfg.warmup = 2;
+    ck_assert_int_eq(bench_run(&cfg, &s, 1, &r, err, sizeof err), -EINVAL);
+}
+END_TEST
+
 /* ---- the curve ------------------------------------------------------------ */
 
 static struct bench_curve_config curve_config(void)
@@ -173,13 +305,15 @@ START_TEST(curve_measures_always_every_interval_and_none)
     ck_assert_int_eq(p[3].strategy.kind, WAL_NONE);
     for (int i = 0; i < 4; i++) {
         ck_assert_uint_gt(p[i].ops_per_sec, 0);
+        ck_assert_uint_eq(p[i].ops.n, BENCH_CURVE_DEFAULT_REPEAT);   /* three runs a point */
+        ck_assert(p[i].ops.ci_low <= p[i].ops.median && p[i].ops.median <= p[i].ops.ci_high);
         ck_assert_uint_eq(p[i].crash.trials, 2);
         ck_assert_uint_ge(p[i].crash_entries, 200);
         ck_assert_uint_eq(p[i].crash.corrupt_recovered, 0);
     }
     ck_assert_uint_eq(p[0].crash.acked_lost_max, 0);     /* always under drop */
-    /* trials long enough for three 50 ms intervals at the measured rate */
-    ck_assert_uint_ge(p[2].crash_entries, p[2].ops_per_sec * 150 / 1000);
+    /* trials long enough for eight 50 ms intervals at the measured rate (or the cap) */
+    ck_assert_uint_ge(p[2].crash_entries, p[2].ops_per_sec * 400 / 1000 < 1000000 ? p[2].ops_per_sec * 400 / 1000 : 1000000);
     /* none runs as long as the longest batch point */
     ck_assert_uint_eq(p[3].crash_entries, p[2].crash_entries);
     dir_must_be_empty();
@@ -201,6 +335,10 @@ int main(void)
     tcase_add_test(tc, a_strategy_out_of_budget_stops_and_reports_what_it_wrote);
     tcase_add_test(tc, a_request_bigger_than_the_free_space_is_refused_before_writing);
     tcase_add_test(tc, an_unwritable_directory_is_reported_naming_open);
+    tcase_add_test(tc, repeats_keep_every_run_and_report_their_median);
+    tcase_add_test(tc, one_run_without_warmup_is_what_it_always_was);
+    tcase_add_test(tc, a_time_based_run_lasts_its_seconds_and_counts_its_entries);
+    tcase_add_test(tc, repeat_seconds_and_warmup_out_of_range_are_refused);
     tcase_add_test(tc, curve_measures_always_every_interval_and_none);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

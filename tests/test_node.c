@@ -121,7 +121,10 @@ static int fake_crash(const struct crashsim_config *base, const struct wal_strat
         case WAL_NONE:
             add_trial(v, 10, 7, 2000000, 0, 3, 0);
             break;
-        case WAL_BATCH:   /* both losses within 10 ms plus the trial's longest sync */
+        case WAL_BATCH:   /* both losses within the allowance: 10 ms + a 3 ms sync p99 */
+            verifier_summary_set_allowance(v, 13000000);
+            v->calibration_sync_p50_ns = 1000000;
+            v->calibration_sync_p99_ns = 3000000;
             add_trial(v, 50, 1, 12345678, 3000000, 0, 0);
             add_trial(v, 40, 2, 1499136, 1000000, 0, 0);   /* the middle of its histogram bucket */
             add_trial(v, 30, 0, 0, 0, 0, 0);
@@ -370,6 +373,10 @@ static const struct { const char *fields; const char *field; } bad_requests[] = 
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":[1]", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":-1e999", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":-0.0", "max_seconds must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":0", "repeat must be a whole number from 1 to 100"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":101", "repeat must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":2.5", "repeat must be"},
+    {"\"entries\":10,\"strategies\":[\"always\"],\"repeat\":\"3\"", "repeat must be"},
     {"\"entries\":10,\"strategies\":[\"always\"],\"max_seconds\":1e-400", "max_seconds must be"},
     {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":0", "writers must be"},
     {"\"entries\":10,\"strategies\":[\"group\"],\"writers\":257", "writers must be"},
@@ -619,9 +626,27 @@ START_TEST(benchmark_passes_writers_and_prealloc_through_and_defaults_to_one_wri
 }
 END_TEST
 
+START_TEST(benchmark_passes_repeat_through_growing_only_an_absent_budget)
+{
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":10,\"strategies\":[\"none\"]}}");
+    ck_assert_int_eq(bench_calls, 1);
+    ck_assert_uint_eq(seen_cfg.repeat, 1);
+    ck_assert_double_eq(seen_cfg.max_seconds, BENCH_DEFAULT_SECONDS);
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":10,\"strategies\":[\"none\"],"
+         "\"repeat\":5}}");
+    ck_assert_int_eq(bench_calls, 2);
+    ck_assert_uint_eq(seen_cfg.repeat, 5);
+    ck_assert_double_eq(seen_cfg.max_seconds, 6 * BENCH_DEFAULT_SECONDS);   /* 5 + warm-up */
+    feed("{\"src\":\"c1\",\"body\":{\"type\":\"fsync_benchmark\",\"entries\":10,\"strategies\":[\"none\"],"
+         "\"repeat\":5,\"max_seconds\":2}}");
+    ck_assert_int_eq(bench_calls, 3);
+    ck_assert_double_eq(seen_cfg.max_seconds, 2);
+}
+END_TEST
+
 /* ---- crash_test validation ---------------------------------------------------- */
 
-#define MODELS_ALLOWED "allowed: drop, torn, reorder, writeback, process"
+#define MODELS_ALLOWED "allowed: drop, torn, reorder, writeback, process, lie"
 #define STRATEGIES_ALLOWED_TEXT "allowed: always, group, none, batch_<N>ms with N 1..10000"
 #define TRIALS_TEXT "trials must be a whole number from 1 to 10000"
 #define SEED_TEXT "seed must be a whole number from 0 to 9007199254740991"
@@ -782,8 +807,10 @@ END_TEST
     "\"model\":\"torn\",\"seed\":42,\"entry_size\":256,\"sync_method\":\"fdatasync\",\"unknown\":1}}\n"
 /* json.dumps of the reply the fake implies, generated with Python:
  * trials is what ran (1, 3, 2, 3), trials_requested what was asked (5);
- * 12.345678 ms rounds to 12.346, 2/3 to 0.667, 1.234567 to 1.235. */
-#define CRASH_RESULTS "\"results\": [{\"strategy\": \"none\", \"model\": \"torn\", \"trials\": 1, \"acked_lost_max\": 7, \"acked_lost_mean\": 7.0, \"loss_window_ms_max\": 2.0, \"loss_window_ms_p50\": 2.0, \"promised_window_ms\": null, \"held\": null, \"corrupt_recovered\": 0, \"trials_requested\": 5, \"acked_total\": 10, \"acked_lost_total\": 7, \"unacked_recovered\": 3, \"trials_over_promise\": 0, \"max_sync_ms\": 0.0}, {\"strategy\": \"batch_10ms\", \"model\": \"torn\", \"trials\": 3, \"acked_lost_max\": 2, \"acked_lost_mean\": 1.0, \"loss_window_ms_max\": 12.346, \"loss_window_ms_p50\": 1.499, \"promised_window_ms\": 10, \"held\": true, \"corrupt_recovered\": 0, \"trials_requested\": 5, \"acked_total\": 120, \"acked_lost_total\": 3, \"unacked_recovered\": 0, \"trials_over_promise\": 0, \"max_sync_ms\": 3.0}, {\"strategy\": \"always\", \"model\": \"torn\", \"trials\": 2, \"acked_lost_max\": 0, \"acked_lost_mean\": 0.0, \"loss_window_ms_max\": 0.0, \"loss_window_ms_p50\": 0.0, \"promised_window_ms\": 0, \"held\": true, \"corrupt_recovered\": 0, \"trials_requested\": 5, \"acked_total\": 200, \"acked_lost_total\": 0, \"unacked_recovered\": 0, \"trials_over_promise\": 0, \"max_sync_ms\": 1.235}, {\"strategy\": \"group\", \"model\": \"torn\", \"trials\": 3, \"acked_lost_max\": 1, \"acked_lost_mean\": 0.667, \"loss_window_ms_max\": 2.5, \"loss_window_ms_p50\": 2.5, \"promised_window_ms\": 0, \"held\": false, \"corrupt_recovered\": 2, \"trials_requested\": 5, \"acked_total\": 90, \"acked_lost_total\": 2, \"unacked_recovered\": 0, \"trials_over_promise\": 2, \"max_sync_ms\": 0.0}], \"model\": \"torn\", \"seed\": 42, \"entries\": 1000, \"entry_size\": 256, \"sync_method\": \"fdatasync\", \"environment\": {\"fs_type\": \"ext4\", \"device\": \"/dev/vda1\", \"warning\": \"\"}"
+ * 12.345678 ms rounds to 12.346, 2/3 to 0.667, 1.234567 to 1.235.  Every
+ * trial is valid; batch's 12.346 ms passes its 10 ms label (over_promise
+ * 1) but not its 13 ms allowance; a p99 over three trials is their max. */
+#define CRASH_RESULTS "\"results\": [{\"strategy\": \"none\", \"model\": \"torn\", \"trials\": 1, \"acked_lost_max\": 7, \"acked_lost_mean\": 7.0, \"loss_window_ms_max\": 2.0, \"loss_window_ms_p50\": 2.0, \"promised_window_ms\": null, \"held\": null, \"corrupt_recovered\": 0, \"trials_requested\": 5, \"acked_total\": 10, \"acked_lost_total\": 7, \"unacked_recovered\": 3, \"trials_over_promise\": 0, \"max_sync_ms\": 0.0, \"trials_valid\": 1, \"trials_invalid\": 0, \"invalid_reasons\": {\"no_ack\": 0, \"too_short\": 0, \"no_sync\": 0}, \"loss_window_ms_p99\": 2.0, \"allowance_ms\": null, \"trials_over_allowance\": 0, \"calibration_sync_p50_us\": 0.0, \"calibration_sync_p99_us\": 0.0, \"syncs_trusted\": true, \"kill_delay_us_p50\": 0.0, \"kill_delay_us_max\": 0.0, \"model_optimistic\": false, \"entries_per_trial\": 0}, {\"strategy\": \"batch_10ms\", \"model\": \"torn\", \"trials\": 3, \"acked_lost_max\": 2, \"acked_lost_mean\": 1.0, \"loss_window_ms_max\": 12.346, \"loss_window_ms_p50\": 1.499, \"promised_window_ms\": 10, \"held\": true, \"corrupt_recovered\": 0, \"trials_requested\": 5, \"acked_total\": 120, \"acked_lost_total\": 3, \"unacked_recovered\": 0, \"trials_over_promise\": 1, \"max_sync_ms\": 3.0, \"trials_valid\": 3, \"trials_invalid\": 0, \"invalid_reasons\": {\"no_ack\": 0, \"too_short\": 0, \"no_sync\": 0}, \"loss_window_ms_p99\": 12.346, \"allowance_ms\": 13.0, \"trials_over_allowance\": 0, \"calibration_sync_p50_us\": 1000.0, \"calibration_sync_p99_us\": 3000.0, \"syncs_trusted\": true, \"kill_delay_us_p50\": 0.0, \"kill_delay_us_max\": 0.0, \"model_optimistic\": false, \"entries_per_trial\": 0}, {\"strategy\": \"always\", \"model\": \"torn\", \"trials\": 2, \"acked_lost_max\": 0, \"acked_lost_mean\": 0.0, \"loss_window_ms_max\": 0.0, \"loss_window_ms_p50\": 0.0, \"promised_window_ms\": 0, \"held\": true, \"corrupt_recovered\": 0, \"trials_requested\": 5, \"acked_total\": 200, \"acked_lost_total\": 0, \"unacked_recovered\": 0, \"trials_over_promise\": 0, \"max_sync_ms\": 1.235, \"trials_valid\": 2, \"trials_invalid\": 0, \"invalid_reasons\": {\"no_ack\": 0, \"too_short\": 0, \"no_sync\": 0}, \"loss_window_ms_p99\": 0.0, \"allowance_ms\": 0.0, \"trials_over_allowance\": 0, \"calibration_sync_p50_us\": 0.0, \"calibration_sync_p99_us\": 0.0, \"syncs_trusted\": true, \"kill_delay_us_p50\": 0.0, \"kill_delay_us_max\": 0.0, \"model_optimistic\": false, \"entries_per_trial\": 0}, {\"strategy\": \"group\", \"model\": \"torn\", \"trials\": 3, \"acked_lost_max\": 1, \"acked_lost_mean\": 0.667, \"loss_window_ms_max\": 2.5, \"loss_window_ms_p50\": 2.5, \"promised_window_ms\": 0, \"held\": false, \"corrupt_recovered\": 2, \"trials_requested\": 5, \"acked_total\": 90, \"acked_lost_total\": 2, \"unacked_recovered\": 0, \"trials_over_promise\": 2, \"max_sync_ms\": 0.0, \"trials_valid\": 3, \"trials_invalid\": 0, \"invalid_reasons\": {\"no_ack\": 0, \"too_short\": 0, \"no_sync\": 0}, \"loss_window_ms_p99\": 2.5, \"allowance_ms\": 0.0, \"trials_over_allowance\": 2, \"calibration_sync_p50_us\": 0.0, \"calibration_sync_p99_us\": 0.0, \"syncs_trusted\": true, \"kill_delay_us_p50\": 0.0, \"kill_delay_us_max\": 0.0, \"model_optimistic\": false, \"entries_per_trial\": 0}], \"model\": \"torn\", \"seed\": 42, \"entries\": 1000, \"entry_size\": 256, \"sync_method\": \"fdatasync\", \"environment\": {\"fs_type\": \"ext4\", \"device\": \"/dev/vda1\", \"warning\": \"\"}"
 
 START_TEST(crash_test_reply_has_results_in_requested_order_and_keys_in_documented_order)
 {
@@ -827,7 +854,11 @@ START_TEST(crash_test_strategy_with_no_trial_run_reports_trials_0_and_held_null)
         "{\"strategy\": \"always\", \"model\": \"drop\", \"trials\": 0, \"acked_lost_max\": 0, \"acked_lost_mean\": 0.0, "
         "\"loss_window_ms_max\": 0.0, \"loss_window_ms_p50\": 0.0, \"promised_window_ms\": 0, \"held\": null, "
         "\"corrupt_recovered\": 0, \"trials_requested\": 3, \"acked_total\": 0, \"acked_lost_total\": 0, "
-        "\"unacked_recovered\": 0, \"trials_over_promise\": 0, \"max_sync_ms\": 0.0}"));
+        "\"unacked_recovered\": 0, \"trials_over_promise\": 0, \"max_sync_ms\": 0.0, \"trials_valid\": 0, "
+        "\"trials_invalid\": 0, \"invalid_reasons\": {\"no_ack\": 0, \"too_short\": 0, \"no_sync\": 0}, "
+        "\"loss_window_ms_p99\": 0.0, \"allowance_ms\": 0.0, \"trials_over_allowance\": 0, "
+        "\"calibration_sync_p50_us\": 0.0, \"calibration_sync_p99_us\": 0.0, \"syncs_trusted\": true, "
+        "\"kill_delay_us_p50\": 0.0, \"kill_delay_us_max\": 0.0, \"model_optimistic\": false, \"entries_per_trial\": 0}"));
     ck_assert_ptr_nonnull(strstr(out, "{\"strategy\": \"batch_5ms\", \"model\": \"drop\", \"trials\": 0,"));
     ck_assert_ptr_nonnull(strstr(out, "\"promised_window_ms\": 5, \"held\": null,"));
 }
@@ -940,7 +971,7 @@ END_TEST
 
 static const struct { const char *name; enum crashsim_model model; } crash_models[] = {
     {"drop", CRASHSIM_DROP}, {"torn", CRASHSIM_TORN}, {"reorder", CRASHSIM_REORDER},
-    {"writeback", CRASHSIM_WRITEBACK}, {"process", CRASHSIM_PROCESS},
+    {"writeback", CRASHSIM_WRITEBACK}, {"process", CRASHSIM_PROCESS}, {"lie", CRASHSIM_LIE},
 };
 
 START_TEST(each_crash_model_is_accepted_and_named_in_the_reply_and_each_result)
@@ -1239,6 +1270,7 @@ static Suite *node_suite(void)
     tcase_add_test(t, benchmark_body_equals_node_reply_without_ids);
     tcase_add_test(t, unknown_writeback_settings_print_null);
     tcase_add_test(t, benchmark_passes_writers_and_prealloc_through_and_defaults_to_one_writer_without_prealloc);
+    tcase_add_test(t, benchmark_passes_repeat_through_growing_only_an_absent_budget);
     suite_add_tcase(s, t);
 
     t = tcase_create("crash_test");

@@ -311,6 +311,55 @@ START_TEST(curve_csv_and_json_have_one_row_a_point_in_the_documented_schema)
 }
 END_TEST
 
+START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
+{
+    make_dir();
+    struct bench_curve_config cfg = curve_config();
+    struct bench_curve_point p[4];
+    fake_points(p, &cfg);
+    const double runs[3] = { 320000, 290000, 300000 };
+    for (int k = 0; k < 3; k++)
+        p[1].run_ops_per_sec[k] = (uint64_t)runs[k];
+    ck_assert_int_eq(stats_summarize(runs, 3, &p[1].ops), 0);
+    p[1].ops_per_sec = 300000;
+    hist_init(&p[2].crash.loss_window_ns);   /* ten trials: 1 ms .. 10 ms */
+    for (int t = 1; t <= 10; t++)
+        hist_add(&p[2].crash.loss_window_ns, (uint64_t)t * 1000000);
+    struct bench_env env;
+    ck_assert_int_eq(bench_env_probe(dir, &env), 0);
+    char out[WAL_PATH_MAX], path[WAL_PATH_MAX + 100], err[256] = "";
+    snprintf(out, sizeof out, "%s/out", dir);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+
+    snprintf(path, sizeof path, "%s/curve.csv", out);
+    char *csv = slurp(path);
+    ck_assert_ptr_nonnull(strstr(csv, ",crash_entries,ops_per_sec_ci_low,ops_per_sec_ci_high,runs,"
+                                      "loss_window_ms_p10,loss_window_ms_p90,trials_valid,allowance_ms\n"));
+    ck_assert_msg(strstr(csv, ",200,290000,320000,3,") != NULL, "%s", csv);   /* batch_5ms */
+    ck_assert_msg(strstr(csv, ",200,3000,3000,1,") != NULL, "%s", csv);       /* one run */
+    double p10, p90;
+    report_curve_window_spread(&p[2], &p10, &p90);
+    /* the histogram holds a quantile to 1/64 */
+    ck_assert_msg(p10 >= 1.0 && p10 <= 2.0 && p90 >= 8.8 && p90 <= 10.0, "%g %g", p10, p90);
+
+    snprintf(path, sizeof path, "%s/curve.json", out);
+    char *json = slurp(path);
+    ck_assert_msg(strstr(json, "\"ops_per_sec_runs\": [320000, 290000, 300000], "
+                               "\"ops_per_sec_ci95\": [290000, 320000], "
+                               "\"ops_per_sec_ci_coverage\": 0.75, \"loss_window_ms_p10\": ") != NULL,
+                  "%s", json);
+    ck_assert_ptr_nonnull(strstr(json, "\"ops_per_sec_runs\": [3000], "
+                                       "\"ops_per_sec_ci95\": [3000, 3000], "));
+    snprintf(path, sizeof path, "%s/curve.gp", out);
+    char *gp = slurp(path);
+    ck_assert_ptr_nonnull(strstr(gp, "using 2:3:8:9:6:7 with xyerrorbars"));
+    ck_assert_ptr_nonnull(strstr(gp, "(75.0% with 3 runs)") ? gp : strstr(gp, "p10-p90"));
+    ck_assert_ptr_nonnull(strstr(gp, " batch_5ms 290000 320000 "));
+    remove_outputs(out);
+    dir_must_be_empty();
+}
+END_TEST
+
 START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
 {
     if (access("/usr/bin/gnuplot", X_OK) != 0)
@@ -360,6 +409,117 @@ START_TEST(curve_without_gnuplot_keeps_the_data_and_says_so)
 }
 END_TEST
 
+/* ---- repeated runs: bodies and tables -------------------------------------- */
+
+/* A result of `runs` runs with the given rates, as bench_run leaves it. */
+static void fake_result(struct bench_result *r, const uint64_t *ops, unsigned runs)
+{
+    memset(r, 0, sizeof *r);
+    r->strategy = (struct wal_strategy){ WAL_ALWAYS, 0 };
+    hist_init(&r->ack_ns);
+    hist_init(&r->wal.sync_ns);
+    r->complete = 1;
+    r->runs = runs;
+    r->warmed_up = runs > 1;
+    double x[BENCH_MAX_REPEAT];
+    for (unsigned k = 0; k < runs; k++) {
+        r->run_ops_per_sec[k] = ops[k];
+        r->run_entries[k] = 1000;
+        r->run_seconds[k] = 1;
+        x[k] = (double)ops[k];
+    }
+    r->entries_requested = r->entries_written = 1000ull * runs;
+    ck_assert_int_eq(stats_summarize(x, runs, &r->ops), 0);
+    r->ops_per_sec = (uint64_t)(r->ops.median + 0.5);
+}
+
+static char *body_text(const struct bench_result *r)
+{
+    struct bench_env env = { .fs_type = "ext4", .dirty_expire_cs = 3000,
+                             .dirty_writeback_cs = 500 };
+    struct bench_config cfg = { .entries = 1000, .entry_size = 128 };
+    cJSON *body = report_benchmark_body(&env, &cfg, r, 1);
+    ck_assert_ptr_nonnull(body);
+    char *text = report_json_print(body);
+    cJSON_Delete(body);
+    ck_assert_ptr_nonnull(text);
+    return text;
+}
+
+START_TEST(one_run_adds_no_key_and_several_add_runs_interval_and_spread)
+{
+    static struct bench_result r;
+    const uint64_t ops[5] = { 1000, 1200, 900, 1100, 1050 };
+    fake_result(&r, ops, 1);
+    char *text = body_text(&r);
+    ck_assert_ptr_null(strstr(text, "runs"));
+    ck_assert_ptr_null(strstr(text, "ci95"));
+    free(text);
+    fake_result(&r, ops, 5);
+    text = body_text(&r);
+    ck_assert_ptr_nonnull(strstr(text, "\"ops_per_sec\": 1050, "));
+    ck_assert_ptr_nonnull(strstr(text, "\"runs\": 5, \"warmup\": true, \"ops_per_sec_runs\": "
+                                       "[1000, 1200, 900, 1100, 1050], \"ops_per_sec_ci95\": "
+                                       "[900, 1200], \"ops_per_sec_ci_coverage\": 0.9375, "
+                                       "\"ops_per_sec_rel_spread\": 0.2857, \"entries_runs\": "
+                                       "[1000, 1000, 1000, 1000, 1000], \"short_runs\": 0, "));
+    free(text);
+}
+END_TEST
+
+static char *table_text(const struct bench_result *r)
+{
+    static char buf[8192];
+    struct bench_env env = { .fs_type = "ext4", .dirty_expire_cs = -1 };
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    ck_assert_ptr_nonnull(f);
+    struct bench_config cfg = { .sync_method = WAL_SYNC_FSYNC };
+    report_print_bench_table(f, &env, &cfg, r, 1);
+    ck_assert_int_eq(fclose(f), 0);
+    return buf;
+}
+
+/* The flag, proven both ways: a spread of +-2% passes, +-20% is flagged. */
+START_TEST(table_shows_median_plus_minus_and_flags_only_a_wide_interval)
+{
+    static struct bench_result r;
+    const uint64_t narrow[6] = { 1000, 1010, 990, 1020, 980, 1005 };
+    const uint64_t wide[6] = { 1000, 1200, 800, 1100, 900, 1050 };
+    fake_result(&r, narrow, 6);
+    char *t = table_text(&r);
+    ck_assert_ptr_nonnull(strstr(t, "1003 \u00b1 22 "));
+    ck_assert_ptr_null(strstr(t, "noisy"));
+    ck_assert_ptr_nonnull(strstr(t, "96.9% with 6"));
+    fake_result(&r, wide, 6);
+    t = table_text(&r);
+    ck_assert_ptr_nonnull(strstr(t, "(noisy: run longer or repeat; runs ranged 800..1200"));
+    r.short_runs = 2;
+    t = table_text(&r);
+    ck_assert_ptr_nonnull(strstr(t, "2 of 6 runs lasted under 100 ms"));
+}
+END_TEST
+
+START_TEST(diff_row_names_the_verdict)
+{
+    const double a[5] = { 100, 101, 102, 103, 104 }, b[5] = { 200, 201, 202, 203, 204 };
+    struct stats_summary sa, sb;
+    struct stats_diff d;
+    ck_assert_int_eq(stats_summarize(a, 5, &sa), 0);
+    ck_assert_int_eq(stats_summarize(b, 5, &sb), 0);
+    ck_assert_int_eq(stats_diff(a, 5, b, 5, &d), 0);
+    static char buf[1024];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    ck_assert_ptr_nonnull(f);
+    report_print_diff_row(f, "always", &sa, &sb, &d);
+    ck_assert_int_eq(stats_diff(a, 5, a, 5, &d), 0);
+    report_print_diff_row(f, "none", &sa, &sa, &d);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_ptr_nonnull(strstr(buf, "+100 (+98.0%)"));
+    ck_assert_ptr_nonnull(strstr(buf, "+97 .. +103  difference proven: B higher\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "-3 .. +3  no difference proven\n"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("report");
@@ -382,9 +542,16 @@ int main(void)
     tcase_add_test(t, limit_texts_name_the_range_in_the_words_both_front_ends_print);
     suite_add_tcase(s, t);
 
+    t = tcase_create("repeats");
+    tcase_add_test(t, one_run_adds_no_key_and_several_add_runs_interval_and_spread);
+    tcase_add_test(t, table_shows_median_plus_minus_and_flags_only_a_wide_interval);
+    tcase_add_test(t, diff_row_names_the_verdict);
+    suite_add_tcase(s, t);
+
     t = tcase_create("curve files");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, curve_csv_and_json_have_one_row_a_point_in_the_documented_schema);
+    tcase_add_test(t, curve_files_carry_the_throughput_interval_and_the_window_spread);
     tcase_add_test(t, curve_renders_svg_and_png_when_gnuplot_is_present);
     tcase_add_test(t, curve_without_gnuplot_keeps_the_data_and_says_so);
     suite_add_tcase(s, t);

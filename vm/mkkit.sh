@@ -68,8 +68,9 @@ if [ ! -f "$out/vmlinux" ]; then
   [ -f "$out/vmlinux" ] || { echo "vm kit: no xz or gzip stream in $vmlinuz gives an ELF vmlinux" >&2; exit 1; }
 fi
 
-# 3. The initramfs; rebuilt when the writer is newer than it.
-if [ ! -f "$out/initramfs.cpio" ] || [ "$guest" -nt "$out/initramfs.cpio" ]; then
+# 3. The initramfs; rebuilt when the writer or this script is newer than it.
+if [ ! -f "$out/initramfs.cpio" ] || [ "$guest" -nt "$out/initramfs.cpio" ] ||
+   [ "${BASH_SOURCE[0]}" -nt "$out/initramfs.cpio" ]; then
   root=$out/initramfs
   rm -rf "$root"
   mkdir -p "$root"/{bin,dev,proc,sys,mnt,lib/modules}
@@ -99,7 +100,7 @@ while [ ! -b /dev/vda ] && [ $n -lt 500 ]; do $bb usleep 10000; n=$((n + 1)); do
 if [ "$fsl_mode" = probe ]; then echo P; $bb poweroff -f; fi
 $bb mount -t ext4 /dev/vda /mnt || { echo "Emount /dev/vda failed"; $bb poweroff -f; }
 exec /bin/fsynclab-guest /mnt/LOG "$fsl_strategy" "$fsl_writers" "$fsl_entry_size" \
-  "$fsl_sync_method" "$fsl_entries"
+  "$fsl_sync_method" "$fsl_entries" ${fsl_dirsync:+"$fsl_dirsync"}
 EOF
   chmod 755 "$root/init"
   (cd "$root" && find . | LC_ALL=C sort | busybox cpio -o -H newc -R 0:0 2>/dev/null) \

@@ -221,7 +221,8 @@ void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
 }
 
 static int judge_image(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
-                       uint64_t cut, struct image_result *r, char *err, size_t errlen)
+                       const struct wal_strategy *st, uint64_t cut, struct image_result *r,
+                       char *err, size_t errlen)
 {
     int rc = check_fs(p, r);
     if (rc < 0) {
@@ -232,15 +233,18 @@ static int judge_image(const struct paths *p, const struct vm_config *cfg, const
     uint32_t size = t->record_size ? t->record_size : cfg->entry_size;
     struct verifier_ledger l = { .entry_size = size, .written = t->entries,
                                  .acked = t->entries, .ack_ns = view_ack, .ctx = &view,
-                                 .crash_ns = cut };
+                                 .crash_ns = cut,
+                                 .run_ns = t->ready_ns && cut > t->ready_ns ? cut - t->ready_ns : 0 };
     model_covered(t, cut, &l.max_sync_ns);
+    for (size_t i = 0; i < t->n_syncs; i++)   /* the guest's log has epoch and seed 0 */
+        l.syncs_ok += t->syncs[i].host_ns <= cut;
     int fd = open(r->log_missing ? "/dev/null" : p->dump, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = -errno;
         snprintf(err, errlen, "open(%s): %s", p->dump, strerror(errno));
         return rc;
     }
-    rc = verifier_check_trial(fd, &l, &r->v, err, errlen);
+    rc = verifier_check_trial(fd, st, &l, &r->v, err, errlen);
     close(fd);
     if (rc < 0)
         return rc;
@@ -284,8 +288,19 @@ static size_t plan_images(const struct vm_config *cfg, const struct vm_trial *t,
     return n;
 }
 
+/* The allowance of a batch promise for one image: N ms plus the longest
+ * guest sync by its cut, the one the cut interrupted included.  crash
+ * calibrates the allowance before its trials; a guest's syncs are known
+ * only as the trial runs, so each image gets its own. */
+static uint64_t image_allowance(const struct vm_summary *s, const struct image_result *r)
+{
+    int64_t promised = s->v.promised_window_ms;
+    return promised > 0 ? (uint64_t)promised * 1000000ull + r->v.max_sync_ns : 0;
+}
+
 static void add_image(struct vm_summary *s, const struct image_result *r, uint64_t seed)
 {
+    verifier_summary_set_allowance(&s->v, image_allowance(s, r));
     verifier_summary_add(&s->v, &r->v, seed);
     s->images++;
     s->fsck_failed += r->fsck_failed;
@@ -334,7 +349,9 @@ static void trace_image(const struct vm_summary *s, uint64_t seed, const struct 
 {
     if (!getenv("FSYNCLAB_VM_TRACE"))
         return;
-    int over = verifier_trial_held(&s->v.strategy, &r->v) == VERIFIER_HELD_FALSE;
+    int over = r->v.invalid == VERIFIER_VALID &&
+               verifier_trial_held(s->v.promised_window_ms, image_allowance(s, r), &r->v) ==
+                   VERIFIER_HELD_FALSE;
     fprintf(stderr, "vm: seed %" PRIu64 " %-10s entries %zu/%zu acked %" PRIu64 " recovered %"
             PRIu64 " lost %" PRIu64 " predicted %" PRIu64 " window %.3f ms sync_max %.3f ms"
             "%s%s%s%s%s\n", seed, kind_names[pl->kind], pl->upto, entries, r->v.acked,
@@ -373,7 +390,7 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
         memset(&r, 0, sizeof r);
         rc = build_image(p, vm_kit_dir(cfg), &log, fd, &plans[i], &rng, err, errlen);
         if (rc == 0)
-            rc = judge_image(p, cfg, t, plans[i].cut, &r, err, errlen);
+            rc = judge_image(p, cfg, t, &s->v.strategy, plans[i].cut, &r, err, errlen);
         if (rc == 0)
             add_image(s, &r, seed);
         if (rc == 0)
@@ -422,9 +439,10 @@ static int one_trial(const struct paths *p, const struct vm_config *cfg, const s
     a.kill_after_s = within * (double)(splitmix(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append,
              "fsl_strategy=%s fsl_writers=%u fsl_entry_size=%u fsl_sync_method=%s "
-             "fsl_entries=%" PRIu64, wal_strategy_name(st, name, sizeof name),
+             "fsl_entries=%" PRIu64 "%s", wal_strategy_name(st, name, sizeof name),
              cfg->writers ? cfg->writers : 1, cfg->entry_size,
-             wal_sync_method_name(cfg->sync_method), t_entries(cfg));
+             wal_sync_method_name(cfg->sync_method), t_entries(cfg),
+             cfg->no_dirsync ? " fsl_dirsync=0" : "");
     struct vm_trial t;
     memset(&t, 0, sizeof t);
     t.entries = t_entries(cfg);
@@ -469,6 +487,8 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
     for (size_t i = 0; i < n; i++) {
         memset(&out[i], 0, sizeof out[i]);
         verifier_summary_init(&out[i].v, &strategies[i]);
+        if (wal_sync_method_writes_durable(cfg->sync_method))
+            verifier_summary_writes_durable(&out[i].v);
     }
     int rc = vm_kit_check(cfg, err, errlen);
     if (rc < 0)

@@ -93,6 +93,7 @@ struct vm_config {
     unsigned subset_images;       /* R images of random subsets after the last flush */
     double kill_within_s;         /* kill within this after the first ack (0: default) */
     double max_seconds;           /* no trial starts after this (0: no limit) */
+    int no_dirsync;               /* the guest creates its file without syncing the directory */
 };
 
 struct vm_summary {

@@ -47,6 +47,7 @@ struct wal_log {
     struct wal_file *file;
     struct wal_strategy strategy;
     uint32_t record_size;
+    struct wal_log_id id;           /* epoch and payload seed of every record */
     unsigned char *record;          /* encode buffer, used under mu */
 
     pthread_mutex_t mu;
@@ -191,6 +192,12 @@ static void log_free(struct wal_log *log)
 int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
                  uint32_t record_size)
 {
+    return wal_log_open_id(out, f, s, record_size, NULL);
+}
+
+int wal_log_open_id(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
+                    uint32_t record_size, const struct wal_log_id *id)
+{
     if (record_size < WAL_HEADER_SIZE || record_size > WAL_MAX_RECORD)
         return -EINVAL;
     if (s->kind == WAL_BATCH &&
@@ -207,6 +214,8 @@ int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_stra
     log->file = f;
     log->strategy = *s;
     log->record_size = record_size;
+    if (id)
+        log->id = *id;
     hist_init(&log->stats.sync_ns);
 
     pthread_condattr_t ca;
@@ -276,7 +285,7 @@ static int stage_record_locked(struct wal_log *log, uint64_t *seq_out)
         log->stage_cap = cap;
     }
     uint64_t seq = log->staged_seq + 1;
-    wal_record_encode(log->stage + log->stage_count * log->record_size, seq,
+    wal_record_encode(log->stage + log->stage_count * log->record_size, &log->id, seq,
                       log->record_size - WAL_HEADER_SIZE);
     log->stage_count++;
     log->staged_seq = seq;
@@ -433,7 +442,7 @@ int wal_log_append(struct wal_log *log, uint64_t *seq_out, uint64_t *ack_ns_out)
         return 0;
     }
     uint64_t seq = log->last_seq + 1;
-    size_t n = wal_record_encode(log->record, seq, log->record_size - WAL_HEADER_SIZE);
+    size_t n = wal_record_encode(log->record, &log->id, seq, log->record_size - WAL_HEADER_SIZE);
     off_t off = (off_t)((seq - 1) * log->record_size);
     int rc = log->file->methods->pwrite(log->file, log->record, n, off);
     if (rc < 0) {

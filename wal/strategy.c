@@ -50,8 +50,21 @@ char *wal_strategy_name(const struct wal_strategy *s, char *buf, size_t len)
     return buf;
 }
 
-char *wal_strategy_durability(const struct wal_strategy *s, char *buf, size_t len)
+int wal_sync_method_writes_durable(enum wal_sync_method m)
 {
+    return m == WAL_SYNC_O_DSYNC || m == WAL_SYNC_O_DIRECT_DSYNC;
+}
+
+/* Under O_DSYNC every write is durable when it returns, whatever the
+ * strategy does after it: the labels follow from what the method and the
+ * strategy guarantee together, not from the strategy's name alone. */
+char *wal_strategy_durability(const struct wal_strategy *s, enum wal_sync_method m, char *buf,
+                              size_t len)
+{
+    if (wal_sync_method_writes_durable(m)) {
+        snprintf(buf, len, "every_write");
+        return buf;
+    }
     switch (s->kind) {
     case WAL_ALWAYS:
     case WAL_GROUP: snprintf(buf, len, "every_write"); break;
@@ -61,8 +74,13 @@ char *wal_strategy_durability(const struct wal_strategy *s, char *buf, size_t le
     return buf;
 }
 
-char *wal_strategy_window(const struct wal_strategy *s, char *buf, size_t len)
+char *wal_strategy_window(const struct wal_strategy *s, enum wal_sync_method m, char *buf,
+                          size_t len)
 {
+    if (wal_sync_method_writes_durable(m)) {
+        snprintf(buf, len, "0ms");
+        return buf;
+    }
     switch (s->kind) {
     case WAL_ALWAYS:
     case WAL_GROUP: snprintf(buf, len, "0ms"); break;

@@ -35,27 +35,40 @@
 #define WAL_HEADER_SIZE 16u
 #define WAL_MAX_RECORD (1u << 20)   /* whole record, header included */
 
+/* Who wrote a log: every record's CRC starts from the epoch's (so a
+ * record from a log with another epoch is refused), and payloads are a
+ * stream made from payload_seed and seq (so a verifier that knows the seed
+ * can tell the bytes written from any others).  All zero is a valid id. */
+struct wal_log_id {
+    uint64_t epoch;
+    uint64_t payload_seed;
+};
+
 /* Writes the record for seq with a payload of len bytes into out (which must
- * hold WAL_HEADER_SIZE + len bytes).  The payload is a pattern derived from
- * seq, so that recovery can tell a record that is intact from one that only
- * passes its CRC by accident.  Returns the record size. */
-size_t wal_record_encode(unsigned char *out, uint64_t seq, uint32_t len);
+ * hold WAL_HEADER_SIZE + len bytes) for the log id (NULL: all zero).
+ * Returns the record size. */
+size_t wal_record_encode(unsigned char *out, const struct wal_log_id *id, uint64_t seq,
+                         uint32_t len);
 
-/* Decodes the record at the start of buf (avail bytes).  Returns the record
- * size (> 0), 0 when buf holds less than one whole record, or -EBADMSG when
- * the length is impossible or the CRC does not match. */
-ssize_t wal_record_decode(const unsigned char *buf, size_t avail, uint64_t *seq,
-                          const unsigned char **payload, uint32_t *len);
+/* The CRC an epoch contributes, which decoding starts from. */
+uint32_t wal_epoch_crc(uint64_t epoch);
 
-/* True when payload is exactly what wal_record_encode wrote for seq. */
-int wal_payload_matches(const unsigned char *payload, uint32_t len, uint64_t seq);
+/* Decodes the record at the start of buf (avail bytes) of a log whose epoch
+ * has the CRC epoch_crc.  Returns the record size (> 0), 0 when buf holds
+ * less than one whole record, or -EBADMSG when the length is impossible or
+ * the CRC does not match. */
+ssize_t wal_record_decode(const unsigned char *buf, size_t avail, uint32_t epoch_crc,
+                          uint64_t *seq, const unsigned char **payload, uint32_t *len);
+
+/* True when payload is exactly what wal_record_encode wrote for seq under a
+ * payload seed of seed. */
+int wal_payload_matches(const unsigned char *payload, uint32_t len, uint64_t seed, uint64_t seq);
 
 enum wal_stop {
     WAL_STOP_END = 0,   /* the file ended on a record boundary */
     WAL_STOP_SHORT,     /* a last record was cut short */
     WAL_STOP_CORRUPT,   /* a record failed its CRC or had an impossible length */
     WAL_STOP_SEQ,       /* a valid record out of sequence (seq != previous + 1) */
-    WAL_STOP_CONTENT,   /* a valid record whose payload is not what was written */
 };
 
 struct wal_recovery {
@@ -64,12 +77,16 @@ struct wal_recovery {
     enum wal_stop stop;
 };
 
-/* Reads the log in fd from offset 0 in order, with a fixed buffer, and stops
- * at the first record that is short, corrupt, out of sequence or carries a
- * wrong payload.  Calls record(arg, seq, len) for each intact record when
- * record is not NULL.  Never hands back a damaged record. */
-int wal_recover_fd(int fd, struct wal_recovery *out,
-                   void (*record)(void *arg, uint64_t seq, uint32_t len), void *arg);
+/* Reads the log of the given epoch in fd from offset 0 in order, with a
+ * fixed buffer, and stops at the first record that is short, fails its CRC
+ * (a record of another epoch does) or is out of sequence.  Calls
+ * record(arg, seq, payload, len) for each record it hands back when record
+ * is not NULL.  It trusts structure, CRC, epoch and sequence only: whether a
+ * payload is the one written is for the caller to check. */
+int wal_recover_fd(int fd, uint64_t epoch, struct wal_recovery *out,
+                   void (*record)(void *arg, uint64_t seq, const unsigned char *payload,
+                                  uint32_t len),
+                   void *arg);
 const char *wal_stop_name(enum wal_stop stop);
 
 /* ---- storage seam -------------------------------------------------------- */
@@ -94,7 +111,8 @@ struct wal_file {
     const struct wal_file_methods *methods;
 };
 
-/* Creates (truncating) the file at path for appending under method.
+/* Creates (truncating) the file at path for appending under method, and
+ * syncs its directory so that the creation itself is durable.
  * Messages name the failing call; errbuf may be NULL. */
 int wal_file_open(const char *path, enum wal_sync_method method, struct wal_file **out,
                   char *errbuf, size_t errlen);
@@ -143,10 +161,16 @@ struct wal_strategy {
 int wal_strategy_parse(const char *name, struct wal_strategy *out);
 /* The canonical name, e.g. "batch_10ms".  Returns buf. */
 char *wal_strategy_name(const struct wal_strategy *s, char *buf, size_t len);
-/* "every_write" (always, group), "every_<N>ms", "os_dependent". Returns buf. */
-char *wal_strategy_durability(const struct wal_strategy *s, char *buf, size_t len);
-/* The promised loss window: "0ms", "<N>ms", "seconds". Returns buf. */
-char *wal_strategy_window(const struct wal_strategy *s, char *buf, size_t len);
+/* What s guarantees under sync method m: "every_write" (always, group, and
+ * every strategy under o_dsync and o_direct_dsync, whose writes are durable
+ * when they return), "every_<N>ms", "os_dependent".  Returns buf. */
+char *wal_strategy_durability(const struct wal_strategy *s, enum wal_sync_method m, char *buf,
+                              size_t len);
+/* The promised loss window, likewise: "0ms", "<N>ms", "seconds". Returns buf. */
+char *wal_strategy_window(const struct wal_strategy *s, enum wal_sync_method m, char *buf,
+                          size_t len);
+/* Whether every write under m is durable when it returns (O_DSYNC). */
+int wal_sync_method_writes_durable(enum wal_sync_method m);
 
 /* ---- the log ------------------------------------------------------------- */
 enum wal_op { WAL_OP_NONE = 0, WAL_OP_WRITE, WAL_OP_SYNC, WAL_OP_CLOSE };
@@ -173,6 +197,9 @@ struct wal_log;
  * WAL_BATCH it starts the flusher thread. */
 int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
                  uint32_t record_size);
+/* The same, writing records under id (wal_log_open: all zero). */
+int wal_log_open_id(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
+                    uint32_t record_size, const struct wal_log_id *id);
 
 /* Appends one record and returns once the strategy allows it to be
  * acknowledged.  *seq gets its sequence number and *ack_ns the
@@ -220,6 +247,12 @@ void wal_scratch_guard_leave(void);
 void wal_scratch_live(const char *path);
 /* The child to kill and reap on a signal; 0: none. */
 void wal_scratch_child(pid_t pid);
+
+/* A sync (or, under O_DSYNC, a durable write) that returns faster than this
+ * did not reach stable storage: no device flushes that fast.  eatmydata's
+ * fsync takes about 0.1 us, an ext4 fsync on a virtio disk 200 us or more,
+ * one on an NVMe drive with power-loss protection some tens of us. */
+#define WAL_FAST_SYNC_NS 5000u
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t wal_now_ns(void);

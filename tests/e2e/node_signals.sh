@@ -14,13 +14,14 @@ bad() { fail=$((fail+1)); echo "FAIL $1"; }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 # Starts the node on one request in the background; waits (bounded) until
-# its scratch file exists, so that the signal lands mid-run.
+# its scratch file (fsynclab-$2-*.wal, any when not given) exists, so that
+# the signal lands mid-run.
 start() {
   printf '%s\n' "$1" | FSYNCLAB_DIR=$dir "$node" >"$dir/out" 2>"$dir/err" &
   pid=$!
   had=0
   for _ in $(seq 1 1000); do
-    if ls "$dir"/fsynclab-*.wal >/dev/null 2>&1; then had=1; break; fi
+    if ls "$dir"/fsynclab-${2:-*}-*.wal >/dev/null 2>&1; then had=1; break; fi
     sleep 0.01
   done
 }
@@ -37,7 +38,7 @@ check "SIGINT during fsync_benchmark: status 130, no scratch file" \
   '[ $had -eq 1 ] && [ $rc -eq 130 ] && [ -z "$(ls "$dir"/fsynclab-*.wal 2>/dev/null)" ]'
 
 crash='{"src":"c1","dest":"n1","body":{"type":"crash_test","msg_id":1,"entries":1000000,"entry_size":16,"trials":10000,"strategies":["always"],"max_seconds":60,"seed":1}}'
-start "$crash"
+start "$crash" crash   # the trial's log, not the calibration's before it
 writers=$(pgrep -P $pid | tr '\n' ' ')
 kill -TERM $pid; wait $pid; rc=$?
 alive=0

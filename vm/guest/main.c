@@ -22,11 +22,14 @@
  * durable when it returns, so the wrapper reports the prefix after writes.
  *
  * Built static, without sanitizers, from wal/ and hist/ only.
- * Usage: fsynclab-guest PATH STRATEGY WRITERS ENTRY_SIZE SYNC_METHOD ENTRIES
+ * Usage: fsynclab-guest PATH STRATEGY WRITERS ENTRY_SIZE SYNC_METHOD ENTRIES [DIRSYNC]
+ * DIRSYNC 0 creates the file without syncing its directory (wal_file_open
+ * syncs it), for the experiment of docs/ground-truth.md.
  */
 #include "wal/wal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -117,6 +120,74 @@ static const struct wal_file_methods tracked_methods = {
     tracked_pwrite, tracked_sync, tracked_close,
 };
 
+/* The file without wal_file_open's directory sync: open, pwrite, the sync
+ * method's call, close. */
+struct plain {
+    struct wal_file base;
+    int fd;
+    enum wal_sync_method method;
+};
+
+static int plain_pwrite(struct wal_file *f, const void *buf, size_t len, off_t off)
+{
+    struct plain *p = (struct plain *)f;
+    for (size_t done = 0; done < len;) {
+        ssize_t w = pwrite(p->fd, (const char *)buf + done, len - done, off + (off_t)done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+static int plain_sync(struct wal_file *f)
+{
+    struct plain *p = (struct plain *)f;
+    int rc = 0;
+    if (p->method == WAL_SYNC_FSYNC)
+        while ((rc = fsync(p->fd)) < 0 && errno == EINTR)
+            ;
+    else if (p->method == WAL_SYNC_FDATASYNC)
+        while ((rc = fdatasync(p->fd)) < 0 && errno == EINTR)
+            ;
+    return rc < 0 ? -errno : 0;
+}
+
+static int plain_close(struct wal_file *f)
+{
+    struct plain *p = (struct plain *)f;
+    int rc = close(p->fd) < 0 ? -errno : 0;
+    free(p);
+    return rc;
+}
+
+static const struct wal_file_methods plain_methods = { plain_pwrite, plain_sync, plain_close };
+
+static int plain_open(const char *path, enum wal_sync_method m, struct wal_file **out, char *err,
+                      size_t errlen)
+{
+    int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    if (m == WAL_SYNC_O_DSYNC)
+        flags |= O_DSYNC;
+    if (m == WAL_SYNC_O_DIRECT_DSYNC)
+        flags |= O_DSYNC | O_DIRECT;
+    struct plain *p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    if ((p->fd = open(path, flags, 0644)) < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "open(%s): %s", path, strerror(errno));
+        free(p);
+        return rc;
+    }
+    p->base.methods = &plain_methods;
+    p->method = m;
+    *out = &p->base;
+    return 0;
+}
+
 struct writer {
     pthread_t thread;
     struct wal_log *log;
@@ -156,12 +227,12 @@ int main(int argc, char **argv)
     struct wal_strategy st;
     enum wal_sync_method method;
     uint64_t writers, entry_size, entries;
-    if (argc != 7 || wal_strategy_parse(argv[2], &st) < 0 ||
+    if ((argc != 7 && argc != 8) || wal_strategy_parse(argv[2], &st) < 0 ||
         parse_u64(argv[3], 1, 256, &writers) < 0 ||
         parse_u64(argv[4], WAL_HEADER_SIZE, WAL_MAX_RECORD, &entry_size) < 0 ||
         wal_sync_method_parse(argv[5], &method) < 0 ||
         parse_u64(argv[6], 1, 100000000, &entries) < 0) {
-        say("Eusage: fsynclab-guest PATH STRATEGY WRITERS ENTRY_SIZE SYNC_METHOD ENTRIES");
+        say("Eusage: fsynclab-guest PATH STRATEGY WRITERS ENTRY_SIZE SYNC_METHOD ENTRIES [DIRSYNC]");
         return 2;
     }
     char err[256] = "";
@@ -175,7 +246,9 @@ int main(int argc, char **argv)
     int rc = wal_record_size(slash ? dir : ".", method, (uint32_t)entry_size, &record_size, err, sizeof err);
     struct wal_file *inner = NULL;
     if (rc == 0)
-        rc = wal_file_open(argv[1], method, &inner, err, sizeof err);
+        rc = argc == 8 && strcmp(argv[7], "0") == 0
+                 ? plain_open(argv[1], method, &inner, err, sizeof err)
+                 : wal_file_open(argv[1], method, &inner, err, sizeof err);
     static struct tracked t;
     t.base.methods = &tracked_methods;
     t.inner = inner;
