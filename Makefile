@@ -5,6 +5,9 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# The version is debian/changelog's; fsynclab --version prints it.
+# (The sed's parentheses balance, as make needs inside $(shell).)
+VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
@@ -17,7 +20,6 @@ CHECK_LIBS   := $(shell pkg-config --libs check)
 
 # override: a CFLAGS given on the command line (CI's -Werror, the sanitizer
 # flags) replaces the default -O2 -g but must not drop the project's flags.
-VERSION := 0.1.0
 override CPPFLAGS += -I. -D_GNU_SOURCE -DFIU_ENABLE -DFSYNCLAB_VERSION='"$(VERSION)"' -MMD -MP
 CFLAGS   ?= -O2 -g
 override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
@@ -36,6 +38,9 @@ all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUIL
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The one object that prints the version is rebuilt when the version changes.
+$(BUILD)/cli/main.o: debian/changelog
 
 $(BUILD)/libfsynclab.a: $(LIB_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
@@ -120,9 +125,44 @@ fuzz: $(BUILD)/fuzz_node
 	$(BUILD)/fuzz_node -runs=$(FUZZ_RUNS) -seed=1 -max_len=8192 -timeout=10 \
 	  -dict=tests/fuzz/node.dict -artifact_prefix=$(BUILD)/fuzz-artifacts/ $(BUILD)/fuzz-corpus
 
+# make install PREFIX=/usr DESTDIR=D: the binaries, the man pages and the
+# bash completion; the recorder library too when it has been built.  A
+# shell test, not $(wildcard), because `all` may build it in this same run.
+BINDIR  = $(PREFIX)/bin
+MAN1DIR = $(PREFIX)/share/man/man1
+COMPDIR = $(PREFIX)/share/bash-completion/completions
+LIBDIR  = $(PREFIX)/lib/fsynclab
+RECLIB  = libfsynclab-rec.so
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(COMPDIR)
+	install -m 755 $(BUILD)/fsynclab $(BUILD)/fsynclab-node $(DESTDIR)$(BINDIR)/
+	install -m 644 docs/man/fsynclab.1 docs/man/fsynclab-node.1 $(DESTDIR)$(MAN1DIR)/
+	install -m 644 docs/completion/fsynclab.bash $(DESTDIR)$(COMPDIR)/fsynclab
+	if [ -e $(BUILD)/$(RECLIB) ]; then \
+	  install -d $(DESTDIR)$(LIBDIR) && install -m 644 $(BUILD)/$(RECLIB) $(DESTDIR)$(LIBDIR)/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/fsynclab $(DESTDIR)$(BINDIR)/fsynclab-node \
+	  $(DESTDIR)$(MAN1DIR)/fsynclab.1 $(DESTDIR)$(MAN1DIR)/fsynclab-node.1 \
+	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB)
+	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || true
+
+# The Debian package, built from a copy of the tree in $(BUILD)/pkg/src
+# (tracked and new files, no build outputs; outside git, all but build/), so
+# that the .debs dpkg-buildpackage writes to its parent land in $(BUILD)/pkg/.
+# DEB_BUILD_OPTIONS=nocheck skips the package's make check.
+deb:
+	rm -rf $(BUILD)/pkg && mkdir -p $(BUILD)/pkg/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then git ls-files -z -c -o --exclude-standard; \
+	else find . -path ./build -prune -o -path ./$(BUILD) -prune -o -type f -print0; fi \
+	| tar --null -T - -cf - | tar -xf - -C $(BUILD)/pkg/src
+	cd $(BUILD)/pkg/src && dpkg-buildpackage -us -uc -b
+
+# The build and test dependencies, from the one list in .ci/run: apt-get,
+# through sudo when not root.
+deps:
+	bash .ci/run deps
 
 clean:
 	rm -rf $(BUILD)
@@ -130,5 +170,5 @@ clean:
 # The dependency files the compiler wrote; missing ones (a clean tree) are fine.
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 
-.PHONY: all vm check check-valgrind fuzz bench install clean
+.PHONY: all vm check check-valgrind fuzz bench install uninstall deb deps clean
 .SECONDARY:

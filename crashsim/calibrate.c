@@ -16,6 +16,12 @@
  * It also times plain appends (no sync) for CALIBRATE_RATE_NS: the rate a
  * batch or none writer reaches, which sizes a trial when the caller left
  * the number of entries to the run (crashsim_config.entries 0).
+ *
+ * A batch flusher does not sync one small record: it syncs what N ms of
+ * appends wrote, and that takes longer.  So for batch_<N>ms the run also
+ * runs the strategy itself, one writer at full speed, for three intervals
+ * (at least 50 ms, at most a second and CALIBRATE_BATCH_BYTES), and the
+ * p99 of its syncs counts when it is the larger.
  */
 #include "crashsim/internal.h"
 
@@ -29,6 +35,7 @@
 #define CALIBRATE_NS 300000000ull
 #define CALIBRATE_RATE_NS 20000000ull
 #define CALIBRATE_RATE_MAX 20000u
+#define CALIBRATE_BATCH_BYTES (64ull << 20)
 
 static _Atomic unsigned calibrate_counter;
 
@@ -90,6 +97,42 @@ static int measure(struct wal_file *f, const struct crashsim_config *cfg, const 
     return rc;
 }
 
+/* batch_<N>ms itself on the file at path: the p99 of its syncs into *p99. */
+static int batch_syncs(const struct crashsim_config *cfg, const char *path, uint64_t *p99,
+                       char *msg, size_t msglen)
+{
+    struct wal_file *f;
+    struct wal_log *log;
+    int rc = wal_file_open(path, cfg->sync_method, &f, msg, msglen);
+    if (rc < 0)
+        return rc;
+    if ((rc = wal_log_open(&log, f, &cfg->strategy, cfg->entry_size)) < 0) {
+        snprintf(msg, msglen, "wal_log_open(%s): %s", path, strerror(-rc));
+        f->methods->close(f);
+        return rc;
+    }
+    uint64_t ms = 3ull * cfg->strategy.interval_ms;
+    ms = ms < 50 ? 50 : ms > 1000 ? 1000 : ms;
+    uint64_t end = wal_now_ns() + ms * 1000000ull, bytes = 0;
+    while (rc == 0 && bytes < CALIBRATE_BATCH_BYTES && wal_now_ns() < end) {
+        rc = wal_log_append(log, NULL, NULL);
+        bytes += cfg->entry_size;
+    }
+    struct wal_stats st;
+    int crc = wal_log_close(log, &st);
+    if (rc == 0)
+        rc = crc;
+    if (rc < 0) {
+        snprintf(msg, msglen, "%s(%s): %s", wal_op_call(st.failed_op, cfg->sync_method), path,
+                 strerror(-rc));
+        return rc;
+    }
+    uint64_t q = hist_quantile(&st.sync_ns, 0.99);
+    if (q > *p99)
+        *p99 = q;
+    return 0;
+}
+
 int crashsim_calibrate(const struct crashsim_config *cfg, uint64_t *p50_ns, uint64_t *p99_ns,
                        uint64_t *appends_per_sec, char *err, size_t errlen)
 {
@@ -113,6 +156,10 @@ int crashsim_calibrate(const struct crashsim_config *cfg, uint64_t *p50_ns, uint
                 snprintf(msg, sizeof msg, "close(%s): %s", path, strerror(-crc));
             }
         }
+        *p99_ns = hist_quantile(&h, 0.99);
+        if (rc == 0 && cfg->strategy.kind == WAL_BATCH &&
+            !wal_sync_method_writes_durable(cfg->sync_method))
+            rc = batch_syncs(cfg, path, p99_ns, msg, sizeof msg);
         if (unlink(path) < 0 && errno != ENOENT && rc == 0) {
             rc = -errno;
             snprintf(msg, sizeof msg, "unlink(%s): %s", path, strerror(-rc));
@@ -122,6 +169,7 @@ int crashsim_calibrate(const struct crashsim_config *cfg, uint64_t *p50_ns, uint
     if (rc < 0 && err)
         snprintf(err, errlen, "%s", msg);
     *p50_ns = hist_quantile(&h, 0.5);
-    *p99_ns = hist_quantile(&h, 0.99);
+    if (*p99_ns < hist_quantile(&h, 0.99))
+        *p99_ns = hist_quantile(&h, 0.99);
     return rc;
 }

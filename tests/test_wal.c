@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,14 +566,13 @@ START_TEST(failed_sync_in_the_batch_flusher_fails_later_appends)
     struct wal_strategy s = strategy("batch_1ms");
     ck_assert_int_eq(wal_log_open(&log, &f.base, &s, 64), 0);
     ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
-    /* wait for the flusher's failed attempt */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
-    pthread_mutex_lock(&f.mu);
-    while (f.nevents < 2 && pthread_cond_timedwait(&f.changed, &f.mu, &until) == 0)
-        ;
-    pthread_mutex_unlock(&f.mu);
+    /* Wait until the log has taken in the flusher's failed sync.  The fake's
+     * sync event comes before the flusher marks the log failed, so waiting
+     * for the event alone let the second append slip in between. */
+    uint64_t deadline = wal_now_ns() + 10ull * 1000 * 1000 * 1000;
+    while (wal_log_failed_op(log, NULL) != WAL_OP_SYNC && wal_now_ns() < deadline)
+        sched_yield();
+    ck_assert_int_eq(wal_log_failed_op(log, NULL), WAL_OP_SYNC);
     ck_assert_int_eq(wal_log_append(log, NULL, NULL), -EIO);
     struct wal_stats st;
     ck_assert_int_eq(wal_log_close(log, &st), -EIO);

@@ -1,0 +1,82 @@
+# DESIGN: bash completion for fsynclab: the subcommands, each subcommand's
+# options (as `fsynclab --help` groups them), and the values of --strategies
+# (a comma-separated list, completed item by item), --model, --sync-method,
+# --dir and --out, and diff's two JSON files.  Plain bash (compgen, compopt), no bash-completion helpers,
+# so that tests/e2e/completion.sh can source it anywhere.  That test fails,
+# naming the option, when --help lists one this file does not offer.
+# Installed as share/bash-completion/completions/fsynclab.
+
+_fsynclab_common="--entry-size --sync-method --writers --prealloc --dir"
+_fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmup --no-warmup
+  --json $_fsynclab_common"
+_fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
+  --writeback-interval-ms --strategies --json --vm $_fsynclab_common"
+_fsynclab_curve="--out --intervals --entries --repeat --trials --model --seed $_fsynclab_common"
+
+# Completes the last item of a comma-separated list in $cur from words $1.
+_fsynclab_list()
+{
+    local prefix=""
+    [[ $cur == *,* ]] && prefix=${cur%,*},
+    COMPREPLY=($(compgen -P "$prefix" -W "$1" -- "${cur##*,}"))
+    compopt -o nospace 2>/dev/null
+}
+
+_fsynclab()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]} prev="" cmd="" i
+    ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+    # --opt=value arrives as three words, "--opt" "=" "value".
+    if [[ $cur == = ]]; then
+        cur=""
+    elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    fi
+    COMPREPLY=()
+
+    case $prev in
+    --strategies)
+        _fsynclab_list "always group none batch_1ms batch_10ms batch_100ms batch_1000ms"
+        return ;;
+    --model)
+        COMPREPLY=($(compgen -W "drop torn reorder writeback process lie" -- "$cur"))
+        return ;;
+    --sync-method)
+        COMPREPLY=($(compgen -W "fsync fdatasync o_dsync o_direct_dsync" -- "$cur"))
+        return ;;
+    --dir | --out)
+        COMPREPLY=($(compgen -d -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return ;;
+    --entries | --entry-size | --max-seconds | --writers | --trials | --seed | \
+    --writeback-expire-ms | --writeback-interval-ms | --intervals | --repeat | --seconds)
+        return ;;  # a number or a list of numbers
+    esac
+
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+        bench | crash | curve | diff | node) cmd=${COMP_WORDS[i]}; break ;;
+        esac
+    done
+    case $cmd in
+    "")
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "bench crash curve diff node" -- "$cur"))
+        fi ;;
+    bench) COMPREPLY=($(compgen -W "$_fsynclab_bench --help" -- "$cur")) ;;
+    crash) COMPREPLY=($(compgen -W "$_fsynclab_crash --help" -- "$cur")) ;;
+    curve) COMPREPLY=($(compgen -W "$_fsynclab_curve --help" -- "$cur")) ;;
+    diff)  # two `bench --json` outputs, then nothing
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--help" -- "$cur"))
+        elif ((COMP_CWORD - i <= 2)); then
+            COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi ;;
+    node) ;;  # takes no arguments
+    esac
+}
+
+complete -F _fsynclab fsynclab

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# DESIGN: `make install DESTDIR=D PREFIX=/usr` into a scratch root puts the two
+# binaries, both man pages and the bash completion where a Debian system looks
+# for them, and the recorder library only when it has been built; the
+# installed fsynclab reports debian/changelog's version and the installed node
+# answers; `make uninstall` takes all of it away again.  make runs with -o all
+# so that nothing is rebuilt: the test installs the tree make check built.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+build=${BUILD:-build}
+work=${FSYNCLAB_DIR:-$build/scratch}/e2e-install-$$
+mkdir -p "$work" || exit 2
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+# The make of this tree, without the calling make's flags and jobserver.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -o all "$@"; }
+
+root=$work/root
+export LC_ALL=C
+files=$(printf '%s\n' usr/bin/fsynclab usr/bin/fsynclab-node usr/share/man/man1/fsynclab.1 \
+    usr/share/man/man1/fsynclab-node.1 usr/share/bash-completion/completions/fsynclab | sort)
+mk install BUILD="$build" DESTDIR="$root" PREFIX=/usr >"$work/log" 2>&1; rc=$?
+check "make install DESTDIR PREFIX=/usr succeeds" '[ $rc -eq 0 ] || { cat "$work/log"; false; }'
+got=$(cd "$root" 2>/dev/null && find . -type f | sed 's|^\./||' | sort)
+check "it installs exactly the binaries, man pages and completion" '[ "$got" = "$files" ]'
+[ "$got" = "$files" ] || { echo "  got:"; sed 's/^/    /' <<<"$got"; }
+check "the binaries are executable, the rest is not" \
+    '[ -x "$root/usr/bin/fsynclab" ] && [ -x "$root/usr/bin/fsynclab-node" ] && ! [ -x "$root/usr/share/man/man1/fsynclab.1" ]'
+want=$(sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
+got=$("$root/usr/bin/fsynclab" --version 2>&1)
+check "installed fsynclab --version is debian/changelog's: fsynclab $want" '[ -n "$want" ] && [ "$got" = "fsynclab $want" ]'
+[ "$got" = "fsynclab $want" ] || echo "  got: $got"
+reply=$(FSYNCLAB_DIR=$work "$root/usr/bin/fsynclab-node" <<<'{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1"}}')
+check "the installed node answers init" '[ "$reply" = "{\"src\": \"n1\", \"dest\": \"c0\", \"body\": {\"type\": \"init_ok\", \"in_reply_to\": 1, \"msg_id\": 0}}" ]'
+check "the installed man pages render" 'mandoc -T markdown "$root/usr/share/man/man1/fsynclab.1" 2>/dev/null | grep -q "^# EXIT STATUS"'
+
+mk uninstall BUILD="$build" DESTDIR="$root" PREFIX=/usr >"$work/log" 2>&1; rc=$?
+left=$(find "$root" -type f 2>/dev/null)
+check "make uninstall removes every file" '[ $rc -eq 0 ] && [ -z "$left" ]'
+
+# With a recorder library in the build tree it goes to lib/fsynclab/.  A copy
+# of the tree's binaries stands in for the build, so build/ is not touched.
+fake=$work/build
+mkdir -p "$fake" && cp "$build/fsynclab" "$build/fsynclab-node" "$fake/" && : >"$fake/libfsynclab-rec.so"
+mk install BUILD="$fake" DESTDIR="$work/root2" PREFIX=/usr >"$work/log" 2>&1; rc=$?
+check "a built recorder library is installed in usr/lib/fsynclab/" '[ $rc -eq 0 ] && [ -f "$work/root2/usr/lib/fsynclab/libfsynclab-rec.so" ]'
+check "without one, no usr/lib is made" '! [ -e "$root/usr/lib" ]'
+
+echo "install: $pass passed, $fail failed"
+[ $fail -eq 0 ]
