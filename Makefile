@@ -26,7 +26,7 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := hist stats wal verifier crashsim bench report recorder recorder/targets node
+MODULES := hist stats wal verifier crashsim bench report recorder recorder/targets vm node
 # recorder/preload*.c is the LD_PRELOAD library and *_worker.c are programs
 # run under it: none of them belongs in libfsynclab.a.
 LIB_SRC := $(filter-out %/main.c recorder/preload%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
@@ -53,6 +53,18 @@ $(BUILD)/fsynclab-node: $(BUILD)/node/main.o $(BUILD)/libfsynclab.a
 
 $(BUILD)/fsynclab: $(CLI_OBJ) $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The guest kit of `crash --vm` (docs/ground-truth.md): a Debian kernel, an
+# initramfs with the writer, an ext4 image.  Slow the first time (a kernel
+# download), so `make check` never builds it.  The writer runs in the guest,
+# static and never with the sanitizers of CFLAGS/LDFLAGS.
+GUEST_SRC := vm/guest/main.c $(wildcard wal/*.c) hist/hist.c
+$(BUILD)/vm/fsynclab-guest: $(GUEST_SRC) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -I. -D_GNU_SOURCE -O2 -std=c11 -Wall -Wextra -pthread -static -o $@ $(GUEST_SRC) -lz
+
+vm: $(BUILD)/vm/fsynclab-guest vm/mkkit.sh
+	bash vm/mkkit.sh $(BUILD)/vm $<
 
 # Models behind docs/performance.md, with no fsynclab code in them.
 # The gather of group commit:
@@ -186,5 +198,5 @@ clean:
 # The dependency files the compiler wrote; missing ones (a clean tree) are fine.
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 
-.PHONY: all check check-valgrind fuzz bench install uninstall deb deps clean
+.PHONY: all vm check check-valgrind fuzz bench install uninstall deb deps clean
 .SECONDARY:

@@ -52,11 +52,12 @@ struct cli {
     int have_trials;              /* --trials given (crash --target defaults to 3) */
     int rest;                     /* set by the caller: arguments after -- are allowed;
                                      then the index of the first one */
+    int vm;                       /* crash --vm: trials in a QEMU guest (vm/) */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKk"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQ"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"
@@ -95,6 +96,8 @@ void cli_progress_end(struct cli_progress *p);
 
 int cli_bench(int argc, char **argv);
 int cli_crash(int argc, char **argv);
+/* crash --vm, after cli_crash parsed the options. */
+int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, size_t n);
 int cli_curve(int argc, char **argv);
 /* recorder/: crash --target (called by cli_crash), record, image, journal */
 int cli_crash_target(struct cli *o);

@@ -20,10 +20,11 @@ int cli_crash(int argc, char **argv)
     static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
     static struct verifier_summary out[BENCH_MAX_STRATEGIES];
     char default_list[] = "always,batch_10ms,none";
-    /* entries 0: each strategy's trials are sized by the run (crashsim.h) */
+    /* entries 0: each strategy's trials are sized by the run (crashsim.h).
+     * trials and max_seconds stay 0 until given: --vm has its own defaults. */
     struct cli o = { .entries = 0, .strategies = default_list,
                      .entry_size = BENCH_DEFAULT_ENTRY_SIZE, .sync_method = WAL_SYNC_FSYNC,
-                     .max_seconds = 60, .writers = 1, .trials = 100, .model = CRASHSIM_DROP,
+                     .writers = 1, .model = CRASHSIM_DROP,
                      .expire_ms = -1, .interval_ms = -1, .cuts = 3 };
     int rc = cli_parse(argc, argv, "crash", CLI_TAKES_CRASH, REPORT_CRASH_ENTRIES, &o);
     if (rc)
@@ -38,6 +39,12 @@ int cli_crash(int argc, char **argv)
     size_t n;
     if ((rc = cli_parse_strategies(o.strategies, strategies, &n)))
         return rc;
+    if (o.vm)
+        return cli_crash_vm(&o, strategies, n);
+    if (!o.trials)
+        o.trials = 100;
+    if (!o.max_seconds)
+        o.max_seconds = 60;
     struct crashsim_config cfg = { .entries = o.entries, .entry_size = o.entry_size,
                                    .sync_method = o.sync_method, .model = o.model,
                                    .seed = o.seed, .trials = o.trials,

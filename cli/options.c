@@ -44,6 +44,7 @@ static const struct option cli_options[] = {
     { "snapshot", required_argument, NULL, 'N' },
     { "at", required_argument, NULL, 'a' },
     { "summary", no_argument, NULL, 'Y' },
+    { "vm", no_argument, NULL, 'Q' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -153,6 +154,7 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'N': o->snapshot = arg; break;
     case 'a': o->at = arg; break;
     case 'Y': o->summary = 1; break;
+    case 'Q': o->vm = 1; break;
     }
     return rc;
 }

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# End-to-end test of the real-kernel crash trials (vm/, docs/ground-truth.md):
+# a short run in QEMU, 2 trials a strategy.  always and group must lose no
+# acknowledged entry on any image, and the negative control, none (which
+# acknowledges without syncing), must lose: the detector is shown able to
+# fire on the same machinery.  No QEMU and no scratch file may be left,
+# also after a SIGTERM in the middle of a trial.
+#
+# Needs the guest kit ($BUILD/vm, `make vm`) and qemu-system-x86_64; without
+# them it says why and skips.  `make check` never builds the kit (slow).
+set -u
+cd "$(dirname "$0")/../.."
+build=${BUILD:-build}
+bin="$build/fsynclab crash --vm"
+kit=${FSYNCLAB_VM_KIT:-$build/vm}
+dir=${FSYNCLAB_DIR:-$build/scratch}/e2e-vm-$$
+pass=0 fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+finish() { echo "vm: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+
+skip=""
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  skip="qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+elif [ ! -f "$kit/vmlinux" ] || [ ! -f "$kit/initramfs.cpio" ] || [ ! -f "$kit/base.img" ]; then
+  skip="no guest kit in $kit (run \`make vm${BUILD:+ BUILD=$build}\` first)"
+elif [ ! -x "$build/fsynclab" ]; then
+  skip="$build/fsynclab is not built"
+fi
+if [ -n "$skip" ]; then
+  echo "SKIP vm: $skip"
+  finish
+fi
+mkdir -p "$dir"
+export FSYNCLAB_VM_KIT=$kit FSYNCLAB_VM_ACCEL=tcg
+
+# The field $2 of strategy $1's object in a one-line JSON body.
+field() { sed 's/}, {/\n/g' <<<"$json" | grep "\"strategy\": \"$1\"" |
+          grep -o "\"$2\": [^,}]*" | head -n1 | sed 's/.*: //'; }
+leftovers() { pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && echo qemu; ls "$dir" | grep -q . && echo files; }
+
+start=$(date +%s)
+json=$($bin --strategies always,group,none --writers 2 --trials 2 \
+  --dir "$dir" --json 2>"$dir.err"); rc=$?
+echo "   (2 trials a strategy in $(( $(date +%s) - start )) s)"
+check "crash --vm runs and prints a crash_test_ok body" \
+  '[ $rc -eq 0 ] && [[ "$json" == "{\"type\": \"crash_test_ok\""* ]] || { cat "$dir.err"; false; }'
+check "the environment says which accelerator ran" 'grep -q "\"accel\": \"tcg\"" <<<"$json"'
+for s in always group; do
+  check "$s: 2 trials, at least 3 images, acks seen" \
+    '[ "$(field $s trials)" = 2 ] && [ "$(field $s images)" -ge 3 ] && [ "$(field $s acked_total)" -gt 0 ]'
+  check "$s: no acknowledged entry lost on any image" \
+    '[ "$(field $s acked_lost_max)" = 0 ] && [ "$(field $s held)" = true ]'
+  check "$s: every image passed e2fsck, the model was never optimistic" \
+    '[ "$(field $s fsck_failed)" = 0 ] && [ "$(field $s model_optimistic)" = 0 ]'
+done
+check "none (acknowledges without syncing) loses acknowledged entries" \
+  '[ "$(field none acked_lost_total)" -gt 0 ] && [ "$(field none held)" = null ]'
+check "no QEMU and no scratch file left" '[ -z "$(leftovers)" ]'
+
+# SIGTERM while the guest runs: QEMU is killed with its group and the
+# scratch files go.
+$bin --strategies always --trials 5 --dir "$dir" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 600); do pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && break; sleep 0.1; done
+check "a guest was running" 'pgrep -f "qemu-system-x86_64.*$dir" >/dev/null'
+kill -TERM $pid
+wait $pid; rc=$?
+check "SIGTERM ends the run by the signal" '[ $rc -eq 143 ]'
+check "after SIGTERM no QEMU and no scratch file is left" '[ -z "$(leftovers)" ]'
+
+[ $fail -eq 0 ] && rm -rf "$dir" "$dir.err"
+finish

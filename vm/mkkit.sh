@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# DESIGN: builds the guest kit of `crash --vm` from Debian packages only.
+#
+#   mkkit.sh OUT GUEST
+#
+# OUT gets vmlinux (the Debian kernel's uncompressed ELF image: the kernel
+# has CONFIG_PVH, so QEMU boots it directly and the guest skips seconds of
+# decompression under TCG), initramfs.cpio (busybox-static as init, the
+# virtio-blk and ext4 modules in dependency order, the writer GUEST) and
+# base.img (an empty ext4).  The apt download cache is OUT/apt.  A step
+# whose output exists is skipped, so a second run costs nothing.
+set -euo pipefail
+out=${1:?usage: mkkit.sh OUT GUEST}
+guest=${2:?usage: mkkit.sh OUT GUEST}
+mkdir -p "$out/apt"
+say() { echo "vm kit: $*"; }
+
+# The modules virtio-blk and ext4 need, in the order modprobe --show-depends
+# gives for virtio_blk and ext4 on Debian 12's 6.1 kernel.
+modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
+crc32c_generic crc16 mbcache jbd2 ext4"
+
+# 1. The real kernel package behind the linux-image-amd64 metapackage.
+if [ ! -d "$out/kernel" ]; then
+  kernel_pkg() { { apt-cache depends linux-image-amd64 2>/dev/null || true; } |
+                 awk '/Depends: linux-image-[0-9]/ && !n++ {print $2}'; }
+  pkg=$(kernel_pkg)
+  # A fresh machine may have no package lists yet: update once.
+  [ -n "$pkg" ] || { apt-get update -qq >/dev/null 2>&1; pkg=$(kernel_pkg); }
+  [ -n "$pkg" ] || { echo "vm kit: apt-cache depends linux-image-amd64 names no kernel" >&2; exit 1; }
+  deb=$(ls "$out/apt/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
+  if [ -z "$deb" ]; then
+    say "apt-get download $pkg"
+    # Stale lists name a version the mirror no longer has: update once and retry.
+    (cd "$out/apt" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
+      { say "apt-get update, then download again"; apt-get update -qq >/dev/null 2>&1;
+        (cd "$out/apt" && apt-get download -q "$pkg" >/dev/null 2>&1); } ||
+      { echo "vm kit: apt-get download $pkg failed" >&2; exit 1; }
+    deb=$(ls "$out/apt/${pkg}_"*.deb | head -n1)
+  fi
+  say "dpkg-deb -x $(basename "$deb")"
+  rm -rf "$out/kernel.tmp"
+  dpkg-deb -x "$deb" "$out/kernel.tmp"
+  mv "$out/kernel.tmp" "$out/kernel"
+fi
+vmlinuz=$(ls "$out"/kernel/boot/vmlinuz-* | head -n1)
+kver=${vmlinuz##*/vmlinuz-}
+
+# 2. The uncompressed vmlinux: try each xz, then gzip, stream start inside
+#    the bzImage until one decompresses to an ELF file.
+is_elf() { [ "$(head -c4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
+if [ ! -f "$out/vmlinux" ]; then
+  for magic in xz gz; do
+    case $magic in
+      xz) pat=$'\xfd7zXZ\x00'; dec="xz -dc" ;;
+      gz) pat=$'\x1f\x8b\x08'; dec="gzip -dc" ;;
+    esac
+    for off in $(LC_ALL=C grep -obUaF "$pat" "$vmlinuz" | cut -d: -f1); do
+      tail -c +$((off + 1)) "$vmlinuz" | $dec > "$out/vmlinux.tmp" 2>/dev/null || true
+      if [ -s "$out/vmlinux.tmp" ] && is_elf "$out/vmlinux.tmp"; then
+        mv "$out/vmlinux.tmp" "$out/vmlinux"
+        say "vmlinux from the $magic stream at byte $off of $(basename "$vmlinuz")"
+        break 2
+      fi
+    done
+  done
+  rm -f "$out/vmlinux.tmp"
+  [ -f "$out/vmlinux" ] || { echo "vm kit: no xz or gzip stream in $vmlinuz gives an ELF vmlinux" >&2; exit 1; }
+fi
+
+# 3. The initramfs; rebuilt when the writer or this script is newer than it.
+if [ ! -f "$out/initramfs.cpio" ] || [ "$guest" -nt "$out/initramfs.cpio" ] ||
+   [ "${BASH_SOURCE[0]}" -nt "$out/initramfs.cpio" ]; then
+  root=$out/initramfs
+  rm -rf "$root"
+  mkdir -p "$root"/{bin,dev,proc,sys,mnt,lib/modules}
+  cp /bin/busybox "$root/bin/busybox"
+  file /bin/busybox 2>/dev/null | grep -q "statically linked" ||
+    ldd /bin/busybox 2>&1 | grep -q "not a dynamic" ||
+    { echo "vm kit: /bin/busybox is not static (install busybox-static)" >&2; exit 1; }
+  for m in $modules; do
+    ko=$(find "$out/kernel/lib/modules/$kver" \( -name "$m.ko" -o -name "${m//_/-}.ko" \) | head -n1)
+    [ -n "$ko" ] || { echo "vm kit: module $m.ko not in $kver" >&2; exit 1; }
+    cp "$ko" "$root/lib/modules/$m.ko"
+  done
+  echo "$modules" | tr ' \n' '\n\n' | grep . > "$root/lib/modules/order"
+  cp "$guest" "$root/bin/fsynclab-guest"
+  cat > "$root/init" <<'EOF'
+#!/bin/busybox sh
+# The guest's init: modules, the data disk on /mnt, then the writer, whose
+# arguments come from the kernel command line (fsl_* become variables here).
+bb=/bin/busybox
+$bb mount -t devtmpfs dev /dev
+$bb mount -t proc proc /proc
+for m in $($bb cat /lib/modules/order); do
+  $bb insmod /lib/modules/$m.ko || { echo "Einsmod $m failed"; $bb poweroff -f; }
+done
+n=0
+while [ ! -b /dev/vda ] && [ $n -lt 500 ]; do $bb usleep 10000; n=$((n + 1)); done
+if [ "$fsl_mode" = probe ]; then echo P; $bb poweroff -f; fi
+$bb mount -t ext4 /dev/vda /mnt || { echo "Emount /dev/vda failed"; $bb poweroff -f; }
+exec /bin/fsynclab-guest /mnt/LOG "$fsl_strategy" "$fsl_writers" "$fsl_entry_size" \
+  "$fsl_sync_method" "$fsl_entries" ${fsl_dirsync:+"$fsl_dirsync"}
+EOF
+  chmod 755 "$root/init"
+  (cd "$root" && find . | LC_ALL=C sort | busybox cpio -o -H newc -R 0:0 2>/dev/null) \
+    > "$out/initramfs.cpio.tmp"
+  mv "$out/initramfs.cpio.tmp" "$out/initramfs.cpio"
+  say "initramfs.cpio for $kver ($(du -k "$out/initramfs.cpio" | cut -f1) KiB)"
+fi
+
+# 4. The data disk's base image: 64 MiB of ext4, inode tables and journal
+#    written now, so that no lazy-init thread writes in the guest.
+if [ ! -f "$out/base.img" ]; then
+  rm -f "$out/base.img.tmp"
+  mke2fs -q -t ext4 -F -E lazy_itable_init=0,lazy_journal_init=0 -L fsynclab \
+    "$out/base.img.tmp" 64M >/dev/null
+  mv "$out/base.img.tmp" "$out/base.img"
+  say "base.img (64 MiB ext4)"
+fi
+echo "$kver" > "$out/kernel-version"
+say "ready in $out (kernel $kver)"

@@ -1,0 +1,215 @@
+/* vm: ground truth from a real kernel (`fsynclab crash --vm`).
+ *
+ * The writer (fsynclab's own wal/, built static as vm/guest/main.c) runs in
+ * a small QEMU guest on a real ext4.  Its virtual disk goes through QEMU's
+ * blklogwrites driver, which logs every write and flush the guest sends in
+ * the dm-log-writes format.  The host reads the guest's acknowledgements
+ * off the serial console and timestamps them, kills QEMU with SIGKILL at a
+ * random instant (the guest's page cache is gone, as in a power cut), and
+ * rebuilds the disk as it could be after the cut by replaying the log onto
+ * the empty base image: up to the last flush, up to the end, up to earlier
+ * flushes, and random subsets of the writes after the last flush.  Each
+ * image is checked with e2fsck, the log file is read out with debugfs, and
+ * fsynclab's recovery and verifier count the acknowledged entries lost.
+ * The same trial's guest ledger (acks and completed syncs) gives what the
+ * drop model predicts; the two are compared image by image.
+ *
+ * The kit (kernel, initramfs, base image) is built by `make vm` into
+ * $(BUILD)/vm (vm/mkkit.sh).  Functions return 0 or a negative errno, with
+ * a message naming the failing call in err.
+ */
+#ifndef FSYNCLAB_VM_H
+#define FSYNCLAB_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench/bench.h"
+#include "verifier/verifier.h"
+#include "wal/wal.h"
+
+/* ---- the write log (dm-log-writes format, little-endian) -----------------
+ * Sector 0: u64 magic, u64 version (1), u64 nr_entries, u32 sector size.
+ * From sector 1, each entry: one sector holding u64 sector, u64 nr_sectors,
+ * u64 flags, u64 data_len (rest zero), then nr_sectors sectors of data.
+ * Sector numbers count sectors of the header's size. */
+#define VM_LOG_MAGIC 0x6a736677736872ull
+#define VM_LOG_FLUSH 1u
+#define VM_LOG_FUA 2u
+#define VM_LOG_DISCARD 4u
+#define VM_LOG_MARK 8u
+
+struct vm_log_entry {
+    uint64_t sector, nr_sectors, flags;
+    uint64_t data_off;        /* byte offset of the entry's data in the log file */
+    uint64_t end_off;         /* byte offset just past the entry (header and data) */
+};
+
+struct vm_log {
+    uint32_t sector_size;
+    uint64_t header_entries;  /* the header's count: lags after a kill */
+    struct vm_log_entry *entries;
+    size_t n;
+    int dropped_short;        /* a last entry ran past the end of the file and was dropped */
+    size_t *flushes;          /* indexes of FLUSH entries, in order */
+    size_t n_flushes;
+};
+
+/* Reads the log in fd: the header, then entries until an invalid or empty
+ * entry or the end of the file, whatever the header's count says (it is
+ * rewritten only at flushes).  An entry whose data would run past the end
+ * is dropped.  disk_bytes (0: no limit) is the disk's size: an entry that
+ * would write past it an entry beyond is invalid and ends the scan.  -EBADMSG when the
+ * header is not a version 1 dm-log-writes header. */
+int vm_log_parse(int fd, uint64_t disk_bytes, struct vm_log *out, char *err, size_t errlen);
+void vm_log_free(struct vm_log *log);
+
+/* Applies entries [0, upto) of log (read from log_fd) to the disk image in
+ * img_fd, skipping entry i when skip && skip[i].  A DISCARD writes zeros. */
+int vm_log_replay(const struct vm_log *log, int log_fd, int img_fd, size_t upto,
+                  const unsigned char *skip, char *err, size_t errlen);
+
+/* ---- a run ----------------------------------------------------------------- */
+#define VM_DEFAULT_ENTRIES 200000ull
+#define VM_DEFAULT_FLUSH_IMAGES 3u
+#define VM_DEFAULT_SUBSET_IMAGES 3u
+#define VM_DEFAULT_KILL_WITHIN_S 1.5
+
+struct vm_config {
+    const char *kit;              /* vmlinux, initramfs.cpio, base.img; NULL: $FSYNCLAB_VM_KIT or build/vm */
+    const char *dir;              /* scratch files (disk copy, write log, images) */
+    const char *qemu;             /* NULL: qemu-system-x86_64 from PATH */
+    const char *accel;            /* NULL or "auto": probe KVM, then TCG; "tcg"; "kvm" */
+    uint64_t entries;             /* the guest writes at most this many a trial (0: default) */
+    uint32_t entry_size;
+    enum wal_sync_method sync_method;
+    unsigned writers;             /* 0 or 1: one */
+    uint32_t trials;              /* per strategy */
+    uint64_t seed;
+    unsigned flush_images;        /* K images at random earlier flushes */
+    unsigned subset_images;       /* R images of random subsets after the last flush */
+    double kill_within_s;         /* kill within this after the first ack (0: default) */
+    double max_seconds;           /* no trial starts after this (0: no limit) */
+    int no_dirsync;               /* the guest creates its file without syncing the directory */
+};
+
+struct vm_summary {
+    struct verifier_summary v;    /* one verifier "trial" per image */
+    uint32_t trials;              /* QEMU runs */
+    uint32_t images;
+    uint32_t fsck_failed;         /* images where e2fsck failed: reported, never hidden */
+    uint32_t log_missing;         /* images without /LOG (the writer's file) */
+    uint32_t model_optimistic;    /* images where the kernel lost an ack the drop model kept */
+    uint32_t model_pessimistic;   /* images where it kept an ack the drop model lost */
+    uint64_t predicted_lost_total;
+    uint64_t acks_seen;           /* acknowledgements the host read, all trials */
+    uint64_t syncs_seen;          /* completed syncs the guest reported */
+    uint64_t boot_ns_max;         /* QEMU start to the writer's first line */
+};
+
+struct vm_env {
+    char accel[8];                /* "kvm" or "tcg" */
+    char kernel[64];              /* the guest kernel's version */
+    char probe[160];              /* why KVM was or was not used */
+};
+
+/* Runs cfg->trials trials for each of the n strategies; out[i] answers
+ * strategies[i].  progress (may be NULL) is called after each trial.
+ * QEMU runs in its own process group and is killed and reaped whatever
+ * happens, also on SIGINT/SIGTERM (the handler kills it, removes the
+ * scratch files and passes the signal on).  -ENOENT with a message when
+ * the kit or QEMU is missing. */
+int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strategies, size_t n,
+                 struct vm_summary *out, struct vm_env *env,
+                 void (*progress)(void *arg, size_t strategy, uint32_t done, uint32_t total),
+                 void *progress_arg, char *err, size_t errlen);
+
+/* The kit directory cfg uses (cfg->kit, $FSYNCLAB_VM_KIT, build/vm). */
+const char *vm_kit_dir(const struct vm_config *cfg);
+/* 0 when the kit and QEMU are there; else -ENOENT and why in err. */
+int vm_kit_check(const struct vm_config *cfg, char *err, size_t errlen);
+
+/* The body `crash --vm --json` prints: the crash_test_ok body (model "vm",
+ * "trials" counting QEMU runs, the loss fields per image) plus, per
+ * strategy, "images", "fsck_failed", "log_missing", "model_optimistic",
+ * "model_pessimistic", "predicted_lost_total", and "environment.accel" and
+ * "environment.kernel".  NULL when out of memory. */
+cJSON *vm_crash_body(const struct bench_env *benv, const struct vm_config *cfg,
+                     const struct vm_env *env, const struct vm_summary *out, size_t n);
+
+/* The table `crash --vm` prints. */
+void vm_print_table(FILE *to, const struct vm_env *env, const struct vm_config *cfg,
+                    const struct vm_summary *s, size_t n);
+
+/* ---- shared by the files of vm/ (and the unit tests); not for other modules ---------- */
+struct vm_sync_seen {
+    uint64_t host_ns;             /* when the host read the line */
+    uint64_t covered;             /* records 1..covered were written before it began */
+    uint64_t dur_ns;              /* as the guest timed it */
+};
+struct vm_size_seen {
+    uint64_t before_ns;           /* the last poll at which the log was smaller */
+    uint64_t size;                /* the size seen at the next poll */
+};
+
+/* What the host saw of one trial. */
+struct vm_trial {
+    uint64_t entries;             /* seqs 1..entries may be acknowledged */
+    uint64_t *ack_ns;             /* [entries + 1]: host time of seq's ack line, 0: none */
+    uint64_t acks;
+    struct vm_sync_seen *syncs;
+    size_t n_syncs, cap_syncs;
+    uint64_t *begins;             /* host times of the b lines: syncs that began */
+    size_t n_begins, cap_begins;
+    struct vm_size_seen *sizes;
+    size_t n_sizes, cap_sizes;
+    uint64_t start_ns, ready_ns, first_ack_ns, kill_ns;
+    uint32_t record_size;          /* from the R line: the entry size, padded for O_DIRECT */
+    int done;                     /* the writer acknowledged every entry */
+    char error[200];              /* an E line, or "" */
+    char tail[400];               /* the console's last bytes, for messages */
+};
+
+struct vm_guest_args {
+    const char *qemu, *accel, *kit;
+    const char *disk, *wlog, *errlog;   /* scratch paths */
+    char append[256];                    /* the kernel command line's fsl_* part */
+    double kill_after_s;                 /* the kill comes this long after the first ack */
+    double boot_timeout_s;
+};
+
+/* Boots the guest, reads its console into t (which has entries and ack_ns
+ * set up), kills QEMU's process group kill_after_s after the first ack (or
+ * once the writer is done) and reaps it.  Returns 0, or an error with the
+ * console's or QEMU's last words in err. */
+int vm_guest_trial(const struct vm_guest_args *a, struct vm_trial *t, char *err, size_t errlen);
+/* Probes KVM (a short boot that must print a line in time), fills env. */
+void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct vm_env *env);
+/* Handles one console line into t at host time now. */
+void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now);
+/* Scratch paths removed (and QEMU killed) on SIGINT/SIGTERM during a run. */
+void vm_signals_install(const char *const *paths, size_t n);
+void vm_signals_restore(void);
+
+/* The drop model against an image for a cut at cut_ns: acks the host read
+ * by then, the widest sync it had seen complete by then (covered), and the
+ * recovered prefix of the image. */
+struct vm_compare {
+    uint64_t covered;          /* records 1..covered: kept, says the model */
+    uint64_t predicted_lost;   /* acked seqs above covered */
+    uint64_t real_lost;        /* acked seqs above recovered */
+    uint64_t optimistic;       /* acked seqs the model kept and the image lost */
+    uint64_t pessimistic;      /* acked seqs the model lost and the image kept */
+    uint64_t max_sync_ns;      /* longest sync by the cut, one still running at it included */
+};
+void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
+                struct vm_compare *out);
+
+/* Runs argv (stdout and stderr to /dev/null) and returns its exit status
+ * (0..255), or a negative errno when it could not run or was killed. */
+int vm_exec(const char *const *argv);
+
+#endif
