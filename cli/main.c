@@ -21,7 +21,8 @@
 #define FSYNCLAB_VERSION "0.1.0"
 #endif
 
-void cli_usage(FILE *to)
+/* What the commands are, and bench's options. */
+static void usage_bench(FILE *to)
 {
     fprintf(to,
         "usage: fsynclab COMMAND [OPTIONS]\n"
@@ -58,7 +59,16 @@ void cli_usage(FILE *to)
         "  --warmup, --no-warmup  a discarded run first (default: with --repeat > 1)\n"
         "  --dir D            data directory (default $FSYNCLAB_DIR, else .)\n"
         "  --json             print the JSON body the node would reply\n"
-        "\n"
+        "\n",
+        (unsigned long long)BENCH_MAX_ENTRIES, WAL_BATCH_MAX_MS, WAL_HEADER_SIZE, WAL_MAX_RECORD,
+        BENCH_DEFAULT_ENTRY_SIZE, WAL_SYNC_METHODS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
+        BENCH_MAX_WRITERS, BENCH_MAX_REPEAT);
+}
+
+/* crash (with --vm and --target), record, image, journal and curve. */
+static void usage_rest(FILE *to)
+{
+    fprintf(to,
         "crash options (and --strategies, --entry-size, --sync-method, --writers,\n"
         "--prealloc, --dir, --json):\n"
         "  --trials T         crash trials per strategy, 1..%u (default 100)\n"
@@ -103,10 +113,14 @@ void cli_usage(FILE *to)
         "  --help, --version\n"
         "\n"
         "exit status: 0 success, 1 the run failed, 2 usage error\n",
-        (unsigned long long)BENCH_MAX_ENTRIES, WAL_BATCH_MAX_MS, WAL_HEADER_SIZE, WAL_MAX_RECORD,
-        BENCH_DEFAULT_ENTRY_SIZE, WAL_SYNC_METHODS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
-        BENCH_MAX_WRITERS, BENCH_MAX_REPEAT, REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
+        REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
         RECORDER_MAX_CUTS, RECORDER_MODELS, REPORT_CRASH_MAX_TRIALS);
+}
+
+void cli_usage(FILE *to)
+{
+    usage_bench(to);
+    usage_rest(to);
 }
 
 static int cli_node(int argc, char **argv)

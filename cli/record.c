@@ -1,6 +1,6 @@
 /* DESIGN: the recorder's subcommands (recorder/, docs/real-programs.md).
  *
- *   fsynclab crash --target NAME ...   recorder_crash_run, report/'s table or body
+ *   fsynclab crash --target NAME ...   target_crash_run, report/'s table or body
  *   fsynclab record --root DIR --journal FILE -- CMD ARGS...
  *   fsynclab image --journal FILE --snapshot DIR --at MS|end --model M --out DIR
  *   fsynclab journal --journal FILE [--summary]
@@ -10,6 +10,7 @@
  * CLOCK_MONOTONIC nanoseconds.
  */
 #include "cli/cli.h"
+#include "recorder/targets/targets.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ int cli_crash_target(struct cli *o)
     cfg.dir = bench_data_dir(o->dir);
     char err[512] = "";
     struct recorder_crash_result res;
-    int rc = recorder_crash_run(&cfg, &res, err, sizeof err);
+    int rc = target_crash_run(&cfg, &res, err, sizeof err);
     if (rc == -EINVAL)
         return cli_usage_error("%s", err);
     if (rc < 0) {

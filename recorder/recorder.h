@@ -7,7 +7,7 @@
  * writev, so the journal's order is a causal order across threads and
  * processes.  From a snapshot of the root taken before the program started
  * and the journal, recorder_image_build() makes the directory that a power
- * cut at instant T would leave under a model.  recorder_crash_run() drives
+ * cut at instant T would leave under a model.  target_crash_run() (recorder/targets/) drives
  * whole trials against a target (the contract, sqlite, redis, postgres).
  *
  * Journal record: a fixed 48-byte little-endian header, then `size - 48`
@@ -177,10 +177,6 @@ struct recorder_crash_result {
     double image_ms_max;             /* longest image build */
 };
 
-/* Runs cfg->trials crash trials and fills out.  Every process started is
- * killed with its process group and reaped before this returns. */
-int recorder_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
-                       char *err, size_t errlen);
 /* The result's JSON body and text table are report/'s: report_recorder_body,
  * report_print_recorder_table. */
 

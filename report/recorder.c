@@ -1,4 +1,4 @@
-/* DESIGN: the result of `fsynclab crash --target` (recorder_crash_run) as
+/* DESIGN: the result of `fsynclab crash --target` (target_crash_run) as
  * the JSON body and as a text table.  The body holds the fields issue 12
  * lists, in that order, then what the recorder could not see and its own
  * costs.  A verdict the trials could not have contradicted is null, not

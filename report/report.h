@@ -98,7 +98,7 @@ cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_conf
 /* ---- text tables ------------------------------------------------------------- */
 
 /* directory and file system lines. */
-/* `fsynclab crash --target`: recorder_crash_run's result. */
+/* `fsynclab crash --target`: target_crash_run's result. */
 cJSON *report_recorder_body(const struct recorder_crash_config *cfg,
                             const struct recorder_crash_result *r);
 void report_print_recorder_table(FILE *to, const struct recorder_crash_config *cfg,

@@ -1,4 +1,4 @@
-/* targets: the programs recorder_crash_run() drives, behind one interface.
+/* targets: the programs target_crash_run() drives, behind one interface.
  *
  * DESIGN.  A target knows how to prepare a fresh data directory (not
  * recorded: e.g. initdb), run its program under the recorder until the
@@ -91,5 +91,10 @@ int target_helper(const struct target_trial *t, const char *name, char *out, siz
 /* Runs argv (not recorded) to completion with output to /dev/null; status in *status. */
 int target_run_quiet(struct target_trial *t, char *const argv[], int drop_privileges, int timeout_ms,
                      int *status, char *err, size_t errlen);
+
+/* Runs cfg->trials crash trials and fills out.  Every process started is
+ * killed with its process group and reaped before this returns. */
+int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
+                     char *err, size_t errlen);
 
 #endif

@@ -214,7 +214,7 @@ static int crash_validate(const struct recorder_crash_config *cfg, char *err, si
     return 0;
 }
 
-int recorder_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
+int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                        char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
