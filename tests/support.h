@@ -41,4 +41,27 @@ static inline void support_assert_none_left(const char *dir, const char *prefix)
     closedir(d);
 }
 
+/* A fresh directory dir/test-<what>-<pid> under the scratch directory into
+ * buf; fails the test if it exists already. */
+static inline void support_make_dir(char *buf, size_t len, const char *what)
+{
+    snprintf(buf, len, "%s/test-%s-%ld", support_scratch_dir(), what, (long)getpid());
+    ck_assert_int_eq(mkdir(buf, 0755), 0);
+}
+
+/* Removes dir, failing the test if anything was left in it. */
+static inline void support_rmdir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int left = 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            left++;
+    closedir(d);
+    ck_assert_int_eq(left, 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+
 #endif

@@ -11,29 +11,18 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "tests/support.h"
 
-static char dir[4096];
+static char dir[WAL_PATH_MAX];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "%s/test-bench-%ld", bench_data_dir(NULL), (long)getpid());
-    mkdir(bench_data_dir(NULL), 0755);
-    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    support_make_dir(dir, sizeof dir, "bench");
 }
 
-/* Removes the directory, failing the test if anything was left in it. */
 static void dir_must_be_empty(void)
 {
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    int left = 0;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            left++;
-    closedir(d);
-    ck_assert_int_eq(left, 0);
-    ck_assert_int_eq(rmdir(dir), 0);
+    support_rmdir_empty(dir);
 }
 
 static struct bench_config config(uint64_t entries)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "report/report.h"
+#include "tests/support.h"
 
 static void assert_prints(const cJSON *item, const char *want)
 {
@@ -188,28 +189,16 @@ END_TEST
 
 /* ---- the curve's files ----------------------------------------------------- */
 
-static char dir[4096];
+static char dir[WAL_PATH_MAX];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "%s/test-bench-%ld", bench_data_dir(NULL), (long)getpid());
-    mkdir(bench_data_dir(NULL), 0755);
-    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    support_make_dir(dir, sizeof dir, "report");
 }
 
-/* Removes the directory, failing the test if anything was left in it. */
 static void dir_must_be_empty(void)
 {
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    int left = 0;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            left++;
-    closedir(d);
-    ck_assert_int_eq(left, 0);
-    ck_assert_int_eq(rmdir(dir), 0);
+    support_rmdir_empty(dir);
 }
 
 static struct bench_curve_config curve_config(void)
@@ -281,7 +270,7 @@ START_TEST(curve_csv_and_json_have_one_row_a_point_in_the_documented_schema)
     fake_points(p, &cfg);
     struct bench_env env;
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
-    char out[WAL_PATH_MAX], path[WAL_PATH_MAX + 100], err[256] = "";
+    char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
     ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
 
@@ -327,7 +316,7 @@ START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
         hist_add(&p[2].crash.loss_window_ns, (uint64_t)t * 1000000);
     struct bench_env env;
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
-    char out[WAL_PATH_MAX], path[WAL_PATH_MAX + 100], err[256] = "";
+    char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
     ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
 
@@ -370,7 +359,7 @@ START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
     fake_points(p, &cfg);
     struct bench_env env;
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
-    char out[WAL_PATH_MAX], path[WAL_PATH_MAX + 100], err[256] = "";
+    char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
     ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
     unsetenv("FSYNCLAB_GNUPLOT");
@@ -393,7 +382,7 @@ START_TEST(curve_without_gnuplot_keeps_the_data_and_says_so)
     fake_points(p, &cfg);
     struct bench_env env;
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
-    char out[WAL_PATH_MAX], path[WAL_PATH_MAX + 100], err[256] = "";
+    char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
     ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
     setenv("FSYNCLAB_GNUPLOT", "build/no/such/gnuplot", 1);
