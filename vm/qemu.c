@@ -75,13 +75,21 @@ void vm_signals_restore(void)
 }
 
 /* ---- running programs ------------------------------------------------------- */
-int vm_exec(const char *const *argv)
+
+/* SIGINT and SIGTERM held back from a fork until the child is recorded,
+ * so that the handler never misses one; *old restores the mask. */
+static void block_fatal_signals(sigset_t *old)
 {
-    sigset_t block, old;
+    sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
-    sigprocmask(SIG_BLOCK, &block, &old);   /* the handler must see the child */
+    sigprocmask(SIG_BLOCK, &block, old);
+}
+int vm_exec(const char *const *argv)
+{
+    sigset_t old;
+    block_fatal_signals(&old);   /* the handler must see the child */
     pid_t pid = fork();
     if (pid < 0) {
         int rc = -errno;
@@ -184,11 +192,8 @@ static int start_qemu(const struct vm_guest_args *a, int probe, pid_t *pid_out, 
         snprintf(err, errlen, "pipe2: %s", strerror(errno));
         return rc;
     }
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigprocmask(SIG_BLOCK, &block, &old);   /* the handler must see the group */
+    sigset_t old;
+    block_fatal_signals(&old);   /* the handler must see the group */
     pid_t pid = fork();
     if (pid < 0) {
         int rc = -errno;

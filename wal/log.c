@@ -30,7 +30,7 @@
  * synced.  Retrying would be a lie after Linux has dropped the dirty pages
  * it could not write (the 2018 "fsyncgate" lesson).
  */
-#include "wal/wal.h"
+#include "wal/internal.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -48,6 +48,7 @@ struct wal_log {
     struct wal_strategy strategy;
     uint32_t record_size;
     struct wal_log_id id;           /* epoch and payload seed of every record */
+    uint32_t epoch_crc;             /* wal_epoch_crc(id.epoch), computed once */
     unsigned char *record;          /* encode buffer, used under mu */
 
     pthread_mutex_t mu;
@@ -216,6 +217,7 @@ int wal_log_open_id(struct wal_log **out, struct wal_file *f, const struct wal_s
     log->record_size = record_size;
     if (id)
         log->id = *id;
+    log->epoch_crc = wal_epoch_crc(log->id.epoch);
     hist_init(&log->stats.sync_ns);
 
     pthread_condattr_t ca;
@@ -285,8 +287,9 @@ static int stage_record_locked(struct wal_log *log, uint64_t *seq_out)
         log->stage_cap = cap;
     }
     uint64_t seq = log->staged_seq + 1;
-    wal_record_encode(log->stage + log->stage_count * log->record_size, &log->id, seq,
-                      log->record_size - WAL_HEADER_SIZE);
+    wal_record_encode_crc(log->stage + log->stage_count * log->record_size,
+                          log->id.payload_seed, log->epoch_crc, seq,
+                          log->record_size - WAL_HEADER_SIZE);
     log->stage_count++;
     log->staged_seq = seq;
     *seq_out = seq;
@@ -442,7 +445,8 @@ int wal_log_append(struct wal_log *log, uint64_t *seq_out, uint64_t *ack_ns_out)
         return 0;
     }
     uint64_t seq = log->last_seq + 1;
-    size_t n = wal_record_encode(log->record, &log->id, seq, log->record_size - WAL_HEADER_SIZE);
+    size_t n = wal_record_encode_crc(log->record, log->id.payload_seed, log->epoch_crc, seq,
+                                     log->record_size - WAL_HEADER_SIZE);
     off_t off = (off_t)((seq - 1) * log->record_size);
     int rc = log->file->methods->pwrite(log->file, log->record, n, off);
     if (rc < 0) {

@@ -17,7 +17,7 @@
  * It exists for the mutation test that proves the verifier notices a
  * damaged record that recovery hands back (tests/e2e/crash_detect.sh).
  */
-#include "wal/wal.h"
+#include "wal/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -96,17 +96,23 @@ static uint32_t record_crc(const unsigned char *record, uint32_t len, uint32_t e
     return (uint32_t)crc32(epoch_crc, record + 4, WAL_HEADER_SIZE - 4 + len);
 }
 
+size_t wal_record_encode_crc(unsigned char *out, uint64_t payload_seed, uint32_t epoch_crc,
+                             uint64_t seq, uint32_t len)
+{
+    put_u32(out + 4, len);
+    put_u64(out + 8, seq);
+    payload_fill(out + WAL_HEADER_SIZE, payload_seed, seq, len);
+    put_u32(out, record_crc(out, len, epoch_crc));
+    return WAL_HEADER_SIZE + (size_t)len;
+}
+
 size_t wal_record_encode(unsigned char *out, const struct wal_log_id *id, uint64_t seq,
                          uint32_t len)
 {
     static const struct wal_log_id zero;
     if (!id)
         id = &zero;
-    put_u32(out + 4, len);
-    put_u64(out + 8, seq);
-    payload_fill(out + WAL_HEADER_SIZE, id->payload_seed, seq, len);
-    put_u32(out, record_crc(out, len, wal_epoch_crc(id->epoch)));
-    return WAL_HEADER_SIZE + (size_t)len;
+    return wal_record_encode_crc(out, id->payload_seed, wal_epoch_crc(id->epoch), seq, len);
 }
 
 ssize_t wal_record_decode(const unsigned char *buf, size_t avail, uint32_t epoch_crc,
