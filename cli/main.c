@@ -162,5 +162,7 @@ int main(int argc, char **argv)
         return cli_image(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return cli_journal(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return cli_merge(argc - 1, argv + 1);
     return cli_usage_error("unknown command \"%s\"", cmd);
 }
