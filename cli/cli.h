@@ -3,7 +3,7 @@
  * nothing else includes this header.
  *
  * Exit status: 0 success, 1 the run failed (an I/O error, named on stderr),
- * 2 a usage error; SIGINT/SIGTERM end the program by the signal after the
+ * 2 a usage error, 3 crash or merge: a verdict failed (CLI_EXIT_FAILED); SIGINT/SIGTERM end the program by the signal after the
  * scratch file is removed (status 130/143 from a shell). */
 #ifndef FSYNCLAB_CLI_H
 #define FSYNCLAB_CLI_H
