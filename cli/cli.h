@@ -19,7 +19,9 @@
 
 /* CLI_EXIT_FAILED: crash (every form) and merge, when a promise was
  * broken, a record came back corrupt or an image failed fsck (--no-fail
- * keeps 0).  bench and curve never give it. */
+ * keeps 0).  bench and curve never give it.  The hook for a future
+ * `explore`: take "FUH" (--no-fail, --junit, --shard) and end with
+ * cli_verdict_status (docs/scale.md). */
 enum { CLI_EXIT_RUN = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_FAILED = 3 };
 
 /* Every option's value; a subcommand fills the defaults, the parser what
