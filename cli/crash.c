@@ -73,6 +73,9 @@ int cli_crash(int argc, char **argv)
         return rc;
     if (!o.json)
         report_print_crash_header(stdout, &env, &cfg);
+    if (!o.json && o.shard_count > 1)
+        printf("shard         %u/%u: the trials whose index is %u modulo %u, seeded as in the "
+               "whole run\n\n", o.shard_index, o.shard_count, o.shard_index, o.shard_count);
     else if (env.warning[0])
         fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
     fflush(stdout);

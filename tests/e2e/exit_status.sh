@@ -124,7 +124,7 @@ if [ $lib_ok -eq 1 ]; then
     check "JUnit of the target: 1 test, 1 failure with the replay" \
         '[ $rc -eq 0 ] && [ "$(head -n1 "$dir/target.txt")" = "1 1 1 0" ] &&
          grep -q "^contract (drop) | failure | held: false" "$dir/target.txt" &&
-         grep -q "replay: fsynclab crash --target contract" "$dir/target.txt"'
+         grep -qF "replay: fsynclab crash --target contract --run '"'"'cd \"\$FSYNCLAB_DATA\"; : > log;" "$dir/target.txt"'
     [ -n "$kept" ] && rm -rf "$kept"
 else
     bad "$build/libfsynclab-rec.so is missing (make all): crash --target was not checked"
