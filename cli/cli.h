@@ -3,7 +3,7 @@
  * nothing else includes this header.
  *
  * Exit status: 0 success, 1 the run failed (an I/O error, named on stderr),
- * 2 a usage error; SIGINT/SIGTERM end the program by the signal after the
+ * 2 a usage error, 3 crash or merge: a verdict failed (CLI_EXIT_FAILED); SIGINT/SIGTERM end the program by the signal after the
  * scratch file is removed (status 130/143 from a shell). */
 #ifndef FSYNCLAB_CLI_H
 #define FSYNCLAB_CLI_H
@@ -17,7 +17,12 @@
 #include "crashsim/crashsim.h"
 #include "report/report.h"
 
-enum { CLI_EXIT_RUN = 1, CLI_EXIT_USAGE = 2 };
+/* CLI_EXIT_FAILED: crash (every form) and merge, when a promise was
+ * broken, a record came back corrupt or an image failed fsck (--no-fail
+ * keeps 0).  bench and curve never give it.  The hook for a future
+ * `explore`: take "FUH" (--no-fail, --junit, --shard) and end with
+ * cli_verdict_status (docs/scale.md). */
+enum { CLI_EXIT_RUN = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_FAILED = 3 };
 
 /* Every option's value; a subcommand fills the defaults, the parser what
  * was given, and the subcommand copies the result into its configuration. */
@@ -53,16 +58,21 @@ struct cli {
     int rest;                     /* set by the caller: arguments after -- are allowed;
                                      then the index of the first one */
     int vm;                       /* crash --vm: trials in a QEMU guest (vm/) */
+    /* CI (docs/scale.md): --no-fail, --junit FILE, --shard I/N */
+    int no_fail;
+    const char *junit;
+    uint32_t shard_index, shard_count;   /* shard_count 0: not sharded */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQ"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUH"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"
 #define CLI_TAKES_IMAGE "JNaMoS"
 #define CLI_TAKES_JOURNAL "JY"
+#define CLI_TAKES_MERGE "FU"
 
 /* Parses cmd's options (those whose codes are in takes) into o, which holds
  * the defaults; --entries is checked against entries.  Returns 0, -1 after
@@ -105,5 +115,10 @@ int cli_record(int argc, char **argv);
 int cli_image(int argc, char **argv);
 int cli_journal(int argc, char **argv);
 int cli_diff(int argc, char **argv);
+/* fsynclab merge A.json B.json ...: shards of one crash run into one result. */
+int cli_merge(int argc, char **argv);
+/* The exit status a crash's verdicts give: CLI_EXIT_FAILED when failed and
+ * not o->no_fail, else rc (the status printing gave). */
+int cli_verdict_status(const struct cli *o, int failed, int rc);
 
 #endif

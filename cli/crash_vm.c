@@ -29,6 +29,10 @@ static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t to
             wal_strategy_name(&p->strategies[strategy], name, sizeof name), done, total);
 }
 
+static int vm_outputs(const struct cli *o, const struct bench_env *env, const struct vm_config *cfg,
+                      const struct vm_env *venv, const struct wal_strategy *strategies,
+                      const struct vm_summary *out, size_t n, double seconds);
+
 int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, size_t n)
 {
     static struct vm_summary out[BENCH_MAX_STRATEGIES];
@@ -73,8 +77,95 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
         fprintf(stderr, "fsynclab: crash --vm: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
-    if (o->json)
-        return cli_print_json(vm_crash_body(&env, &cfg, &venv, out, n));
-    vm_print_table(stdout, &venv, &cfg, out, n);
-    return cli_flush();
+    return vm_outputs(o, &env, &cfg, &venv, strategies, out, n,
+                      (double)(wal_now_ns() - p.start_ns) / 1e9);
+}
+
+/* A strategy fails when its promise broke, a record came back corrupt or
+ * an image failed e2fsck. */
+static int vm_failed(const struct vm_summary *s)
+{
+    return s->v.held == VERIFIER_HELD_FALSE || s->v.corrupt_recovered > 0 || s->fsck_failed > 0;
+}
+
+/* The command that reruns this run: the guest trials' seeds depend on the
+ * strategy list, so the replay is the whole run with its seed. */
+static void vm_command(const struct vm_config *cfg, const struct wal_strategy *strategies, size_t n,
+                       char *buf, size_t len)
+{
+    char list[BENCH_MAX_STRATEGIES * 24] = "", name[32], entries[32] = "";
+    size_t at = 0;
+    for (size_t i = 0; i < n && at < sizeof list; i++) {
+        int w = snprintf(list + at, sizeof list - at, "%s%s", i ? "," : "",
+                         wal_strategy_name(&strategies[i], name, sizeof name));
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
+    if (cfg->entries)
+        snprintf(entries, sizeof entries, " --entries %" PRIu64, cfg->entries);
+    snprintf(buf, len, "fsynclab crash --vm --strategies %s --seed %" PRIu64 " --trials %u%s "
+             "--entry-size %u --sync-method %s --writers %u", list, cfg->seed, cfg->trials, entries,
+             cfg->entry_size, wal_sync_method_name(cfg->sync_method), cfg->writers ? cfg->writers : 1);
+}
+
+static void vm_junit_case(const struct vm_summary *s, const char *replay, struct report_junit_case *jc)
+{
+    char name[32];
+    memset(jc, 0, sizeof *jc);
+    snprintf(jc->classname, sizeof jc->classname, "fsynclab.crash.vm");
+    snprintf(jc->name, sizeof jc->name, "%s (vm)", wal_strategy_name(&s->v.strategy, name, sizeof name));
+    if (vm_failed(s)) {
+        jc->failed = 1;
+        snprintf(jc->message, sizeof jc->message, "held: %s, %" PRIu64 " corrupt records, %u images "
+                 "failed e2fsck", verifier_held_name(s->v.held), s->v.corrupt_recovered, s->fsck_failed);
+        snprintf(jc->text, sizeof jc->text, "guest trials %u, images %u (valid %u), acked_lost_max %"
+                 PRIu64 ", loss_window_ms max %.3f, allowance %.3f ms, fsck_failed %u, log_missing %u\n"
+                 "replay: %.1200s\n", s->trials, s->images, s->v.trials_valid, s->v.acked_lost_max,
+                 verifier_summary_window_ms_max(&s->v), (double)s->v.allowance_ns / 1e6,
+                 s->fsck_failed, s->log_missing, replay);
+    } else if (s->v.held == VERIFIER_HELD_NULL) {
+        jc->skipped = 1;
+        snprintf(jc->message, sizeof jc->message, "held: null: %s", s->v.promised_window_ms < 0
+                 ? "the strategy promises nothing" : "no image could have shown a loss");
+    }
+}
+
+static int vm_outputs(const struct cli *o, const struct bench_env *env, const struct vm_config *cfg,
+                      const struct vm_env *venv, const struct wal_strategy *strategies,
+                      const struct vm_summary *out, size_t n, double seconds)
+{
+    static struct report_junit_case cases[BENCH_MAX_STRATEGIES];
+    char replay[2048], err[512];
+    vm_command(cfg, strategies, n, replay, sizeof replay);
+    int failed = 0;
+    for (size_t k = 0; k < n; k++) {
+        failed |= vm_failed(&out[k]);
+        vm_junit_case(&out[k], replay, &cases[k]);
+        cases[k].seconds = seconds / (double)n;
+    }
+    if (o->junit && report_junit_write(o->junit, "fsynclab crash --vm", cases, n, seconds, err,
+                                       sizeof err) < 0) {
+        fprintf(stderr, "fsynclab: --junit: %s\n", err);
+        return CLI_EXIT_RUN;
+    }
+    if (o->json) {
+        cJSON *body = vm_crash_body(env, cfg, venv, out, n);
+        cJSON *results = body ? cJSON_GetObjectItemCaseSensitive(body, "results") : NULL;
+        for (size_t k = 0; results && k < n; k++) {   /* CLI only, like the rest of the body */
+            cJSON *r = cJSON_GetArrayItem(results, (int)k);
+            if (r && !(vm_failed(&out[k]) ? cJSON_AddStringToObject(r, "replay", replay) != NULL
+                                          : cJSON_AddNullToObject(r, "replay") != NULL))
+                results = NULL;
+        }
+        if (body && !results) {
+            cJSON_Delete(body);
+            body = NULL;
+        }
+        return cli_verdict_status(o, failed, cli_print_json(body));
+    }
+    vm_print_table(stdout, venv, cfg, out, n);
+    if (failed)
+        printf("FAILED        replay: %s\n", replay);
+    return cli_verdict_status(o, failed, cli_flush());
 }

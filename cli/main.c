@@ -42,6 +42,7 @@ static void usage_bench(FILE *to)
         "  record  run a command with its file-system calls journaled\n"
         "  image   build the directory a power cut would leave, from a journal\n"
         "  journal  print a journal\n"
+        "  merge   combine the shards of one crash run (A.json B.json ...) into its result\n"
         "\n"
         "bench options:\n"
         "  --entries N        entries per strategy, 1..%llu (default 10000)\n"
@@ -82,6 +83,12 @@ static void usage_rest(FILE *to)
         "  --vm               run each trial in a QEMU guest on a real kernel and ext4 and\n"
         "                     compare what it kept with the drop model (`make vm` first;\n"
         "                     default 3 trials, no budget; docs/ground-truth.md)\n"
+        "  --no-fail          exit 0 even when a promise broke (default: exit 3)\n"
+        "  --junit FILE       also write a JUnit XML report: a testcase per strategy (or\n"
+        "                     per --target setting and model), failures with the replay\n"
+        "  --shard I/N        run only the trials whose index is I modulo N, seeded as in\n"
+        "                     the whole run (needs --seed); then `fsynclab merge`\n"
+        "                     (docs/scale.md; not with --target or --vm)\n"
         "\n"
         "crash --target: a real program (docs/real-programs.md)\n"
         "  --target NAME      redis, sqlite, postgres, or contract (with --run and --check)\n"
@@ -100,6 +107,7 @@ static void usage_rest(FILE *to)
         "image --journal FILE --snapshot DIR --at MS|end --model M --out DIR [--seed S]\n"
         "                     MS: milliseconds after the journal's first record\n"
         "journal --journal FILE [--summary]\n"
+        "merge A.json B.json ... [--junit FILE] [--no-fail]: every shard's `crash --json`\n"
         "\n"
         "curve options (and --entry-size, --sync-method, --writers, --prealloc, --dir,\n"
         "--seed):\n"
@@ -112,7 +120,8 @@ static void usage_rest(FILE *to)
         "\n"
         "  --help, --version\n"
         "\n"
-        "exit status: 0 success, 1 the run failed, 2 usage error\n",
+        "exit status: 0 success, 1 the run failed, 2 usage error, 3 crash or merge: a\n"
+        "promise broke, a record came back corrupt or an image failed fsck\n",
         REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
         RECORDER_MAX_CUTS, RECORDER_MODELS, REPORT_CRASH_MAX_TRIALS);
 }
@@ -162,5 +171,7 @@ int main(int argc, char **argv)
         return cli_image(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return cli_journal(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return cli_merge(argc - 1, argv + 1);
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

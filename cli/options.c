@@ -45,6 +45,9 @@ static const struct option cli_options[] = {
     { "at", required_argument, NULL, 'a' },
     { "summary", no_argument, NULL, 'Y' },
     { "vm", no_argument, NULL, 'Q' },
+    { "no-fail", no_argument, NULL, 'F' },
+    { "junit", required_argument, NULL, 'U' },
+    { "shard", required_argument, NULL, 'H' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -105,6 +108,33 @@ static int setting(char *arg, struct cli *o)
     return 0;
 }
 
+/* --shard I/N: 0 <= I < N, N from 1 to the most trials a run takes. */
+static int shard(const char *arg, struct cli *o)
+{
+    char *end;
+    errno = 0;
+    unsigned long long i = arg[0] >= '0' && arg[0] <= '9' ? strtoull(arg, &end, 10) : 0, n = 0;
+    int ok = arg[0] >= '0' && arg[0] <= '9' && !errno && *end == '/';
+    if (ok) {
+        const char *d = end + 1;
+        ok = d[0] >= '0' && d[0] <= '9' && (n = strtoull(d, &end, 10), !errno && !*end) &&
+             n >= 1 && n <= REPORT_CRASH_MAX_TRIALS && i < n;
+    }
+    if (!ok) {
+        fprintf(stderr, "fsynclab: --shard must be I/N with N from 1 to %u and I from 0 to "
+                "N-1 (e.g. 0/4), not \"%s\"\n(try fsynclab --help)\n", REPORT_CRASH_MAX_TRIALS, arg);
+        return CLI_EXIT_USAGE;
+    }
+    o->shard_index = (uint32_t)i;
+    o->shard_count = (uint32_t)n;
+    return 0;
+}
+
+int cli_verdict_status(const struct cli *o, int failed, int rc)
+{
+    return rc == 0 && failed && !o->no_fail ? CLI_EXIT_FAILED : rc;
+}
+
 /* One option's value into o; 0 or CLI_EXIT_USAGE. */
 static int take(int c, const char *arg, enum report_limit entries, struct cli *o)
 {
@@ -155,6 +185,9 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'a': o->at = arg; break;
     case 'Y': o->summary = 1; break;
     case 'Q': o->vm = 1; break;
+    case 'F': o->no_fail = 1; break;
+    case 'U': o->junit = arg; break;
+    case 'H': rc = shard(arg, o); break;
     }
     return rc;
 }

@@ -13,9 +13,14 @@
 #include "recorder/targets/targets.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+static int target_outputs(const struct cli *o, const struct recorder_crash_config *cfg,
+                          const struct recorder_crash_result *res, double seconds);
 
 int cli_crash_target(struct cli *o)
 {
@@ -30,6 +35,7 @@ int cli_crash_target(struct cli *o)
     cfg.dir = bench_data_dir(o->dir);
     char err[512] = "";
     struct recorder_crash_result res;
+    uint64_t t0 = wal_now_ns();
     int rc = target_crash_run(&cfg, &res, err, sizeof err);
     if (rc == -EINVAL)
         return cli_usage_error("%s", err);
@@ -37,10 +43,140 @@ int cli_crash_target(struct cli *o)
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
-    if (o->json)
-        return cli_print_json(report_recorder_body(&cfg, &res));
-    report_print_recorder_table(stdout, &cfg, &res);
-    return cli_flush();
+    return target_outputs(o, &cfg, &res, (double)(wal_now_ns() - t0) / 1e9);
+}
+
+/* s in single quotes for /bin/sh, when it needs them. */
+static void shell_word(const char *s, char *buf, size_t len)
+{
+    if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=,:@+") ==
+                  strlen(s)) {
+        snprintf(buf, len, "%s", s);
+        return;
+    }
+    size_t at = 0;
+    if (len < 3) {
+        buf[0] = '\0';
+        return;
+    }
+    buf[at++] = '\'';
+    for (; *s && at + 6 < len; s++) {
+        if (*s == '\'') {
+            memcpy(buf + at, "'\\''", 4);
+            at += 4;
+        } else {
+            buf[at++] = *s;
+        }
+    }
+    buf[at++] = '\'';
+    buf[at] = '\0';
+}
+
+/* The command that reruns the run: the trials draw their kill instants,
+ * cut points and model choices from one stream seeded by --seed, so the
+ * replay is the whole run. */
+static void target_command(const struct recorder_crash_config *cfg, char *buf, size_t len)
+{
+    char word[1024];
+    int at = snprintf(buf, len, "fsynclab crash --target %s", cfg->target);
+    for (unsigned i = 0; i < cfg->nsettings && at >= 0 && (size_t)at < len; i++) {
+        char kv[512];
+        snprintf(kv, sizeof kv, "%s=%s", cfg->settings[i].key, cfg->settings[i].value);
+        shell_word(kv, word, sizeof word);
+        at += snprintf(buf + at, len - (size_t)at, " --set %s", word);
+    }
+    const char *cmds[2][2] = { { "--run", cfg->run_cmd }, { "--check", cfg->check_cmd } };
+    for (int i = 0; i < 2 && at >= 0 && (size_t)at < len; i++) {
+        if (!cmds[i][1])
+            continue;
+        shell_word(cmds[i][1], word, sizeof word);
+        at += snprintf(buf + at, len - (size_t)at, " %s %s", cmds[i][0], word);
+    }
+    if (at >= 0 && (size_t)at < len)
+        snprintf(buf + at, len - (size_t)at, " --model %s --trials %u --seconds %g --cuts %u --seed %llu",
+                 recorder_model_name(cfg->model), cfg->trials, cfg->seconds, cfg->cuts,
+                 (unsigned long long)cfg->seed);
+}
+
+/* Failed: the promise broke, or the program's own check found its data
+ * damaged after a power cut (an image that did not recover). */
+static int target_failed(const struct recorder_crash_result *r)
+{
+    return r->held == 0 || r->recovered_ok < r->images;
+}
+
+static int target_junit(const char *path, const struct recorder_crash_config *cfg,
+                        const struct recorder_crash_result *r, const char *replay, double seconds)
+{
+    static struct report_junit_case jc;
+    memset(&jc, 0, sizeof jc);
+    size_t at = (size_t)snprintf(jc.name, sizeof jc.name, "%s", r->target);
+    for (unsigned i = 0; i < cfg->nsettings && at < sizeof jc.name; i++)
+        at += (size_t)snprintf(jc.name + at, sizeof jc.name - at, " %s=%s", cfg->settings[i].key,
+                               cfg->settings[i].value);
+    if (at < sizeof jc.name)
+        snprintf(jc.name + at, sizeof jc.name - at, " (%s)", recorder_model_name(r->model));
+    snprintf(jc.classname, sizeof jc.classname, "fsynclab.crash.target.%s", r->target);
+    jc.seconds = seconds;
+    if (target_failed(r)) {
+        jc.failed = 1;
+        snprintf(jc.message, sizeof jc.message, "held: %s: %llu acknowledged lost at most, "
+                 "%u of %u images recovered (promised: %s)", r->held < 0 ? "null" : r->held ? "true" : "false",
+                 (unsigned long long)r->acked_lost_max, r->recovered_ok, r->images,
+                 r->promised ? r->promised : "");
+        snprintf(jc.text, sizeof jc.text, "trials %u (valid %u), images %u, recovered_ok %u\n"
+                 "acked_total %llu, acked_lost_max %llu, acked_lost_total %llu\n"
+                 "loss_window_ms p50 %.3f max %.3f, promised_window_ms %.3f, sync_ms_max %.3f\n"
+                 "seed %llu\nreplay: %.1200s\n", r->trials, r->trials_valid, r->images, r->recovered_ok,
+                 (unsigned long long)r->acked_total, (unsigned long long)r->acked_lost_max,
+                 (unsigned long long)r->acked_lost_total, r->loss_window_ms_p50, r->loss_window_ms_max,
+                 r->promised_window_ms, r->sync_ms_max, (unsigned long long)cfg->seed, replay);
+    } else if (r->held < 0) {
+        jc.skipped = 1;
+        snprintf(jc.message, sizeof jc.message, "held: null: %s", r->trials_valid
+                 ? "the program's documentation gives no promise to hold" : "no trial acknowledged anything before its kill");
+    }
+    char err[512] = "";
+    if (report_junit_write(path, "fsynclab crash --target", &jc, 1, seconds, err, sizeof err) < 0) {
+        fprintf(stderr, "fsynclab: --junit: %s\n", err);
+        return CLI_EXIT_RUN;
+    }
+    return 0;
+}
+
+static int target_outputs(const struct cli *o, const struct recorder_crash_config *cfg,
+                          const struct recorder_crash_result *res, double seconds)
+{
+    char replay[4096], kept[PATH_MAX + 32] = "";
+    target_command(cfg, replay, sizeof replay);
+    int failed = target_failed(res), rc;
+    if (cfg->keep) {   /* where target_crash_run leaves the trial directories */
+        char dir[PATH_MAX];
+        if (realpath(cfg->dir, dir))
+            snprintf(kept, sizeof kept, "%s/fsynclab-rec-%d", dir, (int)getpid());
+    }
+    if (o->junit && (rc = target_junit(o->junit, cfg, res, replay, seconds)))
+        return rc;
+    if (o->json) {
+        cJSON *body = report_recorder_body(cfg, res);
+        /* CLI only, at the end: the command that replays a failure, and
+         * where --keep left the trials. */
+        int ok = body && (failed ? cJSON_AddStringToObject(body, "replay", replay) != NULL
+                                 : cJSON_AddNullToObject(body, "replay") != NULL) &&
+                 (kept[0] ? cJSON_AddStringToObject(body, "kept", kept) != NULL
+                          : cJSON_AddNullToObject(body, "kept") != NULL);
+        if (!ok) {
+            cJSON_Delete(body);
+            body = NULL;
+        }
+        return cli_verdict_status(o, failed, cli_print_json(body));
+    }
+    report_print_recorder_table(stdout, cfg, res);
+    if (failed)
+        printf("FAILED        replay: %s\n", replay);
+    if (kept[0])
+        printf("kept          %s\n", kept);
+    return cli_verdict_status(o, failed, cli_flush());
 }
 
 int cli_record(int argc, char **argv)

@@ -66,6 +66,15 @@ struct crashsim_config {
                                          share of entries; 0 or 1: one, at most
                                          CRASHSIM_MAX_WRITERS */
     int prealloc;                     /* fallocate and zero-fill each trial's file first */
+    /* A shard (docs/scale.md): only the trials whose index is shard_index
+     * modulo shard_count run, each with the seed it has in the whole run;
+     * shard_count 0 or 1: all of them. */
+    uint32_t shard_index, shard_count;
+    /* Called after each trial is added to s (may be NULL): its index in the
+     * run, its seed and its verdict, for per-trial figures. */
+    void (*on_trial)(void *arg, const struct verifier_summary *s, uint32_t index, uint64_t seed,
+                     const struct verifier_trial *t);
+    void *on_trial_arg;
 };
 
 /* Runs up to cfg->trials trials within cfg->max_seconds and fills out; the

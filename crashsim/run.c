@@ -99,8 +99,11 @@ static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
                   char *err, size_t errlen)
 {
     int rc = 0;
-    for (uint32_t i = 0; i < cfg->trials && rc == 0; i++) {
-        if (i > 0 && wal_now_ns() >= opts->deadline_ns)
+    uint32_t step = cfg->shard_count > 1 ? cfg->shard_count : 1, done = 0;
+    uint32_t first = step > 1 ? cfg->shard_index : 0;
+    uint32_t total = first < cfg->trials ? (cfg->trials - first + step - 1) / step : 0;
+    for (uint32_t i = first; i < cfg->trials && rc == 0; i += step) {
+        if (i > first && wal_now_ns() >= opts->deadline_ns)
             break;
         struct crashsim_trial_result r;
         uint64_t seed = crashsim_trial_seed(cfg->seed, i);
@@ -115,8 +118,10 @@ static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
         if (rc < 0)
             break;
         verifier_summary_add(out, &r.verdict, seed);
+        if (cfg->on_trial)
+            cfg->on_trial(cfg->on_trial_arg, out, i, seed, &r.verdict);
         if (progress)
-            progress(progress_arg, i + 1, cfg->trials);
+            progress(progress_arg, ++done, total);
     }
     return rc;
 }

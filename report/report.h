@@ -132,6 +132,24 @@ void report_curve_ops_interval(const struct bench_curve_point *p, double *low, d
 /* The loss window's p10 and p90 over the point's crash trials, in ms. */
 void report_curve_window_spread(const struct bench_curve_point *p, double *p10, double *p90);
 
+/* ---- JUnit XML (report/junit.c) ------------------------------------------------ */
+
+/* One testcase: passed, failed (a <failure> with message and text) or
+ * skipped (a verdict nothing could have contradicted; message says why). */
+struct report_junit_case {
+    char classname[64];    /* "fsynclab.crash", "fsynclab.crash.target" */
+    char name[160];        /* "always (drop)", "sqlite journal_mode=DELETE (drop)" */
+    double seconds;
+    int failed, skipped;
+    char message[256];     /* one line */
+    char text[2048];       /* the figures and the command that replays the failure */
+};
+
+/* Writes cases as one testsuite named suite to path (through path.tmp and
+ * a rename).  0 or a negative errno with the failing call in err. */
+int report_junit_write(const char *path, const char *suite, const struct report_junit_case *cases,
+                       size_t n, double seconds, char *err, size_t errlen);
+
 /* ---- the curve's files ---------------------------------------------------------- */
 
 /* Writes out_dir/curve.csv, curve.json (one object a point) and curve.gp (a

@@ -12,7 +12,9 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
   --json $_fsynclab_common"
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
-  --target --set --run --check --seconds --cuts --keep --vm"
+  --target --set --run --check --seconds --cuts --keep --vm
+  --no-fail --junit --shard"
+_fsynclab_merge="--junit --no-fail"
 _fsynclab_record="--root --journal"
 _fsynclab_image="--journal --snapshot --at --model --out --seed"
 _fsynclab_journal="--journal --summary"
@@ -65,7 +67,11 @@ _fsynclab()
         COMPREPLY=($(compgen -f -- "$cur"))
         compopt -o filenames 2>/dev/null
         return ;;
-    --run | --check | --cuts | --at)
+    --junit)
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return ;;
+    --run | --check | --cuts | --at | --shard)
         return ;;  # a command, a number
     --sync-method)
         COMPREPLY=($(compgen -W "fsync fdatasync o_dsync o_direct_dsync" -- "$cur"))
@@ -81,7 +87,7 @@ _fsynclab()
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-        bench | crash | curve | diff | node | record | image | journal) cmd=${COMP_WORDS[i]}; break ;;
+        bench | crash | curve | diff | node | record | image | journal | merge) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     case $cmd in
@@ -89,7 +95,7 @@ _fsynclab()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal" -- "$cur"))
+            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal merge" -- "$cur"))
         fi ;;
     bench) COMPREPLY=($(compgen -W "$_fsynclab_bench --help" -- "$cur")) ;;
     crash) COMPREPLY=($(compgen -W "$_fsynclab_crash --help" -- "$cur")) ;;
@@ -106,6 +112,13 @@ _fsynclab()
         for ((j = i + 1; j < COMP_CWORD; j++)); do [[ ${COMP_WORDS[j]} == -- ]] && return; done
         COMPREPLY=($(compgen -W "$_fsynclab_record -- --help" -- "$cur")) ;;
     image) COMPREPLY=($(compgen -W "$_fsynclab_image --help" -- "$cur")) ;;
+    merge)  # the shards' `crash --json` outputs
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$_fsynclab_merge --help" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi ;;
     journal) COMPREPLY=($(compgen -W "$_fsynclab_journal --help" -- "$cur")) ;;
     node) ;;  # takes no arguments
     esac
