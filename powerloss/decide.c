@@ -372,11 +372,17 @@ struct pl_lists {
     size_t ndur, capdur, ncand, capcand, npick, cappick;
 };
 
-static void pl_lists_free(struct pl_lists *x)
+/* The lists live in the engine between states: no allocation per state. */
+static void pl_lists_take(struct pl_engine *e, struct pl_lists *x)
 {
-    free(x->dur);
-    free(x->cand);
-    free(x->pick);
+    *x = (struct pl_lists){.dur = e->ldur, .cand = e->lcand, .pick = e->lpick, .capdur = e->capdur,
+                           .capcand = e->capcand2, .cappick = e->cappick};
+}
+
+static void pl_lists_give(struct pl_engine *e, const struct pl_lists *x)
+{
+    e->ldur = x->dur, e->lcand = x->cand, e->lpick = x->pick;
+    e->capdur = x->capdur, e->capcand2 = x->capcand, e->cappick = x->cappick;
 }
 
 static int pl_choose(struct pl_engine *e, const struct pl_model *m, size_t cut, uint64_t crash_ns, uint64_t seed,
@@ -436,10 +442,11 @@ int pl_decide(struct pl_engine *e, const struct pl_model *m, size_t cut, uint64_
     int rc = pl_prepare(e, m, cut, err, errlen);
     if (rc)
         return rc;
-    struct pl_lists x = {0};
+    struct pl_lists x;
+    pl_lists_take(e, &x);
     st->cut = cut;
     rc = pl_choose(e, m, cut, crash_ns, seed, &x, st);
-    pl_lists_free(&x);
+    pl_lists_give(e, &x);
     if (!rc)
         rc = pl_materialize(e, st);
     return rc ? PL_ERR(err, errlen, rc, "powerloss engine: out of memory deciding a state") : 0;
@@ -475,7 +482,8 @@ int pl_keep(struct pl_engine *e, const struct pl_model *m, size_t cut, const str
                           "%llu..%llu) is not an unsynced operation of the cut, or is out of order; take them "
                           "from pl_unsynced", i, keep[i].op, keep[i].part, (unsigned long long)keep[i].from,
                           (unsigned long long)keep[i].to);
-    struct pl_lists x = {0};
+    struct pl_lists x;
+    pl_lists_take(e, &x);
     st->cut = cut;
     rc = pl_split(e, ext4, cut, 1, &x.dur, &x.ndur, &x.capdur);
     if (!rc) {
@@ -484,7 +492,7 @@ int pl_keep(struct pl_engine *e, const struct pl_model *m, size_t cut, const str
         st->lied_pieces = 0;
         rc = pl_merge(st, x.dur, x.ndur, keep, nkeep);
     }
-    pl_lists_free(&x);
+    pl_lists_give(e, &x);
     if (!rc)
         rc = pl_materialize(e, st);
     return rc ? PL_ERR(err, errlen, rc, "powerloss engine: out of memory building a state") : 0;

@@ -40,17 +40,14 @@
 
 #include "powerloss/internal.h"
 
-int pl_push(struct pl_piece **v, size_t *n, size_t *cap, struct pl_piece p)
+int pl_grow(struct pl_piece **v, size_t *cap)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 256;
-        struct pl_piece *g = realloc(*v, c * sizeof *g);
-        if (!g)
-            return -ENOMEM;
-        *v = g;
-        *cap = c;
-    }
-    (*v)[(*n)++] = p;
+    size_t c = *cap ? *cap * 2 : 256;
+    struct pl_piece *g = realloc(*v, c * sizeof *g);
+    if (!g)
+        return -ENOMEM;
+    *v = g;
+    *cap = c;
     return 0;
 }
 
@@ -268,6 +265,9 @@ void pl_engine_free(struct pl_engine *e)
     free(e->map);
     free(e->ents);
     free(e->cand);
+    free(e->ldur);
+    free(e->lcand);
+    free(e->lpick);
     free(e);
 }
 

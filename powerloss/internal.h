@@ -60,10 +60,19 @@ struct pl_engine {
     size_t ncand, capcand;
     struct pl_slot **ents;     /* live entries sorted by (dir, name) */
     size_t nents;
+    struct pl_piece *ldur, *lcand, *lpick;   /* pl_decide's lists, kept for the next state */
+    size_t capdur, capcand2, cappick;
 };
 
 /* engine.c */
-int pl_push(struct pl_piece **v, size_t *n, size_t *cap, struct pl_piece p);
+int pl_grow(struct pl_piece **v, size_t *cap);
+static inline int pl_push(struct pl_piece **v, size_t *n, size_t *cap, struct pl_piece p)
+{
+    if (*n == *cap && pl_grow(v, cap))
+        return -1;
+    (*v)[(*n)++] = p;
+    return 0;
+}
 /* state.c: makes the engine's scratch hold st's bytes and names; sets
  * st->hash, files, dirs, bytes, serial. */
 int pl_materialize(struct pl_engine *e, struct pl_state *st);

@@ -7,9 +7,10 @@
  * by name, so it depends only on what a reader of the tree would see:
  * names, kinds, bytes, symbolic link targets, and how many names each
  * file has (a hard link is not a copy); never on ids or on which
- * operations produced the bytes.  Bytes are hashed 8 at a time with
- * h = mix((h ^ word) * odd): each step is a bijection of h, so two
- * contents of one length that differ in any one word always hash apart.
+ * operations produced the bytes.  Bytes are hashed 8 at a time, in four
+ * lanes, with h = xorshift((h ^ word) * odd), and the lanes are combined
+ * by bijective mixes: every step is a bijection of the word it takes in,
+ * so two contents of one length that differ in one word always hash apart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,20 +37,29 @@ static inline uint64_t pl_fmix(uint64_t h)
 
 uint64_t pl_hash_bytes(const unsigned char *p, size_t n, uint64_t h)
 {
-    h ^= (uint64_t)n * 0x9E3779B97F4A7C15ull;
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        h = (h ^ v) * PL_K1;
-        h ^= h >> 32;
-    }
-    if (n) {
+    /* Four lanes, so the multiplies of neighbouring words overlap. */
+    uint64_t l[4] = {h ^ (uint64_t)n * 0x9E3779B97F4A7C15ull, h + PL_K1, h + PL_K2, h ^ 0x6a09e667f3bcc909ull};
+    for (; n >= 32; p += 32, n -= 32)
+        for (int k = 0; k < 4; k++) {
+            uint64_t v;
+            memcpy(&v, p + 8 * k, 8);
+            l[k] = (l[k] ^ v) * PL_K1;
+            l[k] ^= l[k] >> 32;
+        }
+    for (int k = 0; n > 0; k++) {
         uint64_t v = 0;
-        memcpy(&v, p, n);
-        h = (h ^ v) * PL_K1;
-        h ^= h >> 32;
+        size_t m = n < 8 ? n : 8;
+        memcpy(&v, p, m);
+        l[k] = (l[k] ^ v) * PL_K1;
+        l[k] ^= l[k] >> 32;
+        p += m;
+        n -= m;
     }
-    return pl_fmix(h);
+    /* Each step is a bijection of the lane it takes in, given the others. */
+    uint64_t c = l[0];
+    for (int k = 1; k < 4; k++)
+        c = pl_fmix(c) ^ l[k];
+    return pl_fmix(c);
 }
 
 uint64_t pl_name_hash(uint32_t dir, const char *name)
