@@ -159,9 +159,17 @@ static int pl_apply(struct pl_engine *e, const struct pl_piece *p)
             return 0;
         }
         return pl_resize(b, o->off);
+    case PL_SYMLINK:
+        b = pl_buf(e, o->file);
+        b->len = 0;
+        if (o->len && pl_resize(b, o->len))
+            return -ENOMEM;
+        if (o->len)
+            memcpy(b->data, o->data, (size_t)o->len);   /* its target */
+        pl_map_put(e, o->dir, o->name, e->nh[p->op], o->file);
+        return 0;
     case PL_CREATE:
     case PL_MKDIR:
-    case PL_SYMLINK:
         pl_buf(e, o->file)->len = 0;   /* a new inode */
         /* fall through */
     case PL_LINK:
@@ -372,9 +380,10 @@ static int pl_write_dir(struct pl_engine *e, uint32_t dir, const char *path, str
                 return PL_ERR(err, errlen, -ENOMEM, "%s: out of memory", child);
             if (e->ftype[f] == PL_T_LINK) {
                 char target[PATH_MAX];
-                size_t n = b->len < sizeof target - 1 ? b->len : sizeof target - 1;
-                memcpy(target, b->data, n);
-                target[n] = '\0';
+                if (b->len >= sizeof target)
+                    return PL_ERR(err, errlen, -ENAMETOOLONG, "symlink(%s): target of %zu bytes", child, b->len);
+                memcpy(target, b->data, b->len);
+                target[b->len] = '\0';
                 if (symlink(target, child) != 0)
                     return PL_ERR(err, errlen, -errno, "symlink(%s): %s", child, strerror(errno));
             } else {

@@ -314,6 +314,48 @@ START_TEST(an_unlink_needs_its_directory_synced_under_drop)
 }
 END_TEST
 
+START_TEST(an_o_sync_write_commits_ext4_metadata_and_msync_is_a_data_sync)
+{
+    base_db();
+    create(4, 1, "new");
+    wr(2, 0, "OLD");
+    add((struct pl_op){.kind = PL_SYNC_BEGIN, .file = 2, .flags = PL_SYNC_MSYNC});
+    add((struct pl_op){.kind = PL_SYNC_END, .file = 2, .off = L.n - 1});
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "db", "OLD");
+    decide("ext4", 1);   /* a pure overwrite: no commit */
+    ASSERT_CONTENT(1, "new", NULL);
+    done();
+    wr_at(3, 0, "s", 1, PL_O_SYNC);   /* O_SYNC: the inode too, so ext4 commits */
+    decide("ext4", 1);
+    ASSERT_CONTENT(1, "new", "");
+    ASSERT_CONTENT(1, "other", "saaa");
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "new", NULL);
+    ASSERT_CONTENT(1, "other", "saaa");
+    done();
+}
+END_TEST
+
+START_TEST(a_symbolic_link_is_written_as_one)
+{
+    pl_list_mark_base(&L);
+    add((struct pl_op){.kind = PL_SYMLINK, .file = 2, .dir = 1, .name = "current", .len = 6,
+                       .data = (const unsigned char *)"db.001"});
+    sync_(1, PL_SYNC_FSYNC);
+    decide("drop", 1);
+    char dir[PATH_MAX], p[PATH_MAX + 16], target[32] = {0};
+    snprintf(dir, sizeof dir, "%s/test-powerloss-symlink-%ld", support_scratch_dir(), (long)getpid());
+    ck_assert_msg(pl_state_write(E, &S, dir, err, sizeof err) == 0, "%s", err);
+    snprintf(p, sizeof p, "%s/current", dir);
+    ck_assert_int_eq(readlink(p, target, sizeof target - 1), 6);
+    ck_assert_str_eq(target, "db.001");
+    ck_assert_int_eq(unlink(p), 0);
+    support_rmdir_empty(dir);
+    done();
+}
+END_TEST
+
 START_TEST(a_failed_sync_promises_nothing)
 {
     base_db();
@@ -666,6 +708,8 @@ int main(void)
     tcase_add_test(tc, a_hard_link_is_one_file_with_two_names);
     tcase_add_test(tc, an_o_dsync_write_is_durable_when_it_returns);
     tcase_add_test(tc, an_unlink_needs_its_directory_synced_under_drop);
+    tcase_add_test(tc, an_o_sync_write_commits_ext4_metadata_and_msync_is_a_data_sync);
+    tcase_add_test(tc, a_symbolic_link_is_written_as_one);
     tcase_add_test(tc, a_failed_sync_promises_nothing);
     tcase_add_test(tc, a_sync_covers_only_what_was_written_before_it_began);
     tcase_add_test(tc, torn_cuts_the_last_write_at_a_512_byte_sector);
