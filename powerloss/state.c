@@ -382,7 +382,8 @@ static int pl_write_dir(struct pl_engine *e, uint32_t dir, const char *path, str
                 char target[PATH_MAX];
                 if (b->len >= sizeof target)
                     return PL_ERR(err, errlen, -ENAMETOOLONG, "symlink(%s): target of %zu bytes", child, b->len);
-                memcpy(target, b->data, b->len);
+                if (b->len)
+                    memcpy(target, b->data, b->len);
                 target[b->len] = '\0';
                 if (symlink(target, child) != 0)
                     return PL_ERR(err, errlen, -errno, "symlink(%s): %s", child, strerror(errno));
