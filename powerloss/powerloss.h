@@ -201,8 +201,8 @@ int pl_keep(struct pl_engine *e, const struct pl_model *m, size_t cut, const str
  * names reachable from the root, their bytes, hard links as links. */
 int pl_state_write(struct pl_engine *e, const struct pl_state *st, const char *dir, char *err,
                    size_t errlen);
-/* The bytes file holds in st (whether or not a name reaches it); valid
- * until the next call on e. */
+/* The bytes file holds in st (whether or not a name reaches it; *data is
+ * never NULL); valid until the next call on e. */
 int pl_state_content(struct pl_engine *e, const struct pl_state *st, uint32_t file,
                      const unsigned char **data, size_t *len, char *err, size_t errlen);
 /* Writes those bytes to path (created or truncated). */

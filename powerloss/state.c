@@ -422,7 +422,7 @@ int pl_state_content(struct pl_engine *e, const struct pl_state *st, uint32_t fi
     if (rc)
         return rc;
     const struct pl_buf *b = pl_buf(e, file);
-    *data = b->data;
+    *data = b->data ? b->data : (const unsigned char *)"";   /* never NULL: callers memcpy it */
     *len = b->len;
     return 0;
 }
