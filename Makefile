@@ -26,7 +26,7 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := hist stats wal verifier crashsim bench report recorder recorder/targets vm node
+MODULES := powerloss hist stats wal verifier crashsim bench report recorder recorder/targets vm node
 # recorder/preload*.c is the LD_PRELOAD library and *_worker.c are programs
 # run under it: none of them belongs in libfsynclab.a.
 LIB_SRC := $(filter-out %/main.c recorder/preload%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
@@ -36,7 +36,7 @@ TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
 REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
-     $(BUILD)/tests/slow_sync.so $(REC_BINS)
+     $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,6 +73,10 @@ $(BUILD)/bench/model/gather: $(BUILD)/bench/model/gather.o
 
 # One zlib call against two for a record's CRC (wal/record.c).
 $(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The power-loss engine's states/s and time to write a state (powerloss/).
+$(BUILD)/bench/powerloss/pl_bench: $(BUILD)/bench/powerloss/main.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A test's LD_PRELOAD: built without the tree's CFLAGS, so never with a
@@ -116,6 +120,8 @@ check: all $(TESTS)
 bench: all
 	bash bench/compare.sh $(ROUNDS)
 	bash bench/recorder_cost.sh $(ROUNDS)
+	@mkdir -p $(BUILD)/scratch
+	$(BUILD)/bench/powerloss/pl_bench 2000 $(BUILD)/scratch
 
 # The scripts that run the node, with the node under valgrind.  Use a gcc
 # build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.

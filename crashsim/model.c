@@ -2,26 +2,29 @@
  *
  * The file as the dead writer left it is the page cache's view: every
  * completed write is in it.  A model turns it into what a disk might hold
- * after the power failed, using only the ledger: the durable prefix (what a
- * completed sync covered) is never touched, and the tail after it is cut
- * into units, each a 512-byte sector as the disk sees them (the first unit
- * starts at the durable boundary, which may lie inside a sector; the last
- * may end with the file).  Sectors are the disk's atomic unit; records are
- * not, so a model that keeps whole sectors can still cut a record in two,
- * which recovery must notice.
+ * after the power failed, using only the ledger; the deciding is the
+ * power-loss engine's (powerloss/, the same for the recorder's images).
+ * This file is the producer: it hands the engine the file as an operation
+ * list, the durable prefix (what a completed sync covered) as one synced
+ * write and the tail after it as unsynced writes, and writes the state the
+ * engine decides back into the file.
  *
- * The lie model is the one that touches the durable prefix: a disk that
- * acknowledges a flush from a volatile write cache (a cheap SSD, a VM host
- * cache, eatmydata) loses what the cache held when the power goes.  What
- * survives is a prefix of the file, sector-aligned, of a length drawn
- * uniformly between nothing and the whole synced prefix: the drive had
- * written its cache out in order, up to some point.  Real caches also
- * reorder; this keeps the model simple and still makes `always` lose, which
- * is what it must show.
+ * The tail is one write (the engine cuts it into 512-byte sectors of the
+ * file, the first from the durable boundary, as the disk sees them), except
+ * under writeback, which needs each record's age (write_ns in the ledger):
+ * there it is one write per record, stamped with its time.  Sectors are the
+ * disk's atomic unit; records are not, so a model that keeps whole sectors
+ * can still cut a record in two, which recovery must notice.
  *
- * The writeback model works per record instead, because what it needs is
- * each record's age (write_ns in the ledger): the kernel flusher wakes every
- * interval and writes back what has been dirty for longer than expire.
+ * What stays here, because it is this log's and not the engine's:
+ *   torn     the last surviving sector was being written when the power
+ *            went: with probability 1/2, from some byte on it holds noise
+ *            (drawn from the seed after the engine's one draw);
+ *   reorder  the file keeps its length (its size reached the disk; dropped
+ *            sectors read as zeros);
+ *   lie      only whole sectors of the synced prefix can survive (the
+ *            engine is handed those), a prefix drawn uniformly between
+ *            nothing and all of them.
  *
  * Every random choice comes from the seed, so a trial's damage replays.
  */
@@ -29,10 +32,14 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "powerloss/powerloss.h"
+
+/* crashsim's models among the engine's presets (powerloss/model.c names them). */
 static const struct {
     const char *name;
     enum crashsim_model model;
@@ -47,13 +54,16 @@ static const struct {
 
 int crashsim_model_parse(const char *name, enum crashsim_model *out)
 {
-    for (size_t i = 0; name && i < sizeof models / sizeof models[0]; i++) {
-        if (strcmp(name, models[i].name) == 0) {
+    struct pl_model m;
+    if (!name || pl_model_parse(name, &m, NULL, 0) != 0)
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        if (strcmp(pl_model_name(&m), models[i].name) == 0) {
             *out = models[i].model;
             return 0;
         }
     }
-    return -EINVAL;
+    return -EINVAL;   /* a preset of the engine crashsim does not take (ext4) */
 }
 
 const char *crashsim_model_name(enum crashsim_model model)
@@ -64,36 +74,32 @@ const char *crashsim_model_name(enum crashsim_model model)
     return "unknown";
 }
 
-static uint64_t next_rand(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static int fail(char *err, size_t errlen, const char *call, int rc)
 {
-    if (err)
-        snprintf(err, errlen, "%s(crash log): %s", call, strerror(-rc));
-    return rc;
+    return PL_ERR(err, errlen, rc, "%s(crash log): %s", call, strerror(-rc));
 }
 
-/* The call that failed, for the message (one model runs at a time per thread). */
-static _Thread_local const char *failed_call;
+static int read_all(int fd, unsigned char *buf, uint64_t len)
+{
+    for (uint64_t off = 0; off < len;) {
+        ssize_t n = pread(fd, buf + off, (size_t)(len - off), (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
 
 static int write_all(int fd, const unsigned char *buf, uint64_t len, uint64_t off)
 {
-    failed_call = "pwrite";
     while (len > 0) {
         ssize_t n = pwrite(fd, buf, (size_t)len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
         buf += n;
         len -= (uint64_t)n;
         off += (uint64_t)n;
@@ -101,145 +107,132 @@ static int write_all(int fd, const unsigned char *buf, uint64_t len, uint64_t of
     return 0;
 }
 
-static int zero_range(int fd, uint64_t off, uint64_t len)
+static int add(struct pl_list *pl, struct pl_op op)
 {
-    static const unsigned char zeros[65536];
-    while (len > 0) {
-        uint64_t n = len < sizeof zeros ? len : sizeof zeros;
-        int rc = write_all(fd, zeros, n, off);
-        if (rc < 0)
-            return rc;
-        off += n;
-        len -= n;
-    }
-    return 0;
+    return pl_list_add(pl, &op, NULL, 0);
 }
 
-static int truncate_to(int fd, uint64_t size)
+/* The log as an operation list: file 2, "log", empty in the snapshot. */
+static int log_list(struct pl_list *pl, const struct crashsim_ledger *l, enum crashsim_model model,
+                    const unsigned char *bytes, uint64_t durable, uint64_t size, size_t *tail)
 {
-    failed_call = "ftruncate";
-    while (ftruncate(fd, (off_t)size) < 0) {
-        if (errno != EINTR)
-            return -errno;
+    int rc = add(pl, (struct pl_op){.kind = PL_CREATE, .file = 2, .dir = 1, .name = "log"});
+    pl_list_mark_base(pl);
+    uint64_t synced = model == CRASHSIM_LIE ? durable / CRASHSIM_SECTOR * CRASHSIM_SECTOR : durable;
+    if (!rc && synced) {
+        rc = add(pl, (struct pl_op){.kind = PL_WRITE, .file = 2, .len = synced, .data = bytes});
+        rc = rc ? rc : add(pl, (struct pl_op){.kind = PL_SYNC_BEGIN, .file = 2});
+        rc = rc ? rc : add(pl, (struct pl_op){.kind = PL_SYNC_END, .file = 2, .off = pl->n - 1});
     }
-    return 0;
-}
-
-/* The end of the tail unit that starts at off. */
-static uint64_t unit_end(uint64_t off, uint64_t size)
-{
-    uint64_t e = (off / CRASHSIM_SECTOR + 1) * CRASHSIM_SECTOR;
-    return e < size ? e : size;
-}
-
-static int model_torn(int fd, struct crashsim_damage *d, uint64_t *rng)
-{
-    uint64_t start = d->durable_bytes, size = d->size_before;
-    uint64_t units = 0;
-    for (uint64_t off = start; off < size; off = unit_end(off, size))
-        units++;
-    uint64_t keep = units ? next_rand(rng) % (units + 1) : 0;
-    uint64_t end = start, last_start = start;
-    for (uint64_t i = 0; i < keep; i++) {
-        last_start = end;
-        end = unit_end(end, size);
-    }
-    int rc = truncate_to(fd, end);
-    if (rc < 0)
+    *tail = pl->n;
+    if (rc || size <= durable)
         return rc;
-    d->kept_bytes = end - start;
-    d->size_after = end;
-    if (keep > 0 && (next_rand(rng) & 1)) {
-        /* The last surviving sector was being written when the power went:
-         * from some byte on it holds noise. */
-        uint64_t from = last_start + next_rand(rng) % (end - last_start);
-        unsigned char noise[CRASHSIM_SECTOR];
-        for (uint64_t i = 0; i < end - from; i++)
-            noise[i] = (unsigned char)next_rand(rng);
-        rc = write_all(fd, noise, end - from, from);
-        if (rc < 0)
-            return rc;
-        d->garbled_off = from;
-        d->garbled_len = end - from;
-        d->kept_bytes -= end - from;
-    }
-    return 0;
-}
-
-static int model_reorder(int fd, struct crashsim_damage *d, uint64_t *rng)
-{
-    uint64_t size = d->size_before;
-    for (uint64_t off = d->durable_bytes; off < size;) {
-        uint64_t end = unit_end(off, size);
-        if (next_rand(rng) & 1) {
-            d->kept_bytes += end - off;
-        } else {
-            int rc = zero_range(fd, off, end - off);
-            if (rc < 0)
-                return rc;
-            d->zeroed_bytes += end - off;
-        }
-        off = end;
-    }
-    d->size_after = size;
-    return 0;
-}
-
-static int model_writeback(int fd, const struct crashsim_ledger *l, struct crashsim_damage *d,
-                           uint64_t *rng, uint64_t crash_ns, long expire_ms, long interval_ms)
-{
+    if (model != CRASHSIM_WRITEBACK)
+        return add(pl, (struct pl_op){.kind = PL_WRITE, .file = 2, .off = durable, .len = size - durable,
+                                      .data = bytes + durable});
     struct crashsim_ledger_state st;
     crashsim_ledger_state(l, &st);
     uint64_t es = st.entry_size;
-    uint64_t start = d->durable_bytes, size = d->size_before;
-    uint64_t keep_end = start;
+    for (uint64_t s = durable / es + 1; !rc && (s - 1) * es < size; s++) {
+        uint64_t w = crashsim_ledger_write_ns(l, s);
+        uint64_t b = (s - 1) * es > durable ? (s - 1) * es : durable;
+        uint64_t e = s * es < size ? s * es : size;
+        if (w)   /* a record never written stays a hole */
+            rc = add(pl, (struct pl_op){.kind = PL_WRITE, .ns = w, .file = 2, .off = b, .len = e - b,
+                                        .data = bytes + b});
+    }
+    return rc;
+}
 
-    /* The last flusher tick at or before the crash; ticks fall on a random
-     * phase of the interval.  Whatever was written expire before it went
-     * out (and earlier ticks wrote only older data, a subset). */
-    int any = interval_ms > 0;
-    uint64_t cutoff = 0;
-    if (any) {
-        uint64_t interval = (uint64_t)interval_ms * 1000000ull;
-        uint64_t expire = (uint64_t)expire_ms * 1000000ull;
-        uint64_t phase = next_rand(rng) % interval;
-        any = crash_ns >= phase;
-        if (any) {
-            uint64_t tick = crash_ns - (crash_ns - phase) % interval;
-            any = tick >= expire;
-            cutoff = tick - expire;
+/* crashsim's torn noise, drawn after the engine's one draw from the seed. */
+static void garble(unsigned char *out, uint64_t end, uint64_t durable, uint64_t seed, struct crashsim_damage *d)
+{
+    uint64_t rng = seed;
+    (void)pl_splitmix64(&rng);
+    if (end <= durable || !(pl_splitmix64(&rng) & 1))
+        return;
+    uint64_t last_start = (end - 1) / CRASHSIM_SECTOR * CRASHSIM_SECTOR;
+    if (last_start < durable)
+        last_start = durable;
+    uint64_t from = last_start + pl_splitmix64(&rng) % (end - last_start);
+    for (uint64_t i = from; i < end; i++)
+        out[i] = (unsigned char)pl_splitmix64(&rng);
+    d->garbled_off = from;
+    d->garbled_len = end - from;
+}
+
+/* Writes into fd only where out differs from what it held, then its length. */
+static int write_back(int fd, const unsigned char *was, uint64_t was_len, const unsigned char *out, uint64_t len,
+                      const char **call)
+{
+    uint64_t common = len < was_len ? len : was_len;
+    for (uint64_t i = 0; i < common;) {
+        if (was[i] == out[i]) {
+            i++;
+            continue;
         }
+        uint64_t j = i;
+        while (j < common && was[j] != out[j])
+            j++;
+        *call = "pwrite";
+        int rc = write_all(fd, out + i, j - i, i);
+        if (rc)
+            return rc;
+        i = j;
     }
-    uint64_t first = start / es + 1, last = (size + es - 1) / es;
-    if (any) {
-        for (uint64_t s = first; s <= last; s++) {
-            uint64_t w = crashsim_ledger_write_ns(l, s);
-            if (w && w <= cutoff) {
-                uint64_t e = s * es < size ? s * es : size;
-                if (e > keep_end)
-                    keep_end = e;
-            }
-        }
-        /* Younger records before the last survivor are holes. */
-        for (uint64_t s = first; s <= last && (s - 1) * es < keep_end; s++) {
-            uint64_t w = crashsim_ledger_write_ns(l, s);
-            uint64_t b = (s - 1) * es > start ? (s - 1) * es : start;
-            uint64_t e = s * es < keep_end ? s * es : keep_end;
-            if (w && w <= cutoff) {
-                d->kept_bytes += e - b;
-            } else {
-                int rc = zero_range(fd, b, e - b);
-                if (rc < 0)
-                    return rc;
-                d->zeroed_bytes += e - b;
-            }
-        }
+    if (len > was_len) {
+        *call = "pwrite";
+        return write_all(fd, out + was_len, len - was_len, was_len);
     }
-    int rc = truncate_to(fd, keep_end);
-    if (rc < 0)
-        return rc;
-    d->size_after = keep_end;
+    *call = "ftruncate";
+    while (len < was_len && ftruncate(fd, (off_t)len) < 0)
+        if (errno != EINTR)
+            return -errno;
     return 0;
+}
+
+static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model model, uint64_t seed,
+                  uint64_t crash_ns, const struct pl_model *pm, unsigned char *bytes, struct crashsim_damage *d,
+                  const char **call)
+{
+    struct pl_list pl;
+    pl_list_init(&pl);
+    struct pl_engine *e = NULL;
+    struct pl_state st = {0};
+    unsigned char *out = NULL;
+    size_t tail = 0;
+    *call = "crashsim_apply_model";
+    int rc = log_list(&pl, l, model, bytes, d->durable_bytes, d->size_before, &tail);
+    rc = rc ? rc : pl_engine_new(&pl, &e, NULL, 0);
+    rc = rc ? rc : pl_decide(e, pm, pl.n, crash_ns, seed, &st, NULL, 0);
+    const unsigned char *data = NULL;
+    size_t len = 0;
+    rc = rc ? rc : pl_state_content(e, &st, 2, &data, &len, NULL, 0);
+    if (!rc) {
+        uint64_t out_len = model == CRASHSIM_REORDER && d->size_before > len ? d->size_before : len;
+        out = calloc(out_len ? out_len : 1, 1);
+        rc = out ? 0 : -ENOMEM;
+        if (out) {
+            memcpy(out, data, len);
+            for (size_t i = 0; i < st.npieces; i++)
+                if (st.pieces[i].op >= tail)
+                    d->kept_bytes += st.pieces[i].to - st.pieces[i].from;
+            if (model == CRASHSIM_TORN)
+                garble(out, len, d->durable_bytes, seed, d);
+            d->kept_bytes -= d->garbled_len;
+            d->size_after = out_len;
+            if (out_len > d->durable_bytes)
+                d->zeroed_bytes = out_len - d->durable_bytes - d->kept_bytes - d->garbled_len;
+            if (model == CRASHSIM_LIE)
+                d->lied_bytes = d->durable_bytes - (out_len < d->durable_bytes ? out_len : d->durable_bytes);
+            rc = write_back(fd, bytes, d->size_before, out, out_len, call);
+        }
+    }
+    free(out);
+    pl_state_free(&st);
+    pl_engine_free(e);
+    pl_list_free(&pl);
+    return rc;
 }
 
 int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
@@ -250,6 +243,12 @@ int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_
     memset(&d, 0, sizeof d);
     if (out)
         memset(out, 0, sizeof *out);
+    struct pl_model pm;
+    if (pl_model_parse(crashsim_model_name(model), &pm, NULL, 0) != 0
+        || (model == CRASHSIM_WRITEBACK && (expire_ms < 0 || interval_ms < 0)))
+        return fail(err, errlen, "crashsim_apply_model", -EINVAL);
+    pm.expire_ms = expire_ms;
+    pm.interval_ms = interval_ms;
     struct stat sb;
     if (fstat(fd, &sb) < 0)
         return fail(err, errlen, "fstat", -errno);
@@ -258,44 +257,16 @@ int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_
     d.size_before = (uint64_t)sb.st_size;
     d.durable_bytes = st.durable_bytes < d.size_before ? st.durable_bytes : d.size_before;
     d.tail_bytes = d.size_before - d.durable_bytes;
-    d.size_after = d.size_before;
-    uint64_t rng = seed;
-    int rc = 0;
-    failed_call = "crashsim_apply_model";
-    switch (model) {
-    case CRASHSIM_PROCESS:
-        d.kept_bytes = d.tail_bytes;
-        break;
-    case CRASHSIM_DROP:
-        rc = truncate_to(fd, d.durable_bytes);
-        d.size_after = d.durable_bytes;
-        break;
-    case CRASHSIM_TORN:
-        rc = model_torn(fd, &d, &rng);
-        break;
-    case CRASHSIM_LIE: {
-        uint64_t sectors = d.durable_bytes / CRASHSIM_SECTOR;
-        uint64_t keep = next_rand(&rng) % (sectors + 1) * CRASHSIM_SECTOR;
-        rc = truncate_to(fd, keep);
-        d.size_after = keep;
-        d.lied_bytes = d.durable_bytes - keep;
-        break;
-    }
-    case CRASHSIM_REORDER:
-        rc = model_reorder(fd, &d, &rng);
-        break;
-    case CRASHSIM_WRITEBACK:
-        if (expire_ms < 0 || interval_ms < 0) {
-            rc = -EINVAL;
-            break;
-        }
-        rc = model_writeback(fd, l, &d, &rng, crash_ns, expire_ms, interval_ms);
-        break;
-    default:
-        rc = -EINVAL;
-    }
+    unsigned char *bytes = malloc(d.size_before ? d.size_before : 1);
+    if (!bytes)
+        return fail(err, errlen, "malloc", -ENOMEM);
+    const char *call = "pread";
+    int rc = read_all(fd, bytes, d.size_before);
+    if (!rc)
+        rc = decide(fd, l, model, seed, crash_ns, &pm, bytes, &d, &call);
+    free(bytes);
     if (rc < 0)
-        return fail(err, errlen, failed_call, rc);
+        return fail(err, errlen, call, rc);
     if (out)
         *out = d;
     return 0;
