@@ -11,7 +11,7 @@ VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
-PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq
+PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -26,7 +26,7 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := hist stats wal verifier crashsim bench report recorder recorder/targets vm node
+MODULES := hist stats view wal verifier crashsim bench report recorder recorder/targets vm node
 # recorder/preload*.c is the LD_PRELOAD library and *_worker.c are programs
 # run under it: none of them belongs in libfsynclab.a.
 LIB_SRC := $(filter-out %/main.c recorder/preload%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))

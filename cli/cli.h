@@ -53,16 +53,20 @@ struct cli {
     int rest;                     /* set by the caller: arguments after -- are allowed;
                                      then the index of the first one */
     int vm;                       /* crash --vm: trials in a QEMU guest (vm/) */
+    const char *timeline;         /* --timeline FILE (.png, .svg) */
+    uint32_t timeline_trial;      /* --timeline-trial K, from 1; 0: the worst trial */
+    const char *html;             /* --html FILE: the HTML report */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQ"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQLzH"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"
 #define CLI_TAKES_IMAGE "JNaMoS"
 #define CLI_TAKES_JOURNAL "JY"
+#define CLI_TAKES_REPORT "H"
 
 /* Parses cmd's options (those whose codes are in takes) into o, which holds
  * the defaults; --entries is checked against entries.  Returns 0, -1 after
@@ -105,5 +109,34 @@ int cli_record(int argc, char **argv);
 int cli_image(int argc, char **argv);
 int cli_journal(int argc, char **argv);
 int cli_diff(int argc, char **argv);
+int cli_report(int argc, char **argv);
+
+/* timeline.c: --timeline-trial's value; 0 or CLI_EXIT_USAGE. */
+int cli_timeline_trial(const char *arg, uint32_t *out);
+/* --timeline/--html checked before a run: 0 or CLI_EXIT_USAGE. */
+int cli_timeline_check(const struct cli *o);
+/* The picture's path for strategy i of n: FILE itself for one, FILE with
+ * "-<strategy>" before its extension for several. */
+void cli_timeline_path(const char *file, const char *strategy, size_t n, char *out, size_t outlen);
+/* report.c: the command that runs a --json result again ("" when it does
+ * not say), and the HTML page of a result with its images; 0 or
+ * CLI_EXIT_RUN after naming the failure. */
+struct view_image;
+void cli_replay_body(const cJSON *body, char *out, size_t outlen);
+int cli_html(const char *path, const cJSON *body, const char *title,
+             const struct view_image *images, size_t n);
+
+/* crash (own writer): captures the trial to draw of each strategy while
+ * the run goes on (the worst so far, or --timeline-trial's), then draws. */
+struct cli_capture;
+int cli_capture_new(const struct cli *o, const struct wal_strategy *strategies, size_t n,
+                    struct cli_capture **out);
+void cli_capture_hook(struct cli_capture *c, struct crashsim_config *cfg);
+/* Draws strategy i's captured trial into path; 0, -ENOENT (no such trial
+ * ran), or a negative errno with err naming the call. */
+int cli_capture_draw(struct cli_capture *c, size_t i, const struct bench_env *env,
+                     const struct verifier_summary *sum, const char *path, char *err,
+                     size_t errlen);
+void cli_capture_free(struct cli_capture *c);
 
 #endif

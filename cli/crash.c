@@ -3,7 +3,12 @@
  * report/'s table and verdicts or the body the node would reply. */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "view/view.h"
 
 static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t total)
 {
@@ -13,6 +18,54 @@ static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t to
     char name[32];
     fprintf(stderr, "\r  %-14s %u/%u trials   ",
             wal_strategy_name(&p->strategies[strategy], name, sizeof name), done, total);
+}
+
+/* The timelines (--timeline, or next to the page for --html alone) and
+ * the page; 0 or the exit status after naming the failure. */
+static int crash_pictures(const struct cli *o, struct cli_capture *cap,
+                          const struct wal_strategy *strategies, const struct verifier_summary *out,
+                          size_t n, const struct bench_env *env, const struct crashsim_config *cfg)
+{
+    static char paths[BENCH_MAX_STRATEGIES][4096], captions[BENCH_MAX_STRATEGIES][160];
+    static struct view_image images[BENCH_MAX_STRATEGIES];
+    size_t drawn = 0;
+    char err[512] = "", html_base[4096];
+    snprintf(html_base, sizeof html_base, "%s.timeline.png", o->html ? o->html : "");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char name[32];
+        wal_strategy_name(&strategies[i], name, sizeof name);
+        cli_timeline_path(o->timeline ? o->timeline : html_base, name, n, paths[drawn],
+                          sizeof paths[0]);
+        uint64_t t0 = wal_now_ns();
+        int r = cli_capture_draw(cap, i, env, &out[i], paths[drawn], err, sizeof err);
+        if (r == -ENOENT) {
+            fprintf(stderr, "fsynclab: timeline: %s ran no trial %u: no picture\n", name,
+                    o->timeline_trial);
+            continue;
+        }
+        if (r < 0) {
+            fprintf(stderr, "fsynclab: %s\n", err);
+            rc = CLI_EXIT_RUN;
+            break;
+        }
+        if (getenv("FSYNCLAB_TIMELINE_TIME"))   /* make bench's figure */
+            fprintf(stderr, "timeline %s drawn in %.1f ms\n", paths[drawn],
+                    (double)(wal_now_ns() - t0) / 1e6);
+        snprintf(captions[drawn], sizeof captions[0], "%s: the %s trial", name,
+                 o->timeline_trial ? "chosen" : "worst");
+        images[drawn].path = paths[drawn];
+        images[drawn].caption = captions[drawn];
+        drawn++;
+    }
+    if (rc == 0 && o->html) {
+        cJSON *body = report_crash_body(env, cfg, out, n);
+        rc = body ? cli_html(o->html, body, "fsynclab crash", images, drawn) : CLI_EXIT_RUN;
+        cJSON_Delete(body);
+    }
+    for (size_t i = 0; i < drawn && !o->timeline; i++)
+        unlink(paths[i]);   /* drawn only for the page, which holds them now */
+    return rc;
 }
 
 int cli_crash(int argc, char **argv)
@@ -29,6 +82,8 @@ int cli_crash(int argc, char **argv)
     int rc = cli_parse(argc, argv, "crash", CLI_TAKES_CRASH, REPORT_CRASH_ENTRIES, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if ((rc = cli_timeline_check(&o)))
+        return rc;
     if (o.target || o.run || o.check)
         return cli_crash_target(&o);
     if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)
@@ -62,10 +117,18 @@ int cli_crash(int argc, char **argv)
     fflush(stdout);
 
     char err[512] = "";
+    struct cli_capture *cap = NULL;
+    if ((o.timeline || o.html) && cli_capture_new(&o, strategies, n, &cap) < 0) {
+        fprintf(stderr, "fsynclab: timeline: out of memory\n");
+        return CLI_EXIT_RUN;
+    }
+    if (cap)
+        cli_capture_hook(cap, &cfg);
     struct cli_progress p = { .start_ns = wal_now_ns(), .strategies = strategies };
     rc = crashsim_run_all(&cfg, strategies, n, out, show_progress, &p, err, sizeof err);
     cli_progress_end(&p);
     if (rc < 0) {
+        cli_capture_free(cap);
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
@@ -75,6 +138,13 @@ int cli_crash(int argc, char **argv)
             fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
         else
             printf("WARNING       %s\n\n", env.warning);
+    }
+    if (cap) {
+        o.trials = cfg.trials;
+        rc = crash_pictures(&o, cap, strategies, out, n, &env, &cfg);
+        cli_capture_free(cap);
+        if (rc)
+            return rc;
     }
     if (o.json)
         return cli_print_json(report_crash_body(&env, &cfg, out, n));

@@ -160,6 +160,8 @@ int main(int argc, char **argv)
         return cli_record(argc - 1, argv + 1);
     if (strcmp(cmd, "image") == 0)
         return cli_image(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return cli_journal(argc - 1, argv + 1);
     return cli_usage_error("unknown command \"%s\"", cmd);

@@ -45,6 +45,9 @@ static const struct option cli_options[] = {
     { "at", required_argument, NULL, 'a' },
     { "summary", no_argument, NULL, 'Y' },
     { "vm", no_argument, NULL, 'Q' },
+    { "timeline", required_argument, NULL, 'L' },
+    { "timeline-trial", required_argument, NULL, 'z' },
+    { "html", required_argument, NULL, 'H' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -155,6 +158,9 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'a': o->at = arg; break;
     case 'Y': o->summary = 1; break;
     case 'Q': o->vm = 1; break;
+    case 'L': o->timeline = arg; break;
+    case 'z': rc = cli_timeline_trial(arg, &o->timeline_trial); break;
+    case 'H': o->html = arg; break;
     }
     return rc;
 }

@@ -115,6 +115,8 @@ static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
         if (rc < 0)
             break;
         verifier_summary_add(out, &r.verdict, seed);
+        if (cfg->trial_done)
+            cfg->trial_done(cfg->trial_done_arg, cfg, i, &r, l);
         if (progress)
             progress(progress_arg, i + 1, cfg->trials);
     }
