@@ -138,5 +138,15 @@ int cli_capture_draw(struct cli_capture *c, size_t i, const struct bench_env *en
                      const struct verifier_summary *sum, const char *path, char *err,
                      size_t errlen);
 void cli_capture_free(struct cli_capture *c);
+/* crash --target: the same, streamed into a timeline as each trial ends. */
+struct cli_target_capture;
+int cli_target_capture_new(const struct cli *o, struct cli_target_capture **out);
+int cli_target_capture_draw(struct cli_target_capture *c, const char *path, char *err,
+                            size_t errlen);
+void cli_target_capture_free(struct cli_target_capture *c);
+/* Draws it and writes the page (--timeline, --html); 0 or the exit status. */
+int cli_target_pictures(const struct cli *o, struct cli_target_capture *c,
+                        const struct recorder_crash_config *cfg,
+                        const struct recorder_crash_result *res);
 
 #endif

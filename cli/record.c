@@ -30,7 +30,14 @@ int cli_crash_target(struct cli *o)
     cfg.dir = bench_data_dir(o->dir);
     char err[512] = "";
     struct recorder_crash_result res;
+    struct cli_target_capture *cap = NULL;   /* --timeline, --html */
+    if ((o->timeline || o->html) && cli_target_capture_new(o, &cap) < 0)
+        return CLI_EXIT_RUN;
     int rc = target_crash_run(&cfg, &res, err, sizeof err);
+    int pictures = rc == 0 && cap ? cli_target_pictures(o, cap, &cfg, &res) : 0;
+    cli_target_capture_free(cap);
+    if (pictures)
+        return pictures;
     if (rc == -EINVAL)
         return cli_usage_error("%s", err);
     if (rc < 0) {

@@ -188,7 +188,7 @@ static void settings(struct view_timeline *tl, const struct cli *o, const struct
                      const struct bench_env *env, const struct verifier_summary *sum,
                      const char *name)
 {
-    char line[160];
+    char line[512];
     snprintf(line, sizeof line, "strategy %s, model %s, sync by %s, %u-byte entries, %u writer%s",
              name, crashsim_model_name(o->model), wal_sync_method_name(o->sync_method),
              t->entry_size, t->writers, t->writers > 1 ? "s" : "");

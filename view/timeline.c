@@ -174,6 +174,7 @@ int view_timeline_draw(const struct view_timeline *tl, const char *path, char *e
 const struct view_style view_kind_style[VIEW_KINDS] = {
     [VIEW_WRITE] = { "write, no completed sync covered it", 0.55, 0.55, 0.55, 1 },
     [VIEW_COVERED] = { "write covered by a completed sync", 0.10, 0.60, 0.20, 1 },
+    [VIEW_FILE_WRITE] = { "write (journaled by the recorder)", 0.40, 0.40, 0.40, 1 },
     [VIEW_CREATE] = { "create", 0.00, 0.55, 0.75, 1 },
     [VIEW_RENAME] = { "rename", 0.55, 0.25, 0.75, 1 },
     [VIEW_UNLINK] = { "unlink", 0.85, 0.45, 0.00, 1 },

@@ -26,6 +26,7 @@
 enum view_kind {
     VIEW_WRITE = 0,   /* a write reached the file, no completed sync covered it */
     VIEW_COVERED,     /* a write a completed sync covered before the cut */
+    VIEW_FILE_WRITE,  /* a write, truncate or fallocate the recorder saw (target) */
     VIEW_CREATE,      /* a file was created (target) */
     VIEW_RENAME,      /* a rename (target) */
     VIEW_UNLINK,      /* an unlink (target) */
