@@ -144,6 +144,14 @@ int cli_target_capture_new(const struct cli *o, struct cli_target_capture **out)
 int cli_target_capture_draw(struct cli_target_capture *c, const char *path, char *err,
                             size_t errlen);
 void cli_target_capture_free(struct cli_target_capture *c);
+/* crash --vm: the same, a timeline per strategy (cli/timeline_vm.c);
+ * pictures draws them and writes the page of body (not freed). */
+struct cli_vm_capture;
+struct vm_config;
+int cli_vm_capture_new(const struct cli *o, const struct wal_strategy *strategies, size_t n,
+                       struct vm_config *cfg, struct cli_vm_capture **out);
+int cli_vm_pictures(const struct cli *o, struct cli_vm_capture *c, cJSON *body);
+void cli_vm_capture_free(struct cli_vm_capture *c);
 /* Draws it and writes the page (--timeline, --html); 0 or the exit status. */
 int cli_target_pictures(const struct cli *o, struct cli_target_capture *c,
                         const struct recorder_crash_config *cfg,
