@@ -24,13 +24,13 @@ static double num(const cJSON *o, const char *key, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+/* Appends to out: fmt takes the string a, or (a NULL) the number b. */
 static size_t add(char *out, size_t at, size_t outlen, const char *fmt, const char *a,
                   unsigned long long b)
 {
     if (at >= outlen)
         return at;
-    int n = strchr(fmt, 'l') ? snprintf(out + at, outlen - at, fmt, b)
-                             : snprintf(out + at, outlen - at, fmt, a);
+    int n = a ? snprintf(out + at, outlen - at, fmt, a) : snprintf(out + at, outlen - at, fmt, b);
     return n < 0 ? at : at + (size_t)n;
 }
 
@@ -76,11 +76,12 @@ void cli_replay_body(const cJSON *body, char *out, size_t outlen)
                      (unsigned long long)num(body, "entry_size", 0));
         if (str(body, "sync_method"))
             at = add(out, at, outlen, " --sync-method %s", str(body, "sync_method"), 0);
-        if (strstr(str(body, "type") ? str(body, "type") : "", "vm"))
-            at = add(out, at, outlen, "%s", " --vm", 0);
     }
-    if (str(body, "model") && !strstr(str(body, "type") ? str(body, "type") : "", "vm"))
-        at = add(out, at, outlen, " --model %s", str(body, "model"), 0);
+    const char *model = str(body, "model");
+    if (model && strcmp(model, "vm") == 0)   /* crash --vm: the kernel is the model */
+        at = add(out, at, outlen, "%s", " --vm", 0);
+    else if (model)
+        at = add(out, at, outlen, " --model %s", model, 0);
     add(out, at, outlen, " --seed %llu", NULL, (unsigned long long)seed);
 }
 
