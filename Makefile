@@ -75,6 +75,10 @@ $(BUILD)/bench/model/gather: $(BUILD)/bench/model/gather.o
 $(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# How long a timeline of 100,000 acknowledgements takes to draw (make bench).
+$(BUILD)/bench/timeline_draw: $(BUILD)/bench/tools/timeline_draw.o $(BUILD)/libfsynclab.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # A test's LD_PRELOAD: built without the tree's CFLAGS, so never with a
 # sanitizer (its runtime must come first in a process, and this may be
 # preloaded into one that has none).
@@ -113,9 +117,10 @@ check: all $(TESTS)
 
 # fsynclab next to fio and pg_test_fsync, alternating; see docs/performance.md.
 # And the recorder's cost on Redis and SQLite (docs/real-programs.md).
-bench: all
+bench: all $(BUILD)/bench/timeline_draw
 	bash bench/compare.sh $(ROUNDS)
 	bash bench/recorder_cost.sh $(ROUNDS)
+	BUILD=$(BUILD) bash bench/timeline.sh
 
 # The scripts that run the node, with the node under valgrind.  Use a gcc
 # build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.

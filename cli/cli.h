@@ -138,6 +138,8 @@ int cli_capture_draw(struct cli_capture *c, size_t i, const struct bench_env *en
                      const struct verifier_summary *sum, const char *path, char *err,
                      size_t errlen);
 void cli_capture_free(struct cli_capture *c);
+/* The kept trial's acknowledged entries (make bench prints it). */
+uint64_t cli_capture_acked(const struct cli_capture *c, size_t i);
 /* crash --target: the same, streamed into a timeline as each trial ends. */
 struct cli_target_capture;
 int cli_target_capture_new(const struct cli *o, struct cli_target_capture **out);

@@ -50,7 +50,8 @@ static int crash_pictures(const struct cli *o, struct cli_capture *cap,
             break;
         }
         if (getenv("FSYNCLAB_TIMELINE_TIME"))   /* make bench's figure */
-            fprintf(stderr, "timeline %s drawn in %.1f ms\n", paths[drawn],
+            fprintf(stderr, "timeline %s (%llu acknowledged in the trial) drawn in %.1f ms\n",
+                    paths[drawn], (unsigned long long)cli_capture_acked(cap, i),
                     (double)(wal_now_ns() - t0) / 1e6);
         snprintf(captions[drawn], sizeof captions[0], "%s: the %s trial", name,
                  o->timeline_trial ? "chosen" : "worst");

@@ -298,3 +298,8 @@ int cli_capture_draw(struct cli_capture *c, size_t i, const struct bench_env *en
     view_timeline_free(tl);
     return rc;
 }
+
+uint64_t cli_capture_acked(const struct cli_capture *c, size_t i)
+{
+    return c->t[i].have ? c->t[i].r.verdict.acked : 0;
+}
