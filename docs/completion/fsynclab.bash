@@ -12,10 +12,12 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
   --json $_fsynclab_common"
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
-  --target --set --run --check --seconds --cuts --keep --vm"
+  --target --set --run --check --seconds --cuts --keep --vm
+  --timeline --timeline-trial --html"
 _fsynclab_record="--root --journal"
 _fsynclab_image="--journal --snapshot --at --model --out --seed"
 _fsynclab_journal="--journal --summary"
+_fsynclab_report="--html"
 _fsynclab_curve="--out --intervals --entries --repeat --trials --model --seed $_fsynclab_common"
 
 # Completes the last item of a comma-separated list in $cur from words $1.
@@ -65,6 +67,12 @@ _fsynclab()
         COMPREPLY=($(compgen -f -- "$cur"))
         compopt -o filenames 2>/dev/null
         return ;;
+    --timeline | --html)
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return ;;
+    --timeline-trial)
+        return ;;  # a trial's number
     --run | --check | --cuts | --at)
         return ;;  # a command, a number
     --sync-method)
@@ -81,7 +89,7 @@ _fsynclab()
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-        bench | crash | curve | diff | node | record | image | journal) cmd=${COMP_WORDS[i]}; break ;;
+        bench | crash | curve | diff | node | record | image | journal | report) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     case $cmd in
@@ -89,7 +97,7 @@ _fsynclab()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal" -- "$cur"))
+            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal report" -- "$cur"))
         fi ;;
     bench) COMPREPLY=($(compgen -W "$_fsynclab_bench --help" -- "$cur")) ;;
     crash) COMPREPLY=($(compgen -W "$_fsynclab_crash --help" -- "$cur")) ;;
@@ -107,6 +115,13 @@ _fsynclab()
         COMPREPLY=($(compgen -W "$_fsynclab_record -- --help" -- "$cur")) ;;
     image) COMPREPLY=($(compgen -W "$_fsynclab_image --help" -- "$cur")) ;;
     journal) COMPREPLY=($(compgen -W "$_fsynclab_journal --help" -- "$cur")) ;;
+    report)  # RESULT.json, timelines, --html OUT.html
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$_fsynclab_report --help" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi ;;
     node) ;;  # takes no arguments
     esac
 }
