@@ -140,6 +140,7 @@ static void lanes(cairo_t *cr, const struct view_timeline *tl, const struct layo
 static void instants(cairo_t *cr, const struct view_timeline *tl, const struct layout *g)
 {
     static const double dash[] = { 3, 3 };
+    double kill_x = tl->have_kill ? xof(tl, tl->kill_ns) : -1000;
     cairo_set_line_width(cr, 1);
     for (int i = 0; i < tl->ninstants; i++) {
         double x = floor(xof(tl, tl->instants[i].ns)) + 0.5;
@@ -149,7 +150,17 @@ static void instants(cairo_t *cr, const struct view_timeline *tl, const struct l
         cairo_line_to(cr, x, g->plot_y + g->plot_h);
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
-        text(cr, x + 2, g->plot_y - 4 - (i % 2) * 10, 10, 0, tl->instants[i].label);
+        /* Inside the plot, staggered; left of the line near the right edge
+         * or the power cut, so that no label runs over another. */
+        cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+        double w = text_width(cr, 10, tl->instants[i].label);
+        double lx = x + 3 + w > LEFT + VIEW_COLUMNS || (kill_x > x && kill_x - x < w + 8) ? x - 3 - w : x + 3;
+        double ly = g->plot_y + 11 + (i % 3) * 11;
+        cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+        cairo_rectangle(cr, lx - 1, ly - 9, w + 2, 11);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+        text(cr, lx, ly, 10, 0, tl->instants[i].label);
     }
     if (!tl->have_kill)
         return;
