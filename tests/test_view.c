@@ -13,6 +13,14 @@
 #include "tests/support.h"
 #include "view/view.h"
 
+/* Under LeakSanitizer: fontconfig keeps its configuration for the life of
+ * the process (tests/lsan.supp says the same for the e2e scripts). */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig.so\n";
+}
+
 static void path_of(char *buf, size_t len, const char *name)
 {
     snprintf(buf, len, "%s/test-view-%ld-%s", support_scratch_dir(), (long)getpid(), name);

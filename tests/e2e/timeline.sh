@@ -14,6 +14,8 @@ dir=$(realpath -m "${FSYNCLAB_DIR:-$build/scratch}")/e2e-timeline-$$
 out=$build/e2e-timeline-out-$$
 mkdir -p "$dir" "$out"
 pass=0 fail=0
+# Under ASan: fontconfig's configuration, kept for the life of the process.
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ok() { pass=$((pass+1)); echo "ok   $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
 check() { if eval "$2"; then ok "$1"; else bad "$1" "$(head -c 400 "$out/err" 2>/dev/null)"; fi; }
