@@ -129,9 +129,9 @@ int cli_html(const char *path, const cJSON *body, const char *title,
 /* crash (own writer): captures the trial to draw of each strategy while
  * the run goes on (the worst so far, or --timeline-trial's), then draws. */
 struct cli_capture;
+/* Hooks the capture into cfg; 0, or the exit status after naming the failure. */
 int cli_capture_new(const struct cli *o, const struct wal_strategy *strategies, size_t n,
-                    struct cli_capture **out);
-void cli_capture_hook(struct cli_capture *c, struct crashsim_config *cfg);
+                    struct crashsim_config *cfg, struct cli_capture **out);
 /* Draws strategy i's captured trial into path; 0, -ENOENT (no such trial
  * ran), or a negative errno with err naming the call. */
 int cli_capture_draw(struct cli_capture *c, size_t i, const struct bench_env *env,

@@ -21,7 +21,7 @@ static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t to
 }
 
 /* The timelines (--timeline, or next to the page for --html alone) and
- * the page; 0 or the exit status after naming the failure. */
+ * the page; 0 or the exit status after naming the failure.  Frees cap. */
 static int crash_pictures(const struct cli *o, struct cli_capture *cap,
                           const struct wal_strategy *strategies, const struct verifier_summary *out,
                           size_t n, const struct bench_env *env, const struct crashsim_config *cfg)
@@ -66,6 +66,7 @@ static int crash_pictures(const struct cli *o, struct cli_capture *cap,
     }
     for (size_t i = 0; i < drawn && !o->timeline; i++)
         unlink(paths[i]);   /* drawn only for the page, which holds them now */
+    cli_capture_free(cap);
     return rc;
 }
 
@@ -118,13 +119,9 @@ int cli_crash(int argc, char **argv)
     fflush(stdout);
 
     char err[512] = "";
-    struct cli_capture *cap = NULL;
-    if ((o.timeline || o.html) && cli_capture_new(&o, strategies, n, &cap) < 0) {
-        fprintf(stderr, "fsynclab: timeline: out of memory\n");
-        return CLI_EXIT_RUN;
-    }
-    if (cap)
-        cli_capture_hook(cap, &cfg);
+    struct cli_capture *cap = NULL;   /* --timeline, --html */
+    if ((o.timeline || o.html) && (rc = cli_capture_new(&o, strategies, n, &cfg, &cap)))
+        return rc;
     struct cli_progress p = { .start_ns = wal_now_ns(), .strategies = strategies };
     rc = crashsim_run_all(&cfg, strategies, n, out, show_progress, &p, err, sizeof err);
     cli_progress_end(&p);
@@ -140,13 +137,8 @@ int cli_crash(int argc, char **argv)
         else
             printf("WARNING       %s\n\n", env.warning);
     }
-    if (cap) {
-        o.trials = cfg.trials;
-        rc = crash_pictures(&o, cap, strategies, out, n, &env, &cfg);
-        cli_capture_free(cap);
-        if (rc)
-            return rc;
-    }
+    if (cap && (rc = crash_pictures(&o, cap, strategies, out, n, &env, &cfg)))
+        return rc;
     if (o.json)
         return cli_print_json(report_crash_body(&env, &cfg, out, n));
     report_print_crash_table(stdout, &cfg, out, n);

@@ -78,17 +78,23 @@ void cli_timeline_path(const char *file, const char *strategy, size_t n, char *o
     snprintf(out, outlen, "%.*s-%s%s", stem, file, strategy, dot ? dot : "");
 }
 
+static void on_trial(void *arg, const struct crashsim_config *cfg, uint32_t index,
+                     const struct crashsim_trial_result *r, const struct crashsim_ledger *l);
+
 int cli_capture_new(const struct cli *o, const struct wal_strategy *strategies, size_t n,
-                    struct cli_capture **out)
+                    struct crashsim_config *cfg, struct cli_capture **out)
 {
     struct cli_capture *c = calloc(1, sizeof *c);
     if (!c || !(c->t = calloc(n, sizeof *c->t))) {
         free(c);
-        return -ENOMEM;
+        fprintf(stderr, "fsynclab: timeline: out of memory\n");
+        return CLI_EXIT_RUN;
     }
     c->o = o;
     c->strategies = strategies;
     c->n = n;
+    cfg->trial_done = on_trial;
+    cfg->trial_done_arg = c;
     *out = c;
     return 0;
 }
@@ -175,12 +181,6 @@ static void on_trial(void *arg, const struct crashsim_config *cfg, uint32_t inde
             keep(t, index, cfg, r, l);
         return;
     }
-}
-
-void cli_capture_hook(struct cli_capture *c, struct crashsim_config *cfg)
-{
-    cfg->trial_done = on_trial;
-    cfg->trial_done_arg = c;
 }
 
 /* The settings printed on the picture. */
