@@ -34,6 +34,17 @@ static size_t add(char *out, size_t at, size_t outlen, const char *fmt, const ch
     return n < 0 ? at : at + (size_t)n;
 }
 
+/* value for /bin/sh: in single quotes, each quote as '\''. */
+static size_t quoted(char *out, size_t at, size_t outlen, const char *value)
+{
+    at = add(out, at, outlen, "%s", "'", 0);
+    for (const char *p = value; *p && at < outlen; p++) {
+        char one[2] = { *p, 0 };
+        at = add(out, at, outlen, "%s", *p == '\'' ? "'\\''" : one, 0);
+    }
+    return add(out, at, outlen, "%s", "'", 0);
+}
+
 /* The command that runs body again; "" when the body does not say. */
 void cli_replay_body(const cJSON *body, char *out, size_t outlen)
 {
@@ -49,10 +60,11 @@ void cli_replay_body(const cJSON *body, char *out, size_t outlen)
         at = add(out, at, outlen, " --target %s", target, 0);
         const cJSON *set = cJSON_GetObjectItemCaseSensitive(body, "settings"), *kv;
         cJSON_ArrayForEach(kv, set) {
-            if (!cJSON_IsString(kv) || !strcmp(kv->string, "run") || !strcmp(kv->string, "check"))
+            if (!cJSON_IsString(kv))
                 continue;
-            at = add(out, at, outlen, " --set %s", kv->string, 0);
-            at = add(out, at, outlen, "=%s", kv->valuestring, 0);
+            int cmd = !strcmp(kv->string, "run") || !strcmp(kv->string, "check");
+            at = add(out, at, outlen, cmd ? " --%s " : " --set %s=", kv->string, 0);
+            at = quoted(out, at, outlen, kv->valuestring);
         }
         at = add(out, at, outlen, " --trials %llu", NULL, (unsigned long long)num(body, "trials", 3));
     } else if (cJSON_IsArray(results)) {
@@ -88,7 +100,7 @@ void cli_replay_body(const cJSON *body, char *out, size_t outlen)
 int cli_html(const char *path, const cJSON *body, const char *title,
              const struct view_image *images, size_t n)
 {
-    char replay[1024], err[512] = "";
+    char replay[8192], err[512] = "";
     cli_replay_body(body, replay, sizeof replay);
     int rc = view_html_write(path, body, title, replay[0] ? replay : NULL, images, n, err,
                              sizeof err);

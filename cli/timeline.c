@@ -5,7 +5,7 @@
  * trial a strategy: --timeline-trial's, or the worst so far (a valid trial
  * before an invalid one, then the widest loss window, then the most
  * acknowledged entries lost), copying its write and ack times, its threads
- * and its syncs out of the ledger.  Memory is one trial's entries (17 bytes
+ * and its syncs out of the ledger.  Memory is one trial's entries (18 bytes
  * each) and its last CRASHSIM_SYNC_LOG syncs, whatever the number of
  * trials.  After the run the kept trial is streamed into a view/ timeline
  * (pixel-column counters) and drawn.

@@ -212,7 +212,9 @@ static void page(FILE *f, const cJSON *body, const char *title, const char *repl
     if (replay) {
         fputs("<h2>Replay</h2>\n<pre>", f);
         esc(f, replay);
-        fputs("</pre>\n", f);
+        fputs("</pre>\n<p>Built from the result's fields: what it does not record (a time "
+              "budget, <code>--seconds</code>, <code>--cuts</code>, <code>--dir</code>) takes its "
+              "default.</p>\n", f);
     }
     fputs("<h2>Settings and environment</h2>\n<table>\n", f);
     settings_rows(f, body, NULL);
