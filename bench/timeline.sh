@@ -12,6 +12,9 @@ mkdir -p "$dir"
 echo "== timeline: synthetic, 100,000 acknowledgements"
 "$build/bench/timeline_draw" "$dir" 100000
 echo "== timeline: crash --strategies none --entries 300000, the worst of 3 trials"
-FSYNCLAB_TIMELINE_TIME=1 "$build/fsynclab" crash --dir "$dir" --strategies none --entries 300000 \
-  --trials 3 --seed 1 --timeline "$dir/timeline-bench-none.png" --json 2>&1 >/dev/null | grep '^timeline'
+# With GNU time, the run's peak memory too (the capture keeps one trial).
+timer=()
+[ -x /usr/bin/time ] && timer=(/usr/bin/time -f "peak RSS %M KiB (the whole crash run)")
+FSYNCLAB_TIMELINE_TIME=1 "${timer[@]}" "$build/fsynclab" crash --dir "$dir" --strategies none --entries 300000 \
+  --trials 3 --seed 1 --timeline "$dir/timeline-bench-none.png" --json 2>&1 >/dev/null | grep -E '^(timeline|peak)'
 rm -f "$dir/timeline-bench.png" "$dir/timeline-bench.svg" "$dir/timeline-bench-none.png"

@@ -3,9 +3,10 @@
 # trial of each strategy as PNG or SVG; the lost acknowledged entries are
 # red on the picture of a strategy that loses them (none) and absent from
 # one that cannot (always), which proves the red is the loss and not
-# decoration; crash --target draws a trial of a real program the same way;
-# bad file names and trial numbers are usage errors; no scratch file is
-# left.  Speed is measured by `make bench`, not here.
+# decoration; crash --target draws a trial of a real program the same way
+# (and --html puts it on the page), crash --vm the guest's when the kit is
+# there; bad file names and trial numbers are usage errors; no scratch file
+# is left.  Speed is measured by `make bench`, not here.
 set -u
 cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
@@ -55,14 +56,29 @@ unsynced='cd "$FSYNCLAB_DATA"; : > log; sync .; i=0; while :; do i=$((i+1)); ech
 synced='cd "$FSYNCLAB_DATA"; : > log; sync .; i=0; while :; do i=$((i+1)); echo $i | dd of=log oflag=append conv=notrunc,fsync status=none; echo "ack $i"; done'
 check_cmd='cat "$FSYNCLAB_DATA/log" 2>/dev/null; true'
 "$bin" crash --dir "$dir" --target contract --trials 2 --seconds 1 --cuts 2 --seed 7 \
-  --run "$unsynced" --check "$check_cmd" --timeline "$out/target.png" >/dev/null 2>"$out/err"; rc=$?
-check "crash --target --timeline draws a PNG" '[ $rc -eq 0 ] && ispng "$out/target.png"'
+  --run "$unsynced" --check "$check_cmd" --timeline "$out/target.png" --html "$out/target.html" \
+  >/dev/null 2>"$out/err"; rc=$?
+check "crash --target --timeline draws a PNG, and --html puts it on the page" \
+  '[ $rc -eq 0 ] && ispng "$out/target.png" && grep -q "data:image/png;base64," "$out/target.html"'
 "$bin" crash --dir "$dir" --target contract --trials 1 --seconds 1 --cuts 1 --seed 7 \
   --run "$synced" --check "$check_cmd" --timeline "$out/target-synced.png" >/dev/null 2>"$out/err"; rc=$?
 check "... and one of synced writes" '[ $rc -eq 0 ] && ispng "$out/target-synced.png"'
 if command -v python3 >/dev/null; then
   check "the unsynced program's lost keys are red, the synced one's picture has none" \
     '[ "$(red "$out/target.png")" -gt 100 ] && [ "$(red "$out/target-synced.png")" -le 40 ]'
+fi
+
+# A real kernel, when the guest kit is there (make vm; slow under TCG).
+kit=${FSYNCLAB_VM_KIT:-$build/vm}
+if [ -f "$kit/vmlinux" ] && [ -f "$kit/base.img" ] && command -v qemu-system-x86_64 >/dev/null; then
+  FSYNCLAB_VM_KIT=$kit FSYNCLAB_VM_ACCEL=${FSYNCLAB_VM_ACCEL:-tcg} "$bin" crash --vm --dir "$dir" \
+    --strategies none --trials 1 --seed 3 --timeline "$out/vm.png" >/dev/null 2>"$out/err"; rc=$?
+  check "crash --vm --timeline draws the guest's trial" '[ $rc -eq 0 ] && ispng "$out/vm.png"'
+  if command -v python3 >/dev/null; then
+    check "... with none's lost acknowledgements in red" '[ "$(red "$out/vm.png")" -gt 40 ]'
+  fi
+else
+  echo "skip: no guest kit in $kit (make vm): crash --vm --timeline is not drawn"
 fi
 
 check "no scratch file is left" '[ -z "$(ls -A "$dir")" ]'
