@@ -11,7 +11,7 @@ VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
-PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq
+PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -26,7 +26,7 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := powerloss hist stats wal verifier crashsim bench report recorder recorder/targets vm node
+MODULES := powerloss hist stats view wal verifier crashsim bench report recorder recorder/targets vm node
 # recorder/preload*.c is the LD_PRELOAD library and *_worker.c are programs
 # run under it: none of them belongs in libfsynclab.a.
 LIB_SRC := $(filter-out %/main.c recorder/preload%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
@@ -79,6 +79,10 @@ $(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
 $(BUILD)/bench/powerloss/pl_bench: $(BUILD)/bench/powerloss/main.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# How long a timeline of 100,000 acknowledgements takes to draw (make bench).
+$(BUILD)/bench/timeline_draw: $(BUILD)/bench/tools/timeline_draw.o $(BUILD)/libfsynclab.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # A test's LD_PRELOAD: built without the tree's CFLAGS, so never with a
 # sanitizer (its runtime must come first in a process, and this may be
 # preloaded into one that has none).
@@ -117,11 +121,12 @@ check: all $(TESTS)
 
 # fsynclab next to fio and pg_test_fsync, alternating; see docs/performance.md.
 # And the recorder's cost on Redis and SQLite (docs/real-programs.md).
-bench: all
+bench: all $(BUILD)/bench/timeline_draw
 	bash bench/compare.sh $(ROUNDS)
 	bash bench/recorder_cost.sh $(ROUNDS)
 	@mkdir -p $(BUILD)/scratch
 	$(BUILD)/bench/powerloss/pl_bench 2000 $(BUILD)/scratch
+	BUILD=$(BUILD) bash bench/timeline.sh
 
 # The scripts that run the node, with the node under valgrind.  Use a gcc
 # build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.

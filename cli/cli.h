@@ -62,17 +62,21 @@ struct cli {
     int no_fail;
     const char *junit;
     uint32_t shard_index, shard_count;   /* shard_count 0: not sharded */
+    const char *timeline;         /* --timeline FILE (.png, .svg) */
+    uint32_t timeline_trial;      /* --timeline-trial K, from 1; 0: the worst trial */
+    const char *html;             /* --html FILE: the HTML report */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUH"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzH"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"
 #define CLI_TAKES_IMAGE "JNaMoS"
 #define CLI_TAKES_JOURNAL "JY"
 #define CLI_TAKES_MERGE "FU"
+#define CLI_TAKES_REPORT "H"
 
 /* Parses cmd's options (those whose codes are in takes) into o, which holds
  * the defaults; --entries is checked against entries.  Returns 0, -1 after
@@ -120,5 +124,54 @@ int cli_merge(int argc, char **argv);
 /* The exit status a crash's verdicts give: CLI_EXIT_FAILED when failed and
  * not o->no_fail, else rc (the status printing gave). */
 int cli_verdict_status(const struct cli *o, int failed, int rc);
+int cli_report(int argc, char **argv);
+
+/* timeline.c: --timeline-trial's value; 0 or CLI_EXIT_USAGE. */
+int cli_timeline_trial(const char *arg, uint32_t *out);
+/* --timeline/--html checked before a run: 0 or CLI_EXIT_USAGE. */
+int cli_timeline_check(const struct cli *o);
+/* The picture's path for strategy i of n: FILE itself for one, FILE with
+ * "-<strategy>" before its extension for several. */
+void cli_timeline_path(const char *file, const char *strategy, size_t n, char *out, size_t outlen);
+/* report.c: the command that runs a --json result again ("" when it does
+ * not say), and the HTML page of a result with its images; 0 or
+ * CLI_EXIT_RUN after naming the failure. */
+struct view_image;
+void cli_replay_body(const cJSON *body, char *out, size_t outlen);
+int cli_html(const char *path, const cJSON *body, const char *title,
+             const struct view_image *images, size_t n);
+
+/* crash (own writer): captures the trial to draw of each strategy while
+ * the run goes on (the worst so far, or --timeline-trial's), then draws. */
+struct cli_capture;
+/* Hooks the capture into cfg; 0, or the exit status after naming the failure. */
+int cli_capture_new(const struct cli *o, const struct wal_strategy *strategies, size_t n,
+                    struct crashsim_config *cfg, struct cli_capture **out);
+/* Draws strategy i's captured trial into path; 0, -ENOENT (no such trial
+ * ran), or a negative errno with err naming the call. */
+int cli_capture_draw(struct cli_capture *c, size_t i, const struct bench_env *env,
+                     const struct verifier_summary *sum, const char *path, char *err,
+                     size_t errlen);
+void cli_capture_free(struct cli_capture *c);
+/* The kept trial's acknowledged entries (make bench prints it). */
+uint64_t cli_capture_acked(const struct cli_capture *c, size_t i);
+/* crash --target: the same, streamed into a timeline as each trial ends. */
+struct cli_target_capture;
+int cli_target_capture_new(const struct cli *o, struct cli_target_capture **out);
+int cli_target_capture_draw(struct cli_target_capture *c, const char *path, char *err,
+                            size_t errlen);
+void cli_target_capture_free(struct cli_target_capture *c);
+/* crash --vm: the same, a timeline per strategy (cli/timeline_vm.c);
+ * pictures draws them and writes the page of body (not freed). */
+struct cli_vm_capture;
+struct vm_config;
+int cli_vm_capture_new(const struct cli *o, const struct wal_strategy *strategies, size_t n,
+                       struct vm_config *cfg, struct cli_vm_capture **out);
+int cli_vm_pictures(const struct cli *o, struct cli_vm_capture *c, cJSON *body);
+void cli_vm_capture_free(struct cli_vm_capture *c);
+/* Draws it and writes the page (--timeline, --html); 0 or the exit status. */
+int cli_target_pictures(const struct cli *o, struct cli_target_capture *c,
+                        const struct recorder_crash_config *cfg,
+                        const struct recorder_crash_result *res);
 
 #endif

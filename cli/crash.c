@@ -3,7 +3,12 @@
  * report/'s table and verdicts or the body the node would reply. */
 #include "cli/ci.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "view/view.h"
 
 static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t total)
 {
@@ -15,10 +20,61 @@ static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t to
             wal_strategy_name(&p->strategies[strategy], name, sizeof name), done, total);
 }
 
+/* The timelines (--timeline, or next to the page for --html alone) and
+ * the page; 0 or the exit status after naming the failure.  Frees cap. */
+static int crash_pictures(const struct cli *o, struct cli_capture *cap,
+                          const struct wal_strategy *strategies, const struct verifier_summary *out,
+                          size_t n, const struct bench_env *env, const struct crashsim_config *cfg)
+{
+    static char paths[BENCH_MAX_STRATEGIES][4096], captions[BENCH_MAX_STRATEGIES][160];
+    static struct view_image images[BENCH_MAX_STRATEGIES];
+    size_t drawn = 0;
+    char err[512] = "", html_base[4096];
+    snprintf(html_base, sizeof html_base, "%s.timeline.png", o->html ? o->html : "");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char name[32];
+        wal_strategy_name(&strategies[i], name, sizeof name);
+        cli_timeline_path(o->timeline ? o->timeline : html_base, name, n, paths[drawn],
+                          sizeof paths[0]);
+        uint64_t t0 = wal_now_ns();
+        int r = cli_capture_draw(cap, i, env, &out[i], paths[drawn], err, sizeof err);
+        if (r == -ENOENT) {
+            fprintf(stderr, "fsynclab: timeline: %s ran no trial %u: no picture\n", name,
+                    o->timeline_trial);
+            continue;
+        }
+        if (r < 0) {
+            fprintf(stderr, "fsynclab: %s\n", err);
+            rc = CLI_EXIT_RUN;
+            break;
+        }
+        if (getenv("FSYNCLAB_TIMELINE_TIME"))   /* make bench's figure */
+            fprintf(stderr, "timeline %s (%llu acknowledged in the trial) drawn in %.1f ms\n",
+                    paths[drawn], (unsigned long long)cli_capture_acked(cap, i),
+                    (double)(wal_now_ns() - t0) / 1e6);
+        snprintf(captions[drawn], sizeof captions[0], "%s: the %s trial", name,
+                 o->timeline_trial ? "chosen" : "worst");
+        images[drawn].path = paths[drawn];
+        images[drawn].caption = captions[drawn];
+        drawn++;
+    }
+    if (rc == 0 && o->html) {
+        cJSON *body = report_crash_body(env, cfg, out, n);
+        rc = body ? cli_html(o->html, body, "fsynclab crash", images, drawn) : CLI_EXIT_RUN;
+        cJSON_Delete(body);
+    }
+    for (size_t i = 0; i < drawn && !o->timeline; i++)
+        unlink(paths[i]);   /* drawn only for the page, which holds them now */
+    cli_capture_free(cap);
+    return rc;
+}
+
 static int crash_outputs(const struct cli *o, struct bench_env *envp,
                                 const struct crashsim_config *cfgp,
                                 const struct verifier_summary *out, size_t n,
-                                const struct cli_trials *c, const char *command, double seconds);
+                                const struct cli_trials *c, const char *command, double seconds,
+                         struct cli_capture *cap, const struct wal_strategy *strategies);
 
 int cli_crash(int argc, char **argv)
 {
@@ -40,6 +96,8 @@ int cli_crash(int argc, char **argv)
     if (o.shard_count && !o.have_seed)
         return cli_usage_error("--shard needs --seed S, the same on every shard, so that the "
                                "shards make the trials of one run%s", "");
+    if ((rc = cli_timeline_check(&o)))
+        return rc;
     if (o.target || o.run || o.check)
         return cli_crash_target(&o);
     if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)
@@ -83,16 +141,22 @@ int cli_crash(int argc, char **argv)
     char err[512] = "", command[2048];
     cli_crash_command(&cfg, strategies, n, command, sizeof command);
     uint64_t t0 = wal_now_ns();
+    struct cli_capture *cap = NULL;   /* --timeline, --html */
+    if ((o.timeline || o.html) && (rc = cli_capture_new(&o, strategies, n, &cfg, &cap))) {
+        cli_trials_free(&trials_seen);
+        return rc;
+    }
     struct cli_progress p = { .start_ns = wal_now_ns(), .strategies = strategies };
     rc = crashsim_run_all(&cfg, strategies, n, out, show_progress, &p, err, sizeof err);
     cli_progress_end(&p);
     if (rc < 0) {
+        cli_capture_free(cap);
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         cli_trials_free(&trials_seen);
         return CLI_EXIT_RUN;
     }
     rc = crash_outputs(&o, &env, &cfg, out, n, &trials_seen, command,
-                              (double)(wal_now_ns() - t0) / 1e9);
+                       (double)(wal_now_ns() - t0) / 1e9, cap, strategies);
     cli_trials_free(&trials_seen);
     return rc;
 }
@@ -101,7 +165,8 @@ int cli_crash(int argc, char **argv)
 static int crash_outputs(const struct cli *o, struct bench_env *envp,
                                 const struct crashsim_config *cfgp,
                                 const struct verifier_summary *out, size_t n,
-                                const struct cli_trials *c, const char *command, double seconds)
+                         const struct cli_trials *c, const char *command, double seconds,
+                         struct cli_capture *cap, const struct wal_strategy *strategies)
 {
     struct bench_env env = *envp;
     struct crashsim_config cfg = *cfgp;
@@ -111,8 +176,10 @@ static int crash_outputs(const struct cli *o, struct bench_env *envp,
     static char bufs[BENCH_MAX_STRATEGIES][1024];
     const char *replays[BENCH_MAX_STRATEGIES];
     cli_crash_replays(&cfg, out, n, c, bufs, replays);
-    if (o->junit && (rc = cli_crash_junit(o->junit, &cfg, out, n, c, replays, seconds)))
+    if (o->junit && (rc = cli_crash_junit(o->junit, &cfg, out, n, c, replays, seconds))) {
+        cli_capture_free(cap);
         return rc;
+    }
     int warned = env.warning[0] != 0;
     if (bench_check_crash_syncs(&env, out, n) && !warned) {
         if (o->json)
@@ -120,6 +187,8 @@ static int crash_outputs(const struct cli *o, struct bench_env *envp,
         else
             printf("WARNING       %s\n\n", env.warning);
     }
+    if (cap && (rc = crash_pictures(o, cap, strategies, out, n, &env, &cfg)))
+        return rc;
     if (o->json) {
         cJSON *body = report_crash_body(&env, &cfg, out, n);
         if (body && !cli_crash_json_extras(body, n, c, replays, command, o->shard_index,

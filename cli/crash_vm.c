@@ -70,9 +70,22 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
         fflush(stdout);
     }
     struct vm_env venv;
+    struct cli_vm_capture *cap = NULL;   /* --timeline, --html */
+    if ((o->timeline || o->html) && cli_vm_capture_new(o, strategies, n, &cfg, &cap) < 0)
+        return CLI_EXIT_RUN;
     struct cli_progress p = { .start_ns = wal_now_ns(), .strategies = strategies };
     rc = vm_crash_run(&cfg, strategies, n, out, &venv, show_progress, &p, err, sizeof err);
     cli_progress_end(&p);
+    if (rc == 0 && cap) {
+        cJSON *body = o->html ? vm_crash_body(&env, &cfg, &venv, out, n) : NULL;
+        int pictures = cli_vm_pictures(o, cap, body);
+        cJSON_Delete(body);
+        if (pictures) {
+            cli_vm_capture_free(cap);
+            return pictures;
+        }
+    }
+    cli_vm_capture_free(cap);
     if (rc < 0) {
         fprintf(stderr, "fsynclab: crash --vm: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;

@@ -43,6 +43,7 @@ static void usage_bench(FILE *to)
         "  image   build the directory a power cut would leave, from a journal\n"
         "  journal  print a journal\n"
         "  merge   combine the shards of one crash run (A.json B.json ...) into its result\n"
+        "  report  one self-contained HTML page of a --json result\n"
         "\n"
         "bench options:\n"
         "  --entries N        entries per strategy, 1..%llu (default 10000)\n"
@@ -89,6 +90,11 @@ static void usage_rest(FILE *to)
         "  --shard I/N        run only the trials whose index is I modulo N, seeded as in\n"
         "                     the whole run (needs --seed); then `fsynclab merge`\n"
         "                     (docs/scale.md; not with --target or --vm)\n"
+        "  --timeline FILE    draw the worst trial of each strategy as FILE, .png or .svg\n"
+        "                     (FILE-<strategy>.png for several); also --target, --vm\n"
+        "  --timeline-trial K draw trial K (from 1) instead of the worst\n"
+        "  --html FILE        one self-contained HTML page: settings, table, verdicts,\n"
+        "                     timelines, the replay command; also --target, --vm\n"
         "\n"
         "crash --target: a real program (docs/real-programs.md)\n"
         "  --target NAME      redis, sqlite, postgres, or contract (with --run and --check)\n"
@@ -108,6 +114,8 @@ static void usage_rest(FILE *to)
         "                     MS: milliseconds after the journal's first record\n"
         "journal --journal FILE [--summary]\n"
         "merge A.json B.json ... [--junit FILE] [--no-fail]: every shard's `crash --json`\n"
+        "report RESULT.json [TIMELINE.png ...] --html OUT.html\n"
+        "                     the page of a saved --json result, with those timelines\n"
         "\n"
         "curve options (and --entry-size, --sync-method, --writers, --prealloc, --dir,\n"
         "--seed):\n"
@@ -169,6 +177,8 @@ int main(int argc, char **argv)
         return cli_record(argc - 1, argv + 1);
     if (strcmp(cmd, "image") == 0)
         return cli_image(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return cli_journal(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0)

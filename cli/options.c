@@ -47,7 +47,10 @@ static const struct option cli_options[] = {
     { "vm", no_argument, NULL, 'Q' },
     { "no-fail", no_argument, NULL, 'F' },
     { "junit", required_argument, NULL, 'U' },
-    { "shard", required_argument, NULL, 'H' },
+    { "shard", required_argument, NULL, 'A' },
+    { "timeline", required_argument, NULL, 'L' },
+    { "timeline-trial", required_argument, NULL, 'z' },
+    { "html", required_argument, NULL, 'H' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -187,7 +190,10 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'Q': o->vm = 1; break;
     case 'F': o->no_fail = 1; break;
     case 'U': o->junit = arg; break;
-    case 'H': rc = shard(arg, o); break;
+    case 'A': rc = shard(arg, o); break;
+    case 'L': o->timeline = arg; break;
+    case 'z': rc = cli_timeline_trial(arg, &o->timeline_trial); break;
+    case 'H': o->html = arg; break;
     }
     return rc;
 }

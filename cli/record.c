@@ -36,7 +36,14 @@ int cli_crash_target(struct cli *o)
     char err[512] = "";
     struct recorder_crash_result res;
     uint64_t t0 = wal_now_ns();
+    struct cli_target_capture *cap = NULL;   /* --timeline, --html */
+    if ((o->timeline || o->html) && cli_target_capture_new(o, &cap) < 0)
+        return CLI_EXIT_RUN;
     int rc = target_crash_run(&cfg, &res, err, sizeof err);
+    int pictures = rc == 0 && cap ? cli_target_pictures(o, cap, &cfg, &res) : 0;
+    cli_target_capture_free(cap);
+    if (pictures)
+        return pictures;
     if (rc == -EINVAL)
         return cli_usage_error("%s", err);
     if (rc < 0) {

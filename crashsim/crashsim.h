@@ -49,6 +49,9 @@ const char *crashsim_model_name(enum crashsim_model model);
 #define CRASHSIM_AUTO_ENTRIES 1000ull
 #define CRASHSIM_AUTO_MAX_ENTRIES 1000000ull
 
+struct crashsim_ledger;
+struct crashsim_trial_result;
+
 struct crashsim_config {
     struct wal_strategy strategy;
     uint64_t entries;                 /* per trial, 1 .. CRASHSIM_MAX_ENTRIES; crashsim_run
@@ -75,6 +78,12 @@ struct crashsim_config {
     void (*on_trial)(void *arg, const struct verifier_summary *s, uint32_t index, uint64_t seed,
                      const struct verifier_trial *t);
     void *on_trial_arg;
+    /* Called after each trial of crashsim_run while l still holds that
+     * trial's events (a timeline's capture: the callee copies what it
+     * keeps); index counts from 0.  NULL: not called. */
+    void (*trial_done)(void *arg, const struct crashsim_config *cfg, uint32_t index,
+                       const struct crashsim_trial_result *r, const struct crashsim_ledger *l);
+    void *trial_done_arg;
 };
 
 /* Runs up to cfg->trials trials within cfg->max_seconds and fills out; the
@@ -170,6 +179,31 @@ struct crashsim_ledger_state {
 void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out);
 uint64_t crashsim_ledger_write_ns(const struct crashsim_ledger *l, uint64_t seq);   /* 0: not done */
 uint64_t crashsim_ledger_ack_ns(const struct crashsim_ledger *l, uint64_t seq);     /* 0: not acked */
+
+/* The events a timeline draws besides writes and acks: which writer thread
+ * acknowledged each seq, and the syncs, each from its call to its return.
+ * The ledger keeps the last CRASHSIM_SYNC_LOG syncs (a ring, 2 MiB of the
+ * mapping, touched only as far as used), so a long run keeps those nearest
+ * the crash. */
+#define CRASHSIM_SYNC_LOG 65536u
+struct crashsim_sync_event {
+    uint64_t start_ns;
+    uint64_t end_ns;       /* 0: still in flight at the crash */
+    uint64_t covered;      /* the prefix (bytes) it covers */
+    unsigned lane;         /* the writer thread that ran it, 1..writers; 0: a thread of
+                              the log's own (batch's flusher) */
+    int rc;
+};
+/* The calling thread's lane from now on (the writer numbers its threads 1..). */
+void crashsim_ledger_set_lane(unsigned lane);
+/* The thread that acknowledged seq, 1..writers; 0 when not acknowledged. */
+unsigned crashsim_ledger_ack_lane(const struct crashsim_ledger *l, uint64_t seq);
+/* Syncs noted since the reset; the ones numbered from n - CRASHSIM_SYNC_LOG
+ * (or 0) to n - 1 can be read.  0 when sync i is kept and whole, -ENOENT
+ * when it is not (overwritten, or the kill came before it was filled in). */
+uint64_t crashsim_ledger_sync_count(const struct crashsim_ledger *l);
+int crashsim_ledger_sync_event(const struct crashsim_ledger *l, uint64_t i,
+                               struct crashsim_sync_event *out);
 
 /* ---- the wrapper ---------------------------------------------------------
  * Wraps inner (taking ownership: closing the wrapper closes inner) so that

@@ -19,7 +19,8 @@
 
 #include "crashsim/crashsim.h"
 
-_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 &&
+                   ATOMIC_SHORT_LOCK_FREE == 2,
                "the ledger needs lock-free (address-free) atomics");
 
 #define CRASHSIM_PAGE 4096u
@@ -30,6 +31,15 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 struct crashsim_sync_slot {
     _Atomic uint64_t start_ns;
     _Atomic uint64_t covered;
+};
+
+/* One sync of the trial's sync log (a timeline's capture): id is the
+ * sync's number + 1 once the rest is filled in, 0 before. */
+struct crashsim_sync_rec {
+    _Atomic uint64_t id;
+    _Atomic uint64_t start_ns, end_ns, covered;
+    _Atomic uint32_t lane;
+    _Atomic int32_t rc;
 };
 
 /* The header pages, shared by parent and writer. */
@@ -48,6 +58,8 @@ struct crashsim_shared {
     _Atomic int writer;             /* enum crashsim_writer */
     _Atomic int append_rc, append_rc_next, append_op;
     _Atomic uint64_t died_ns;
+    _Atomic uint64_t sync_log_n;    /* syncs noted in the sync log (the last
+                                       CRASHSIM_SYNC_LOG are kept) */
     struct wal_log_id id;           /* the trial's epoch and payload seed, set before fork */
     char error[4608];               /* the writer's setup failure (names the path) */
 };
@@ -58,8 +70,10 @@ struct crashsim_ledger {
     struct crashsim_shared *sh;
     _Atomic uint64_t *write_ns;     /* [entries] */
     _Atomic uint64_t *ack_ns;       /* [entries] */
+    _Atomic uint16_t *ack_lane;     /* [entries]: the thread that acknowledged it */
+    struct crashsim_sync_rec *sync_log;   /* [CRASHSIM_SYNC_LOG], a ring */
     void *map;
-    size_t map_len, array_len;
+    size_t map_len, array_len, lane_len;
 };
 
 /* ledger.c: S3 without a slot: the sync's result, and covered made durable

@@ -110,7 +110,9 @@ int crashsim_ledger_create(uint64_t entries, uint32_t entry_size, struct crashsi
     if (!l)
         return -ENOMEM;
     l->array_len = round_page(entries * sizeof(uint64_t));
-    l->map_len = CRASHSIM_HEADER_BYTES + 2 * l->array_len;
+    l->lane_len = round_page(entries * sizeof(uint16_t));
+    l->map_len = CRASHSIM_HEADER_BYTES + 2 * l->array_len + l->lane_len +
+                 round_page(CRASHSIM_SYNC_LOG * sizeof(struct crashsim_sync_rec));
     l->map = mmap(NULL, l->map_len, PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (l->map == MAP_FAILED) {
@@ -121,15 +123,16 @@ int crashsim_ledger_create(uint64_t entries, uint32_t entry_size, struct crashsi
     l->sh = l->map;
     l->write_ns = (_Atomic uint64_t *)((char *)l->map + CRASHSIM_HEADER_BYTES);
     l->ack_ns = (_Atomic uint64_t *)((char *)l->map + CRASHSIM_HEADER_BYTES + l->array_len);
+    l->ack_lane = (_Atomic uint16_t *)((char *)l->map + CRASHSIM_HEADER_BYTES + 2 * l->array_len);
+    l->sync_log = (struct crashsim_sync_rec *)((char *)l->ack_lane + l->lane_len);
     l->sh->entries = entries;
     l->sh->entry_size = entry_size;
     *out = l;
     return 0;
 }
 
-static void clear_array(_Atomic uint64_t *a, uint64_t n)
+static void clear_bytes(void *a, size_t bytes)
 {
-    size_t bytes = (size_t)n * sizeof(uint64_t);
     if (bytes == 0)
         return;
     /* Large ranges go back to the kernel (shmem hands back zero pages). */
@@ -148,8 +151,12 @@ void crashsim_ledger_reset(struct crashsim_ledger *l)
         touched = acked;
     if (touched > sh->entries)
         touched = sh->entries;
-    clear_array(l->write_ns, touched);
-    clear_array(l->ack_ns, touched);
+    clear_bytes((void *)l->write_ns, touched * sizeof(uint64_t));
+    clear_bytes((void *)l->ack_ns, touched * sizeof(uint64_t));
+    clear_bytes((void *)l->ack_lane, touched * sizeof(uint16_t));
+    uint64_t syncs = atomic_load(&sh->sync_log_n);
+    clear_bytes(l->sync_log, (syncs < CRASHSIM_SYNC_LOG ? syncs : CRASHSIM_SYNC_LOG) *
+                                 sizeof(struct crashsim_sync_rec));
     uint64_t entries = sh->entries;
     uint32_t entry_size = sh->entry_size;
     memset(sh, 0, sizeof *sh);
@@ -205,6 +212,73 @@ void crashsim_ledger_write_done(struct crashsim_ledger *l, uint64_t off, uint64_
     }
 }
 
+/* ---- the sync log and the lanes: a timeline's capture ---------------------
+ * Not part of THE ORDERING ARGUMENT: nothing judged reads them.  A thread
+ * runs one sync at a time, so the number of its sync in flight is its own
+ * (thread-local); a kill between the number and the id leaves the record
+ * unreadable (-ENOENT), never half-read. */
+static _Thread_local unsigned lane_tls;
+static _Thread_local uint64_t sync_tls;   /* the number + 1 of this thread's sync */
+
+void crashsim_ledger_set_lane(unsigned lane)
+{
+    lane_tls = lane;
+}
+
+static void sync_log_begin(struct crashsim_shared *sh, struct crashsim_sync_rec *log,
+                           uint64_t start_ns, uint64_t covered)
+{
+    uint64_t i = atomic_fetch_add_explicit(&sh->sync_log_n, 1, memory_order_relaxed);
+    struct crashsim_sync_rec *r = &log[i % CRASHSIM_SYNC_LOG];
+    atomic_store_explicit(&r->id, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->start_ns, start_ns, memory_order_relaxed);
+    atomic_store_explicit(&r->end_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->covered, covered, memory_order_relaxed);
+    atomic_store_explicit(&r->lane, lane_tls, memory_order_relaxed);
+    atomic_store_explicit(&r->rc, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->id, i + 1, memory_order_release);
+    sync_tls = i + 1;
+}
+
+static void sync_log_end(struct crashsim_sync_rec *log, uint64_t end_ns, int rc)
+{
+    uint64_t id = sync_tls;
+    sync_tls = 0;
+    if (!id)
+        return;
+    struct crashsim_sync_rec *r = &log[(id - 1) % CRASHSIM_SYNC_LOG];
+    if (atomic_load_explicit(&r->id, memory_order_acquire) != id)
+        return;   /* overwritten by a later lap of the ring */
+    atomic_store_explicit(&r->rc, rc, memory_order_relaxed);
+    atomic_store_explicit(&r->end_ns, end_ns ? end_ns : 1, memory_order_release);
+}
+
+uint64_t crashsim_ledger_sync_count(const struct crashsim_ledger *l)
+{
+    return atomic_load_explicit(&l->sh->sync_log_n, memory_order_acquire);
+}
+
+int crashsim_ledger_sync_event(const struct crashsim_ledger *l, uint64_t i,
+                               struct crashsim_sync_event *out)
+{
+    const struct crashsim_sync_rec *r = &l->sync_log[i % CRASHSIM_SYNC_LOG];
+    if (atomic_load_explicit(&r->id, memory_order_acquire) != i + 1)
+        return -ENOENT;
+    out->end_ns = atomic_load_explicit(&r->end_ns, memory_order_acquire);
+    out->start_ns = atomic_load_explicit(&r->start_ns, memory_order_relaxed);
+    out->covered = atomic_load_explicit(&r->covered, memory_order_relaxed);
+    out->lane = atomic_load_explicit(&r->lane, memory_order_relaxed);
+    out->rc = atomic_load_explicit(&r->rc, memory_order_relaxed);
+    return 0;
+}
+
+unsigned crashsim_ledger_ack_lane(const struct crashsim_ledger *l, uint64_t seq)
+{
+    if (seq == 0 || seq > l->sh->entries)
+        return 0;
+    return atomic_load_explicit(&l->ack_lane[seq - 1], memory_order_acquire);
+}
+
 /* A slot's start: never 0 (free) nor CRASHSIM_SLOT_CLAIMED. */
 static uint64_t slot_key(uint64_t start_ns)
 {
@@ -230,6 +304,7 @@ uint64_t crashsim_ledger_sync_begin(struct crashsim_ledger *l, uint64_t start_ns
             break;
         }
     }
+    sync_log_begin(sh, l->sync_log, start_ns, covered);
     return covered;
 }
 
@@ -251,6 +326,7 @@ void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint6
 {
     struct crashsim_shared *sh = l->sh;
     crashsim_publish_sync(sh, covered, start_ns, end_ns, rc);
+    sync_log_end(l->sync_log, end_ns, rc);
     /* Free the slot sync_begin took: two syncs that started in the same
      * nanosecond and cover the same prefix are interchangeable. */
     uint64_t key = slot_key(start_ns);
@@ -282,6 +358,7 @@ void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_n
     uint64_t none = 0;
     atomic_compare_exchange_strong_explicit(&sh->first_ack_ns, &none, ack_ns,
                                             memory_order_release, memory_order_relaxed);
+    atomic_store_explicit(&l->ack_lane[seq - 1], (uint16_t)lane_tls, memory_order_relaxed);
     atomic_store_explicit(&l->ack_ns[seq - 1], ack_ns, memory_order_release);
     atomic_fetch_add_explicit(&sh->acked, 1, memory_order_release);
 }

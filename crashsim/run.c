@@ -120,6 +120,8 @@ static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
         verifier_summary_add(out, &r.verdict, seed);
         if (cfg->on_trial)
             cfg->on_trial(cfg->on_trial_arg, out, i, seed, &r.verdict);
+        if (cfg->trial_done)
+            cfg->trial_done(cfg->trial_done_arg, cfg, i, &r, l);
         if (progress)
             progress(progress_arg, ++done, total);
     }

@@ -48,12 +48,14 @@ struct writer_thread {
     struct wal_log *log;
     struct crashsim_ledger *l;
     uint64_t entries;
+    unsigned lane;    /* 1.. */
 };
 
 static void *writer_thread_main(void *arg)
 {
     struct writer_thread *t = arg;
     struct crashsim_shared *sh = t->l->sh;
+    crashsim_ledger_set_lane(t->lane);   /* a timeline's lane for its acks and syncs */
     for (uint64_t i = 0; i < t->entries; i++) {
         uint64_t seq = 0, ack = 0;
         int rc = wal_log_append(t->log, &seq, &ack);                      /* A1 */
@@ -138,6 +140,7 @@ _Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct cr
         wt[i].log = log;
         wt[i].l = l;
         wt[i].entries = wal_writer_share(cfg->entries, nw, i);
+        wt[i].lane = i + 1;
         if (nw == 1)
             break;   /* no thread for the common case */
         if (wt[i].entries == 0)

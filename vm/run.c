@@ -362,6 +362,24 @@ static void trace_image(const struct vm_summary *s, uint64_t seed, const struct 
             r->pessimistic ? " pessimistic" : "");
 }
 
+/* A timeline's capture: the trial, its flushes and its worst image. */
+static void export_trial(const struct vm_config *cfg, const struct vm_trial *t,
+                         const struct vm_log *log, uint64_t seed, const struct vm_summary *s,
+                         const struct image_result *worst, const char *image)
+{
+    uint64_t *flush_ns = calloc(log->n_flushes + 1, sizeof *flush_ns);
+    if (!flush_ns)
+        return;   /* no picture of this trial, the run goes on */
+    for (size_t i = 0; i < log->n_flushes; i++)
+        flush_ns[i] = flush_cut(t, &log->entries[log->flushes[i]]);
+    struct vm_trial_events ev = { &s->v.strategy, s->trials - 1, seed, t->start_ns, t->ready_ns,
+                                  t->kill_ns, t->ack_ns, t->entries, t->syncs, t->n_syncs,
+                                  flush_ns, log->n_flushes, worst->v.recovered,
+                                  worst->v.acked_lost, image };
+    cfg->trial_done(cfg->trial_done_arg, &ev);
+    free(flush_ns);
+}
+
 /* The images of one trial whose log is at p->wlog, into s. */
 static int judge_trial(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
                        uint64_t seed, struct vm_summary *s, char *err, size_t errlen)
@@ -385,6 +403,9 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
     uint64_t rng = seed;
     struct plan plans[64];
     size_t n = rc == 0 ? plan_images(cfg, t, &log, &rng, plans, 64) : 0;
+    struct image_result worst;
+    memset(&worst, 0, sizeof worst);
+    const char *worst_name = "none";
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct image_result r;
         memset(&r, 0, sizeof r);
@@ -395,7 +416,14 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
             add_image(s, &r, seed);
         if (rc == 0)
             trace_image(s, seed, &plans[i], log.n, &r);
+        /* At the kill, not an earlier flush: the picture's cut is the kill. */
+        if (rc == 0 && plans[i].cut == t->kill_ns && (i == 0 || r.v.acked_lost > worst.v.acked_lost)) {
+            worst = r;
+            worst_name = kind_names[plans[i].kind];
+        }
     }
+    if (rc == 0 && n && cfg->trial_done)
+        export_trial(cfg, t, &log, seed, s, &worst, worst_name);
     if (parsed)
         vm_log_free(&log);
     close(fd);

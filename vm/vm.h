@@ -78,6 +78,25 @@ int vm_log_replay(const struct vm_log *log, int log_fd, int img_fd, size_t upto,
 #define VM_DEFAULT_SUBSET_IMAGES 3u
 #define VM_DEFAULT_KILL_WITHIN_S 1.5
 
+/* A timeline's capture: one trial as the host saw it, handed over after
+ * its images were judged; everything is valid only during the call. */
+struct vm_sync_seen;
+struct vm_trial_events {
+    const struct wal_strategy *strategy;
+    unsigned index;                   /* the trial, from 0 */
+    uint64_t seed;
+    uint64_t start_ns, ready_ns, kill_ns;
+    const uint64_t *ack_ns;           /* [entries + 1]: host time of seq's ack, 0: none */
+    uint64_t entries;
+    const struct vm_sync_seen *syncs; /* the guest's completed syncs, as read by the host */
+    size_t n_syncs;
+    const uint64_t *flush_ns;         /* each flush in the block log: the last poll at which
+                                         the log did not hold it yet (0: unknown) */
+    size_t n_flushes;
+    uint64_t recovered, lost;         /* of the image that lost the most acknowledged seqs */
+    const char *image;                /* which image that was */
+};
+
 struct vm_config {
     const char *kit;              /* vmlinux, initramfs.cpio, base.img; NULL: $FSYNCLAB_VM_KIT or build/vm */
     const char *dir;              /* scratch files (disk copy, write log, images) */
@@ -94,6 +113,9 @@ struct vm_config {
     double kill_within_s;         /* kill within this after the first ack (0: default) */
     double max_seconds;           /* no trial starts after this (0: no limit) */
     int no_dirsync;               /* the guest creates its file without syncing the directory */
+    /* Called after each trial (a timeline's capture); NULL: not called. */
+    void (*trial_done)(void *arg, const struct vm_trial_events *ev);
+    void *trial_done_arg;
 };
 
 struct vm_summary {

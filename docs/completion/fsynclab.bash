@@ -13,11 +13,12 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
   --target --set --run --check --seconds --cuts --keep --vm
-  --no-fail --junit --shard"
+  --no-fail --junit --shard --timeline --timeline-trial --html"
 _fsynclab_merge="--junit --no-fail"
 _fsynclab_record="--root --journal"
 _fsynclab_image="--journal --snapshot --at --model --out --seed"
 _fsynclab_journal="--journal --summary"
+_fsynclab_report="--html"
 _fsynclab_curve="--out --intervals --entries --repeat --trials --model --seed $_fsynclab_common"
 
 # Completes the last item of a comma-separated list in $cur from words $1.
@@ -71,6 +72,12 @@ _fsynclab()
         COMPREPLY=($(compgen -f -- "$cur"))
         compopt -o filenames 2>/dev/null
         return ;;
+    --timeline | --html)
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return ;;
+    --timeline-trial)
+        return ;;  # a trial's number
     --run | --check | --cuts | --at | --shard)
         return ;;  # a command, a number
     --sync-method)
@@ -87,7 +94,7 @@ _fsynclab()
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-        bench | crash | curve | diff | node | record | image | journal | merge) cmd=${COMP_WORDS[i]}; break ;;
+        bench | crash | curve | diff | node | record | image | journal | merge | report) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     case $cmd in
@@ -95,7 +102,7 @@ _fsynclab()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal merge" -- "$cur"))
+            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal merge report" -- "$cur"))
         fi ;;
     bench) COMPREPLY=($(compgen -W "$_fsynclab_bench --help" -- "$cur")) ;;
     crash) COMPREPLY=($(compgen -W "$_fsynclab_crash --help" -- "$cur")) ;;
@@ -120,6 +127,13 @@ _fsynclab()
             compopt -o filenames 2>/dev/null
         fi ;;
     journal) COMPREPLY=($(compgen -W "$_fsynclab_journal --help" -- "$cur")) ;;
+    report)  # RESULT.json, timelines, --html OUT.html
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$_fsynclab_report --help" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+        fi ;;
     node) ;;  # takes no arguments
     esac
 }

@@ -35,6 +35,43 @@ static const struct target_ops *crash_target(const char *name)
     return NULL;
 }
 
+/* A timeline's capture (target_crash_on_trial): the images' cuts and the
+ * keys the kill image lacked, handed over after each trial. */
+static struct {
+    void (*fn)(void *arg, const struct target_trial_events *ev);
+    void *arg;
+    unsigned char *lost;
+    uint64_t cut[RECORDER_MAX_CUTS + 1], lost_at[RECORDER_MAX_CUTS + 1];
+} crash_ev;
+
+void target_crash_on_trial(void (*fn)(void *arg, const struct target_trial_events *ev), void *arg)
+{
+    crash_ev.fn = fn;
+    crash_ev.arg = arg;
+}
+
+static void crash_ev_note(unsigned k, uint64_t cut, size_t i, uint64_t lost)
+{
+    if (k <= RECORDER_MAX_CUTS) {
+        crash_ev.cut[k] = cut;
+        crash_ev.lost_at[k] = lost;
+    }
+    if (k == 0 && crash_ev.lost && i != SIZE_MAX)
+        crash_ev.lost[i] = 1;
+}
+
+static void crash_ev_trial(const struct target_trial *t, const struct recorder_journal *j,
+                           unsigned index, unsigned ncuts)
+{
+    if (crash_ev.fn && crash_ev.lost) {
+        struct target_trial_events ev = { index, j, t->data, t->acks, t->nacks, crash_ev.lost,
+                                          t->kill_ns, crash_ev.cut, crash_ev.lost_at, ncuts };
+        crash_ev.fn(crash_ev.arg, &ev);
+    }
+    free(crash_ev.lost);
+    crash_ev.lost = NULL;
+}
+
 static uint64_t crash_rand(uint64_t *s)
 {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -95,6 +132,7 @@ static int crash_image(const struct target_ops *ops, struct target_trial *t,
             acked++;
             if (!target_keyset_has(&found, t->acks[i].key)) {
                 lost++;
+                crash_ev_note(k, cut, i, lost);
                 if (!oldest || t->acks[i].ns < oldest)
                     oldest = t->acks[i].ns;
             }
@@ -105,6 +143,7 @@ static int crash_image(const struct target_ops *ops, struct target_trial *t,
         out->acked_lost_total += lost;
         if (lost > out->acked_lost_max)
             out->acked_lost_max = lost;
+        crash_ev_note(k, cut, SIZE_MAX, lost);
         if (lost)
             rc = crash_window(acc, (double)(cut - oldest) / 1e6);
     }
@@ -165,6 +204,8 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
     for (size_t i = 0; i < t->nacks; i++)
         if (t->acks[i].ns <= t->kill_ns && t->acks[i].ns < first)
             first = t->acks[i].ns;
+    if (first != UINT64_MAX && crash_ev.fn)
+        crash_ev.lost = calloc(t->nacks + 1, 1);   /* none: no timeline for this trial */
     if (first != UINT64_MAX) {
         out->trials_valid++;
         for (unsigned k = 0; rc == 0 && k <= t->cfg->cuts; k++) {
@@ -174,6 +215,10 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
             rc = crash_image(ops, t, &j, cut, crash_rand(rng), k, out, acc, err, errlen);
         }
     }
+    if (rc == 0)
+        crash_ev_trial(t, &j, out->trials - 1, t->cfg->cuts + 1);
+    free(crash_ev.lost);
+    crash_ev.lost = NULL;
     recorder_journal_close(&j);
     return rc;
 }

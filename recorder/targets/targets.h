@@ -92,6 +92,25 @@ int target_helper(const struct target_trial *t, const char *name, char *out, siz
 int target_run_quiet(struct target_trial *t, char *const argv[], int drop_privileges, int timeout_ms,
                      int *status, char *err, size_t errlen);
 
+/* A timeline's capture: after each trial's images, the trial as the
+ * images judged it.  Everything points into the trial and is valid only
+ * during the call.  cut[0] is the kill instant, cut[1..ncuts-1] the
+ * earlier cut points; lost_at[k] how many acknowledged keys image k lacked;
+ * lost[i] is 1 when the image at the kill lacked acks[i].key. */
+struct target_trial_events {
+    unsigned index;                          /* from 0 */
+    const struct recorder_journal *journal;
+    const char *data;                        /* the recorded root, for shorter names */
+    const struct target_ack *acks;
+    size_t nacks;
+    const unsigned char *lost;
+    uint64_t kill_ns;
+    const uint64_t *cut, *lost_at;
+    unsigned ncuts;
+};
+/* Set before target_crash_run (NULL: none); one run at a time. */
+void target_crash_on_trial(void (*fn)(void *arg, const struct target_trial_events *ev), void *arg);
+
 /* Runs cfg->trials crash trials and fills out.  Every process started is
  * killed with its process group and reaped before this returns. */
 int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
