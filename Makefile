@@ -86,9 +86,10 @@ $(BUILD)/tests/slow_sync.so: tests/helpers/slow_sync.c
 # ASan runtime must come first in a process) and without the 64-bit
 # off_t redirections, so that open and open64 stay two symbols.
 REC_CFLAGS := $(filter -O% -g% -W%,$(CFLAGS)) -std=c11 -Wall -Wextra -pthread -I. -D_GNU_SOURCE
-$(BUILD)/libfsynclab-rec.so: recorder/preload.c recorder/preload_io.c recorder/preload.h recorder/recorder.h
+REC_SRC := $(wildcard recorder/preload*.c)
+$(BUILD)/libfsynclab-rec.so: $(REC_SRC) recorder/preload.h recorder/recorder.h
 	@mkdir -p $(dir $@)
-	$(CC) $(REC_CFLAGS) -U_FORTIFY_SOURCE -fPIC -shared -o $@ recorder/preload.c recorder/preload_io.c -ldl
+	$(CC) $(REC_CFLAGS) -U_FORTIFY_SOURCE -fPIC -shared -o $@ $(REC_SRC) -ldl
 
 $(BUILD)/fsynclab-sqlite-worker: recorder/targets/sqlite_worker.c
 	@mkdir -p $(dir $@)

@@ -54,6 +54,8 @@ int cli_record(int argc, char **argv)
     char err[512] = "";
     int st = 0;
     if ((rc = recorder_record(o.root, o.journal, argv + o.rest, &st, err, sizeof err)) < 0) {
+        if (rc == -EINVAL)
+            return cli_usage_error("%s", err);
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }

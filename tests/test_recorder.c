@@ -103,6 +103,9 @@ static void hand_begin(struct hand *h, const char *name)
     ck_assert_int_eq(mkdir(h->snap, 0755), 0);
     jw = fopen(h->journal, "wb");
     ck_assert_ptr_nonnull(jw);
+    struct recorder_jhead head = {.magic = RECORDER_MAGIC, .version = RECORDER_VERSION,
+                                  .header_size = RECORDER_JHEAD_SIZE};
+    ck_assert_uint_eq(fwrite(&head, sizeof head, 1, jw), 1);
     jw_ns = 0;
 }
 
