@@ -34,7 +34,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe
+REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe $(BUILD)/rec_honest
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS)
 
@@ -96,6 +96,10 @@ $(BUILD)/fsynclab-sqlite-worker: recorder/targets/sqlite_worker.c
 	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs sqlite3)
 
 $(BUILD)/rec_probe: tests/rec_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
+$(BUILD)/rec_honest: tests/rec_honest.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<
 

@@ -105,6 +105,9 @@ static void rec_capture_range(int i, char *lo, char *hi, int fd)
             REAL(close)(memfd);
         return;
     }
+    /* Read and record under the writers' lock: another process's copy of
+     * the same page, read before a store here, must not land after it. */
+    rec_lock();
     while (lo < hi) {
         size_t want = hi - lo < (ptrdiff_t)chunk ? (size_t)(hi - lo) : chunk;
         ssize_t got = pread(memfd, buf, want, (off_t)(uintptr_t)lo);
@@ -117,6 +120,7 @@ static void rec_capture_range(int i, char *lo, char *hi, int fd)
         if ((size_t)got < want)
             break;
     }
+    rec_unlock();
     free(buf);
     if (memfd >= 0)
         REAL(close)(memfd);
