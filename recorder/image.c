@@ -359,9 +359,23 @@ static int img_open(struct img *im, struct img_pass *p, size_t i, const struct r
     return rc ? rc : img_bind(p, r->handle, f);
 }
 
+/* payload target\0path\0 */
+static int img_symlink(struct img *im, size_t i, const char *target)
+{
+    const char *path = target + strlen(target) + 1, *last;
+    uint32_t d = img_parent(im, path, &last), f = 0;
+    if (!d || !*last)
+        return 0;
+    if (!(f = img_new_file(im, 0, 0777)) || !(im->files[f].link = strdup(target)))
+        return -ENOMEM;
+    return img_entry(im, i, d, last, f);
+}
+
 static int img_names(struct img *im, size_t i, const struct recorder_rec *r)
 {
     const char *a = recorder_payload(r), *la, *lb;
+    if (r->type == RECORDER_SYMLINK)
+        return img_symlink(im, i, a);
     uint32_t da = img_parent(im, a, &la);
     if (!da || !*la)
         return 0;
@@ -500,7 +514,14 @@ static int img_record(struct img *im, struct img_pass *p, size_t i, const struct
     case RECORDER_MKDIR:
     case RECORDER_RMDIR:
     case RECORDER_LINK:
+    case RECORDER_SYMLINK:
         return img_names(im, i, r);
+    case RECORDER_CHMOD:   /* durable as the file's data is */
+        f = r->handle ? img_handle(p, r->handle) : img_lookup(im, recorder_payload(r));
+        if (!f)
+            return 0;
+        im->files[f].chg = i + 1;
+        return img_push_op(im, f, i);
     case RECORDER_FLAG:
         im->stats.flags++;
         return 0;

@@ -229,6 +229,21 @@ static int img_fail(struct img *im, const char *call, const char *path, int e)
     return -e;
 }
 
+/* The mode after the durable chmods (ext4: and those a commit carried). */
+static mode_t img_mode(const struct img *im, const struct img_file *file, mode_t dflt)
+{
+    mode_t mode = file->mode ? file->mode : dflt;
+    size_t upto = file->data_idx;
+    if (im->model == RECORDER_EXT4 && im->global_meta_idx > upto)
+        upto = im->global_meta_idx;
+    for (size_t k = 0; k < file->nops && file->ops[k] < upto; k++) {
+        const struct recorder_rec *r = im->j->recs[file->ops[k]];
+        if (r->type == RECORDER_CHMOD)
+            mode = (mode_t)(r->off & 07777);
+    }
+    return mode;
+}
+
 static int img_write_file(struct img *im, uint32_t f, const char *path, struct img_buf *b)
 {
     struct img_file *file = &im->files[f];
@@ -240,7 +255,7 @@ static int img_write_file(struct img *im, uint32_t f, const char *path, struct i
         return symlink(file->link, path) == 0 ? 0 : img_fail(im, "symlink", path, errno);
     if (img_content(im, f, b) != 0)
         return img_fail(im, "malloc", path, ENOMEM);
-    mode_t mode = file->mode ? file->mode : 0644;
+    mode_t mode = img_mode(im, file, 0644);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return img_fail(im, "open", path, errno);
@@ -293,7 +308,7 @@ static int img_write_dir(struct img *im, uint32_t dir, const char *path, struct 
         if (!im->files[f].is_dir)
             rc = img_write_file(im, f, child, b);
         else if (!im->files[f].written) {
-            mode_t mode = im->files[f].mode ? im->files[f].mode : 0755;
+            mode_t mode = img_mode(im, &im->files[f], 0755);
             if (mkdir(child, mode) != 0 || chmod(child, mode) != 0)
                 return img_fail(im, "mkdir", child, errno);
             rc = img_write_dir(im, f, child, kids, nkids, b);

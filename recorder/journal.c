@@ -36,6 +36,7 @@ const char *recorder_type_name(unsigned type)
         [RECORDER_RENAME] = "rename",     [RECORDER_UNLINK] = "unlink",
         [RECORDER_MKDIR] = "mkdir",       [RECORDER_RMDIR] = "rmdir",
         [RECORDER_LINK] = "link",         [RECORDER_FLAG] = "flag",
+        [RECORDER_SYMLINK] = "symlink",   [RECORDER_CHMOD] = "chmod",
     };
     return type < RECORDER_TYPE_MAX && names[type] ? names[type] : "unknown";
 }

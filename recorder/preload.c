@@ -281,6 +281,8 @@ uint64_t rec_handle_raw(int fd)
         abs[r] = '\0';
         int fl = fcntl(fd, F_GETFL);
         rec_opened(fd, abs, fl < 0 ? 0 : fl & ~(O_CREAT | O_TRUNC | O_EXCL));
+        if (fd == 1 || fd == 2)   /* printf into a file under the root: glibc writes past the hook */
+            rec_mark(fd, REC_MARK_STDIO);
         h = __atomic_load_n(&rec_fdtab[fd], __ATOMIC_RELAXED);
     }
     return h == REC_OUTSIDE ? 0 : h;
@@ -515,6 +517,8 @@ static int rec_dup_to(int from, int to)
 {
     if (to >= 0 && rec_armed) {
         uint64_t h = from >= 0 && from < REC_FDS ? __atomic_load_n(&rec_fdtab[from], __ATOMIC_RELAXED) : 0;
+        if ((to == 1 || to == 2) && h > REC_OUTSIDE)   /* stdout into the root: printf writes past the hook */
+            h |= REC_MARK_STDIO;
         rec_set_handle(to, h);
     }
     return to;

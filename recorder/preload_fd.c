@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -40,7 +42,7 @@ static void *rec_real_close_range, *rec_real_closedir, *rec_real_opendir,
     *rec_real_memfd_create, *rec_real_mkstemp, *rec_real_mkostemp, *rec_real_mkstemps,
     *rec_real_mkostemps, *rec_real_mkdtemp, *rec_real_tmpfile, *rec_real_sendfile,
     *rec_real_splice, *rec_real_copy_file_range, *rec_real_vdprintf, *rec_real_open,
-    *rec_real_close, *rec_real_pread;
+    *rec_real_close, *rec_real_pread, *rec_real_ioctl;
 
 void rec_forget(int fd)
 {
@@ -309,4 +311,32 @@ int dprintf(int fd, const char *fmt, ...)
     int n = vdprintf(fd, fmt, ap);
     va_end(ap);
     return n;
+}
+
+/* ---- reflinks: ioctl(FICLONE, FICLONERANGE) share blocks with another file ------------------ */
+int ioctl(int fd, unsigned long req, ...);
+int ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    int r = ((int (*)(int, unsigned long, ...))REAL(ioctl))(fd, req, arg);
+    uint64_t h;
+    if (r != 0 || (req != FICLONE && req != FICLONERANGE) || !(h = rec_handle_raw(fd)))
+        return r;
+    int saved = errno;
+    struct stat st;
+    if (req == FICLONE && fstat(fd, &st) == 0) {
+        rec_emit(RECORDER_TRUNCATE, 0, 0, h & ~REC_MARKS, 0, 0, NULL, 0);
+        rec_readback(fd, h, 0, (size_t)st.st_size, "ioctl(FICLONE)");
+    } else if (req == FICLONERANGE && fstat(fd, &st) == 0) {
+        const struct file_clone_range *c = arg;
+        uint64_t len = c->src_length ? c->src_length : (uint64_t)st.st_size - c->dest_offset;
+        rec_readback(fd, h, (off_t)c->dest_offset, (size_t)len, "ioctl(FICLONERANGE)");
+    } else {
+        rec_flag("ioctl clone into fd %d: its data is not in the journal", fd);
+    }
+    errno = saved;
+    return r;
 }

@@ -31,7 +31,7 @@ static void *rec_real_write, *rec_real_pwrite, *rec_real_pwrite64, *rec_real_wri
     *rec_real_truncate, *rec_real_fallocate, *rec_real_posix_fallocate, *rec_real_rename,
     *rec_real_renameat, *rec_real_renameat2, *rec_real_unlink, *rec_real_unlinkat,
     *rec_real_remove, *rec_real_mkdir, *rec_real_mkdirat, *rec_real_rmdir, *rec_real_link,
-    *rec_real_linkat, *rec_real_fopen, *rec_real_fdopen, *rec_real_fclose,
+    *rec_real_linkat, *rec_real_symlinkat, *rec_real_fchmodat, *rec_real_fchmod, *rec_real_fopen, *rec_real_fdopen, *rec_real_fclose,
     *rec_real_fflush, *rec_real_open, *rec_real_close, *rec_real_pread;
 
 /* ---- data ------------------------------------------------------------------------ */
@@ -423,6 +423,48 @@ int mkdirat(int dirfd, const char *path, mode_t mode)
     rec_name1(RECORDER_MKDIR, dirfd, path, r);
     return r;
 }
+int symlink(const char *target, const char *path)
+{
+    return symlinkat(target, AT_FDCWD, path);
+}
+int symlinkat(const char *target, int dirfd, const char *path)
+{
+    int r = REAL(symlinkat)(target, dirfd, path);
+    char rel[PATH_MAX];
+    if (r == 0 && rec_armed) {
+        int saved = errno;
+        if (rec_rel(dirfd, path, rel, sizeof rel))
+            rec_emit_path(RECORDER_SYMLINK, 0, 0, target, rel);
+        errno = saved;
+    }
+    return r;
+}
+
+int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+    int r = REAL(fchmodat)(dirfd, path, mode, flags);
+    char rel[PATH_MAX];
+    if (r == 0 && rec_armed) {
+        int saved = errno;
+        if (rec_rel(dirfd, path, rel, sizeof rel))
+            rec_emit_path(RECORDER_CHMOD, 0, mode & 07777, rel, NULL);
+        errno = saved;
+    }
+    return r;
+}
+int chmod(const char *path, mode_t mode)
+{
+    return fchmodat(AT_FDCWD, path, mode, 0);
+}
+int fchmod(int fd, mode_t mode)
+{
+    int r = REAL(fchmod)(fd, mode);
+    uint64_t h;
+    if (r == 0 && (h = rec_handle(fd)))
+        rec_emit(RECORDER_CHMOD, 0, 0, h, mode & 07777, 0, NULL, 0);
+    return r;
+}
+
 int rmdir(const char *path)
 {
     int r = REAL(rmdir)(path);

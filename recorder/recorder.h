@@ -53,6 +53,8 @@ enum recorder_type {
     RECORDER_RMDIR,       /* payload: path */
     RECORDER_LINK,        /* payload: old\0new\0 */
     RECORDER_FLAG,        /* something the recorder cannot see; payload: text */
+    RECORDER_SYMLINK,     /* payload: target\0path\0 */
+    RECORDER_CHMOD,       /* off = mode; handle (fchmod), or 0 and payload: path */
     RECORDER_TYPE_MAX
 };
 

@@ -18,7 +18,9 @@
  *   escape         dprintf, sendfile, splice, copy_file_range, mkstemp
  *   rawcalls       syscall(SYS_pwritev2) and syscall(SYS_openat2): flagged
  *   fallocate      ZERO_RANGE, COLLAPSE_RANGE, INSERT_RANGE, PUNCH_HOLE
- *   names          modes 0600/0751/0700, a hard link, an O_TMPFILE file
+ *   names          modes 0600/0751/0700, chmod, fchmod, a hard link, a
+ *                  symbolic link, an O_TMPFILE file, printf into stdout
+ *                  redirected to a file
  */
 #include <dirent.h>
 #include <errno.h>
@@ -258,6 +260,15 @@ static void run_names(void)
     put("d/inner", "inner", 0);
     sync_dir("d");
     must(link("private", "d/second-name") == 0, "link");
+    must(symlink("../private", "d/symbolic") == 0, "symlink");
+    must(chmod("script", 0700) == 0, "chmod");
+    fd = open("script", O_RDONLY);
+    must(fd >= 0 && fsync(fd) == 0 && close(fd) == 0, "fsync script");
+    fd = open("private", O_RDONLY);
+    must(fd >= 0 && fchmod(fd, 0640) == 0 && fsync(fd) == 0 && close(fd) == 0, "fchmod");
+    fd = open("stdout.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    must(fd >= 0 && dup2(fd, 1) == 1 && close(fd) == 0, "dup2 stdout");
+    must(printf("printed to stdout\n") == 18 && fflush(stdout) == 0 && fsync(1) == 0, "printf");
     fd = open(".", O_WRONLY | O_TMPFILE, 0644);
     if (fd >= 0)
         must(write(fd, "t", 1) == 1 && close(fd) == 0, "O_TMPFILE");
