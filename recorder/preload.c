@@ -238,11 +238,18 @@ static void rec_bind(int fd, const char *rel, int flags)
         h |= REC_MARK_APPEND;
     if (flags & O_DIRECT)
         rec_flag("O_DIRECT open of %s: its writes are durable only after a flush", rel);
-    if ((flags & __O_TMPFILE) == __O_TMPFILE)
+    if ((flags & __O_TMPFILE) == __O_TMPFILE) {   /* bound to nothing: its sync is not its directory's */
         rec_flag("O_TMPFILE in %s%s: an unnamed file is not followed", *rel ? "" : "the root directory",
                  rel);
+        rec_set_handle(fd, REC_OUTSIDE);
+        return;
+    }
     struct stat st;
     int known = fstat(fd, &st) == 0;
+    if (known && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {   /* a FIFO, socket, device */
+        rec_set_handle(fd, REC_OUTSIDE);
+        return;
+    }
     struct iovec p = {(void *)rel, strlen(rel) + 1};
     rec_emit(RECORDER_OPEN, 0, flags, h, known ? (uint64_t)st.st_mode : 0, 0, &p, 1);
     if (fd < REC_FDS) {

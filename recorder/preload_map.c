@@ -142,6 +142,21 @@ void rec_maps_capture_all(void)
         rec_capture_file(0, 0, -1);
 }
 
+/* A fork while another thread holds the table's lock must not leave the
+ * child a lock nobody will release. */
+static void rec_maps_prefork(void)
+{
+    pthread_mutex_lock(&rec_maps_lock);
+}
+static void rec_maps_postfork(void)
+{
+    pthread_mutex_unlock(&rec_maps_lock);
+}
+__attribute__((constructor)) static void rec_maps_init(void)
+{
+    pthread_atfork(rec_maps_prefork, rec_maps_postfork, rec_maps_postfork);
+}
+
 __attribute__((destructor)) static void rec_maps_at_exit(void)
 {
     rec_maps_capture_all();
