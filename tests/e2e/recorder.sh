@@ -45,6 +45,20 @@ for i in $(seq 1 20); do
 done
 check "threads and forked processes appending, pwrite on O_APPEND, RWF_APPEND, stores unmapped before another fd syncs: image = tree in $good of 20 runs" '[ $good = 20 ]'
 
+# The contract of finding 1: two threads append, fdatasync, acknowledge: correct, so held.
+py=$(command -v /usr/bin/python3 || command -v python3)   # Debian's, not a slow version-manager shim
+if [ -n "$py" ]; then
+    out=$("$bin" crash --json --dir "$dir" --seed 3 --target contract --trials 2 --seconds 2 --cuts 2 \
+        --run "$py $(realpath tests/helpers/two_appenders.py)" --check 'cat "$FSYNCLAB_DATA/log"' 2>"$dir/log")
+    rc=$?
+    get() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" <<<"$out"; }
+    echo "$out" >"$dir/log"
+    check "a contract whose two threads append, fdatasync and acknowledge holds under drop" \
+        '[ $rc = 0 ] && [ "$(get acked_lost_max)" = 0 ] && [ "$(get held)" = true ]'
+else
+    echo "skip the two-thread contract: no python3"
+fi
+
 # ---- finding 4: a mapping larger than its file ----------------------------------------
 run mapbig mapbig
 check "a 64 KiB mapping of a 4 KiB file, synced: the journal stays whole, image = tree" \
