@@ -102,6 +102,9 @@ int cli_image(int argc, char **argv)
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
+    if (st.torn_bytes)
+        fprintf(stderr, "fsynclab: warning: %s: %llu bytes after the last whole record were not read "
+                        "(a torn journal; counted as a flag)\n", o.journal, (unsigned long long)st.torn_bytes);
     printf("image %s: %llu records, %llu files, %llu directories, %llu bytes, %llu unknown opens, "
            "%llu flags\n", o.out, (unsigned long long)st.records, (unsigned long long)st.files,
            (unsigned long long)st.dirs, (unsigned long long)st.bytes,

@@ -526,6 +526,8 @@ static int rec_dup_to(int from, int to)
         uint64_t h = from >= 0 && from < REC_FDS ? __atomic_load_n(&rec_fdtab[from], __ATOMIC_RELAXED) : 0;
         if ((to == 1 || to == 2) && h > REC_OUTSIDE)   /* stdout into the root: printf writes past the hook */
             h |= REC_MARK_STDIO;
+        if (from >= 0 && from < REC_FDS && to < REC_FDS)
+            rec_fdid[to] = rec_fdid[from];
         rec_set_handle(to, h);
     }
     return to;
