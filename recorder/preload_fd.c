@@ -4,7 +4,8 @@
  * DESIGN.  The fd table must never hold an entry for a descriptor that
  * is no longer the file it was bound to: every call that closes several
  * descriptors, or makes one that cannot be a file under the root (pipes,
- * sockets, event and memory fds), sets its entry; mkstemp's file is
+ * sockets, event, signal and memory fds), or one the recorder cannot name
+ * (received over a socket, opened by handle), sets its entry; mkstemp's file is
  * recorded as created.  The journal's descriptor survives close_range and
  * closefrom.  sendfile, splice and copy_file_range move data the process
  * never holds: after the call, with the writers' lock held when the
@@ -28,6 +29,7 @@
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -42,7 +44,8 @@ static void *rec_real_close_range, *rec_real_closedir, *rec_real_opendir,
     *rec_real_memfd_create, *rec_real_mkstemp, *rec_real_mkostemp, *rec_real_mkstemps,
     *rec_real_mkostemps, *rec_real_mkdtemp, *rec_real_tmpfile, *rec_real_sendfile,
     *rec_real_splice, *rec_real_copy_file_range, *rec_real_vdprintf, *rec_real_open,
-    *rec_real_close, *rec_real_pread, *rec_real_ioctl;
+    *rec_real_close, *rec_real_pread, *rec_real_ioctl, *rec_real_signalfd, *rec_real_recvmsg,
+    *rec_real_open_by_handle_at;
 
 void rec_forget(int fd)
 {
@@ -166,6 +169,32 @@ int inotify_init1(int flags)
 int memfd_create(const char *name, unsigned flags)
 {
     return rec_outside(REAL(memfd_create)(name, flags));
+}
+int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    return rec_outside(REAL(signalfd)(fd, mask, flags));
+}
+/* A descriptor received over a socket: its entry is looked up at first use. */
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    ssize_t r = REAL(recvmsg)(fd, msg, flags);
+    if (r >= 0 && rec_armed && msg && msg->msg_controllen)
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t k = 0; k < n; k++) {
+                    int got;
+                    memcpy(&got, CMSG_DATA(c) + k * sizeof(int), sizeof got);
+                    rec_forget(got);
+                }
+            }
+    return r;
+}
+int open_by_handle_at(int mount_fd, struct file_handle *h, int flags)
+{
+    int fd = REAL(open_by_handle_at)(mount_fd, h, flags);
+    rec_forget(fd);
+    return fd;
 }
 FILE *tmpfile(void)
 {
