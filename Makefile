@@ -34,7 +34,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe
+REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe $(BUILD)/rec_honest
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench
 
@@ -94,15 +94,20 @@ $(BUILD)/tests/slow_sync.so: tests/helpers/slow_sync.c
 # ASan runtime must come first in a process) and without the 64-bit
 # off_t redirections, so that open and open64 stay two symbols.
 REC_CFLAGS := $(filter -O% -g% -W%,$(CFLAGS)) -std=c11 -Wall -Wextra -pthread -I. -D_GNU_SOURCE
-$(BUILD)/libfsynclab-rec.so: recorder/preload.c recorder/preload_io.c recorder/preload.h recorder/recorder.h
+REC_SRC := $(wildcard recorder/preload*.c)
+$(BUILD)/libfsynclab-rec.so: $(REC_SRC) recorder/preload.h recorder/recorder.h
 	@mkdir -p $(dir $@)
-	$(CC) $(REC_CFLAGS) -U_FORTIFY_SOURCE -fPIC -shared -o $@ recorder/preload.c recorder/preload_io.c -ldl
+	$(CC) $(REC_CFLAGS) -U_FORTIFY_SOURCE -fPIC -shared -o $@ $(REC_SRC) -ldl
 
 $(BUILD)/fsynclab-sqlite-worker: recorder/targets/sqlite_worker.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs sqlite3)
 
 $(BUILD)/rec_probe: tests/rec_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
+$(BUILD)/rec_honest: tests/rec_honest.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<
 

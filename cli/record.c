@@ -197,6 +197,8 @@ int cli_record(int argc, char **argv)
     char err[512] = "";
     int st = 0;
     if ((rc = recorder_record(o.root, o.journal, argv + o.rest, &st, err, sizeof err)) < 0) {
+        if (rc == -EINVAL)
+            return cli_usage_error("%s", err);
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
@@ -243,6 +245,9 @@ int cli_image(int argc, char **argv)
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
+    if (st.torn_bytes)
+        fprintf(stderr, "fsynclab: warning: %s: %llu bytes after the last whole record were not read "
+                        "(a torn journal; counted as a flag)\n", o.journal, (unsigned long long)st.torn_bytes);
     printf("image %s: %llu records, %llu files, %llu directories, %llu bytes, %llu unknown opens, "
            "%llu flags\n", o.out, (unsigned long long)st.records, (unsigned long long)st.files,
            (unsigned long long)st.dirs, (unsigned long long)st.bytes,
@@ -250,10 +255,12 @@ int cli_image(int argc, char **argv)
     return cli_flush();
 }
 
-static int has_text(unsigned type)
+static int has_text(const struct recorder_rec *r)
 {
+    unsigned type = r->type;
     return type == RECORDER_OPEN || type == RECORDER_FLAG || type == RECORDER_TRUNCATE_PATH ||
-           (type >= RECORDER_RENAME && type <= RECORDER_LINK);
+           (type >= RECORDER_RENAME && type <= RECORDER_LINK) || type == RECORDER_SYMLINK ||
+           (type == RECORDER_CHMOD && !r->handle);
 }
 
 int cli_journal(int argc, char **argv)
@@ -275,8 +282,9 @@ int cli_journal(int argc, char **argv)
         if (o.summary)
             continue;
         /* the second path of a rename or link follows the first's NUL */
-        const char *a = has_text(r->type) ? recorder_payload(r) : "";
-        const char *b = r->type == RECORDER_RENAME || r->type == RECORDER_LINK ? a + strlen(a) + 1 : "";
+        const char *a = has_text(r) ? recorder_payload(r) : "";
+        const char *b = r->type == RECORDER_RENAME || r->type == RECORDER_LINK || r->type == RECORDER_SYMLINK
+                            ? a + strlen(a) + 1 : "";
         printf("%12.3f %7u %-15s h=%llx off=%llu len=%llu aux=%d flags=%u %s%s%s\n",
                (double)(r->ns - j.recs[0]->ns) / 1e6, r->pid, recorder_type_name(r->type),
                (unsigned long long)r->handle, (unsigned long long)r->off, (unsigned long long)r->len,

@@ -8,12 +8,16 @@
  * what was journaled before its begin record:
  *   drop  the file's data; for a directory, its entry changes;
  *         sync()/syncfs(): everything;
- *   ext4  as drop, and every metadata change of every directory (one
- *         ordered journal: any commit carries all earlier metadata), and a
- *         rename over an existing file, once durable, carries the data
- *         written to the renamed file before it (auto_da_alloc).  The
- *         truncate-then-close flush of auto_da_alloc and the periodic
- *         5-second commit are left out.
+ *   ext4  as drop, and a sync that commits ext4's journal carries every
+ *         earlier metadata change: every directory entry and every size
+ *         change by truncate, O_TRUNC or fallocate (one ordered journal).
+ *         A sync commits when its file has a change the last commit did not
+ *         carry: any change for fsync; for fdatasync and msync only one
+ *         that changes the size or allocates (a pure overwrite commits
+ *         nothing).  A rename over an existing file, once durable, carries
+ *         the data written to the renamed file before it (auto_da_alloc).
+ *         The truncate-then-close flush of auto_da_alloc, the periodic
+ *         5-second commit and writes into holes are left out.
  * torn and reorder start from drop and let some unsynced data through
  * (image_write.c).
  */
@@ -146,6 +150,9 @@ static int img_push_eop(struct img_eop **v, size_t *n, size_t *cap, struct img_e
 /* Changes the current entry now, and queues the change for the durable map. */
 static int img_entry(struct img *im, size_t idx, uint32_t dir, const char *name, uint32_t file)
 {
+    im->files[dir].chg = im->files[dir].dchg = idx + 1;   /* a directory's entries are its data */
+    if (file)
+        im->files[file].chg = idx + 1;   /* its link count or ctime */
     if (img_map_put(&im->cur, dir, name, file) != 0)
         return -ENOMEM;
     return img_push_eop(&im->eops, &im->neops, &im->capeops, (struct img_eop){idx, dir, file, name});
@@ -194,7 +201,14 @@ static int img_load_entry(struct img *im, const char *path, uint32_t dir, const 
     struct stat st;
     if ((size_t)snprintf(full, sizeof full, "%s/%s", path, name) >= sizeof full || lstat(full, &st) != 0)
         return -ENAMETOOLONG;
-    uint32_t f = img_new_file(im, S_ISDIR(st.st_mode), st.st_mode & 07777);
+    uint32_t f = 0;
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)   /* another name of a file already loaded */
+        for (uint32_t k = 2; k < im->nfiles && !f; k++)
+            if (im->files[k].ino == (uint64_t)st.st_ino && im->files[k].dev == (uint64_t)st.st_dev)
+                f = k;
+    int again = f != 0;
+    if (!f)
+        f = img_new_file(im, S_ISDIR(st.st_mode), st.st_mode & 07777);
     char *owned = strdup(name);
     if (!f || !owned || img_map_put(&im->cur, dir, owned, f) || img_map_put(&im->dur, dir, owned, f)) {
         free(owned);
@@ -212,6 +226,10 @@ static int img_load_entry(struct img *im, const char *path, uint32_t dir, const 
     }
     im->owned[im->nowned++] = owned;
     struct img_file *file = &im->files[f];
+    if (again)
+        return 0;
+    file->dev = (uint64_t)st.st_dev;
+    file->ino = (uint64_t)st.st_ino;
     if (S_ISDIR(st.st_mode))
         return img_load_dir(im, full, f);
     if (S_ISLNK(st.st_mode)) {
@@ -236,6 +254,7 @@ static int img_load_entry(struct img *im, const char *path, uint32_t dir, const 
     }
     close(fd);
     file->init_len = got;
+    file->size = got;
     return file->init && got == (size_t)st.st_size ? 0 : -EIO;
 }
 
@@ -266,7 +285,7 @@ struct img_pass {
     uint64_t *handles;   /* handle -> file, open addressing: key 0 is empty */
     uint32_t *hfile;
     size_t hcap, hused;
-    struct { uint32_t pid; uint64_t id; size_t idx; uint64_t ns; } *syncs;   /* begun, not ended */
+    struct { uint32_t pid; uint64_t id; size_t idx; uint64_t ns; size_t dirty; } *syncs;   /* begun, not ended */
     size_t nsyncs, capsyncs;
 };
 
@@ -327,25 +346,43 @@ static int img_open(struct img *im, struct img_pass *p, size_t i, const struct r
         }
         if (!(r->aux & O_CREAT))
             im->stats.unknown_opens++;   /* made by a call the recorder did not see */
-        f = img_new_file(im, (r->aux & O_DIRECTORY) != 0, 0644);
+        mode_t mode = r->off & 07777 ? (mode_t)(r->off & 07777) : 0644;   /* 0: an old journal */
+        f = img_new_file(im, (r->aux & O_DIRECTORY) != 0, mode);
         if (!f || img_entry(im, i, dir, last, f) != 0)
             return -ENOMEM;
+        im->files[f].chg = im->files[f].dchg = i + 1;
     } else if ((r->aux & O_TRUNC) && !im->files[f].is_dir) {
         rc = img_push_op(im, f, i);
+        im->files[f].size = 0;
+        im->files[f].chg = im->files[f].dchg = i + 1;
     }
     return rc ? rc : img_bind(p, r->handle, f);
+}
+
+/* payload target\0path\0 */
+static int img_symlink(struct img *im, size_t i, const char *target)
+{
+    const char *path = target + strlen(target) + 1, *last;
+    uint32_t d = img_parent(im, path, &last), f = 0;
+    if (!d || !*last)
+        return 0;
+    if (!(f = img_new_file(im, 0, 0777)) || !(im->files[f].link = strdup(target)))
+        return -ENOMEM;
+    return img_entry(im, i, d, last, f);
 }
 
 static int img_names(struct img *im, size_t i, const struct recorder_rec *r)
 {
     const char *a = recorder_payload(r), *la, *lb;
+    if (r->type == RECORDER_SYMLINK)
+        return img_symlink(im, i, a);
     uint32_t da = img_parent(im, a, &la);
     if (!da || !*la)
         return 0;
     uint32_t fa = img_map_get(&im->cur, da, la);
     switch (r->type) {
     case RECORDER_MKDIR: {
-        uint32_t f = img_new_file(im, 1, 0755);
+        uint32_t f = img_new_file(im, 1, r->off & 07777 ? (mode_t)(r->off & 07777) : 0755);
         return f ? img_entry(im, i, da, la, f) : -ENOMEM;
     }
     case RECORDER_UNLINK:
@@ -374,12 +411,17 @@ static int img_names(struct img *im, size_t i, const struct recorder_rec *r)
     return rc ? rc : img_entry(im, i, db, lb, fa);
 }
 
+static size_t img_max(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
 static int img_sync_end(struct img *im, struct img_pass *p, const struct recorder_rec *r)
 {
     for (size_t k = 0; k < p->nsyncs; k++) {
         if (p->syncs[k].pid != r->pid || p->syncs[k].id != r->off)
             continue;
-        size_t b = p->syncs[k].idx;
+        size_t b = p->syncs[k].idx, dirty = p->syncs[k].dirty;
         uint64_t took = r->ns - p->syncs[k].ns;
         p->syncs[k] = p->syncs[--p->nsyncs];
         if (r->aux != 0)
@@ -388,18 +430,49 @@ static int img_sync_end(struct img *im, struct img_pass *p, const struct recorde
             im->stats.max_sync_ns = took;
         uint32_t f = r->handle ? img_handle(p, r->handle) : 0;
         if (!r->handle) {
-            im->global_data_idx = im->global_meta_idx = b;
+            im->global_data_idx = img_max(im->global_data_idx, b);
+            im->global_meta_idx = img_max(im->global_meta_idx, b);
         } else if (f) {
-            if (b > im->files[f].data_idx)
-                im->files[f].data_idx = b;
-            if (im->files[f].is_dir && b > im->files[f].meta_idx)
-                im->files[f].meta_idx = b;
+            im->files[f].data_idx = img_max(im->files[f].data_idx, b);
+            if (im->files[f].is_dir)
+                im->files[f].meta_idx = img_max(im->files[f].meta_idx, b);
         }
-        if (im->model == RECORDER_EXT4 && b > im->global_meta_idx)
+        /* ext4: the sync commits the journal only if its file had a change
+         * the last commit did not carry (dirty is 1 + that change's index) */
+        if (im->model == RECORDER_EXT4 && r->handle && dirty > im->global_meta_idx)
             im->global_meta_idx = b;
         return 0;
     }
     return 0;
+}
+
+/* The size the program saw after a data change, and whether it changed
+ * the size or allocated (what an fdatasync must commit). */
+static void img_track_size(struct img_file *file, const struct recorder_rec *r, size_t i)
+{
+    uint64_t before = file->size;
+    switch (r->type) {
+    case RECORDER_WRITE:
+        if (r->flags & RECORDER_F_REPLACE)
+            file->size = r->len;
+        else if (!(r->flags & RECORDER_F_MAPPED) && r->off + r->len > file->size)
+            file->size = r->off + r->len;
+        break;
+    case RECORDER_TRUNCATE:
+    case RECORDER_TRUNCATE_PATH:
+        file->size = r->off;
+        file->dchg = i + 1;
+        break;
+    case RECORDER_FALLOCATE:
+        file->size = img_fallocate_size(file->size, r);
+        file->dchg = i + 1;
+        break;
+    default:
+        break;
+    }
+    if (file->size != before)
+        file->dchg = i + 1;
+    file->chg = i + 1;
 }
 
 static int img_record(struct img *im, struct img_pass *p, size_t i, const struct recorder_rec *r)
@@ -411,11 +484,12 @@ static int img_record(struct img *im, struct img_pass *p, size_t i, const struct
     case RECORDER_WRITE:
     case RECORDER_TRUNCATE:
     case RECORDER_FALLOCATE:
-        f = img_handle(p, r->handle);
-        return f && !im->files[f].is_dir ? img_push_op(im, f, i) : 0;
     case RECORDER_TRUNCATE_PATH:
-        f = img_lookup(im, recorder_payload(r));
-        return f && !im->files[f].is_dir ? img_push_op(im, f, i) : 0;
+        f = r->type == RECORDER_TRUNCATE_PATH ? img_lookup(im, recorder_payload(r)) : img_handle(p, r->handle);
+        if (!f || im->files[f].is_dir)
+            return 0;
+        img_track_size(&im->files[f], r, i);
+        return img_push_op(im, f, i);
     case RECORDER_SYNC_BEGIN:
         if (p->nsyncs == p->capsyncs) {
             size_t cap = p->capsyncs ? p->capsyncs * 2 : 16;
@@ -428,6 +502,9 @@ static int img_record(struct img *im, struct img_pass *p, size_t i, const struct
         p->syncs[p->nsyncs].pid = r->pid;
         p->syncs[p->nsyncs].id = r->off;
         p->syncs[p->nsyncs].idx = i;
+        f = img_handle(p, r->handle);
+        p->syncs[p->nsyncs].dirty = !f ? 0
+                                   : r->aux == RECORDER_SYNC_FSYNC ? im->files[f].chg : im->files[f].dchg;
         p->syncs[p->nsyncs++].ns = r->ns;
         return 0;
     case RECORDER_SYNC_END:
@@ -437,7 +514,14 @@ static int img_record(struct img *im, struct img_pass *p, size_t i, const struct
     case RECORDER_MKDIR:
     case RECORDER_RMDIR:
     case RECORDER_LINK:
+    case RECORDER_SYMLINK:
         return img_names(im, i, r);
+    case RECORDER_CHMOD:   /* durable as the file's data is */
+        f = r->handle ? img_handle(p, r->handle) : img_lookup(im, recorder_payload(r));
+        if (!f)
+            return 0;
+        im->files[f].chg = i + 1;
+        return img_push_op(im, f, i);
     case RECORDER_FLAG:
         im->stats.flags++;
         return 0;
@@ -473,6 +557,7 @@ static int img_settle(struct img *im)
 static void img_free(struct img *im)
 {
     for (size_t f = 0; f < im->nfiles; f++) {
+        free(im->files[f].first_path);
         free(im->files[f].init);
         free(im->files[f].link);
         free(im->files[f].ops);
@@ -515,6 +600,8 @@ int recorder_image_build(const struct recorder_journal *j, const char *snapshot_
         }
     }
     im.stats.records = i;
+    im.stats.torn_bytes = j->torn_bytes;
+    im.stats.flags += j->torn_bytes != 0;   /* what follows a torn record is not seen */
     rc = img_settle(&im);
     if (rc == 0)
         rc = img_write_tree(&im, out_dir);

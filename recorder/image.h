@@ -29,6 +29,11 @@ struct img_file {
     size_t data_idx;         /* ops before this record index are durable */
     size_t meta_idx;         /* directories: entry changes before this index are durable */
     int written;             /* already put in the image (a directory reachable twice) */
+    char *first_path;        /* a file with two names: the first written, to link the rest to */
+    uint64_t size;           /* while reading the journal: the size the program saw */
+    uint64_t dev, ino;       /* snapshot: to keep its hard links one file */
+    size_t chg, dchg;        /* 1 + the index of its last change, and of its last change an
+                                fdatasync must commit (size, allocation, creation); 0: none */
 };
 
 struct img_slot {
@@ -71,5 +76,7 @@ uint32_t img_map_get(const struct img_map *m, uint32_t dir, const char *name);
 
 /* image_write.c */
 int img_write_tree(struct img *im, const char *out_dir);
+/* A file's size after fallocate record r (every mode fallocate(2) has). */
+uint64_t img_fallocate_size(uint64_t size, const struct recorder_rec *r);
 
 #endif

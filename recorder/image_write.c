@@ -9,9 +9,12 @@
  *               writeback in order);
  *   reorder     each sector of each write, and each size change, on its
  *               own with probability 1/2 (writeback in any order).
+ * ext4 adds the size changes (truncate, O_TRUNC, fallocate) that a commit
+ * carried past the file's own last sync: sizes only, never their data.
+ * A mapped write never extends a file (stores past the end are lost).
  * Only names in the durable map are written; a directory reachable under
  * two names (a strict model can keep both halves of a rename) is written
- * once, at the first.
+ * once, at the first; a file with two names is written once and linked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +63,74 @@ static int img_put(struct img_buf *b, uint64_t off, const unsigned char *src, si
     return 0;
 }
 
+uint64_t img_fallocate_size(uint64_t size, const struct recorder_rec *r)
+{
+    int mode = r->aux;
+    if (mode & FALLOC_FL_COLLAPSE_RANGE)
+        return r->off + r->len <= size ? size - r->len : size;
+    if (mode & FALLOC_FL_INSERT_RANGE)
+        return r->off < size ? size + r->len : size;
+    if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) && r->off + r->len > size)
+        return r->off + r->len;
+    return size;
+}
+
+static void img_zero(struct img_buf *b, uint64_t off, uint64_t len)
+{
+    size_t end = off + len < b->len ? (size_t)(off + len) : b->len;
+    if (off < end)
+        memset(b->data + off, 0, end - (size_t)off);
+}
+
+static int img_fallocate(struct img_buf *b, const struct recorder_rec *r)
+{
+    size_t old = b->len, off = (size_t)r->off, len = (size_t)r->len;
+    uint64_t size = img_fallocate_size(old, r);
+    if (r->aux & FALLOC_FL_COLLAPSE_RANGE) {   /* the range goes; what follows moves down */
+        if (size != old)
+            memmove(b->data + off, b->data + off + len, old - off - len);
+        b->len = (size_t)size;
+        return 0;
+    }
+    if (r->aux & FALLOC_FL_INSERT_RANGE) {     /* a hole opens at off */
+        if (size == old)
+            return 0;
+        if (img_resize(b, (size_t)size) != 0)
+            return -ENOMEM;
+        memmove(b->data + off + len, b->data + off, old - off);
+        memset(b->data + off, 0, len);
+        return 0;
+    }
+    if (r->aux & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+        img_zero(b, r->off, r->len);
+    return size > old ? img_resize(b, (size_t)size) : 0;
+}
+
+/* The size change of r alone (ext4: committed metadata without its data). */
+static int img_apply_size(struct img_buf *b, const struct recorder_rec *r)
+{
+    uint64_t size = b->len;
+    switch (r->type) {
+    case RECORDER_OPEN:   /* O_TRUNC */
+        size = 0;
+        break;
+    case RECORDER_TRUNCATE:
+    case RECORDER_TRUNCATE_PATH:
+        size = r->off;
+        break;
+    case RECORDER_FALLOCATE:
+        size = img_fallocate_size(b->len, r);
+        break;
+    default:
+        return 0;
+    }
+    if (size < b->len) {
+        b->len = (size_t)size;
+        return 0;
+    }
+    return img_resize(b, (size_t)size);
+}
+
 /* Applies record r; for a write, only bytes [from, to) of its payload. */
 static int img_apply(struct img_buf *b, const struct recorder_rec *r, size_t from, size_t to)
 {
@@ -71,26 +142,19 @@ static int img_apply(struct img_buf *b, const struct recorder_rec *r, size_t fro
             b->len = 0;
             return img_put(b, 0, recorder_payload(r), (size_t)r->len);
         }
+        if (r->flags & RECORDER_F_MAPPED) {   /* a store past the end of the file is lost */
+            size_t room = r->off < b->len ? b->len - (size_t)r->off : 0;
+            if (to > room)
+                to = room;
+        }
         return to > from ? img_put(b, r->off + from, (const unsigned char *)recorder_payload(r) + from,
                                    to - from)
                          : 0;
     case RECORDER_TRUNCATE:
     case RECORDER_TRUNCATE_PATH:
-        if (r->off < b->len) {
-            b->len = (size_t)r->off;
-            return 0;
-        }
-        return img_resize(b, (size_t)r->off);
+        return img_apply_size(b, r);
     case RECORDER_FALLOCATE:
-        if (r->aux & FALLOC_FL_PUNCH_HOLE) {
-            size_t end = r->off + r->len < b->len ? (size_t)(r->off + r->len) : b->len;
-            if (r->off < end)
-                memset(b->data + r->off, 0, end - (size_t)r->off);
-            return 0;
-        }
-        if (!(r->aux & FALLOC_FL_KEEP_SIZE) && r->off + r->len > b->len)
-            return img_resize(b, (size_t)(r->off + r->len));
-        return 0;
+        return img_fallocate(b, r);
     default:
         return 0;
     }
@@ -118,6 +182,10 @@ static int img_content(const struct img *im, uint32_t f, struct img_buf *b)
         if (img_apply(b, r, 0, (size_t)r->len) != 0)
             return -ENOMEM;
     }
+    if (im->model == RECORDER_EXT4)
+        for (size_t s = k; s < file->nops && file->ops[s] < im->global_meta_idx; s++)
+            if (img_apply_size(b, im->j->recs[file->ops[s]]) != 0)
+                return -ENOMEM;
     if (im->model != RECORDER_TORN && im->model != RECORDER_REORDER)
         return 0;
     uint64_t rng = im->seed ^ ((uint64_t)f * 0xD1B54A32D192ED03ull);
@@ -161,16 +229,41 @@ static int img_fail(struct img *im, const char *call, const char *path, int e)
     return -e;
 }
 
+/* The mode after the durable chmods (ext4: and those a commit carried). */
+static mode_t img_mode(const struct img *im, const struct img_file *file, mode_t dflt)
+{
+    mode_t mode = file->mode ? file->mode : dflt;
+    size_t upto = file->data_idx;
+    if (im->model == RECORDER_EXT4 && im->global_meta_idx > upto)
+        upto = im->global_meta_idx;
+    for (size_t k = 0; k < file->nops && file->ops[k] < upto; k++) {
+        const struct recorder_rec *r = im->j->recs[file->ops[k]];
+        if (r->type == RECORDER_CHMOD)
+            mode = (mode_t)(r->off & 07777);
+    }
+    return mode;
+}
+
 static int img_write_file(struct img *im, uint32_t f, const char *path, struct img_buf *b)
 {
-    const struct img_file *file = &im->files[f];
+    struct img_file *file = &im->files[f];
+    if (file->first_path)   /* another name of a file already written */
+        return linkat(AT_FDCWD, file->first_path, AT_FDCWD, path, 0) == 0 ? 0 : img_fail(im, "link", path, errno);
+    if (!(file->first_path = strdup(path)))
+        return img_fail(im, "malloc", path, ENOMEM);
     if (file->link)
         return symlink(file->link, path) == 0 ? 0 : img_fail(im, "symlink", path, errno);
     if (img_content(im, f, b) != 0)
         return img_fail(im, "malloc", path, ENOMEM);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file->mode ? file->mode : 0644);
+    mode_t mode = img_mode(im, file, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return img_fail(im, "open", path, errno);
+    if (fchmod(fd, mode) != 0) {   /* the mode the program's file had, whatever our umask */
+        int e = errno;
+        close(fd);
+        return img_fail(im, "fchmod", path, e);
+    }
     for (size_t done = 0; done < b->len;) {
         ssize_t n = write(fd, b->data + done, b->len - done);
         if (n < 0) {
@@ -215,7 +308,8 @@ static int img_write_dir(struct img *im, uint32_t dir, const char *path, struct 
         if (!im->files[f].is_dir)
             rc = img_write_file(im, f, child, b);
         else if (!im->files[f].written) {
-            if (mkdir(child, im->files[f].mode ? im->files[f].mode : 0755) != 0)
+            mode_t mode = img_mode(im, &im->files[f], 0755);
+            if (mkdir(child, mode) != 0 || chmod(child, mode) != 0)
                 return img_fail(im, "mkdir", child, errno);
             rc = img_write_dir(im, f, child, kids, nkids, b);
         }

@@ -6,6 +6,7 @@
  * after it are left out (a later record cannot exist after a torn one: the
  * kernel appends each writev whole, so only the last can be short).
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,13 +36,13 @@ const char *recorder_type_name(unsigned type)
         [RECORDER_RENAME] = "rename",     [RECORDER_UNLINK] = "unlink",
         [RECORDER_MKDIR] = "mkdir",       [RECORDER_RMDIR] = "rmdir",
         [RECORDER_LINK] = "link",         [RECORDER_FLAG] = "flag",
+        [RECORDER_SYMLINK] = "symlink",   [RECORDER_CHMOD] = "chmod",
     };
     return type < RECORDER_TYPE_MAX && names[type] ? names[type] : "unknown";
 }
 
-int recorder_journal_open(const char *path, struct recorder_journal *out, char *err, size_t errlen)
+static int journal_map(const char *path, struct recorder_journal *out, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -53,6 +56,12 @@ int recorder_journal_open(const char *path, struct recorder_journal *out, char *
         close(fd);
         return -e;
     }
+    if (!S_ISREG(st.st_mode)) {
+        SET_ERR("%s is not a journal: not a regular file (give the FILE `fsynclab record --journal` wrote)",
+                path);
+        close(fd);
+        return -EINVAL;
+    }
     out->bytes = (size_t)st.st_size;
     if (out->bytes > 0) {
         void *m = mmap(NULL, out->bytes, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -65,7 +74,38 @@ int recorder_journal_open(const char *path, struct recorder_journal *out, char *
         out->base = m;
     }
     close(fd);
-    size_t cap = 0, at = 0;
+    return 0;
+}
+
+/* An empty file is an empty journal (made by a trial before any program
+ * armed); anything else must carry the header. */
+static int journal_check_head(const char *path, const struct recorder_journal *j, char *err, size_t errlen)
+{
+    if (j->bytes == 0)
+        return 0;
+    const struct recorder_jhead *h = (const void *)j->base;
+    if (j->bytes < RECORDER_JHEAD_SIZE || memcmp(h->magic, RECORDER_MAGIC, 8) != 0) {
+        SET_ERR("%s is not a journal: no %s header (give the FILE `fsynclab record --journal` wrote)", path,
+                RECORDER_MAGIC);
+        return -EINVAL;
+    }
+    if (h->version != RECORDER_VERSION || h->header_size < RECORDER_JHEAD_SIZE || h->header_size > j->bytes) {
+        SET_ERR("%s: journal version %u, header %u bytes; this fsynclab reads version %u (record it again)",
+                path, h->version, h->header_size, RECORDER_VERSION);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int recorder_journal_open(const char *path, struct recorder_journal *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int rc = journal_map(path, out, err, errlen);
+    if (rc == 0 && (rc = journal_check_head(path, out, err, errlen)) != 0)
+        recorder_journal_close(out);
+    if (rc)
+        return rc;
+    size_t cap = 0, at = out->bytes ? ((const struct recorder_jhead *)out->base)->header_size : 0;
     while (at + RECORDER_HEADER <= out->bytes) {
         const struct recorder_rec *r = (const void *)(out->base + at);
         if (r->size < RECORDER_HEADER || r->size > out->bytes - at)
@@ -85,6 +125,65 @@ int recorder_journal_open(const char *path, struct recorder_journal *out, char *
     }
     out->torn_bytes = out->bytes - at;
     return 0;
+}
+
+int recorder_journal_create(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        SET_ERR("open(%s): %s (--journal must name a file that can be written)", path, strerror(e));
+        return -e;
+    }
+    struct stat st;
+    struct recorder_jhead h;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        SET_ERR("fstat(%s): %s", path, strerror(-rc));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        SET_ERR("--journal %s: not a regular file", path);
+    } else if (st.st_size > 0 && (pread(fd, &h, 8, 0) != 8 || memcmp(h.magic, RECORDER_MAGIC, 8) != 0)) {
+        rc = -EEXIST;
+        SET_ERR("--journal %s: the file exists and is not a journal; not overwriting it (remove it, or "
+                "name another)", path);
+    }
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, RECORDER_MAGIC, 8);
+    h.version = RECORDER_VERSION;
+    h.header_size = RECORDER_JHEAD_SIZE;
+    if (rc == 0 && (ftruncate(fd, 0) != 0 || pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)) {
+        rc = errno ? -errno : -EIO;
+        SET_ERR("writing the journal header to %s: %s", path, strerror(-rc));
+    }
+    if (close(fd) != 0 && rc == 0) {
+        rc = -errno;
+        SET_ERR("close(%s): %s", path, strerror(-rc));
+    }
+    return rc;
+}
+
+int recorder_elf_is_static(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    Elf64_Ehdr eh;
+    int is_static = 0;
+    if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64) {
+        is_static = 1;
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) != (ssize_t)sizeof ph)
+                break;
+            if (ph.p_type == PT_INTERP)
+                is_static = 0;
+        }
+    }
+    close(fd);
+    return is_static;
 }
 
 void recorder_journal_close(struct recorder_journal *j)
@@ -154,12 +253,86 @@ int recorder_arm_env(const char *lib, const char *root, const char *journal)
     return 0;
 }
 
+/* argv0 as execvp would find it, into out; -ENOENT when there is none. */
+static int journal_which(const char *argv0, char *out, size_t outlen)
+{
+    if (strchr(argv0, '/')) {
+        if ((size_t)snprintf(out, outlen, "%s", argv0) >= outlen)
+            return -ENAMETOOLONG;
+        return access(out, X_OK) == 0 ? 0 : -errno;
+    }
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if ((size_t)snprintf(out, outlen, "%.*s%s%s", (int)len, p, len ? "/" : "", argv0) < outlen &&
+            access(out, X_OK) == 0)
+            return 0;
+        p += len + (colon != NULL);
+    }
+    return -ENOENT;
+}
+
+/* The flag a preloaded exec would have written, for the first exec. */
+static int journal_flag_static(const char *journal, const char *path)
+{
+    char text[PATH_MAX + 64];
+    int n = snprintf(text, sizeof text, "exec of static binary %s: its calls are not recorded", path);
+    if (n < 0 || (size_t)n >= sizeof text)
+        n = (int)sizeof text - 1;
+    text[n] = '\0';
+    struct recorder_rec r = {.size = (uint32_t)(RECORDER_HEADER + (size_t)n + 1), .type = RECORDER_FLAG,
+                             .pid = (uint32_t)getpid()};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r.ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    int fd = open(journal, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct iovec iov[2] = {{&r, RECORDER_HEADER}, {text, (size_t)n + 1}};
+    ssize_t w = writev(fd, iov, 2);
+    int e = w == (ssize_t)r.size ? 0 : (w < 0 ? errno : EIO);
+    if (close(fd) != 0 && !e)
+        e = errno;
+    return -e;
+}
+
+static int journal_preflight(const char *root, const char *journal, const char *argv0, char *err,
+                             size_t errlen)
+{
+    struct stat st;
+    int e = stat(root, &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
+    if (e) {
+        SET_ERR("--root %s: %s (give an existing directory)", root, strerror(e));
+        return -EINVAL;
+    }
+    char exe[PATH_MAX];
+    int rc = journal_which(argv0, exe, sizeof exe);
+    if (rc) {
+        SET_ERR("record: cannot run %s: %s", argv0, strerror(-rc));
+        return -EINVAL;
+    }
+    if ((rc = recorder_journal_create(journal, err, errlen)) != 0)
+        return rc == -EEXIST ? -EINVAL : rc;
+    if (recorder_elf_is_static(exe)) {
+        fprintf(stderr, "fsynclab: warning: %s is a static binary: LD_PRELOAD cannot record its calls; "
+                        "the journal holds a flag saying so\n", exe);
+        if ((rc = journal_flag_static(journal, exe)) != 0) {
+            SET_ERR("writing a flag to %s: %s", journal, strerror(-rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int recorder_record(const char *root, const char *journal, char *const argv[], int *status,
                     char *err, size_t errlen)
 {
     char lib[PATH_MAX];
     int rc = recorder_lib_path(lib, sizeof lib, err, errlen);
     if (rc)
+        return rc;
+    if ((rc = journal_preflight(root, journal, argv[0], err, errlen)) != 0)
         return rc;
     pid_t pid = fork();
     if (pid < 0) {
@@ -169,10 +342,13 @@ int recorder_record(const char *root, const char *journal, char *const argv[], i
     }
     if (pid == 0) {
         setpgid(0, 0);
-        if (recorder_arm_env(lib, root, journal) != 0)
+        int e = recorder_arm_env(lib, root, journal);
+        if (e != 0) {
+            fprintf(stderr, "fsynclab: arming the recorder on %s: %s\n", root, strerror(-e));
             _exit(127);
+        }
         execvp(argv[0], argv);
-        fprintf(stderr, "execvp(%s): %s\n", argv[0], strerror(errno));
+        fprintf(stderr, "fsynclab: execvp(%s): %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     setpgid(pid, pid);

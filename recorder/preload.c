@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,9 +39,14 @@ static size_t rec_rootlen;
 static uint32_t rec_pid;
 static uint64_t rec_counter;
 static uint64_t rec_sync_counter;
+static dev_t rec_root_dev;
+static pthread_mutex_t *rec_jlock;   /* in the journal's header page, shared by every process */
 
 #define REC_FDS 65536
 static uint64_t rec_fdtab[REC_FDS];
+/* The file each bound fd was open on, to tell a stale entry (an fd closed
+ * by a call the recorder did not see and reused) at a sync. */
+static struct { uint64_t dev, ino; } rec_fdid[REC_FDS];
 
 void *rec_real(const char *name)
 {
@@ -47,9 +55,26 @@ void *rec_real(const char *name)
 
 static void *rec_real_open, *rec_real_openat, *rec_real_close, *rec_real_dup, *rec_real_dup2,
     *rec_real_dup3, *rec_real_fcntl, *rec_real_execve, *rec_real_syscall, *rec_real_writev,
-    *rec_real_readlink, *rec_real_getcwd;
+    *rec_real_readlink, *rec_real_getcwd, *rec_real_write;
 
 /* ---- the journal ------------------------------------------------------------- */
+void rec_lock(void)
+{
+    if (rec_jlock && pthread_mutex_lock(rec_jlock) == EOWNERDEAD)
+        pthread_mutex_consistent(rec_jlock);   /* its holder was killed: the journal is whole */
+}
+void rec_unlock(void)
+{
+    if (rec_jlock)
+        pthread_mutex_unlock(rec_jlock);
+}
+
+int rec_on_root_fs(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == rec_root_dev;
+}
+
 void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint64_t off,
               uint64_t len, const struct iovec *payload, int npayload)
 {
@@ -76,9 +101,18 @@ void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint6
     h.off = off;
     h.len = len;
     int saved = errno;
-    /* A short write leaves a torn record that the reader drops; nothing
-     * better can be done from inside someone else's program. */
-    (void)REAL(writev)(rec_jfd, iov, n);
+    /* Payloads are memory the real call just read (mapped pages are
+     * copied safely first), so a short append means a full disk or a
+     * closed journal: say so once; the reader counts the torn bytes. */
+    ssize_t w = REAL(writev)(rec_jfd, iov, n);
+    static int warned;
+    if (w != (ssize_t)size && !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) {
+        char msg[160];
+        int len = snprintf(msg, sizeof msg, "fsynclab recorder: pid %u: journal append short (%zd of %zu "
+                           "bytes): the journal is incomplete\n", rec_pid, w, size);
+        if (len > 0)
+            (void)!REAL(write)(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+    }
     errno = saved;
 }
 
@@ -200,15 +234,29 @@ static void rec_bind(int fd, const char *rel, int flags)
     uint64_t h = rec_new_handle();
     if (flags & (O_SYNC | O_DSYNC))
         h |= REC_MARK_SYNCW;
+    if (flags & O_APPEND)
+        h |= REC_MARK_APPEND;
     if (flags & O_DIRECT)
         rec_flag("O_DIRECT open of %s: its writes are durable only after a flush", rel);
-    if ((flags & __O_TMPFILE) == __O_TMPFILE)
-        rec_flag("O_TMPFILE in %s: an unnamed file is not followed", rel);
+    if ((flags & __O_TMPFILE) == __O_TMPFILE) {   /* bound to nothing: its sync is not its directory's */
+        rec_flag("O_TMPFILE in %s%s: an unnamed file is not followed", *rel ? "" : "the root directory",
+                 rel);
+        rec_set_handle(fd, REC_OUTSIDE);
+        return;
+    }
+    struct stat st;
+    int known = fstat(fd, &st) == 0;
+    if (known && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {   /* a FIFO, socket, device */
+        rec_set_handle(fd, REC_OUTSIDE);
+        return;
+    }
     struct iovec p = {(void *)rel, strlen(rel) + 1};
-    rec_emit(RECORDER_OPEN, 0, flags, h, 0, 0, &p, 1);
-    if (fd < REC_FDS)
+    rec_emit(RECORDER_OPEN, 0, flags, h, known ? (uint64_t)st.st_mode : 0, 0, &p, 1);
+    if (fd < REC_FDS) {
+        rec_fdid[fd].dev = known ? (uint64_t)st.st_dev : 0;
+        rec_fdid[fd].ino = known ? (uint64_t)st.st_ino : 0;
         rec_set_handle(fd, h);
-    else
+    } else
         rec_flag("fd %d above the fd table: its calls are not recorded", fd);
 }
 
@@ -240,6 +288,8 @@ uint64_t rec_handle_raw(int fd)
         abs[r] = '\0';
         int fl = fcntl(fd, F_GETFL);
         rec_opened(fd, abs, fl < 0 ? 0 : fl & ~(O_CREAT | O_TRUNC | O_EXCL));
+        if (fd == 1 || fd == 2)   /* printf into a file under the root: glibc writes past the hook */
+            rec_mark(fd, REC_MARK_STDIO);
         h = __atomic_load_n(&rec_fdtab[fd], __ATOMIC_RELAXED);
     }
     return h == REC_OUTSIDE ? 0 : h;
@@ -248,6 +298,21 @@ uint64_t rec_handle_raw(int fd)
 uint64_t rec_handle(int fd)
 {
     return rec_handle_raw(fd) & ~REC_MARKS;
+}
+
+/* At a sync: the entry if fd is still open on the file it was bound to;
+ * else it is stale (closed by a call not seen, and reused) and is bound
+ * afresh from /proc. */
+uint64_t rec_handle_checked(int fd, struct stat *st)
+{
+    uint64_t h = rec_handle_raw(fd);
+    if (!h || fd >= REC_FDS || fstat(fd, st) != 0)
+        return h;
+    if (rec_fdid[fd].ino && (rec_fdid[fd].dev != (uint64_t)st->st_dev || rec_fdid[fd].ino != (uint64_t)st->st_ino)) {
+        rec_set_handle(fd, 0);
+        h = rec_handle_raw(fd);
+    }
+    return h;
 }
 
 /* ---- arming ----------------------------------------------------------------- */
@@ -267,17 +332,84 @@ static void rec_atfork_child(void)
     rec_emit(RECORDER_FORK, 0, (int32_t)parent, 0, 0, 0, NULL, 0);
 }
 
+static void rec_say(const char *what, const char *path)
+{
+    char msg[PATH_MAX + 160];
+    int len = snprintf(msg, sizeof msg, "fsynclab recorder: %s %s: %s; this process is not recorded\n", what,
+                       path, strerror(errno));
+    if (len > 0)
+        (void)!REAL(write)(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+}
+
+/* The journal's header: written by the first process when the file is
+ * empty; its lock initialized once (under flock, so racing starts agree). */
+static int rec_journal_arm(int fd, const char *journal)
+{
+    struct stat st;
+    struct recorder_jhead h;
+    if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0) {
+        rec_say("flock/fstat of the journal", journal);
+        return -1;
+    }
+    if (st.st_size == 0) {
+        memset(&h, 0, sizeof h);
+        memcpy(h.magic, RECORDER_MAGIC, 8);
+        h.version = RECORDER_VERSION;
+        h.header_size = RECORDER_JHEAD_SIZE;
+        if (REAL(write)(fd, &h, sizeof h) != (ssize_t)sizeof h) {
+            rec_say("writing the header of", journal);
+            flock(fd, LOCK_UN);
+            return -1;
+        }
+    } else if (pread(fd, &h, 16, 0) != 16 || memcmp(h.magic, RECORDER_MAGIC, 8) != 0 ||
+               h.version != RECORDER_VERSION) {
+        errno = EINVAL;
+        rec_say("not a journal (no header):", journal);
+        flock(fd, LOCK_UN);
+        return -1;
+    }
+    struct recorder_jhead *m = mmap(NULL, RECORDER_JHEAD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED) {
+        if (!m->lock_ready) {
+            pthread_mutexattr_t a;
+            pthread_mutexattr_init(&a);
+            pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+            pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+            /* recursive: a signal handler that writes while its thread holds it */
+            pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+            pthread_mutex_init((pthread_mutex_t *)(void *)m->lock, &a);
+            pthread_mutexattr_destroy(&a);
+            m->lock_ready = 1;
+        }
+        rec_jlock = (pthread_mutex_t *)(void *)m->lock;
+    }
+    flock(fd, LOCK_UN);
+    return 0;
+}
+
 __attribute__((constructor)) static void rec_init(void)
 {
     const char *root = getenv(RECORDER_ENV_ROOT), *journal = getenv(RECORDER_ENV_JOURNAL);
-    if (!root || !journal || !realpath(root, rec_root))
+    if (!root || !journal)
         return;
+    struct stat rst;
+    if (!realpath(root, rec_root) || stat(rec_root, &rst) != 0) {
+        rec_say("root", root);
+        return;
+    }
+    rec_root_dev = rst.st_dev;
     rec_rootlen = strlen(rec_root);
     if (rec_rootlen == 1)   /* the root directory "/": every path is under it */
         rec_rootlen = 0;
-    int fd = REAL(open)(journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
+    int fd = REAL(open)(journal, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rec_say("open of the journal", journal);
         return;
+    }
+    if (rec_journal_arm(fd, journal) != 0) {
+        REAL(close)(fd);
+        return;
+    }
     int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 900);
     if (high >= 0) {
         REAL(close)(fd);
@@ -288,7 +420,15 @@ __attribute__((constructor)) static void rec_init(void)
     rec_armed = 1;
     pthread_atfork(NULL, NULL, rec_atfork_child);
     rec_emit(RECORDER_START, 0, (int32_t)getppid(), 0, 0, 0, NULL, 0);
+    if (!rec_jlock)
+        rec_flag("the journal's lock could not be mapped: appends through a shared offset may be "
+                 "recorded at the wrong place");
     dl_iterate_phdr(rec_lib_seen, NULL);
+}
+
+int rec_journal_fd(void)
+{
+    return rec_jfd;
 }
 
 /* ---- the open family --------------------------------------------------------- */
@@ -384,6 +524,10 @@ static int rec_dup_to(int from, int to)
 {
     if (to >= 0 && rec_armed) {
         uint64_t h = from >= 0 && from < REC_FDS ? __atomic_load_n(&rec_fdtab[from], __ATOMIC_RELAXED) : 0;
+        if ((to == 1 || to == 2) && h > REC_OUTSIDE)   /* stdout into the root: printf writes past the hook */
+            h |= REC_MARK_STDIO;
+        if (from >= 0 && from < REC_FDS && to < REC_FDS)
+            rec_fdid[to] = rec_fdid[from];
         rec_set_handle(to, h);
     }
     return to;
@@ -420,6 +564,13 @@ static int rec_fcntl(int fd, int cmd, va_list ap)
     int r = REAL(fcntl)(fd, cmd, arg);
     if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
         rec_dup_to(fd, r);
+    if (cmd == F_SETFL && r == 0 && rec_armed && fd >= 0 && fd < REC_FDS &&
+        __atomic_load_n(&rec_fdtab[fd], __ATOMIC_RELAXED) > REC_OUTSIDE) {
+        if (arg & O_APPEND)
+            __atomic_fetch_or(&rec_fdtab[fd], REC_MARK_APPEND, __ATOMIC_RELAXED);
+        else
+            __atomic_fetch_and(&rec_fdtab[fd], ~REC_MARK_APPEND, __ATOMIC_RELAXED);
+    }
     return r;
 }
 int fcntl(int fd, int cmd, ...)
@@ -479,6 +630,7 @@ int execve(const char *path, char *const argv[], char *const envp[])
     if (!rec_armed)
         return REAL(execve)(path, argv, envp);
     rec_check_static(path);
+    rec_maps_capture_all();   /* the mappings go; their stores stay in the page cache */
     static const char *const keep[] = {"LD_PRELOAD", RECORDER_ENV_ROOT, RECORDER_ENV_JOURNAL};
     size_t n = 0;
     while (envp && envp[n])
@@ -521,11 +673,14 @@ long syscall(long nr, ...)
         a[i] = va_arg(ap, long);
     va_end(ap);
     if (rec_armed) {
-        static const long watched[] = {SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_open,
-                                       SYS_openat, SYS_creat, SYS_rename, SYS_renameat,
-                                       SYS_renameat2, SYS_unlink, SYS_unlinkat, SYS_fsync,
-                                       SYS_fdatasync, SYS_ftruncate, SYS_fallocate, SYS_mkdir,
-                                       SYS_io_uring_setup, SYS_io_setup, SYS_copy_file_range};
+        static const long watched[] = {
+            SYS_write, SYS_pwrite64, SYS_writev, SYS_pwritev, SYS_pwritev2, SYS_open, SYS_openat,
+            SYS_openat2, SYS_creat, SYS_rename, SYS_renameat, SYS_renameat2, SYS_unlink,
+            SYS_unlinkat, SYS_fsync, SYS_fdatasync, SYS_sync, SYS_syncfs, SYS_msync,
+            SYS_ftruncate, SYS_truncate, SYS_fallocate, SYS_mkdir, SYS_mkdirat, SYS_rmdir,
+            SYS_link, SYS_linkat, SYS_symlink, SYS_symlinkat, SYS_io_uring_setup, SYS_io_setup,
+            SYS_copy_file_range, SYS_sendfile, SYS_splice, SYS_close, SYS_close_range, SYS_dup2,
+            SYS_dup3, SYS_mmap, SYS_munmap};
         for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
             if (nr == watched[i]) {
                 int saved = errno;

@@ -36,9 +36,14 @@ extern int rec_armed;
 #define REC_OUTSIDE 1ull
 #define REC_MARK_STDIO (1ull << 63)
 #define REC_MARK_SYNCW (1ull << 62)   /* O_SYNC / O_DSYNC: each write is durable */
-#define REC_MARKS (REC_MARK_STDIO | REC_MARK_SYNCW)
+#define REC_MARK_APPEND (1ull << 61)  /* O_APPEND: pwrite appends too (Linux) */
+#define REC_MARKS (REC_MARK_STDIO | REC_MARK_SYNCW | REC_MARK_APPEND)
 
 uint64_t rec_handle(int fd);          /* 0: not under the root; marks stripped */
+struct stat;
+/* rec_handle_raw, after checking (fstat into st) that fd is still open on
+ * the file its entry was bound to; a stale entry is bound afresh. */
+uint64_t rec_handle_checked(int fd, struct stat *st);
 uint64_t rec_handle_raw(int fd);      /* with marks, 0 when not under the root */
 void rec_set_handle(int fd, uint64_t h);
 void rec_mark(int fd, uint64_t mark);
@@ -54,9 +59,24 @@ void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint6
 void rec_emit_path(unsigned type, int32_t aux, uint64_t off, const char *a, const char *b);
 void rec_flag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t rec_sync_id(void);
+/* The writers' lock (in the journal's header page, shared across threads
+ * and processes): held around a data call whose offset is shared and its
+ * record, so the record's offset and its place in the journal are the
+ * kernel's. */
+void rec_lock(void);
+void rec_unlock(void);
+int rec_journal_fd(void);
+int rec_on_root_fs(int fd);
+/* preload_io.c: where a write of r bytes through fd landed (writers' lock
+ * held); -1 when it cannot be told. */
+off_t rec_landed(int fd, int append, ssize_t r);
+void rec_record_write(uint64_t raw, uint64_t off, const void *buf, size_t n);   /* fd is on the file system that holds the root */
 
 /* preload_io.c: shared mappings and stdio capture before a sync of h. */
 void rec_capture_for_sync(int fd, uint64_t raw_handle);
 void rec_stdio_capture(int fd, uint64_t handle);
+void rec_maps_capture_all(void);      /* before exec and at exit */
+/* preload_fd.c: a descriptor that is no longer (or not) a file under the root. */
+void rec_forget(int fd);
 
 #endif

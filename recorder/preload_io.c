@@ -14,6 +14,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +31,7 @@ static void *rec_real_write, *rec_real_pwrite, *rec_real_pwrite64, *rec_real_wri
     *rec_real_truncate, *rec_real_fallocate, *rec_real_posix_fallocate, *rec_real_rename,
     *rec_real_renameat, *rec_real_renameat2, *rec_real_unlink, *rec_real_unlinkat,
     *rec_real_remove, *rec_real_mkdir, *rec_real_mkdirat, *rec_real_rmdir, *rec_real_link,
-    *rec_real_linkat, *rec_real_mmap, *rec_real_munmap, *rec_real_msync,
-    *rec_real_copy_file_range, *rec_real_fopen, *rec_real_fdopen, *rec_real_fclose,
+    *rec_real_linkat, *rec_real_symlinkat, *rec_real_fchmodat, *rec_real_fchmod, *rec_real_fopen, *rec_real_fdopen, *rec_real_fclose,
     *rec_real_fflush, *rec_real_open, *rec_real_close, *rec_real_pread;
 
 /* ---- data ------------------------------------------------------------------------ */
@@ -82,58 +83,122 @@ static void rec_writev(uint64_t raw, uint64_t off, const struct iovec *iov, int 
     rec_durable(raw);
 }
 
+/* Where a write through fd of r bytes landed, asked after it returned and
+ * with the writers' lock held: the end of the file for an append (Linux
+ * appends pwrite on O_APPEND too), else the file offset the call moved. */
+off_t rec_landed(int fd, int append, ssize_t r)
+{
+    if (append) {
+        struct stat st;
+        return fstat(fd, &st) == 0 ? st.st_size - r : -1;
+    }
+    off_t end = lseek(fd, 0, SEEK_CUR);
+    return end >= r ? end - r : -1;
+}
+
+static void rec_lost_offset(int fd, ssize_t r)
+{
+    rec_flag("a write of %zd bytes through fd %d: where it landed could not be told", r, fd);
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
+    uint64_t h = rec_handle_raw(fd);
+    if (!h)
+        return REAL(write)(fd, buf, n);
+    rec_lock();
     ssize_t r = REAL(write)(fd, buf, n);
-    uint64_t h;
-    if (r > 0 && (h = rec_handle_raw(fd))) {
+    if (r > 0) {
         int saved = errno;
-        off_t end = lseek(fd, 0, SEEK_CUR);   /* O_APPEND: where it landed */
-        if (end >= r)
-            rec_write(h, (uint64_t)(end - r), buf, (size_t)r);
+        off_t at = rec_landed(fd, (h & REC_MARK_APPEND) != 0, r);
+        if (at >= 0)
+            rec_write(h, (uint64_t)at, buf, (size_t)r);
+        else
+            rec_lost_offset(fd, r);
         errno = saved;
     }
+    rec_unlock();
     return r;
 }
 
+void rec_record_write(uint64_t raw, uint64_t off, const void *buf, size_t n)
+{
+    rec_write(raw, off, buf, n);
+}
+
+static ssize_t rec_pwrite(int fd, const void *buf, size_t n, off_t off,
+                          ssize_t (*real)(int, const void *, size_t, off_t))
+{
+    uint64_t h = rec_handle_raw(fd);
+    if (!h)
+        return real(fd, buf, n, off);
+    int append = (h & REC_MARK_APPEND) != 0;
+    if (append)
+        rec_lock();
+    ssize_t r = real(fd, buf, n, off);
+    if (r > 0) {
+        int saved = errno;
+        off_t at = append ? rec_landed(fd, 1, r) : off;
+        if (at >= 0)
+            rec_write(h, (uint64_t)at, buf, (size_t)r);
+        else
+            rec_lost_offset(fd, r);
+        errno = saved;
+    }
+    if (append)
+        rec_unlock();
+    return r;
+}
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    ssize_t r = REAL(pwrite)(fd, buf, n, off);
-    uint64_t h;
-    if (r > 0 && (h = rec_handle_raw(fd)))
-        rec_write(h, (uint64_t)off, buf, (size_t)r);
-    return r;
+    return rec_pwrite(fd, buf, n, off, REAL(pwrite));
 }
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
-    ssize_t r = REAL(pwrite64)(fd, buf, n, off);
-    uint64_t h;
-    if (r > 0 && (h = rec_handle_raw(fd)))
-        rec_write(h, (uint64_t)off, buf, (size_t)r);
+    return rec_pwrite(fd, buf, n, (off_t)off, (ssize_t(*)(int, const void *, size_t, off_t))REAL(pwrite64));
+}
+
+/* writev, pwritev, pwritev2: off -1 is the file offset; append as above. */
+static ssize_t rec_vwrite(int fd, const struct iovec *iov, int cnt, off_t off, int flags, int kind)
+{
+    uint64_t h = rec_handle_raw(fd);
+    if (!h) {
+        if (kind == 0)
+            return REAL(writev)(fd, iov, cnt);
+        if (kind == 1)
+            return REAL(pwritev)(fd, iov, cnt, off);
+        return REAL(pwritev2)(fd, iov, cnt, off, flags);
+    }
+    int append = (h & REC_MARK_APPEND) || (kind == 2 && (flags & RWF_APPEND));
+    int shared = append || off == -1;
+    if (shared)
+        rec_lock();
+    ssize_t r = kind == 0 ? REAL(writev)(fd, iov, cnt)
+              : kind == 1 ? REAL(pwritev)(fd, iov, cnt, off)
+                          : REAL(pwritev2)(fd, iov, cnt, off, flags);
+    if (r > 0) {
+        int saved = errno;
+        off_t at = shared ? rec_landed(fd, append, r) : off;
+        if (at >= 0)
+            rec_writev(h, (uint64_t)at, iov, cnt, (size_t)r);
+        else
+            rec_lost_offset(fd, r);
+        if (kind == 2 && (flags & (RWF_DSYNC | RWF_SYNC)))
+            rec_durable(h | REC_MARK_SYNCW);
+        errno = saved;
+    }
+    if (shared)
+        rec_unlock();
     return r;
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-    ssize_t r = REAL(writev)(fd, iov, cnt);
-    uint64_t h;
-    if (r > 0 && (h = rec_handle_raw(fd))) {
-        int saved = errno;
-        off_t end = lseek(fd, 0, SEEK_CUR);
-        if (end >= r)
-            rec_writev(h, (uint64_t)(end - r), iov, cnt, (size_t)r);
-        errno = saved;
-    }
-    return r;
+    return rec_vwrite(fd, iov, cnt, -1, 0, 0);
 }
-
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-    ssize_t r = REAL(pwritev)(fd, iov, cnt, off);
-    uint64_t h;
-    if (r > 0 && (h = rec_handle_raw(fd)))
-        rec_writev(h, (uint64_t)off, iov, cnt, (size_t)r);
-    return r;
+    return rec_vwrite(fd, iov, cnt, off, 0, 1);
 }
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
@@ -141,45 +206,12 @@ ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 }
 ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-    ssize_t r = REAL(pwritev2)(fd, iov, cnt, off, flags);
-    uint64_t h;
-    if (r > 0 && (h = rec_handle_raw(fd))) {
-        int saved = errno;
-        if (off == -1)
-            off = lseek(fd, 0, SEEK_CUR) - r;
-        if (off >= 0)
-            rec_writev(h, (uint64_t)off, iov, cnt, (size_t)r);
-        if (flags & (RWF_DSYNC | RWF_SYNC))
-            rec_durable(h | REC_MARK_SYNCW);
-        errno = saved;
-    }
-    return r;
+    return rec_vwrite(fd, iov, cnt, off, flags, 2);
 }
 ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags);
 ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
 {
     return pwritev2(fd, iov, cnt, (off_t)off, flags);
-}
-
-ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t n,
-                        unsigned flags)
-{
-    off64_t in_at = in_off ? *in_off : lseek(in, 0, SEEK_CUR);
-    off64_t out_at = out_off ? *out_off : lseek(out, 0, SEEK_CUR);
-    ssize_t r = REAL(copy_file_range)(in, in_off, out, out_off, n, flags);
-    uint64_t h;
-    if (r > 0 && (h = rec_handle_raw(out))) {
-        int saved = errno;
-        char *data = malloc((size_t)r);
-        /* The data went kernel to kernel: read it back from the source. */
-        if (data && REAL(pread)(in, data, (size_t)r, in_at) == r)
-            rec_write(h, (uint64_t)out_at, data, (size_t)r);
-        else
-            rec_flag("copy_file_range of %zd bytes could not be read back", r);
-        free(data);
-        errno = saved;
-    }
-    return r;
 }
 
 /* ---- sizes ------------------------------------------------------------------------ */
@@ -234,106 +266,11 @@ int posix_fallocate64(int fd, off64_t off, off64_t len)
     return posix_fallocate(fd, (off_t)off, (off_t)len);
 }
 
-/* ---- shared mappings ---------------------------------------------------------------- */
-#define REC_MAPS 64
-static struct {
-    char *addr;
-    size_t len;
-    uint64_t handle;
-    uint64_t off;
-} rec_maps[REC_MAPS];
-static pthread_mutex_t rec_maps_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-    void *p = REAL(mmap)(addr, len, prot, flags, fd, off);
-    uint64_t h;
-    if (p != MAP_FAILED && (flags & MAP_SHARED) && (prot & PROT_WRITE) && (h = rec_handle(fd))) {
-        int saved = errno, kept = 0;
-        pthread_mutex_lock(&rec_maps_lock);
-        for (int i = 0; i < REC_MAPS && !kept; i++)
-            if (!rec_maps[i].addr) {
-                rec_maps[i].addr = p, rec_maps[i].len = len;
-                rec_maps[i].handle = h, rec_maps[i].off = (uint64_t)off;
-                kept = 1;
-            }
-        pthread_mutex_unlock(&rec_maps_lock);
-        if (!kept)
-            rec_flag("more than %d shared mappings: stores through the rest are not seen", REC_MAPS);
-        errno = saved;
-    }
-    return p;
-}
-void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
-{
-    return mmap(addr, len, prot, flags, fd, (off_t)off);
-}
-
-int munmap(void *addr, size_t len)
-{
-    pthread_mutex_lock(&rec_maps_lock);
-    for (int i = 0; i < REC_MAPS; i++)
-        if (rec_maps[i].addr && rec_maps[i].addr >= (char *)addr &&
-            rec_maps[i].addr < (char *)addr + len)
-            rec_maps[i].addr = NULL;
-    pthread_mutex_unlock(&rec_maps_lock);
-    return REAL(munmap)(addr, len);
-}
-
-/* Records [from, from+len) of every mapping of handle h (0: all of them). */
-static void rec_capture_maps(uint64_t h, char *from, size_t len)
-{
-    pthread_mutex_lock(&rec_maps_lock);
-    for (int i = 0; i < REC_MAPS; i++) {
-        char *a = rec_maps[i].addr;
-        if (!a || (h && rec_maps[i].handle != h))
-            continue;
-        char *lo = from && from > a ? from : a;
-        char *hi = a + rec_maps[i].len;
-        if (from && from + len < hi)
-            hi = from + len;
-        if (hi <= lo)
-            continue;
-        struct iovec p = {lo, (size_t)(hi - lo)};
-        rec_emit(RECORDER_WRITE, RECORDER_F_MAPPED, 0, rec_maps[i].handle,
-                 rec_maps[i].off + (uint64_t)(lo - a), p.iov_len, &p, 1);
-    }
-    pthread_mutex_unlock(&rec_maps_lock);
-}
-
-int msync(void *addr, size_t len, int flags)
-{
-    uint64_t handle = 0;
-    pthread_mutex_lock(&rec_maps_lock);
-    for (int i = 0; i < REC_MAPS; i++)
-        if (rec_maps[i].addr && (char *)addr < rec_maps[i].addr + rec_maps[i].len &&
-            (char *)addr + len > rec_maps[i].addr)
-            handle = rec_maps[i].handle;
-    pthread_mutex_unlock(&rec_maps_lock);
-    if (!handle)
-        return REAL(msync)(addr, len, flags);
-    rec_capture_maps(handle, addr, len);
-    uint64_t id = rec_sync_id();
-    int durable = (flags & MS_SYNC) != 0;
-    if (durable)
-        rec_emit(RECORDER_SYNC_BEGIN, 0, RECORDER_SYNC_MSYNC, handle, id, 0, NULL, 0);
-    int r = REAL(msync)(addr, len, flags);
-    if (durable)
-        rec_emit(RECORDER_SYNC_END, 0, r == 0 ? 0 : errno, handle, id, 0, NULL, 0);
-    return r;
-}
-
 /* ---- syncs ------------------------------------------------------------------------- */
-void rec_capture_for_sync(int fd, uint64_t raw)
-{
-    if (raw & REC_MARK_STDIO)
-        rec_stdio_capture(fd, raw);
-    rec_capture_maps(raw & ~REC_MARKS, NULL, 0);
-}
-
 static int rec_sync(int fd, int kind, int (*real)(int))
 {
-    uint64_t raw = rec_handle_raw(fd);
+    struct stat st;
+    uint64_t raw = rec_handle_checked(fd, &st);
     if (!raw)
         return real(fd);
     rec_capture_for_sync(fd, raw);
@@ -353,16 +290,17 @@ int fdatasync(int fd)
     return rec_sync(fd, RECORDER_SYNC_FDATASYNC, REAL(fdatasync));
 }
 
-/* sync and syncfs flush everything: a durability point for every file. */
+/* sync flushes everything; syncfs the file system of fd, which is a
+ * durability point for the root only when the root is on it. */
 static int rec_sync_all(int fd, int (*real)(int), void (*real_void)(void))
 {
-    if (!rec_armed) {
+    if (!rec_armed || (real && !rec_on_root_fs(fd))) {
         if (real)
             return real(fd);
         real_void();
         return 0;
     }
-    rec_capture_for_sync(-1, 0);
+    rec_maps_capture_all();
     uint64_t id = rec_sync_id();
     rec_emit(RECORDER_SYNC_BEGIN, 0, RECORDER_SYNC_ALL, 0, id, 0, NULL, 0);
     int r = 0;
@@ -416,8 +354,10 @@ static void rec_name1(unsigned type, int dirfd, const char *path, int r)
         return;
     int saved = errno;
     char rel[PATH_MAX];
+    struct stat st;
+    uint64_t mode = type == RECORDER_MKDIR && fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mode : 0;
     if (rec_rel(dirfd, path, rel, sizeof rel))
-        rec_emit_path(type, 0, 0, rel, NULL);
+        rec_emit_path(type, 0, mode, rel, NULL);
     errno = saved;
 }
 
@@ -483,6 +423,48 @@ int mkdirat(int dirfd, const char *path, mode_t mode)
     rec_name1(RECORDER_MKDIR, dirfd, path, r);
     return r;
 }
+int symlink(const char *target, const char *path)
+{
+    return symlinkat(target, AT_FDCWD, path);
+}
+int symlinkat(const char *target, int dirfd, const char *path)
+{
+    int r = REAL(symlinkat)(target, dirfd, path);
+    char rel[PATH_MAX];
+    if (r == 0 && rec_armed) {
+        int saved = errno;
+        if (rec_rel(dirfd, path, rel, sizeof rel))
+            rec_emit_path(RECORDER_SYMLINK, 0, 0, target, rel);
+        errno = saved;
+    }
+    return r;
+}
+
+int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+    int r = REAL(fchmodat)(dirfd, path, mode, flags);
+    char rel[PATH_MAX];
+    if (r == 0 && rec_armed) {
+        int saved = errno;
+        if (rec_rel(dirfd, path, rel, sizeof rel))
+            rec_emit_path(RECORDER_CHMOD, 0, mode & 07777, rel, NULL);
+        errno = saved;
+    }
+    return r;
+}
+int chmod(const char *path, mode_t mode)
+{
+    return fchmodat(AT_FDCWD, path, mode, 0);
+}
+int fchmod(int fd, mode_t mode)
+{
+    int r = REAL(fchmod)(fd, mode);
+    uint64_t h;
+    if (r == 0 && (h = rec_handle(fd)))
+        rec_emit(RECORDER_CHMOD, 0, 0, h, mode & 07777, 0, NULL, 0);
+    return r;
+}
+
 int rmdir(const char *path)
 {
     int r = REAL(rmdir)(path);

@@ -10,8 +10,11 @@
  * cut at instant T would leave under a model.  target_crash_run() (recorder/targets/) drives
  * whole trials against a target (the contract, sqlite, redis, postgres).
  *
- * Journal record: a fixed 48-byte little-endian header, then `size - 48`
- * payload bytes (data written, or NUL-terminated paths).  Files are named
+ * Journal file: a 4096-byte header (struct recorder_jhead: magic, version;
+ * the rest is the writers' lock, which serializes a data call that moves
+ * a shared file offset with its record), then records.  Journal record: a
+ * fixed 48-byte little-endian header, then `size - 48` payload bytes (data
+ * written, or NUL-terminated paths).  Files are named
  * by handles: an OPEN record binds a handle (unique in the run: pid << 32 |
  * counter) to the file its path named at that point of the journal, so a
  * file's identity comes from its creation event, never from an inode.
@@ -35,7 +38,8 @@
 enum recorder_type {
     RECORDER_START = 1,   /* a process armed the recorder (after exec); aux = ppid */
     RECORDER_FORK,        /* a forked child; aux = parent pid */
-    RECORDER_OPEN,        /* handle bound to path; aux = open flags; payload: path */
+    RECORDER_OPEN,        /* handle bound to path; aux = open flags, off = st_mode (0: not
+                             known); payload: path */
     RECORDER_WRITE,       /* handle, off, len; payload: the len bytes written */
     RECORDER_TRUNCATE,    /* handle, off = new size */
     RECORDER_TRUNCATE_PATH, /* off = new size; payload: path */
@@ -45,10 +49,12 @@ enum recorder_type {
     RECORDER_RANGE_HINT,  /* sync_file_range: a writeback hint, never a durability point */
     RECORDER_RENAME,      /* aux = renameat2 flags; payload: old\0new\0 */
     RECORDER_UNLINK,      /* payload: path */
-    RECORDER_MKDIR,       /* payload: path */
+    RECORDER_MKDIR,       /* off = st_mode (0: not known); payload: path */
     RECORDER_RMDIR,       /* payload: path */
     RECORDER_LINK,        /* payload: old\0new\0 */
     RECORDER_FLAG,        /* something the recorder cannot see; payload: text */
+    RECORDER_SYMLINK,     /* payload: target\0path\0 */
+    RECORDER_CHMOD,       /* off = mode; handle (fchmod), or 0 and payload: path */
     RECORDER_TYPE_MAX
 };
 
@@ -58,6 +64,22 @@ enum recorder_type {
 /* RECORDER_SYNC_BEGIN kinds */
 enum recorder_sync_kind { RECORDER_SYNC_FSYNC = 0, RECORDER_SYNC_FDATASYNC, RECORDER_SYNC_MSYNC,
                           RECORDER_SYNC_ALL };
+
+/* The journal file's first bytes.  An empty file is an empty journal (the
+ * first preloaded process writes the header); anything else without the
+ * magic is not a journal. */
+#define RECORDER_MAGIC "FSYNCREC"
+#define RECORDER_VERSION 1u
+#define RECORDER_JHEAD_SIZE 4096u
+struct recorder_jhead {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;     /* records start here */
+    uint32_t lock_ready;      /* the preload initialized the lock below */
+    uint32_t reserved[3];
+    unsigned char lock[RECORDER_JHEAD_SIZE - 32];   /* a process-shared mutex: preload only */
+};
+_Static_assert(sizeof(struct recorder_jhead) == RECORDER_JHEAD_SIZE, "journal header is 4096 bytes");
 
 #define RECORDER_HEADER 48u
 /* Packed: records follow each other with no padding (the journal holds the
@@ -80,7 +102,8 @@ const char *recorder_type_name(unsigned type);
 
 /* A journal mapped read-only.  recs[i] points into the mapping; a torn
  * record at the end (a process killed in the middle of its writev) is left
- * out and counted in torn_bytes. */
+ * out and counted in torn_bytes.  A file that is not a journal (no magic,
+ * another version, a directory) is -EINVAL with a message. */
 struct recorder_journal {
     const unsigned char *base;
     size_t bytes;
@@ -103,8 +126,17 @@ int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen);
 /* Sets the environment of the calling process (call in a forked child
  * before exec) so that an exec arms the recorder on root into journal. */
 int recorder_arm_env(const char *lib, const char *root, const char *journal);
+/* Creates (or empties) a journal at path with its header; refuses a
+ * non-empty file that is not a journal. */
+int recorder_journal_create(const char *path, char *err, size_t errlen);
+/* 1 when the ELF file at path has no program interpreter (a static binary
+ * LD_PRELOAD cannot reach), 0 otherwise (not ELF, dynamic, unreadable). */
+int recorder_elf_is_static(const char *path);
 /* Runs argv under the recorder (in its own process group) and waits; the
- * exit status is in *status.  `fsynclab record`. */
+ * exit status is in *status.  `fsynclab record`.  Checks first that root
+ * is a directory, that the journal can be written (it is created afresh)
+ * and that argv[0] can be run; a static binary gets a flag record and a
+ * warning on stderr. */
 int recorder_record(const char *root, const char *journal, char *const argv[], int *status,
                     char *err, size_t errlen);
 
@@ -121,6 +153,7 @@ struct recorder_image_stats {
     uint64_t unknown_opens;  /* opens of paths the journal never created (not seen) */
     uint64_t flags;          /* RECORDER_FLAG records up to the cut */
     uint64_t max_sync_ns;    /* longest completed sync up to the cut */
+    uint64_t torn_bytes;     /* journal bytes after a torn record (counted in flags too) */
 };
 
 /* Builds into out_dir (created; must not exist) the root a power cut at

@@ -2,7 +2,8 @@
  *
  * DESIGN.  A snapshot is a plain recursive copy of the root before the
  * program starts (regular files, directories, symbolic links; modes kept);
- * the image builder reads it back.  nftw walks without following links.
+ * the image builder reads it back; a file with several names is copied
+ * once and linked.  nftw walks without following links.
  * nftw's callbacks take no argument, so the walk's state is file-static:
  * one walk at a time per process.
  */
@@ -11,6 +12,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +22,8 @@
 #define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 static struct {
+    struct tree_link { dev_t dev; ino_t ino; char *dst; } *links;   /* files with nlink > 1 */
+    size_t nlinks, caplinks;
     const char *from, *to;
     size_t fromlen;
     uid_t uid;
@@ -73,6 +77,26 @@ static int tree_copy_file(const char *src, const char *dst, mode_t mode)
     return rc;
 }
 
+static int tree_copy_linked(const char *src, const char *dst, const struct stat *st)
+{
+    for (size_t i = 0; i < tree_walk.nlinks; i++)
+        if (tree_walk.links[i].dev == st->st_dev && tree_walk.links[i].ino == st->st_ino)
+            return link(tree_walk.links[i].dst, dst) == 0 ? 0 : tree_fail("link", dst, errno);
+    if (tree_walk.nlinks == tree_walk.caplinks) {
+        size_t cap = tree_walk.caplinks ? tree_walk.caplinks * 2 : 16;
+        struct tree_link *g = realloc(tree_walk.links, cap * sizeof *g);
+        if (!g)
+            return tree_fail("realloc", src, ENOMEM);
+        tree_walk.links = g;
+        tree_walk.caplinks = cap;
+    }
+    char *copy = strdup(dst);
+    if (!copy)
+        return tree_fail("strdup", src, ENOMEM);
+    tree_walk.links[tree_walk.nlinks++] = (struct tree_link){st->st_dev, st->st_ino, copy};
+    return tree_copy_file(src, dst, st->st_mode);
+}
+
 static int tree_copy_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)ftw;
@@ -85,7 +109,11 @@ static int tree_copy_one(const char *path, const struct stat *st, int type, stru
             return tree_fail("mkdir", dst, errno);
         return 0;
     case FTW_F:
-        return S_ISREG(st->st_mode) ? tree_copy_file(path, dst, st->st_mode) : 0;
+        if (!S_ISREG(st->st_mode))
+            return 0;
+        if (st->st_nlink > 1)
+            return tree_copy_linked(path, dst, st);
+        return tree_copy_file(path, dst, st->st_mode);
     case FTW_SL: {
         char target[PATH_MAX];
         ssize_t n = readlink(path, target, sizeof target - 1);
@@ -109,6 +137,11 @@ int recorder_tree_copy(const char *from, const char *to, char *err, size_t errle
     tree_walk.err = err;
     tree_walk.errlen = errlen;
     int rc = nftw(from, tree_copy_one, 32, FTW_PHYS);
+    for (size_t i = 0; i < tree_walk.nlinks; i++)
+        free(tree_walk.links[i].dst);
+    free(tree_walk.links);
+    tree_walk.links = NULL;
+    tree_walk.nlinks = tree_walk.caplinks = 0;
     if (rc == -1) {
         int e = errno;
         SET_ERR("nftw(%s): %s", from, strerror(e));

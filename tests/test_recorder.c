@@ -5,6 +5,7 @@
  * ordered journal adds, what torn and reorder let through.
  */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -103,6 +104,9 @@ static void hand_begin(struct hand *h, const char *name)
     ck_assert_int_eq(mkdir(h->snap, 0755), 0);
     jw = fopen(h->journal, "wb");
     ck_assert_ptr_nonnull(jw);
+    struct recorder_jhead head = {.magic = RECORDER_MAGIC, .version = RECORDER_VERSION,
+                                  .header_size = RECORDER_JHEAD_SIZE};
+    ck_assert_uint_eq(fwrite(&head, sizeof head, 1, jw), 1);
     jw_ns = 0;
 }
 
@@ -328,6 +332,224 @@ START_TEST(a_torn_record_at_the_end_of_the_journal_is_left_out)
 }
 END_TEST
 
+/* ---- the image builder: finding by finding ----------------------------------------------- */
+static void jsync_kind(uint64_t h, int kind)
+{
+    jrec(RECORDER_SYNC_BEGIN, 0, kind, h, ++jsync_id, 0, NULL, 0);
+    jrec(RECORDER_SYNC_END, 0, 0, h, jsync_id, 0, NULL, 0);
+}
+
+static void assert_bytes(const char *dir, const char *name, const char *want, size_t wantlen)
+{
+    size_t len = 0;
+    char *got = slurp(dir, name, &len);
+    ck_assert_msg(got != NULL, "%s/%s missing", dir, name);
+    ck_assert_uint_eq(len, wantlen);
+    ck_assert_int_eq(memcmp(got, want, wantlen), 0);
+    free(got);
+}
+
+START_TEST(fallocate_zero_collapse_and_insert_change_the_image_as_linux_does)
+{
+    struct hand h;
+    char img[PATH_MAX];
+    hand_begin(&h, "falloc");
+    jopen(1, "", O_RDONLY | O_DIRECTORY);
+    jopen(2, "f", O_CREAT | O_WRONLY);
+    jwrite(2, 0, "AAAABBBBCCCCDDDD");
+    jrec(RECORDER_FALLOCATE, 0, 0x10 /* ZERO_RANGE */, 2, 2, 4, NULL, 0);
+    jrec(RECORDER_FALLOCATE, 0, 0x08 /* COLLAPSE_RANGE */, 2, 8, 4, NULL, 0);
+    jrec(RECORDER_FALLOCATE, 0, 0x20 /* INSERT_RANGE */, 2, 0, 2, NULL, 0);
+    jrec(RECORDER_FALLOCATE, 0, 0x10, 2, 14, 4, NULL, 0);   /* zeroes past the end: grows */
+    jsync(2);
+    jsync(1);
+    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img);
+    assert_bytes(img, "f", "\0\0AA\0\0\0\0BBDDDD\0\0\0\0", 18);
+}
+END_TEST
+
+START_TEST(a_mapped_write_never_extends_its_file)
+{
+    struct hand h;
+    char img[PATH_MAX];
+    hand_begin(&h, "mapped");
+    jopen(1, "", O_RDONLY | O_DIRECTORY);
+    jopen(2, "f", O_CREAT | O_RDWR);
+    jwrite(2, 0, "abcd");
+    jrec(RECORDER_WRITE, RECORDER_F_MAPPED, 0, 2, 2, 8, "WXYZ1234", 8);   /* a page past the end */
+    jsync(2);
+    jsync(1);
+    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img), "f", "abWX");
+}
+END_TEST
+
+START_TEST(a_torn_journal_is_a_flag_in_the_image_stats)
+{
+    struct hand h;
+    hand_begin(&h, "tornflag");
+    jopen(2, "f", O_CREAT | O_WRONLY);
+    struct recorder_rec r = {.size = 4096, .type = RECORDER_WRITE};
+    ck_assert_uint_eq(fwrite(&r, sizeof r, 1, jw), 1);
+    ck_assert_int_eq(fclose(jw), 0);
+    jw = NULL;
+    struct recorder_journal j;
+    struct recorder_image_stats st;
+    char img[PATH_MAX + 8], err[256] = "";
+    ck_assert_int_eq(recorder_journal_open(h.journal, &j, NULL, 0), 0);
+    snprintf(img, sizeof img, "%s/img", h.dir);
+    ck_assert_msg(recorder_image_build(&j, h.snap, UINT64_MAX, RECORDER_DROP, 1, img, &st, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(st.torn_bytes, RECORDER_HEADER);
+    ck_assert_uint_ge(st.flags, 1);
+    recorder_journal_close(&j);
+}
+END_TEST
+
+/* The guest's kernel: ftruncate(f, 0), then fsync(g), power cut: f is empty. */
+START_TEST(ext4_a_commit_carries_another_files_truncation)
+{
+    struct hand h;
+    char img[PATH_MAX];
+    hand_begin(&h, "ext4trunc");
+    spit(h.snap, "f", "old bytes");
+    spit(h.snap, "o", "old too");
+    jopen(2, "f", O_WRONLY);
+    jrec(RECORDER_TRUNCATE, 0, 0, 2, 0, 0, NULL, 0);
+    jopen(4, "o", O_WRONLY | O_TRUNC);
+    jwrite(4, 0, "new, never synced");
+    jopen(3, "g", O_CREAT | O_WRONLY);
+    jwrite(3, 0, "g");
+    jsync(3);
+    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img);
+    assert_content(img, "f", "");
+    assert_content(img, "o", "");
+    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img);
+    assert_content(img, "f", "old bytes");
+    assert_content(img, "o", "old too");
+}
+END_TEST
+
+/* The guest's kernel: a file created, then fdatasync of a pure overwrite of
+ * another: no commit, the new file is gone.  An append or an fsync commits. */
+START_TEST(ext4_fdatasync_of_a_pure_overwrite_commits_nothing)
+{
+    struct hand h;
+    char img[PATH_MAX];
+    hand_begin(&h, "ext4dsync");
+    spit(h.snap, "f", "0123456789");
+    jopen(2, "f", O_WRONLY);
+    jopen(3, "new", O_CREAT | O_WRONLY);
+    jwrite(2, 0, "AB");
+    jsync_kind(2, RECORDER_SYNC_FDATASYNC);
+    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img);
+    assert_content(img, "f", "AB23456789");
+    assert_content(img, "new", NULL);
+
+    jw = fopen(h.journal, "ab");
+    ck_assert_ptr_nonnull(jw);
+    jwrite(2, 2, "CD");
+    jsync_kind(2, RECORDER_SYNC_FDATASYNC);   /* still nothing to commit */
+    assert_content(hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4b", img), "new", NULL);
+    jw = fopen(h.journal, "ab");
+    ck_assert_ptr_nonnull(jw);
+    jwrite(2, 10, "+");                        /* an append: the size must be committed */
+    jsync_kind(2, RECORDER_SYNC_FDATASYNC);
+    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4c", img);
+    assert_content(img, "new", "");
+    assert_content(img, "f", "ABCD456789+");
+
+    hand_begin(&h, "ext4fsync");
+    spit(h.snap, "f", "0123456789");
+    jopen(2, "f", O_WRONLY);
+    jopen(3, "new", O_CREAT | O_WRONLY);
+    jwrite(2, 0, "AB");
+    jsync_kind(2, RECORDER_SYNC_FSYNC);       /* the mtime is metadata: fsync commits */
+    assert_content(hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img), "new", "");
+}
+END_TEST
+
+START_TEST(ext4_a_rename_over_is_durable_with_the_next_commit_and_carries_its_data)
+{
+    struct hand h;
+    char img[PATH_MAX];
+    hand_begin(&h, "ext4rename");
+    spit(h.snap, "cfg", "v1");
+    spit(h.snap, "f", "0123");
+    jopen(2, "cfg.tmp", O_CREAT | O_WRONLY | O_TRUNC);
+    jwrite(2, 0, "v2");
+    jname(RECORDER_RENAME, "cfg.tmp", "cfg");
+    jopen(3, "f", O_WRONLY);
+    jwrite(3, 0, "X");
+    jsync_kind(3, RECORDER_SYNC_FDATASYNC);   /* a pure overwrite: no commit */
+    assert_content(hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "a", img), "cfg", "v1");
+    jw = fopen(h.journal, "ab");
+    ck_assert_ptr_nonnull(jw);
+    jsync_kind(3, RECORDER_SYNC_FSYNC);       /* f's mtime: commits the rename */
+    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "b", img);
+    assert_content(img, "cfg", "v2");
+    assert_content(img, "cfg.tmp", NULL);
+}
+END_TEST
+
+START_TEST(hard_links_stay_one_file_and_modes_are_kept)
+{
+    struct hand h;
+    char img[PATH_MAX], a[PATH_MAX * 2], b[PATH_MAX * 2];
+    hand_begin(&h, "links");
+    spit(h.snap, "a", "shared");
+    snprintf(a, sizeof a, "%s/a", h.snap);
+    snprintf(b, sizeof b, "%s/b", h.snap);
+    ck_assert_int_eq(link(a, b), 0);
+    jopen(1, "", O_RDONLY | O_DIRECTORY);
+    jrec(RECORDER_OPEN, 0, O_CREAT | O_WRONLY, 2, 0100600, 0, "p", 2);
+    jrec(RECORDER_MKDIR, 0, 0, 0, 040700, 0, "d", 2);
+    jname(RECORDER_LINK, "p", "q");
+    jsync(2);
+    jsync(1);
+    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img);
+    struct stat sa, sb, sp, sq, sd;
+    snprintf(a, sizeof a, "%s/a", img);
+    snprintf(b, sizeof b, "%s/b", img);
+    ck_assert_int_eq(stat(a, &sa) | stat(b, &sb), 0);
+    ck_assert_uint_eq(sa.st_ino, sb.st_ino);
+    snprintf(a, sizeof a, "%s/p", img);
+    snprintf(b, sizeof b, "%s/q", img);
+    ck_assert_int_eq(stat(a, &sp) | stat(b, &sq), 0);
+    ck_assert_uint_eq(sp.st_ino, sq.st_ino);
+    ck_assert_uint_eq(sp.st_mode & 07777, 0600);
+    snprintf(a, sizeof a, "%s/d", img);
+    ck_assert_int_eq(stat(a, &sd), 0);
+    ck_assert_uint_eq(sd.st_mode & 07777, 0700);
+}
+END_TEST
+
+START_TEST(what_is_not_a_journal_is_refused_by_name)
+{
+    char d[PATH_MAX], path[PATH_MAX * 2], err[512] = "";
+    fresh("notjournal", d);
+    spit(d, "script.sh", "#!/bin/sh\necho hello, this is long enough to hold a record header\n");
+    snprintf(path, sizeof path, "%s/script.sh", d);
+    struct recorder_journal j;
+    ck_assert_int_eq(recorder_journal_open(path, &j, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "is not a journal"));
+    ck_assert_int_eq(recorder_journal_open(d, &j, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+    struct recorder_jhead head = {.magic = RECORDER_MAGIC, .version = 99, .header_size = RECORDER_JHEAD_SIZE};
+    snprintf(path, sizeof path, "%s/v99", d);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(&head, sizeof head, 1, f), 1);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(recorder_journal_open(path, &j, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "version 99"));
+    snprintf(path, sizeof path, "%s/empty", d);
+    spit(d, "empty", "");
+    ck_assert_int_eq(recorder_journal_open(path, &j, err, sizeof err), 0);   /* a trial nothing armed */
+    ck_assert_uint_eq(j.n, 0);
+    recorder_journal_close(&j);
+}
+END_TEST
+
 /* ---- the preload library, on tests/rec_probe.c ------------------------------------ */
 static struct recorder_journal probe_j;
 static char probe_dir[PATH_MAX], probe_root[PATH_MAX + 8];
@@ -480,6 +702,14 @@ int main(void)
     tcase_add_test(tc, sync_of_everything_covers_every_file_and_name);
     tcase_add_test(tc, torn_and_reorder_let_part_of_the_unsynced_data_through);
     tcase_add_test(tc, a_torn_record_at_the_end_of_the_journal_is_left_out);
+    tcase_add_test(tc, fallocate_zero_collapse_and_insert_change_the_image_as_linux_does);
+    tcase_add_test(tc, a_mapped_write_never_extends_its_file);
+    tcase_add_test(tc, a_torn_journal_is_a_flag_in_the_image_stats);
+    tcase_add_test(tc, ext4_a_commit_carries_another_files_truncation);
+    tcase_add_test(tc, ext4_fdatasync_of_a_pure_overwrite_commits_nothing);
+    tcase_add_test(tc, ext4_a_rename_over_is_durable_with_the_next_commit_and_carries_its_data);
+    tcase_add_test(tc, hard_links_stay_one_file_and_modes_are_kept);
+    tcase_add_test(tc, what_is_not_a_journal_is_refused_by_name);
     tcase_add_test(tc, the_probe_journal_holds_every_call);
     tcase_add_test(tc, the_probe_image_follows_its_syncs);
     suite_add_tcase(s, tc);
