@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -94,6 +95,18 @@ cJSON *report_benchmark_body(const struct bench_env *env, const struct bench_con
  * "sync_method", "environment".  Also what `fsynclab crash --json` prints. */
 cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_config *base,
                          const struct verifier_summary *out, size_t n);
+
+/* What the command line adds to every JSON it prints (never the node):
+ * "version", "command_line" (argv as a list) and "timestamp" (the start,
+ * UTC, ISO 8601), after the body's own keys, as fio and hyperfine record
+ * their runs.  Returns 0 when out of memory. */
+struct report_meta {
+    const char *version;
+    int argc;
+    char **argv;
+    time_t started;
+};
+int report_add_meta(cJSON *o, const struct report_meta *m);
 
 /* ---- text tables ------------------------------------------------------------- */
 
