@@ -76,8 +76,18 @@ int cli_crash(int argc, char **argv)
         else
             printf("WARNING       %s\n\n", env.warning);
     }
-    if (o.json)
+    if (o.json) {
+        /* the body says it too: trials below trials_requested */
+        for (size_t i = 0; i < n; i++) {
+            char name[32];
+            if (out[i].trials < cfg.trials)
+                fprintf(stderr, "fsynclab: warning: %s ran %u of %u trials: the budget "
+                        "(--max-seconds %g, for all strategies) ran out\n",
+                        wal_strategy_name(&strategies[i], name, sizeof name), out[i].trials,
+                        cfg.trials, cfg.max_seconds);
+        }
         return cli_print_json(report_crash_body(&env, &cfg, out, n));
+    }
     report_print_crash_table(stdout, &cfg, out, n);
     return cli_flush();
 }

@@ -289,6 +289,11 @@ int report_add_meta(cJSON *o, const struct report_meta *m)
             argv = NULL;
         }
     }
+    if (cJSON_GetObjectItemCaseSensitive(o, "seed") &&
+        !cJSON_AddStringToObject(o, "seed_replays", REPORT_SEED_CHOICES ", " REPORT_SEED_NOT)) {
+        cJSON_Delete(argv);
+        return 0;
+    }
     return cJSON_AddStringToObject(o, "version", m->version) &&
            add_item(o, "command_line", argv) && cJSON_AddStringToObject(o, "timestamp", when);
 }

@@ -108,6 +108,14 @@ struct report_meta {
 };
 int report_add_meta(cJSON *o, const struct report_meta *m);
 
+/* What a seed replays, in every output that prints one (tables, the
+ * "seed_replays" the command line adds to a JSON with a "seed"): the
+ * choices, never the outcomes. */
+#define REPORT_SEED_CHOICES "the choices (the kill schedule, the cut points of crash " \
+    "--target, the model's damage)"
+#define REPORT_SEED_NOT "not the outcomes: what a kill catches, so the losses, and the " \
+    "allowance depend on the disk's timing"
+
 /* ---- text tables ------------------------------------------------------------- */
 
 /* directory and file system lines. */
@@ -142,17 +150,28 @@ void report_print_diff_row(FILE *to, const char *label, const struct stats_summa
 /* A curve point's throughput interval: the median's from its runs, or
  * [ops_per_sec, ops_per_sec] for a point of one run. */
 void report_curve_ops_interval(const struct bench_curve_point *p, double *low, double *high);
+/* Whether the point has a loss window at all: a valid crash trial.  One
+ * without is missing from every output (empty, null, not drawn), never 0. */
+int report_curve_has_window(const struct bench_curve_point *p);
 /* The loss window's p10 and p90 over the point's crash trials, in ms. */
 void report_curve_window_spread(const struct bench_curve_point *p, double *p10, double *p90);
 
 /* ---- the curve's files ---------------------------------------------------------- */
 
+/* Before a sweep: makes out_dir (and its parents) and proves a file can be
+ * created in it, and that gnuplot can be told its name, so that a bad --out
+ * fails before the minutes of measuring rather than after. */
+int report_curve_prepare(const char *out_dir, char *err, size_t errlen);
+/* 0, or -EINVAL when gnuplot could not be given out_dir's name. */
+int report_curve_renderable(const char *out_dir, char *err, size_t errlen);
+
 /* Writes out_dir/curve.csv, curve.json (one object a point) and curve.gp (a
- * gnuplot script with the data inline), making out_dir and its parents. */
+ * gnuplot script with the data inline), making out_dir and its parents.
+ * curve.json ends with meta's keys (report_add_meta) unless meta is NULL. */
 int report_curve_write(const char *out_dir, const struct bench_env *env,
                        const struct bench_curve_config *cfg,
-                       const struct bench_curve_point *points, size_t n, char *err,
-                       size_t errlen);
+                       const struct bench_curve_point *points, size_t n,
+                       const struct report_meta *meta, char *err, size_t errlen);
 
 /* Renders curve.gp to curve.svg and curve.png with gnuplot ($FSYNCLAB_GNUPLOT,
  * else gnuplot on PATH).  -ENOENT when gnuplot is not installed. */

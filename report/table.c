@@ -225,8 +225,12 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
     fprintf(to, "%-14s %-10s %6s %6s %9s %11s %11s %11s %9s %11s %6s %7s\n", "strategy", "model",
             "trials", "valid", "lost max", "window p50", "window p99", "window max", "promised",
             "allowance", "held", "corrupt");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         print_crash_row(to, cfg, &v[i]);
+        if (v[i].trials < cfg->trials)
+            fprintf(to, "  (out of time: ran %u of %u trials; the budget, %g s for all strategies, "
+                    "ran out: raise --max-seconds)\n", v[i].trials, cfg->trials, cfg->max_seconds);
+    }
     fprintf(to, "(windows in ms, over valid trials: a maximum over a few trials is no bound)\n\n");
     for (size_t i = 0; i < n; i++)
         print_verdict(to, cfg, &v[i]);
@@ -242,7 +246,8 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
     }
     fprintf(to, "\nkill delay (crash instant after the one drawn): p50 %.1f us, max %.1f us\n",
             us(delay_p50), us(delay_max));
-    fprintf(to, "seed %" PRIu64 " replays this run.\n", cfg->seed);
+    fprintf(to, "seed %" PRIu64 " replays " REPORT_SEED_CHOICES ",\n" REPORT_SEED_NOT ".\n",
+            cfg->seed);
 }
 
 void report_print_curve_header(FILE *to, const struct bench_env *env,
@@ -250,7 +255,8 @@ void report_print_curve_header(FILE *to, const struct bench_env *env,
 {
     report_print_where(to, env);
     fprintf(to, "run           %zu points: benchmark %" PRIu64 " entries, %u crash trials (%s), "
-            "seed %" PRIu64 "\n", bench_curve_points(cfg), cfg->entries, cfg->trials,
+            "seed %" PRIu64 "\n              (a seed replays " REPORT_SEED_CHOICES ",\n              "
+            REPORT_SEED_NOT ")\n", bench_curve_points(cfg), cfg->entries, cfg->trials,
             crashsim_model_name(cfg->model), cfg->seed);
     print_warning(to, env);
 }
@@ -274,18 +280,29 @@ void report_print_curve_table(FILE *to, const struct bench_curve_point *points, 
     fprintf(to, "%-14s %10s %21s %11s %11s %10s %7s %9s  %s\n", "strategy", "ops/s",
             "interval", "window max", "window p50", "lost max", "valid", "held",
             "ops/s vs previous");
+    size_t missing = 0;
     for (size_t i = 0; i < n; i++) {
-        char name[32], interval[48], valid[24];
+        char name[32], interval[48], valid[24], wmax[24], wp50[24], lost[24] = "-";
         double lo, hi;
+        int has = report_curve_has_window(&points[i]);
+        missing += !has;
         report_curve_ops_interval(&points[i], &lo, &hi);
         snprintf(interval, sizeof interval, "%.0f..%.0f", lo, hi);
         snprintf(valid, sizeof valid, "%u/%u", points[i].crash.trials_valid, points[i].crash.trials);
-        fprintf(to, "%-14s %10" PRIu64 " %21s %8.3f ms %8.3f ms %10" PRIu64 " %7s %9s  %s\n",
+        /* no valid trial: no window was seen, which is not a window of 0 */
+        ms_or_dash(wmax, sizeof wmax, has, verifier_summary_window_ms_max(&points[i].crash));
+        ms_or_dash(wp50, sizeof wp50, has, verifier_summary_window_ms_p50(&points[i].crash));
+        if (has)
+            snprintf(lost, sizeof lost, "%" PRIu64, points[i].crash.acked_lost_max);
+        fprintf(to, "%-14s %10" PRIu64 " %21s %11s %11s %10s %7s %9s  %s\n",
                 wal_strategy_name(&points[i].strategy, name, sizeof name),
-                points[i].ops_per_sec, interval, verifier_summary_window_ms_max(&points[i].crash),
-                verifier_summary_window_ms_p50(&points[i].crash), points[i].crash.acked_lost_max,
-                valid, verifier_held_name(points[i].crash.held), versus_previous(points, i));
+                points[i].ops_per_sec, interval, wmax, wp50, lost, valid,
+                verifier_held_name(points[i].crash.held), versus_previous(points, i));
     }
+    if (missing)
+        fprintf(to, "\n-: no valid crash trial, so no window was seen (not 0 ms): the point is "
+                "left out of the plots\n   (more --trials, or see `fsynclab crash` for the "
+                "invalid trials' reasons).\n");
     if (n && points[0].ops.n > 1)
         fprintf(to, "\nops/s: the median of %zu runs; interval: its order-statistics interval "
                 "(%.1f%% coverage).\n\"overlaps\": the difference from the previous point is not "

@@ -255,6 +255,7 @@ static void fake_points(struct bench_curve_point *p, const struct bench_curve_co
         verifier_summary_init(&p[i].crash, &p[i].strategy);
         p[i].ops_per_sec = ops[i];
         p[i].crash.trials = 2;
+        p[i].crash.trials_valid = 2;
         p[i].crash.loss_window_ns_max = window_ns[i];
         hist_add(&p[i].crash.loss_window_ns, window_ns[i]);
         hist_add(&p[i].crash.loss_window_ns, window_ns[i]);
@@ -272,7 +273,7 @@ START_TEST(curve_csv_and_json_have_one_row_a_point_in_the_documented_schema)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
 
     snprintf(path, sizeof path, "%s/curve.csv", out);
     ck_assert_int_eq(count_lines(path), 5);
@@ -318,7 +319,7 @@ START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
 
     snprintf(path, sizeof path, "%s/curve.csv", out);
     char *csv = slurp(path);
@@ -341,7 +342,7 @@ START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
                                        "\"ops_per_sec_ci95\": [3000, 3000], "));
     snprintf(path, sizeof path, "%s/curve.gp", out);
     char *gp = slurp(path);
-    ck_assert_ptr_nonnull(strstr(gp, "using 2:3:8:9:6:7 with xyerrorbars"));
+    ck_assert_ptr_nonnull(strstr(gp, "using (x($10)):3:8:9:6:7 with xyerrorbars"));
     ck_assert_ptr_nonnull(strstr(gp, "(75.0% with 3 runs)") ? gp : strstr(gp, "p10-p90"));
     ck_assert_ptr_nonnull(strstr(gp, " batch_5ms 290000 320000 "));
     remove_outputs(out);
@@ -361,7 +362,7 @@ START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
     unsetenv("FSYNCLAB_GNUPLOT");
     ck_assert_msg(report_curve_render(out, err, sizeof err) == 0, "%s", err);
     snprintf(path, sizeof path, "%s/curve.png", out);
@@ -384,7 +385,7 @@ START_TEST(curve_without_gnuplot_keeps_the_data_and_says_so)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
     setenv("FSYNCLAB_GNUPLOT", "build/no/such/gnuplot", 1);
     ck_assert_int_eq(report_curve_render(out, err, sizeof err), -ENOENT);
     ck_assert_str_eq(err, "gnuplot is not installed");
