@@ -350,6 +350,42 @@ START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
 }
 END_TEST
 
+START_TEST(curve_point_without_a_valid_trial_is_missing_not_zero)
+{
+    make_dir();
+    struct bench_curve_config cfg = curve_config();
+    struct bench_curve_point p[4];
+    fake_points(p, &cfg);
+    p[1].crash.trials_valid = 0;   /* batch_5ms: its trials saw nothing */
+    hist_init(&p[1].crash.loss_window_ns);
+    p[1].crash.loss_window_ns_max = 0;
+    struct bench_env env;
+    ck_assert_int_eq(bench_env_probe(dir, &env), 0);
+    char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
+    snprintf(out, sizeof out, "%s/out", dir);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
+
+    snprintf(path, sizeof path, "%s/curve.csv", out);
+    char *csv = slurp(path);
+    ck_assert_msg(strstr(csv, "\nbatch_5ms,5,300000,,,,,2,5,,200,300000,300000,1,,,0,") != NULL,
+                  "%s", csv);
+    ck_assert_ptr_nonnull(strstr(csv, "\nalways,0,3000,0.000,0.000,0,0.000,2,"));   /* a real 0 */
+    snprintf(path, sizeof path, "%s/curve.json", out);
+    char *json = slurp(path);
+    ck_assert_msg(strstr(json, "\"strategy\": \"batch_5ms\", \"interval_ms\": 5, \"ops_per_sec\": "
+                               "300000, \"loss_window_ms_max\": null, \"loss_window_ms_p50\": null, "
+                               "\"acked_lost_max\": null, \"acked_lost_mean\": null, ") != NULL,
+                  "%s", json);
+    snprintf(path, sizeof path, "%s/curve.gp", out);
+    char *gp = slurp(path);
+    ck_assert_msg(strstr(gp, "\n\"5 ms\" ") && strstr(strstr(gp, "\n\"5 ms\" "), " 0\n\"50 ms\" "),
+                  "%s", gp);
+    ck_assert_ptr_nonnull(strstr(gp, "not drawn (no valid crash trial): batch_5ms"));
+    remove_outputs(out);
+    dir_must_be_empty();
+}
+END_TEST
+
 START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
 {
     if (access("/usr/bin/gnuplot", X_OK) != 0)
@@ -542,6 +578,7 @@ int main(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, curve_csv_and_json_have_one_row_a_point_in_the_documented_schema);
     tcase_add_test(t, curve_files_carry_the_throughput_interval_and_the_window_spread);
+    tcase_add_test(t, curve_point_without_a_valid_trial_is_missing_not_zero);
     tcase_add_test(t, curve_renders_svg_and_png_when_gnuplot_is_present);
     tcase_add_test(t, curve_without_gnuplot_keeps_the_data_and_says_so);
     suite_add_tcase(s, t);
