@@ -78,6 +78,9 @@ int cli_usage_error(const char *fmt, const char *what);
 void cli_usage(FILE *to);
 /* `fsynclab CMD --help`: CMD's usage line and its options only. */
 void cli_usage_command(FILE *to, const char *cmd);
+/* The word of words (NULL-terminated) nearest to given, or NULL when none
+ * is near enough to be a likely typo. */
+const char *cli_nearest(const char *given, const char *const *words);
 /* The command line and the start time every --json output and curve.json
  * carry (report_add_meta); main sets it before running a command. */
 void cli_set_command(int argc, char **argv, const char *version);

@@ -167,6 +167,8 @@ void cli_usage_command(FILE *to, const char *cmd)
         { "curve", "fsynclab curve [OPTIONS]", { usage_curve, NULL } },
         { "diff", "fsynclab diff A.json B.json: two `bench --json` outputs, strategy by "
                   "strategy", { NULL, NULL } },
+        { "node", "fsynclab node: the Maelstrom JSON protocol on stdin/stdout "
+                  "(fsynclab-node(1))", { NULL, NULL } },
         { "record", "fsynclab record --root DIR --journal FILE [--] CMD ARGS...", { usage_record, NULL } },
         { "image", "fsynclab image --journal FILE --snapshot DIR --out DIR [OPTIONS]", { usage_record, NULL } },
         { "journal", "fsynclab journal --journal FILE [--summary]", { usage_record, NULL } },
@@ -186,7 +188,10 @@ void cli_usage_command(FILE *to, const char *cmd)
 
 static int cli_node(int argc, char **argv)
 {
-    (void)argv;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        cli_usage_command(stdout, "node");
+        return 0;
+    }
     if (argc > 1)
         return cli_usage_error("node takes no arguments%s", "");
     return node_serve_stdio("fsynclab node");
@@ -224,5 +229,13 @@ int main(int argc, char **argv)
         return cli_image(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return cli_journal(argc - 1, argv + 1);
+    static const char *const commands[] = { "bench", "crash", "curve", "diff", "node",
+                                            "record", "image", "journal", NULL };
+    const char *near = cli_nearest(cmd, commands);
+    if (near) {
+        fprintf(stderr, "fsynclab: unknown command \"%s\"; did you mean %s?\n"
+                "(try fsynclab --help)\n", cmd, near);
+        return CLI_EXIT_USAGE;
+    }
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

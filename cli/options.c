@@ -185,22 +185,30 @@ static size_t distance(const char *a, const char *b)
     return row[lb];
 }
 
-/* The option of takes nearest to name (no dashes), or NULL when none is
- * near enough to be a likely typo. */
-static const char *nearest(const char *name, const char *takes)
+const char *cli_nearest(const char *given, const char *const *words)
 {
     const char *best = NULL;
-    size_t best_d = SIZE_MAX, len = strlen(name);
-    for (const struct option *op = cli_options; op->name; op++) {
-        if (op->val != 'h' && !strchr(takes, op->val))
-            continue;
-        size_t d = distance(name, op->name);
+    size_t best_d = SIZE_MAX, len = strlen(given);
+    for (size_t i = 0; words[i]; i++) {
+        size_t d = distance(given, words[i]);
         if (d < best_d) {
             best_d = d;
-            best = op->name;
+            best = words[i];
         }
     }
     return best_d <= (len < 6 ? 2 : len / 3 + 1) ? best : NULL;
+}
+
+/* The option of takes nearest to name (no dashes), or NULL. */
+static const char *nearest(const char *name, const char *takes)
+{
+    const char *names[sizeof cli_options / sizeof cli_options[0]];
+    size_t n = 0;
+    for (const struct option *op = cli_options; op->name; op++)
+        if (op->val == 'h' || strchr(takes, op->val))
+            names[n++] = op->name;
+    names[n] = NULL;
+    return cli_nearest(name, names);
 }
 
 /* Names what getopt refused: an unknown option (and the nearest known one),

@@ -36,6 +36,10 @@ check "an option without its value is named" '[ $rc -eq 2 ] && grep -q "\-\-entr
 run "$bin" bench --dir "$dir" --ent 5
 check "an ambiguous abbreviation names the candidates" '[ $rc -eq 2 ] && grep -q "\"--ent\" is ambiguous: --entries or --entry-size?" <<<"$err"'
 
+run "$bin" crahs
+check "an unknown command is named, with the nearest command" '[ $rc -eq 2 ] && grep -q "unknown command \"crahs\"; did you mean crash?" <<<"$err"'
+check "diff -h and node --help print their own usage" '$bin diff -h | grep -q "^usage: fsynclab diff A.json B.json" && $bin node --help | grep -q "^usage: fsynclab node"'
+
 run "$bin" crash --dir "$dir" --strategies always,always --trials 1
 check "--strategies always,always is refused, naming the repeat" '[ $rc -eq 2 ] && grep -q "\"always\" is given twice" <<<"$err" && [ -z "$out" ]'
 run "$bin" bench --dir "$dir" --strategies always,,none
