@@ -218,7 +218,7 @@ static int option_error(int c, int argc, char **argv, int longindex, const char 
 {
     char given[64];
     const char *arg = optind - 1 < argc ? argv[optind - 1] : "";
-    if (c == ':' || c == '?') {
+    if (c == ':' || c == '?' || longindex < 0) {
         if (strncmp(arg, "--", 2) == 0 || !optopt)
             snprintf(given, sizeof given, "%.*s", (int)strcspn(arg, "="), arg);
         else   /* a short option: -x */
