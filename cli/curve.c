@@ -31,7 +31,7 @@ static int measure(const struct bench_curve_config *cfg, const struct bench_env 
     if (rc == 0)
         rc = report_curve_write(out_dir, env, cfg, points, n, cli_meta(), err, sizeof err);
     if (rc == 0)
-        report_print_curve_table(stdout, points, n);
+        report_print_curve_table(stdout, cfg, points, n);
     free(points);
     if (rc < 0) {
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));

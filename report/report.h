@@ -138,7 +138,9 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
                               const struct verifier_summary *v, size_t n);
 void report_print_curve_header(FILE *to, const struct bench_env *env,
                                const struct bench_curve_config *cfg);
-void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n);
+/* A point whose crash trials ran out of time says so under its row. */
+void report_print_curve_table(FILE *to, const struct bench_curve_config *cfg,
+                              const struct bench_curve_point *points, size_t n);
 
 /* `fsynclab diff`: one row a strategy, B against A: both medians with their
  * intervals, the difference (Hodges-Lehmann) with its 95% interval and the

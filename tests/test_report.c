@@ -386,6 +386,28 @@ START_TEST(curve_point_without_a_valid_trial_is_missing_not_zero)
 }
 END_TEST
 
+START_TEST(curve_table_says_a_point_ran_fewer_crash_trials_than_asked)
+{
+    struct bench_curve_config cfg = curve_config();
+    cfg.trials = 5;
+    struct bench_curve_point p[4];
+    fake_points(p, &cfg);   /* two trials ran of each point */
+    p[0].crash.trials = 5;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    report_print_curve_table(f, &cfg, p, 4);
+    ck_assert_int_eq(fclose(f), 0);
+    const char *note = "  (out of time: ran 2 of 5 crash trials in the point's 60 s)\n";
+    size_t notes = 0;
+    for (const char *at = text; (at = strstr(at, note)); at += strlen(note))
+        notes++;
+    ck_assert_msg(notes == 3, "%s", text);   /* not under always, which ran all five */
+    free(text);
+}
+END_TEST
+
 START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
 {
     if (access("/usr/bin/gnuplot", X_OK) != 0)
@@ -579,6 +601,7 @@ int main(void)
     tcase_add_test(t, curve_csv_and_json_have_one_row_a_point_in_the_documented_schema);
     tcase_add_test(t, curve_files_carry_the_throughput_interval_and_the_window_spread);
     tcase_add_test(t, curve_point_without_a_valid_trial_is_missing_not_zero);
+    tcase_add_test(t, curve_table_says_a_point_ran_fewer_crash_trials_than_asked);
     tcase_add_test(t, curve_renders_svg_and_png_when_gnuplot_is_present);
     tcase_add_test(t, curve_without_gnuplot_keeps_the_data_and_says_so);
     suite_add_tcase(s, t);

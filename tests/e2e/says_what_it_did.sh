@@ -43,6 +43,12 @@ check "7: --json: trials below trials_requested, and a warning on stderr" \
 run "$bin" crash --dir "$dir" --strategies none --trials 2 --seed 7
 check "7: a run that finished says nothing of the kind" '[ $rc -eq 0 ] && ! grep -q "out of time" <<<"$text"'
 
+# 8, in crash's table too: no valid trial is no loss seen, not a loss of 0.
+run "$bin" crash --dir "$dir" --strategies batch_10000ms --entries 1000 --trials 2 --seed 11
+row=$(grep "^batch_10000ms  *drop " <<<"$text")
+check "8: crash shows - for the loss and windows of a strategy without a valid trial" \
+  '[ $rc -eq 0 ] && [ "$(awk "{print \$4, \$5, \$6, \$7, \$8}" <<<"$row")" = "0 - - - -" ] && grep -q "^batch_10000ms under drop: nothing measured, in no valid trial (2 invalid: " <<<"$text"'
+
 # 9. An --out that cannot be written: exit 1 at once, nothing measured.
 touch "$dir/file"
 run "$bin" curve --dir "$dir" --intervals 5 --entries 200 --trials 1 --out "$dir/file/sub"
