@@ -13,10 +13,13 @@ VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 BUILD   ?= build
 PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-CHECK_CFLAGS := $(shell pkg-config --cflags check)
-CHECK_LIBS   := $(shell pkg-config --libs check)
+# Asked of pkg-config the first time a compile or link needs them, once:
+# `make deps` (which installs them) and `make clean` never ask.
+lazy = $(eval $(1) := $$(shell pkg-config $(2)))$($(1))
+PKG_CFLAGS = $(call lazy,PKG_CFLAGS,--cflags $(PKGS))
+PKG_LIBS   = $(call lazy,PKG_LIBS,--libs $(PKGS))
+CHECK_CFLAGS = $(call lazy,CHECK_CFLAGS,--cflags check)
+CHECK_LIBS   = $(call lazy,CHECK_LIBS,--libs check)
 
 # override: a CFLAGS given on the command line (CI's -Werror, the sanitizer
 # flags) replaces the default -O2 -g but must not drop the project's flags.
@@ -93,7 +96,7 @@ $(BUILD)/tests/slow_sync.so: tests/helpers/slow_sync.c
 # What runs with the recorder preloaded is never built with sanitizers (the
 # ASan runtime must come first in a process) and without the 64-bit
 # off_t redirections, so that open and open64 stay two symbols.
-REC_CFLAGS := $(filter -O% -g% -W%,$(CFLAGS)) -std=c11 -Wall -Wextra -pthread -I. -D_GNU_SOURCE
+REC_CFLAGS = $(filter -O% -g% -W%,$(CFLAGS)) -std=c11 -Wall -Wextra -pthread -I. -D_GNU_SOURCE
 REC_SRC := $(wildcard recorder/preload*.c)
 $(BUILD)/libfsynclab-rec.so: $(REC_SRC) recorder/preload.h recorder/recorder.h
 	@mkdir -p $(dir $@)

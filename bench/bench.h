@@ -121,6 +121,7 @@ int bench_check_crash_syncs(struct bench_env *env, const struct verifier_summary
 #define BENCH_CURVE_MAX_INTERVALS 32
 #define BENCH_CURVE_DEFAULT_INTERVALS "1,2,5,10,20,50,100,200,500,1000"
 #define BENCH_CURVE_DEFAULT_REPEAT 3u
+#define BENCH_CURVE_CRASH_SECONDS 60.0   /* each point's crash trials' budget */
 
 struct bench_curve_config {
     unsigned intervals[BENCH_CURVE_MAX_INTERVALS];   /* batch intervals, ms */

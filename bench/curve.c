@@ -20,7 +20,6 @@
 #include <string.h>
 
 #define CRASH_ENTRIES_CAP 1000000ull
-#define POINT_CRASH_SECONDS 60.0
 
 size_t bench_curve_points(const struct bench_curve_config *cfg)
 {
@@ -85,7 +84,7 @@ int bench_curve_run(const struct bench_curve_config *cfg, struct bench_curve_poi
                                       .entry_size = cfg->entry_size,
                                       .sync_method = cfg->sync_method, .model = cfg->model,
                                       .seed = cfg->seed + i, .trials = cfg->trials,
-                                      .max_seconds = POINT_CRASH_SECONDS, .dir = cfg->dir,
+                                      .max_seconds = BENCH_CURVE_CRASH_SECONDS, .dir = cfg->dir,
                                       .writeback_expire_ms = -1, .writeback_interval_ms = -1,
                                       .writers = cfg->writers, .prealloc = cfg->prealloc };
         rc = crashsim_run(&cc, &p->crash, NULL, NULL, err, errlen);

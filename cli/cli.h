@@ -90,6 +90,15 @@ int cli_parse_strategies(char *list, struct wal_strategy *out, size_t *n);
 int cli_parse_intervals(char *list, struct bench_curve_config *cfg);
 int cli_usage_error(const char *fmt, const char *what);
 void cli_usage(FILE *to);
+/* `fsynclab CMD --help`: CMD's usage line and its options only. */
+void cli_usage_command(FILE *to, const char *cmd);
+/* The word of words (NULL-terminated) nearest to given, or NULL when none
+ * is near enough to be a likely typo. */
+const char *cli_nearest(const char *given, const char *const *words);
+/* The command line and the start time every --json output and curve.json
+ * carry (report_add_meta); main sets it before running a command. */
+void cli_set_command(int argc, char **argv, const char *version);
+const struct report_meta *cli_meta(void);
 
 /* The data directory (--dir, $FSYNCLAB_DIR, or .) and its environment;
  * 0, or the exit status after naming the failure. */

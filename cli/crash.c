@@ -190,6 +190,16 @@ static int crash_outputs(const struct cli *o, struct bench_env *envp,
     if (cap && (rc = crash_pictures(o, cap, strategies, out, n, &env, &cfg)))
         return rc;
     if (o->json) {
+        /* the body says it too: trials below trials_requested */
+        uint32_t planned = crashsim_trials_planned(&cfg);
+        for (size_t i = 0; i < n; i++) {
+            char name[32];
+            if (out[i].trials < planned)
+                fprintf(stderr, "fsynclab: warning: %s ran %u of %u trials: the budget "
+                        "(--max-seconds %g, for all strategies) ran out\n",
+                        wal_strategy_name(&strategies[i], name, sizeof name), out[i].trials,
+                        planned, cfg.max_seconds);
+        }
         cJSON *body = report_crash_body(&env, &cfg, out, n);
         if (body && !cli_crash_json_extras(body, n, c, replays, command, o->shard_index,
                                            o->shard_count)) {

@@ -29,9 +29,9 @@ static int measure(const struct bench_curve_config *cfg, const struct bench_env 
     int rc = bench_curve_run(cfg, points, show_progress, &p, err, sizeof err);
     cli_progress_end(&p);
     if (rc == 0)
-        rc = report_curve_write(out_dir, env, cfg, points, n, err, sizeof err);
+        rc = report_curve_write(out_dir, env, cfg, points, n, cli_meta(), err, sizeof err);
     if (rc == 0)
-        report_print_curve_table(stdout, points, n);
+        report_print_curve_table(stdout, cfg, points, n);
     free(points);
     if (rc < 0) {
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
@@ -80,6 +80,11 @@ int cli_curve(int argc, char **argv)
     struct bench_env env;
     if ((rc = cli_probe_data_dir(o.dir, &cfg.dir, &env)))
         return rc;
+    char err[512] = "";
+    if (report_curve_prepare(o.out, err, sizeof err) < 0) {
+        fprintf(stderr, "fsynclab: curve: %s\n", err);
+        return CLI_EXIT_RUN;
+    }
     report_print_curve_header(stdout, &env, &cfg);
     fflush(stdout);
     if ((rc = measure(&cfg, &env, o.out)))

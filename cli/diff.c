@@ -128,7 +128,7 @@ static const struct diff_set *find(const struct diff_file *f, const char *name)
 int cli_diff(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        cli_usage(stdout);
+        cli_usage_command(stdout, "diff");
         return 0;
     }
     if (argc != 3)

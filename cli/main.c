@@ -17,12 +17,17 @@
 
 #include "node/node.h"
 
+/* Every --help ends with it; crash and merge exit 3 on a broken promise. */
+#define CLI_EXIT_TEXT "0 success, 1 the run failed, 2 usage error, 3 crash or merge: a\n" \
+    "promise broke, a record came back corrupt or an image failed fsck"
+
 #ifndef FSYNCLAB_VERSION
 #define FSYNCLAB_VERSION "0.1.0"
 #endif
 
-/* What the commands are, and bench's options. */
-static void usage_bench(FILE *to)
+/* The global --help is every section below in this order, the same bytes as
+ * one text; `fsynclab CMD --help` prints CMD's usage line and sections. */
+static void usage_intro(FILE *to)
 {
     fprintf(to,
         "usage: fsynclab COMMAND [OPTIONS]\n"
@@ -44,7 +49,12 @@ static void usage_bench(FILE *to)
         "  journal  print a journal\n"
         "  merge   combine the shards of one crash run (A.json B.json ...) into its result\n"
         "  report  one self-contained HTML page of a --json result\n"
-        "\n"
+        "\n");
+}
+
+static void usage_bench(FILE *to)
+{
+    fprintf(to,
         "bench options:\n"
         "  --entries N        entries per strategy, 1..%llu (default 10000)\n"
         "  --strategies LIST  comma-separated: always, group, none, batch_<N>ms with\n"
@@ -67,8 +77,7 @@ static void usage_bench(FILE *to)
         BENCH_MAX_WRITERS, BENCH_MAX_REPEAT);
 }
 
-/* crash (with --vm and --target), record, image, journal and curve. */
-static void usage_rest(FILE *to)
+static void usage_crash(FILE *to)
 {
     fprintf(to,
         "crash options (and --strategies, --entry-size, --sync-method, --writers,\n"
@@ -77,7 +86,8 @@ static void usage_rest(FILE *to)
         "  --entries N        entries each trial's writer appends, 1..%llu (default: 1000,\n"
         "                     or for batch_<N>ms eight intervals' worth at this disk's rate)\n"
         "  --model M          %s (default drop)\n"
-        "  --seed S           replay a run: 0..2^53-1 (default from the clock)\n"
+        "  --seed S           replay a run's choices (kill instants, model draws; not the\n"
+        "                     disk's timing, so not its losses): 0..2^53-1 (default: clock)\n"
         "  --max-seconds S    budget for all trials (default 60)\n"
         "  --writeback-expire-ms MS, --writeback-interval-ms MS\n"
         "                     the writeback model's kernel settings (default /proc/sys/vm)\n"
@@ -95,7 +105,13 @@ static void usage_rest(FILE *to)
         "  --timeline-trial K draw trial K (from 1) instead of the worst\n"
         "  --html FILE        one self-contained HTML page: settings, table, verdicts,\n"
         "                     timelines, the replay command; also --target, --vm\n"
-        "\n"
+        "\n",
+        REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS);
+}
+
+static void usage_target(FILE *to)
+{
+    fprintf(to,
         "crash --target: a real program (docs/real-programs.md)\n"
         "  --target NAME      redis, sqlite, postgres, or contract (with --run and --check)\n"
         "  --set KEY=VALUE    a setting of the program, repeated: appendfsync=always|\n"
@@ -108,15 +124,32 @@ static void usage_rest(FILE *to)
         "                     per trial, 0..%u (default 3)\n"
         "  --model M          %s (default drop)\n"
         "  --keep             leave the trial directories (journal, snapshot, images)\n"
-        "\n"
-        "record --root DIR --journal FILE -- CMD ARGS...\n"
+        "\n",
+        RECORDER_MAX_CUTS, RECORDER_MODELS);
+}
+
+static void usage_record(FILE *to)
+{
+    fprintf(to,
+        "record --root DIR --journal FILE [--] CMD ARGS...\n"
         "image --journal FILE --snapshot DIR --at MS|end --model M --out DIR [--seed S]\n"
         "                     MS: milliseconds after the journal's first record\n"
         "journal --journal FILE [--summary]\n"
+        "\n");
+}
+
+static void usage_merge(FILE *to)
+{
+    fprintf(to,
         "merge A.json B.json ... [--junit FILE] [--no-fail]: every shard's `crash --json`\n"
         "report RESULT.json [TIMELINE.png ...] --html OUT.html\n"
         "                     the page of a saved --json result, with those timelines\n"
-        "\n"
+        "\n");
+}
+
+static void usage_curve(FILE *to)
+{
+    fprintf(to,
         "curve options (and --entry-size, --sync-method, --writers, --prealloc, --dir,\n"
         "--seed):\n"
         "  --out DIR          where the files go (default curve)\n"
@@ -125,24 +158,69 @@ static void usage_rest(FILE *to)
         "  --repeat K         benchmark runs per point, their median and interval (default 3)\n"
         "  --trials T         crash trials per point, 1..%u (default 10)\n"
         "  --model M          power-loss model of the trials (default drop)\n"
-        "\n"
+        "\n",
+        REPORT_CRASH_MAX_TRIALS);
+}
+
+static void usage_end(FILE *to)
+{
+    fprintf(to,
         "  --help, --version\n"
         "\n"
-        "exit status: 0 success, 1 the run failed, 2 usage error, 3 crash or merge: a\n"
-        "promise broke, a record came back corrupt or an image failed fsck\n",
-        REPORT_CRASH_MAX_TRIALS, REPORT_CRASH_MAX_ENTRIES, CRASHSIM_MODELS,
-        RECORDER_MAX_CUTS, RECORDER_MODELS, REPORT_CRASH_MAX_TRIALS);
+        "exit status: " CLI_EXIT_TEXT "\n");
 }
 
 void cli_usage(FILE *to)
 {
+    usage_intro(to);
     usage_bench(to);
-    usage_rest(to);
+    usage_crash(to);
+    usage_target(to);
+    usage_record(to);
+    usage_merge(to);
+    usage_curve(to);
+    usage_end(to);
+}
+
+/* One command's usage line and sections (crash: also --target's). */
+void cli_usage_command(FILE *to, const char *cmd)
+{
+    static const struct {
+        const char *cmd, *line;
+        void (*sections[2])(FILE *);
+    } cmds[] = {
+        { "bench", "fsynclab bench [OPTIONS]", { usage_bench, NULL } },
+        { "crash", "fsynclab crash [OPTIONS]", { usage_crash, usage_target } },
+        { "curve", "fsynclab curve [OPTIONS]", { usage_curve, NULL } },
+        { "diff", "fsynclab diff A.json B.json: two `bench --json` outputs, strategy by "
+                  "strategy", { NULL, NULL } },
+        { "node", "fsynclab node: the Maelstrom JSON protocol on stdin/stdout "
+                  "(fsynclab-node(1))", { NULL, NULL } },
+        { "record", "fsynclab record --root DIR --journal FILE [--] CMD ARGS...", { usage_record, NULL } },
+        { "image", "fsynclab image --journal FILE --snapshot DIR --out DIR [OPTIONS]", { usage_record, NULL } },
+        { "journal", "fsynclab journal --journal FILE [--summary]", { usage_record, NULL } },
+        { "merge", "fsynclab merge A.json B.json ... [--junit FILE] [--no-fail]", { usage_merge, NULL } },
+        { "report", "fsynclab report RESULT.json [TIMELINE.png ...] --html OUT.html",
+          { usage_merge, NULL } },
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(cmd, cmds[i].cmd) != 0)
+            continue;
+        fprintf(to, "usage: %s\n\n", cmds[i].line);
+        for (size_t k = 0; k < 2 && cmds[i].sections[k]; k++)
+            cmds[i].sections[k](to);
+        fprintf(to, "  --help\n\nexit status: " CLI_EXIT_TEXT "; all commands: fsynclab --help\n");
+        return;
+    }
+    cli_usage(to);
 }
 
 static int cli_node(int argc, char **argv)
 {
-    (void)argv;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        cli_usage_command(stdout, "node");
+        return 0;
+    }
     if (argc > 1)
         return cli_usage_error("node takes no arguments%s", "");
     return node_serve_stdio("fsynclab node");
@@ -155,6 +233,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    cli_set_command(argc, argv, FSYNCLAB_VERSION);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         cli_usage(stdout);
         return 0;
@@ -177,11 +256,19 @@ int main(int argc, char **argv)
         return cli_record(argc - 1, argv + 1);
     if (strcmp(cmd, "image") == 0)
         return cli_image(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return cli_report(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return cli_journal(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0)
         return cli_merge(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc - 1, argv + 1);
+    static const char *const commands[] = { "bench", "crash", "curve", "diff", "node", "record",
+                                            "image", "journal", "merge", "report", NULL };
+    const char *near = cli_nearest(cmd, commands);
+    if (near) {
+        fprintf(stderr, "fsynclab: unknown command \"%s\"; did you mean %s?\n"
+                "(try fsynclab --help)\n", cmd, near);
+        return CLI_EXIT_USAGE;
+    }
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct option cli_options[] = {
@@ -198,27 +200,140 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     return rc;
 }
 
+/* Edit distance between a and b (short option names: a small table). */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la >= 63 || lb >= 63)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+const char *cli_nearest(const char *given, const char *const *words)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX, len = strlen(given);
+    for (size_t i = 0; words[i]; i++) {
+        size_t d = distance(given, words[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = words[i];
+        }
+    }
+    return best_d <= (len < 6 ? 2 : len / 3 + 1) ? best : NULL;
+}
+
+/* The option of takes nearest to name (no dashes), or NULL. */
+static const char *nearest(const char *name, const char *takes)
+{
+    const char *names[sizeof cli_options / sizeof cli_options[0]];
+    size_t n = 0;
+    for (const struct option *op = cli_options; op->name; op++)
+        if (op->val == 'h' || strchr(takes, op->val))
+            names[n++] = op->name;
+    names[n] = NULL;
+    return cli_nearest(name, names);
+}
+
+/* Names what getopt refused: an unknown option (and the nearest known one),
+ * one this command does not take, or one without its value. */
+static int option_error(int c, int argc, char **argv, int longindex, const char *cmd,
+                        const char *takes)
+{
+    char given[64];
+    const char *arg = optind - 1 < argc ? argv[optind - 1] : "";
+    if (c == ':' || c == '?' || longindex < 0) {
+        if (strncmp(arg, "--", 2) == 0 || !optopt)
+            snprintf(given, sizeof given, "%.*s", (int)strcspn(arg, "="), arg);
+        else   /* a short option: -x */
+            snprintf(given, sizeof given, "-%c", optopt);
+    } else {
+        snprintf(given, sizeof given, "--%s", cli_options[longindex].name);
+    }
+    if (c == ':') {
+        fprintf(stderr, "fsynclab: %s: %s needs a value\n(try fsynclab %s --help)\n", cmd, given,
+                cmd);
+        return CLI_EXIT_USAGE;
+    }
+    if (c != '?') {
+        fprintf(stderr, "fsynclab: %s: %s is not an option of %s\n(try fsynclab %s --help)\n", cmd,
+                given, cmd, cmd);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = given + strspn(given, "-");
+    if (strchr(arg, '=') && given[1] == '-') {
+        for (const struct option *op = cli_options; op->name; op++)
+            if (strcmp(op->name, name) == 0 && op->has_arg == no_argument) {
+                fprintf(stderr, "fsynclab: %s: %s takes no value\n(try fsynclab %s --help)\n",
+                        cmd, given, cmd);
+                return CLI_EXIT_USAGE;
+            }
+    }
+    if (given[1] == '-' && *name) {
+        /* an abbreviation getopt found ambiguous: name the candidates */
+        char both[160] = "";
+        size_t n = 0;
+        for (const struct option *op = cli_options; op->name; op++)
+            if ((op->val == 'h' || strchr(takes, op->val)) &&
+                strncmp(op->name, name, strlen(name)) == 0 && strlen(both) + 40 < sizeof both)
+                n++, snprintf(both + strlen(both), sizeof both - strlen(both), "%s--%s",
+                              n > 1 ? " or " : "", op->name);
+        if (n > 1) {
+            fprintf(stderr, "fsynclab: %s: \"%s\" is ambiguous: %s?\n(try fsynclab %s --help)\n",
+                    cmd, given, both, cmd);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    const char *near = *name ? nearest(name, takes) : NULL;
+    if (near)
+        fprintf(stderr, "fsynclab: %s: unknown option \"%s\"; did you mean --%s?\n"
+                "(try fsynclab %s --help)\n", cmd, given, near, cmd);
+    else
+        fprintf(stderr, "fsynclab: %s: unknown option \"%s\"\n(try fsynclab %s --help)\n", cmd,
+                given, cmd);
+    return CLI_EXIT_USAGE;
+}
+
 int cli_parse(int argc, char **argv, const char *cmd, const char *takes,
               enum report_limit entries, struct cli *o)
 {
-    int c, rc;
-    while ((c = getopt_long(argc, argv, "", cli_options, NULL)) != -1) {
+    int c, rc, longindex = -1;
+    /* getopt's own messages off: option_error names the problem.  A command
+     * after `record`'s options ends them (+), so that its own options need
+     * no --; merge's and report's files may stand among their options. */
+    opterr = 0;
+    const char *shorts = o->rest && strcmp(cmd, "record") == 0 ? "+:h" : ":h";
+    while (optopt = 0, longindex = -1,
+           (c = getopt_long(argc, argv, shorts, cli_options, &longindex)) != -1) {
         if (c == 'h') {
-            cli_usage(stdout);
+            cli_usage_command(stdout, cmd);
             return -1;
         }
-        if (c == '?' || !strchr(takes, c)) {
-            fprintf(stderr, "fsynclab: %s: unknown option\n(try fsynclab --help)\n", cmd);
-            return CLI_EXIT_USAGE;
-        }
+        if (c == '?' || c == ':' || !strchr(takes, c))
+            return option_error(c, argc, argv, longindex, cmd, takes);
         if ((rc = take(c, optarg, entries, o)))
             return rc;
     }
     if (o->rest) {
         o->rest = optind;
     } else if (optind < argc) {
-        fprintf(stderr, "fsynclab: %s: unexpected argument \"%s\"\n(try fsynclab --help)\n", cmd,
-                argv[optind]);
+        fprintf(stderr, "fsynclab: %s: unexpected argument \"%s\"\n(try fsynclab %s --help)\n", cmd,
+                argv[optind], cmd);
         return CLI_EXIT_USAGE;
     }
     if (!o->have_seed)
@@ -226,35 +341,67 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *takes,
     return 0;
 }
 
+/* The next comma-separated item of *list (advanced past it), or NULL at the
+ * end; an empty item ("a,,b", a comma at either end) is returned as "". */
+static char *next_item(char **list)
+{
+    char *item = *list;
+    if (!item)
+        return NULL;
+    char *comma = strchr(item, ',');
+    if (comma)
+        *comma = '\0';
+    *list = comma ? comma + 1 : NULL;
+    return item;
+}
+
 int cli_parse_strategies(char *list, struct wal_strategy *out, size_t *n)
 {
     *n = 0;
-    for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (!*list)
+        return cli_usage_error("--strategies: give at least one strategy%s", "");
+    char whole_list[256];
+    snprintf(whole_list, sizeof whole_list, "%s", list);
+    for (char *rest = list, *tok; (tok = next_item(&rest));) {
+        if (!*tok)
+            return cli_usage_error("--strategies \"%s\": an empty name (two commas, or one at an "
+                                   "end); separate names by single commas", whole_list);
         if (*n == BENCH_MAX_STRATEGIES)
             return cli_usage_error("--strategies: at most 64 strategies%s", "");
         if (wal_strategy_parse(tok, &out[*n]) < 0)
             return cli_usage_error("--strategies: unknown strategy \"%s\"; allowed: "
                                    WAL_STRATEGIES, tok);
+        for (size_t k = 0; k < *n; k++)
+            if (out[k].kind == out[*n].kind && out[k].interval_ms == out[*n].interval_ms)
+                return cli_usage_error("--strategies: \"%s\" is given twice; each strategy runs "
+                                       "once (use --trials or --repeat for more)", tok);
         (*n)++;
     }
-    if (*n == 0)
-        return cli_usage_error("--strategies: give at least one strategy%s", "");
     return 0;
 }
 
 int cli_parse_intervals(char *list, struct bench_curve_config *cfg)
 {
     cfg->n_intervals = 0;
-    for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (!*list)
+        return cli_usage_error("--intervals: give at least one interval%s", "");
+    char whole_list[256];
+    snprintf(whole_list, sizeof whole_list, "%s", list);
+    for (char *rest = list, *tok; (tok = next_item(&rest));) {
         unsigned long long v;
+        if (!*tok)
+            return cli_usage_error("--intervals \"%s\": an empty interval (two commas, or one at "
+                                   "an end); separate them by single commas", whole_list);
         if (cfg->n_intervals == BENCH_CURVE_MAX_INTERVALS)
             return cli_usage_error("--intervals: at most 32 intervals%s", "");
         if (whole(REPORT_INTERVAL_MS, tok, &v))
             return CLI_EXIT_USAGE;
+        for (size_t k = 0; k < cfg->n_intervals; k++)
+            if (cfg->intervals[k] == v)
+                return cli_usage_error("--intervals: %s is given twice; each interval is one "
+                                       "point (use --trials or --repeat for more)", tok);
         cfg->intervals[cfg->n_intervals++] = (unsigned)v;
     }
-    if (cfg->n_intervals == 0)
-        return cli_usage_error("--intervals: give at least one interval%s", "");
     return 0;
 }
 
@@ -274,8 +421,25 @@ int cli_flush(void)
     return fflush(stdout) == 0 ? 0 : CLI_EXIT_RUN;
 }
 
+static struct report_meta meta;
+
+void cli_set_command(int argc, char **argv, const char *version)
+{
+    meta = (struct report_meta){ .version = version, .argc = argc, .argv = argv,
+                                 .started = time(NULL) };
+}
+
+const struct report_meta *cli_meta(void)
+{
+    return meta.version ? &meta : NULL;
+}
+
 int cli_print_json(cJSON *body)
 {
+    if (body && meta.version && !report_add_meta(body, &meta)) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
     char *text = body ? report_json_print(body) : NULL;
     cJSON_Delete(body);
     if (!text) {

@@ -193,7 +193,7 @@ int cli_record(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     if (!o.root || !o.journal || o.rest >= argc)
-        return cli_usage_error("record: give --root DIR --journal FILE -- CMD ARGS...%s", "");
+        return cli_usage_error("record: give --root DIR --journal FILE [--] CMD ARGS...%s", "");
     char err[512] = "";
     int st = 0;
     if ((rc = recorder_record(o.root, o.journal, argv + o.rest, &st, err, sizeof err)) < 0) {

@@ -109,6 +109,8 @@ int crashsim_run_all(const struct crashsim_config *base, const struct wal_strate
 
 /* The seed trial index of a run with run_seed used. */
 uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index);
+/* How many trials cfg asks of this process: all of them, or a shard's share. */
+uint32_t crashsim_trials_planned(const struct crashsim_config *cfg);
 
 /* ---- failure points at the seam (libfiu) ---------------------------------
  * Checked with fiu_fail() inside the wrapper.  The failinfo decides what a

@@ -92,6 +92,13 @@ static int prepare(const struct crashsim_config *given, struct crashsim_config *
     return 0;
 }
 
+uint32_t crashsim_trials_planned(const struct crashsim_config *cfg)
+{
+    uint32_t step = cfg->shard_count > 1 ? cfg->shard_count : 1;
+    uint32_t first = step > 1 ? cfg->shard_index : 0;
+    return first < cfg->trials ? (cfg->trials - first + step - 1) / step : 0;
+}
+
 /* The trials, on one ledger; stops early when the budget ends. */
 static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
                   const struct crashsim_trial_opts *opts, struct verifier_summary *out,
@@ -101,7 +108,7 @@ static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
     int rc = 0;
     uint32_t step = cfg->shard_count > 1 ? cfg->shard_count : 1, done = 0;
     uint32_t first = step > 1 ? cfg->shard_index : 0;
-    uint32_t total = first < cfg->trials ? (cfg->trials - first + step - 1) / step : 0;
+    uint32_t total = crashsim_trials_planned(cfg);
     for (uint32_t i = first; i < cfg->trials && rc == 0; i += step) {
         if (i > first && wal_now_ns() >= opts->deadline_ns)
             break;

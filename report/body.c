@@ -7,7 +7,9 @@
 #include "report/report.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static double us(uint64_t ns)
 {
@@ -271,3 +273,27 @@ cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_conf
     return body;
 }
 
+
+int report_add_meta(cJSON *o, const struct report_meta *m)
+{
+    char when[32];
+    struct tm tm;
+    if (!gmtime_r(&m->started, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(when, sizeof when, "unknown");
+    cJSON *argv = cJSON_CreateArray();
+    for (int i = 0; argv && i < m->argc; i++) {
+        cJSON *a = cJSON_CreateString(m->argv[i]);
+        if (!a || !cJSON_AddItemToArray(argv, a)) {
+            cJSON_Delete(a);
+            cJSON_Delete(argv);
+            argv = NULL;
+        }
+    }
+    if (cJSON_GetObjectItemCaseSensitive(o, "seed") &&
+        !cJSON_AddStringToObject(o, "seed_replays", REPORT_SEED_CHOICES ", " REPORT_SEED_NOT)) {
+        cJSON_Delete(argv);
+        return 0;
+    }
+    return cJSON_AddStringToObject(o, "version", m->version) &&
+           add_item(o, "command_line", argv) && cJSON_AddStringToObject(o, "timestamp", when);
+}

@@ -50,8 +50,24 @@ void report_curve_window_spread(const struct bench_curve_point *p, double *p10, 
     *p90 = (double)hist_quantile(&p->crash.loss_window_ns, 0.9) / 1e6;
 }
 
+int report_curve_has_window(const struct bench_curve_point *p)
+{
+    return p->crash.trials_valid > 0;
+}
+
+/* "%.3f" of v, or "" for a point without a valid trial: missing, not 0. */
+static const char *csv_ms(char *buf, size_t len, int present, double v)
+{
+    if (present)
+        snprintf(buf, len, "%.3f", v);
+    else
+        buf[0] = '\0';
+    return buf;
+}
+
 /* The columns after crash_entries are the intervals: new ones go last so
- * that a reader of the older columns by position still reads them. */
+ * that a reader of the older columns by position still reads them.  A
+ * point without a valid crash trial leaves its loss columns empty. */
 static void write_csv(FILE *f, const struct bench_curve_point *p, size_t n)
 {
     fprintf(f, "strategy,interval_ms,ops_per_sec,loss_window_ms_max,loss_window_ms_p50,"
@@ -59,8 +75,10 @@ static void write_csv(FILE *f, const struct bench_curve_point *p, size_t n)
                "ops_per_sec_ci_low,ops_per_sec_ci_high,runs,loss_window_ms_p10,"
                "loss_window_ms_p90,trials_valid,allowance_ms\n");
     for (size_t i = 0; i < n; i++) {
-        char name[32], interval[16] = "", promised[24] = "";
+        char name[32], interval[16] = "", promised[24] = "", allowance[24] = "";
+        char wmax[24], wp50[24], lost[24] = "", mean[24], p10s[24], p90s[24];
         double lo, hi, p10, p90;
+        int has = report_curve_has_window(&p[i]);
         report_curve_ops_interval(&p[i], &lo, &hi);
         report_curve_window_spread(&p[i], &p10, &p90);
         wal_strategy_name(&p[i].strategy, name, sizeof name);
@@ -68,17 +86,20 @@ static void write_csv(FILE *f, const struct bench_curve_point *p, size_t n)
             snprintf(interval, sizeof interval, "%u", p[i].strategy.interval_ms);
         if (p[i].crash.promised_window_ms >= 0)
             snprintf(promised, sizeof promised, "%" PRId64, p[i].crash.promised_window_ms);
-        char allowance[24] = "";
         if (p[i].crash.promised_window_ms >= 0)
             snprintf(allowance, sizeof allowance, "%.3f", (double)p[i].crash.allowance_ns / 1e6);
-        fprintf(f, "%s,%s,%" PRIu64 ",%.3f,%.3f,%" PRIu64 ",%.3f,%u,%s,%s,%" PRIu64
-                ",%.0f,%.0f,%zu,%.3f,%.3f,%u,%s\n", name,
-                interval, p[i].ops_per_sec, verifier_summary_window_ms_max(&p[i].crash),
-                verifier_summary_window_ms_p50(&p[i].crash), p[i].crash.acked_lost_max,
-                verifier_summary_acked_lost_mean(&p[i].crash), p[i].crash.trials, promised,
+        if (has)
+            snprintf(lost, sizeof lost, "%" PRIu64, p[i].crash.acked_lost_max);
+        fprintf(f, "%s,%s,%" PRIu64 ",%s,%s,%s,%s,%u,%s,%s,%" PRIu64 ",%.0f,%.0f,%zu,%s,%s,%u,%s\n",
+                name, interval, p[i].ops_per_sec,
+                csv_ms(wmax, sizeof wmax, has, verifier_summary_window_ms_max(&p[i].crash)),
+                csv_ms(wp50, sizeof wp50, has, verifier_summary_window_ms_p50(&p[i].crash)), lost,
+                csv_ms(mean, sizeof mean, has, verifier_summary_acked_lost_mean(&p[i].crash)),
+                p[i].crash.trials, promised,
                 p[i].crash.held == VERIFIER_HELD_NULL ? ""
                 : p[i].crash.held == VERIFIER_HELD_TRUE ? "true" : "false",
-                p[i].crash_entries, lo, hi, p[i].ops.n ? p[i].ops.n : 1, p10, p90,
+                p[i].crash_entries, lo, hi, p[i].ops.n ? p[i].ops.n : 1,
+                csv_ms(p10s, sizeof p10s, has, p10), csv_ms(p90s, sizeof p90s, has, p90),
                 p[i].crash.trials_valid, allowance);
     }
 }
@@ -91,6 +112,8 @@ static int add_or_null(cJSON *o, const char *key, int present, double v)
 
 static int add_ms(cJSON *o, const char *key, double ms)
 {
+    if (isnan(ms))   /* not measured: no valid crash trial */
+        return cJSON_AddNullToObject(o, key) != NULL;
     cJSON *f = report_json_float(round(ms * 1e3) / 1e3);
     if (f && cJSON_AddItemToObject(o, key, f))
         return 1;
@@ -133,6 +156,8 @@ static int add_intervals(cJSON *o, const struct bench_curve_point *p)
     ci[0] = round(ci[0]);
     ci[1] = round(ci[1]);
     report_curve_window_spread(p, &spread[0], &spread[1]);
+    if (!report_curve_has_window(p))
+        spread[0] = spread[1] = NAN;
     return add_list(o, "ops_per_sec_runs", runs, n) && add_list(o, "ops_per_sec_ci95", ci, 2) &&
            add_ms(o, "ops_per_sec_ci_coverage", p->ops.n > 1 ? p->ops.ci_coverage : 0) &&
            add_ms(o, "loss_window_ms_p10", spread[0]) && add_ms(o, "loss_window_ms_p90", spread[1]);
@@ -142,15 +167,17 @@ static cJSON *point_object(const struct bench_curve_point *p)
 {
     char name[32];
     const struct verifier_summary *c = &p->crash;
+    /* Without a valid trial nothing was seen: null, never 0. */
+    double none = report_curve_has_window(p) ? 0 : NAN;
     cJSON *o = cJSON_CreateObject();
     int ok = o &&
         cJSON_AddStringToObject(o, "strategy", wal_strategy_name(&p->strategy, name, sizeof name)) &&
         add_or_null(o, "interval_ms", p->strategy.kind != WAL_NONE, p->strategy.interval_ms) &&
         cJSON_AddNumberToObject(o, "ops_per_sec", (double)p->ops_per_sec) &&
-        add_ms(o, "loss_window_ms_max", verifier_summary_window_ms_max(c)) &&
-        add_ms(o, "loss_window_ms_p50", verifier_summary_window_ms_p50(c)) &&
-        cJSON_AddNumberToObject(o, "acked_lost_max", (double)c->acked_lost_max) &&
-        add_ms(o, "acked_lost_mean", verifier_summary_acked_lost_mean(c)) &&
+        add_ms(o, "loss_window_ms_max", verifier_summary_window_ms_max(c) + none) &&
+        add_ms(o, "loss_window_ms_p50", verifier_summary_window_ms_p50(c) + none) &&
+        add_or_null(o, "acked_lost_max", report_curve_has_window(p), (double)c->acked_lost_max) &&
+        add_ms(o, "acked_lost_mean", verifier_summary_acked_lost_mean(c) + none) &&
         cJSON_AddNumberToObject(o, "trials", c->trials) &&
         add_or_null(o, "promised_window_ms", c->promised_window_ms >= 0,
                     (double)c->promised_window_ms) &&
@@ -172,7 +199,8 @@ static cJSON *point_object(const struct bench_curve_point *p)
 /* {"points": [...], "model", "seed", "entry_size", "sync_method", "fs_type",
  * "device", "warning"}, printed by the one JSON writer. */
 static char *curve_json(const struct bench_env *env, const struct bench_curve_config *cfg,
-                        const struct bench_curve_point *p, size_t n)
+                        const struct bench_curve_point *p, size_t n,
+                        const struct report_meta *meta)
 {
     cJSON *root = cJSON_CreateObject(), *list = cJSON_CreateArray();
     int ok = root && list && cJSON_AddItemToObject(root, "points", list);
@@ -190,7 +218,8 @@ static char *curve_json(const struct bench_env *env, const struct bench_curve_co
          cJSON_AddStringToObject(root, "sync_method", wal_sync_method_name(cfg->sync_method)) &&
          cJSON_AddStringToObject(root, "fs_type", env->fs_type) &&
          cJSON_AddStringToObject(root, "device", env->device) &&
-         cJSON_AddStringToObject(root, "warning", env->warning);
+         cJSON_AddStringToObject(root, "warning", env->warning) &&
+         (!meta || report_add_meta(root, meta));
     char *text = ok ? report_json_print(root) : NULL;
     cJSON_Delete(root);
     return text;
@@ -201,43 +230,18 @@ static int seed_strategy(const struct wal_strategy *s)
     return s->kind != WAL_BATCH || s->interval_ms == 10;
 }
 
-static void write_gnuplot(FILE *f, const struct bench_env *env,
-                          const struct bench_curve_config *cfg,
-                          const struct bench_curve_point *p, size_t n)
+/* The data block: one row a point; column 10 says whether the point has a
+ * window at all (a valid crash trial), and the plot leaves it out if not. */
+static void gp_data(FILE *f, const struct bench_curve_point *p, size_t n, double edge)
 {
-    /* A log axis has no zero: a window of 0 (always) is drawn at the left
-     * edge, a decade below the smallest window measured, and labelled 0. */
-    double min_pos = 0;
-    for (size_t i = 0; i < n; i++) {
-        double w = verifier_summary_window_ms_max(&p[i].crash);
-        if (w > 0 && (min_pos == 0 || w < min_pos))
-            min_pos = w;
-    }
-    double edge = min_pos > 0 ? min_pos / 10 : 0.01;
-
-    /* the bars' legend says what they cover, which 3 runs make 75%, not 95% */
-    char bars[160];
-    size_t runs = n ? p[0].ops.n : 0;
-    if (runs > 1)
-        snprintf(bars, sizeof bars, "bars: ops/s, the median's interval (%.1f%% with %zu runs); "
-                 "window, p10-p90 of the trials", 100 * p[0].ops.ci_coverage, runs);
-    else
-        snprintf(bars, sizeof bars, "bars: window, p10-p90 of the trials (one benchmark run)");
-
-    double max_w = edge;
-    for (size_t i = 0; i < n; i++) {
-        double w = verifier_summary_window_ms_max(&p[i].crash);
-        if (w > max_w)
-            max_w = w;
-    }
-
     fprintf(f, "# fsynclab curve: durability against throughput, measured on this machine.\n"
                "# Render: gnuplot -e \"set terminal pngcairo size 960,640; "
                "set output 'curve.png'\" curve.gp\n"
                "# columns: label, x = loss window max (ms; %g stands for 0), y = ops/sec (median),\n"
                "# seed strategy (1/0), strategy, y low, y high (the median's interval),\n"
-               "# x low, x high (the window's p10 and p90 over the trials)\n$points << EOD\n",
-            edge);
+               "# x low, x high (the window's p10 and p90 over the trials),\n"
+               "# valid (1/0: 0 when no crash trial was valid, so no window; not drawn)\n"
+               "$points << EOD\n", edge);
     for (size_t i = 0; i < n; i++) {
         char name[32], label[32];
         wal_strategy_name(&p[i].strategy, name, sizeof name);
@@ -250,38 +254,110 @@ static void write_gnuplot(FILE *f, const struct bench_env *env,
         double lo, hi, p10, p90;
         report_curve_ops_interval(&p[i], &lo, &hi);
         report_curve_window_spread(&p[i], &p10, &p90);
-        fprintf(f, "\"%s\" %.6g %" PRIu64 " %d %s %.0f %.0f %.6g %.6g\n", label, w > 0 ? w : edge,
-                p[i].ops_per_sec, seed_strategy(&p[i].strategy), name, lo, hi,
-                p10 > edge ? p10 : edge, p90 > edge ? p90 : edge);   /* 0 and below: the edge */
+        fprintf(f, "\"%s\" %.6g %" PRIu64 " %d %s %.0f %.0f %.6g %.6g %d\n", label,
+                w > 0 ? w : edge, p[i].ops_per_sec, seed_strategy(&p[i].strategy), name, lo, hi,
+                p10 > edge ? p10 : edge, p90 > edge ? p90 : edge,   /* 0 and below: the edge */
+                report_curve_has_window(&p[i]));
     }
     fprintf(f, "EOD\n\n");
+}
+
+/* The title's last line: the points left out, or "". */
+static void gp_missing(const struct bench_curve_point *p, size_t n, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at + 40 < len; i++) {
+        char name[32];
+        if (report_curve_has_window(&p[i]))
+            continue;
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "\\nnot drawn (no valid crash trial): ",
+                               wal_strategy_name(&p[i].strategy, name, sizeof name));
+    }
+}
+
+static void write_gnuplot(FILE *f, const struct bench_env *env,
+                          const struct bench_curve_config *cfg,
+                          const struct bench_curve_point *p, size_t n)
+{
+    /* A log axis has no zero: a window of 0 (always) is drawn at the left
+     * edge, a decade below the smallest window measured, and labelled 0. */
+    double min_pos = 0, max_w = 0;
+    for (size_t i = 0; i < n; i++) {
+        double w = verifier_summary_window_ms_max(&p[i].crash);
+        if (report_curve_has_window(&p[i]) && w > 0 && (min_pos == 0 || w < min_pos))
+            min_pos = w;
+        if (report_curve_has_window(&p[i]) && w > max_w)
+            max_w = w;
+    }
+    double edge = min_pos > 0 ? min_pos / 10 : 0.01;
+    max_w = max_w > edge ? max_w : edge;
+
+    /* the bars' legend says what they cover, which 3 runs make 75%, not 95% */
+    char bars[160], missing[256];
+    size_t runs = n ? p[0].ops.n : 0;
+    if (runs > 1)
+        snprintf(bars, sizeof bars, "bars: ops/s, the median's interval (%.1f%% with %zu runs); "
+                 "window, p10-p90 of the trials", 100 * p[0].ops.ci_coverage, runs);
+    else
+        snprintf(bars, sizeof bars, "bars: window, p10-p90 of the trials (one benchmark run)");
+    gp_missing(p, n, missing, sizeof missing);
+
+    gp_data(f, p, n, edge);
     fprintf(f, "set title \"fsynclab: durability vs throughput on %s%s%s\\n"
-               "%u-byte entries, %s, %s model, max over %u crash trials per point%s%s\" noenhanced\n",
+               "%u-byte entries, %s, %s model, max over %u crash trials per point%s%s%s\" noenhanced\n",
             env->fs_type, env->device[0] ? " " : "", env->device, cfg->entry_size,
             wal_sync_method_name(cfg->sync_method), crashsim_model_name(cfg->model), cfg->trials,
-            env->warning[0] ? "\\nWARNING: " : "", env->warning[0] ? env->warning : "");
+            env->warning[0] ? "\\nWARNING: " : "", env->warning[0] ? env->warning : "", missing);
     fprintf(f, "set xlabel \"data-loss window: how far back acknowledged writes were lost (ms, log; measured)\"\n"
                "set ylabel \"acknowledged writes per second (log; measured)\"\n"
                "set logscale xy\n"
                "set grid\n"
-               "set key bottom right\n"
                "set xrange [%g:%g]\n"
                "set offsets 0, 0, graph 0.15, graph 0.1\n"
                "set xtics add (\"0\" %g)\n"
                "set bars 1.5\n"
-               "plot $points using 2:3 with lines lc rgb \"#999999\" notitle, \\\n"
-               "     $points using 2:3:8:9:6:7 with xyerrorbars pt -1 lw 1.5 lc rgb \"#222222\" "
-               "title \"%s\" noenhanced, \\\n"
-               "     $points using 2:($4 == 0 ? $3 : 1/0) with points pt 7 ps 1.2 lc rgb \"#4477aa\" "
+               "x(valid) = valid != 0 ? $2 : 1/0\n", edge / 1.5, max_w * 4, edge);
+    /* fsynclab's terminal plot sets fsynclab_text: letters have no error bars
+     * worth drawing, and a key inside the frame would cover the points. */
+    fprintf(f, "if (exists(\"fsynclab_text\")) {\n"
+               "  set key outside below left Left reverse samplen 1\n"
+               "  plot $points using (x($10)):3 with lines notitle, \\\n"
+               "       $points using (x($10)):($4 == 0 ? $3 : 1/0) with points pt \"o\" "
                "title \"batch_<N>ms, labelled by N\" noenhanced, \\\n"
-               "     $points using 2:($4 == 1 ? $3 : 1/0) with points pt 5 ps 1.8 lc rgb \"#cc3311\" "
+               "       $points using (x($10)):($4 == 1 ? $3 : 1/0) with points pt \"#\" "
                "title \"the seed's three: always, batch_10ms, none\" noenhanced, \\\n"
-               "     $points using 2:3:1 with labels left rotate by 40 offset 0.6,0.6 font \",9\" "
-               "noenhanced notitle\n",
-            edge / 1.5, max_w * 4, edge, bars);
+               "       $points using (x($10)):3:1 with labels left offset 1,0 noenhanced notitle\n"
+               "} else {\n"
+               "  set key bottom right\n"
+               "  plot $points using (x($10)):3 with lines lc rgb \"#999999\" notitle, \\\n"
+               "       $points using (x($10)):3:8:9:6:7 with xyerrorbars pt -1 lw 1.5 lc rgb \"#222222\" "
+               "title \"%s\" noenhanced, \\\n"
+               "       $points using (x($10)):($4 == 0 ? $3 : 1/0) with points pt 7 ps 1.2 lc rgb \"#4477aa\" "
+               "title \"batch_<N>ms, labelled by N\" noenhanced, \\\n"
+               "       $points using (x($10)):($4 == 1 ? $3 : 1/0) with points pt 5 ps 1.8 lc rgb \"#cc3311\" "
+               "title \"the seed's three: always, batch_10ms, none\" noenhanced, \\\n"
+               "       $points using (x($10)):3:1 with labels left rotate by 40 offset 0.6,0.6 font \",9\" "
+               "noenhanced notitle\n"
+               "}\n", bars);
 }
 
-/* mkdir -p: the output folder and any parent missing. */
+/* gnuplot strings are in single quotes: refuse a directory name that would
+ * end one early rather than build a broken command. */
+static int quotable(const char *dir, char *err, size_t errlen)
+{
+    if (strchr(dir, '\'')) {
+        snprintf(err, errlen, "cannot render into %s: its name holds a quote", dir);
+        return 0;
+    }
+    return 1;
+}
+
+int report_curve_renderable(const char *out_dir, char *err, size_t errlen)
+{
+    return quotable(out_dir, err, errlen) ? 0 : -EINVAL;
+}
+
 static int make_dirs(const char *dir, char *err, size_t errlen)
 {
     char path[WAL_PATH_MAX];
@@ -302,9 +378,35 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     }
 }
 
+int report_curve_prepare(const char *out_dir, char *err, size_t errlen)
+{
+    int rc = report_curve_renderable(out_dir, err, errlen);
+    if (rc == 0 && (rc = make_dirs(out_dir, err, errlen)) < 0) {
+        size_t len = strlen(err);
+        snprintf(err + len, errlen - len, ": give --out a directory that can be written");
+    }
+    if (rc < 0)
+        return rc;
+    char probe[WAL_PATH_MAX];
+    if (snprintf(probe, sizeof probe, "%s/.fsynclab-probe-XXXXXX", out_dir) >= (int)sizeof probe) {
+        snprintf(err, errlen, "--out %s: the path is too long", out_dir);
+        return -ENAMETOOLONG;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot write in %s (open: %s): give --out a directory that can be written",
+                 out_dir, strerror(e));
+        return -e;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int report_curve_write(const char *out_dir, const struct bench_env *env,
                       const struct bench_curve_config *cfg, const struct bench_curve_point *points,
-                      size_t n, char *err, size_t errlen)
+                      size_t n, const struct report_meta *meta, char *err, size_t errlen)
 {
     int rc = make_dirs(out_dir, err, errlen);
     if (rc < 0)
@@ -316,7 +418,7 @@ int report_curve_write(const char *out_dir, const struct bench_env *env,
     write_csv(f, points, n);
     if ((rc = close_out(f, path, err, errlen)) < 0)
         return rc;
-    char *json = curve_json(env, cfg, points, n);
+    char *json = curve_json(env, cfg, points, n, meta);
     if (!json) {
         snprintf(err, errlen, "curve.json: out of memory");
         return -ENOMEM;
@@ -394,16 +496,6 @@ static int run_gnuplot(const char *out_dir, const char *setup, int out_fd, char 
     return 0;
 }
 
-/* gnuplot strings are in single quotes: refuse a directory name that would
- * end one early rather than build a broken command. */
-static int quotable(const char *dir, char *err, size_t errlen)
-{
-    if (strchr(dir, '\'')) {
-        snprintf(err, errlen, "cannot render into %s: its name holds a quote", dir);
-        return 0;
-    }
-    return 1;
-}
 
 int report_curve_render(const char *out_dir, char *err, size_t errlen)
 {
@@ -423,5 +515,6 @@ int report_curve_render(const char *out_dir, char *err, size_t errlen)
 int report_curve_plot_text(const char *out_dir, FILE *out, char *err, size_t errlen)
 {
     fflush(out);
-    return run_gnuplot(out_dir, "set terminal dumb size 110,32", fileno(out), err, errlen);
+    return run_gnuplot(out_dir, "fsynclab_text = 1; set terminal dumb size 110,32", fileno(out),
+                       err, errlen);
 }

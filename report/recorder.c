@@ -96,7 +96,7 @@ void report_print_recorder_table(FILE *to, const struct recorder_crash_config *c
             r->recovered_ok, (unsigned long long)r->acked_total, (unsigned long long)r->acked_lost_max,
             r->loss_window_ms_p50, r->loss_window_ms_max, promised, held_name(r->held),
             r->promised ? r->promised : "");
-    fprintf(to, "seed %llu replays this run's kill instants, cut points and model choices.\n",
+    fprintf(to, "seed %llu replays " REPORT_SEED_CHOICES ",\n" REPORT_SEED_NOT ".\n",
             (unsigned long long)cfg->seed);
     if (r->unseen_flags)
         fprintf(to, "unseen        %llu call%s the recorder could not follow, first: %s\n",

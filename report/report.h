@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -95,6 +96,26 @@ cJSON *report_benchmark_body(const struct bench_env *env, const struct bench_con
 cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_config *base,
                          const struct verifier_summary *out, size_t n);
 
+/* What the command line adds to every JSON it prints (never the node):
+ * "version", "command_line" (argv as a list) and "timestamp" (the start,
+ * UTC, ISO 8601), after the body's own keys, as fio and hyperfine record
+ * their runs.  Returns 0 when out of memory. */
+struct report_meta {
+    const char *version;
+    int argc;
+    char **argv;
+    time_t started;
+};
+int report_add_meta(cJSON *o, const struct report_meta *m);
+
+/* What a seed replays, in every output that prints one (tables, the
+ * "seed_replays" the command line adds to a JSON with a "seed"): the
+ * choices, never the outcomes. */
+#define REPORT_SEED_CHOICES "the choices (the kill schedule, the cut points of crash " \
+    "--target, the model's damage)"
+#define REPORT_SEED_NOT "not the outcomes: what a kill catches, so the losses, and the " \
+    "allowance depend on the disk's timing"
+
 /* ---- text tables ------------------------------------------------------------- */
 
 /* directory and file system lines. */
@@ -117,7 +138,9 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
                               const struct verifier_summary *v, size_t n);
 void report_print_curve_header(FILE *to, const struct bench_env *env,
                                const struct bench_curve_config *cfg);
-void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n);
+/* A point whose crash trials ran out of time says so under its row. */
+void report_print_curve_table(FILE *to, const struct bench_curve_config *cfg,
+                              const struct bench_curve_point *points, size_t n);
 
 /* `fsynclab diff`: one row a strategy, B against A: both medians with their
  * intervals, the difference (Hodges-Lehmann) with its 95% interval and the
@@ -129,6 +152,9 @@ void report_print_diff_row(FILE *to, const char *label, const struct stats_summa
 /* A curve point's throughput interval: the median's from its runs, or
  * [ops_per_sec, ops_per_sec] for a point of one run. */
 void report_curve_ops_interval(const struct bench_curve_point *p, double *low, double *high);
+/* Whether the point has a loss window at all: a valid crash trial.  One
+ * without is missing from every output (empty, null, not drawn), never 0. */
+int report_curve_has_window(const struct bench_curve_point *p);
 /* The loss window's p10 and p90 over the point's crash trials, in ms. */
 void report_curve_window_spread(const struct bench_curve_point *p, double *p10, double *p90);
 
@@ -152,12 +178,20 @@ int report_junit_write(const char *path, const char *suite, const struct report_
 
 /* ---- the curve's files ---------------------------------------------------------- */
 
+/* Before a sweep: makes out_dir (and its parents) and proves a file can be
+ * created in it, and that gnuplot can be told its name, so that a bad --out
+ * fails before the minutes of measuring rather than after. */
+int report_curve_prepare(const char *out_dir, char *err, size_t errlen);
+/* 0, or -EINVAL when gnuplot could not be given out_dir's name. */
+int report_curve_renderable(const char *out_dir, char *err, size_t errlen);
+
 /* Writes out_dir/curve.csv, curve.json (one object a point) and curve.gp (a
- * gnuplot script with the data inline), making out_dir and its parents. */
+ * gnuplot script with the data inline), making out_dir and its parents.
+ * curve.json ends with meta's keys (report_add_meta) unless meta is NULL. */
 int report_curve_write(const char *out_dir, const struct bench_env *env,
                        const struct bench_curve_config *cfg,
-                       const struct bench_curve_point *points, size_t n, char *err,
-                       size_t errlen);
+                       const struct bench_curve_point *points, size_t n,
+                       const struct report_meta *meta, char *err, size_t errlen);
 
 /* Renders curve.gp to curve.svg and curve.png with gnuplot ($FSYNCLAB_GNUPLOT,
  * else gnuplot on PATH).  -ENOENT when gnuplot is not installed. */

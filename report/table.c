@@ -174,11 +174,17 @@ static void print_crash_row(FILE *to, const struct crashsim_config *cfg,
         snprintf(promised, sizeof promised, "%" PRId64 " ms", v->promised_window_ms);
     ms_or_dash(allowance, sizeof allowance, v->promised_window_ms >= 0,
                (double)v->allowance_ns / 1e6);
-    fprintf(to, "%-14s %-10s %6u %6u %9" PRIu64 " %11.3f %11.3f %11.3f %9s %11s %6s %7" PRIu64
-            "\n", name, crashsim_model_name(cfg->model), v->trials, v->trials_valid,
-            v->acked_lost_max, verifier_summary_window_ms_p50(v),
-            verifier_summary_window_ms_p99(v), verifier_summary_window_ms_max(v), promised,
-            allowance, verifier_held_name(v->held), v->corrupt_recovered);
+    /* no valid trial: nothing was seen, which is not a loss of 0 */
+    char lost[24] = "-", p50[24] = "-", p99[24] = "-", max[24] = "-";
+    if (v->trials_valid) {
+        snprintf(lost, sizeof lost, "%" PRIu64, v->acked_lost_max);
+        snprintf(p50, sizeof p50, "%.3f", verifier_summary_window_ms_p50(v));
+        snprintf(p99, sizeof p99, "%.3f", verifier_summary_window_ms_p99(v));
+        snprintf(max, sizeof max, "%.3f", verifier_summary_window_ms_max(v));
+    }
+    fprintf(to, "%-14s %-10s %6u %6u %9s %11s %11s %11s %9s %11s %6s %7" PRIu64 "\n", name,
+            crashsim_model_name(cfg->model), v->trials, v->trials_valid, lost, p50, p99, max,
+            promised, allowance, verifier_held_name(v->held), v->corrupt_recovered);
 }
 
 /* Why held is null, when it is. */
@@ -189,7 +195,7 @@ static void print_null_reason(FILE *to, const struct verifier_summary *v)
     else if (v->syncs_untrusted)
         fprintf(to, "but its syncs took %.1f us: too fast to have reached a disk, so no verdict\n",
                 (double)v->calibration_sync_p50_ns / 1e3);
-    else if (v->promised_window_ms < 0)
+    else if (v->promised_window_ms < 0 && v->trials_valid)
         fprintf(to, "with no promise to keep\n");
     else
         fprintf(to, "in no valid trial (%u invalid: %u without an ack, %u too short, %u before "
@@ -203,11 +209,14 @@ static void print_verdict(FILE *to, const struct crashsim_config *cfg,
 {
     char name[32];
     wal_strategy_name(&v->strategy, name, sizeof name);
-    fprintf(to, "%s under %s lost at most %" PRIu64 " acknowledged entr%s, %.1f ms, over %u valid "
-            "trial%s, ", name, crashsim_model_name(cfg->model), v->acked_lost_max,
-            v->acked_lost_max == 1 ? "y" : "ies", verifier_summary_window_ms_max(v),
-            v->trials_valid, v->trials_valid == 1 ? "" : "s");
-    if (v->held == VERIFIER_HELD_NULL)
+    if (v->trials_valid == 0)
+        fprintf(to, "%s under %s: nothing measured, ", name, crashsim_model_name(cfg->model));
+    else
+        fprintf(to, "%s under %s lost at most %" PRIu64 " acknowledged entr%s, %.1f ms, over %u "
+                "valid trial%s, ", name, crashsim_model_name(cfg->model), v->acked_lost_max,
+                v->acked_lost_max == 1 ? "y" : "ies", verifier_summary_window_ms_max(v),
+                v->trials_valid, v->trials_valid == 1 ? "" : "s");
+    if (v->held == VERIFIER_HELD_NULL || v->trials_valid == 0)
         print_null_reason(to, v);
     else if (v->held == VERIFIER_HELD_TRUE)
         fprintf(to, "within its promise\n");
@@ -225,8 +234,13 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
     fprintf(to, "%-14s %-10s %6s %6s %9s %11s %11s %11s %9s %11s %6s %7s\n", "strategy", "model",
             "trials", "valid", "lost max", "window p50", "window p99", "window max", "promised",
             "allowance", "held", "corrupt");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         print_crash_row(to, cfg, &v[i]);
+        if (v[i].trials < crashsim_trials_planned(cfg))
+            fprintf(to, "  (out of time: ran %u of %u trials; the budget, %g s for all strategies, "
+                    "ran out: raise --max-seconds)\n", v[i].trials, crashsim_trials_planned(cfg),
+                    cfg->max_seconds);
+    }
     fprintf(to, "(windows in ms, over valid trials: a maximum over a few trials is no bound)\n\n");
     for (size_t i = 0; i < n; i++)
         print_verdict(to, cfg, &v[i]);
@@ -242,7 +256,8 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
     }
     fprintf(to, "\nkill delay (crash instant after the one drawn): p50 %.1f us, max %.1f us\n",
             us(delay_p50), us(delay_max));
-    fprintf(to, "seed %" PRIu64 " replays this run.\n", cfg->seed);
+    fprintf(to, "seed %" PRIu64 " replays " REPORT_SEED_CHOICES ",\n" REPORT_SEED_NOT ".\n",
+            cfg->seed);
 }
 
 void report_print_curve_header(FILE *to, const struct bench_env *env,
@@ -250,7 +265,8 @@ void report_print_curve_header(FILE *to, const struct bench_env *env,
 {
     report_print_where(to, env);
     fprintf(to, "run           %zu points: benchmark %" PRIu64 " entries, %u crash trials (%s), "
-            "seed %" PRIu64 "\n", bench_curve_points(cfg), cfg->entries, cfg->trials,
+            "seed %" PRIu64 "\n              (a seed replays " REPORT_SEED_CHOICES ",\n              "
+            REPORT_SEED_NOT ")\n", bench_curve_points(cfg), cfg->entries, cfg->trials,
             crashsim_model_name(cfg->model), cfg->seed);
     print_warning(to, env);
 }
@@ -269,23 +285,38 @@ static const char *versus_previous(const struct bench_curve_point *p, size_t i)
     return lo <= phi && plo <= hi ? "overlaps" : hi < plo ? "lower" : "higher";
 }
 
-void report_print_curve_table(FILE *to, const struct bench_curve_point *points, size_t n)
+void report_print_curve_table(FILE *to, const struct bench_curve_config *cfg,
+                              const struct bench_curve_point *points, size_t n)
 {
     fprintf(to, "%-14s %10s %21s %11s %11s %10s %7s %9s  %s\n", "strategy", "ops/s",
             "interval", "window max", "window p50", "lost max", "valid", "held",
             "ops/s vs previous");
+    size_t missing = 0;
     for (size_t i = 0; i < n; i++) {
-        char name[32], interval[48], valid[24];
+        char name[32], interval[48], valid[24], wmax[24], wp50[24], lost[24] = "-";
         double lo, hi;
+        int has = report_curve_has_window(&points[i]);
+        missing += !has;
         report_curve_ops_interval(&points[i], &lo, &hi);
         snprintf(interval, sizeof interval, "%.0f..%.0f", lo, hi);
         snprintf(valid, sizeof valid, "%u/%u", points[i].crash.trials_valid, points[i].crash.trials);
-        fprintf(to, "%-14s %10" PRIu64 " %21s %8.3f ms %8.3f ms %10" PRIu64 " %7s %9s  %s\n",
+        /* no valid trial: no window was seen, which is not a window of 0 */
+        ms_or_dash(wmax, sizeof wmax, has, verifier_summary_window_ms_max(&points[i].crash));
+        ms_or_dash(wp50, sizeof wp50, has, verifier_summary_window_ms_p50(&points[i].crash));
+        if (has)
+            snprintf(lost, sizeof lost, "%" PRIu64, points[i].crash.acked_lost_max);
+        fprintf(to, "%-14s %10" PRIu64 " %21s %11s %11s %10s %7s %9s  %s\n",
                 wal_strategy_name(&points[i].strategy, name, sizeof name),
-                points[i].ops_per_sec, interval, verifier_summary_window_ms_max(&points[i].crash),
-                verifier_summary_window_ms_p50(&points[i].crash), points[i].crash.acked_lost_max,
-                valid, verifier_held_name(points[i].crash.held), versus_previous(points, i));
+                points[i].ops_per_sec, interval, wmax, wp50, lost, valid,
+                verifier_held_name(points[i].crash.held), versus_previous(points, i));
+        if (points[i].crash.trials < cfg->trials)
+            fprintf(to, "  (out of time: ran %u of %u crash trials in the point's %.0f s)\n",
+                    points[i].crash.trials, cfg->trials, BENCH_CURVE_CRASH_SECONDS);
     }
+    if (missing)
+        fprintf(to, "\n-: no valid crash trial, so no window was seen (not 0 ms): the point is "
+                "left out of the plots\n   (more --trials, or see `fsynclab crash` for the "
+                "invalid trials' reasons).\n");
     if (n && points[0].ops.n > 1)
         fprintf(to, "\nops/s: the median of %zu runs; interval: its order-statistics interval "
                 "(%.1f%% coverage).\n\"overlaps\": the difference from the previous point is not "

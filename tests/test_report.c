@@ -255,6 +255,7 @@ static void fake_points(struct bench_curve_point *p, const struct bench_curve_co
         verifier_summary_init(&p[i].crash, &p[i].strategy);
         p[i].ops_per_sec = ops[i];
         p[i].crash.trials = 2;
+        p[i].crash.trials_valid = 2;
         p[i].crash.loss_window_ns_max = window_ns[i];
         hist_add(&p[i].crash.loss_window_ns, window_ns[i]);
         hist_add(&p[i].crash.loss_window_ns, window_ns[i]);
@@ -272,7 +273,7 @@ START_TEST(curve_csv_and_json_have_one_row_a_point_in_the_documented_schema)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
 
     snprintf(path, sizeof path, "%s/curve.csv", out);
     ck_assert_int_eq(count_lines(path), 5);
@@ -318,7 +319,7 @@ START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
 
     snprintf(path, sizeof path, "%s/curve.csv", out);
     char *csv = slurp(path);
@@ -341,11 +342,69 @@ START_TEST(curve_files_carry_the_throughput_interval_and_the_window_spread)
                                        "\"ops_per_sec_ci95\": [3000, 3000], "));
     snprintf(path, sizeof path, "%s/curve.gp", out);
     char *gp = slurp(path);
-    ck_assert_ptr_nonnull(strstr(gp, "using 2:3:8:9:6:7 with xyerrorbars"));
+    ck_assert_ptr_nonnull(strstr(gp, "using (x($10)):3:8:9:6:7 with xyerrorbars"));
     ck_assert_ptr_nonnull(strstr(gp, "(75.0% with 3 runs)") ? gp : strstr(gp, "p10-p90"));
     ck_assert_ptr_nonnull(strstr(gp, " batch_5ms 290000 320000 "));
     remove_outputs(out);
     dir_must_be_empty();
+}
+END_TEST
+
+START_TEST(curve_point_without_a_valid_trial_is_missing_not_zero)
+{
+    make_dir();
+    struct bench_curve_config cfg = curve_config();
+    struct bench_curve_point p[4];
+    fake_points(p, &cfg);
+    p[1].crash.trials_valid = 0;   /* batch_5ms: its trials saw nothing */
+    hist_init(&p[1].crash.loss_window_ns);
+    p[1].crash.loss_window_ns_max = 0;
+    struct bench_env env;
+    ck_assert_int_eq(bench_env_probe(dir, &env), 0);
+    char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
+    snprintf(out, sizeof out, "%s/out", dir);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
+
+    snprintf(path, sizeof path, "%s/curve.csv", out);
+    char *csv = slurp(path);
+    ck_assert_msg(strstr(csv, "\nbatch_5ms,5,300000,,,,,2,5,,200,300000,300000,1,,,0,") != NULL,
+                  "%s", csv);
+    ck_assert_ptr_nonnull(strstr(csv, "\nalways,0,3000,0.000,0.000,0,0.000,2,"));   /* a real 0 */
+    snprintf(path, sizeof path, "%s/curve.json", out);
+    char *json = slurp(path);
+    ck_assert_msg(strstr(json, "\"strategy\": \"batch_5ms\", \"interval_ms\": 5, \"ops_per_sec\": "
+                               "300000, \"loss_window_ms_max\": null, \"loss_window_ms_p50\": null, "
+                               "\"acked_lost_max\": null, \"acked_lost_mean\": null, ") != NULL,
+                  "%s", json);
+    snprintf(path, sizeof path, "%s/curve.gp", out);
+    char *gp = slurp(path);
+    ck_assert_msg(strstr(gp, "\n\"5 ms\" ") && strstr(strstr(gp, "\n\"5 ms\" "), " 0\n\"50 ms\" "),
+                  "%s", gp);
+    ck_assert_ptr_nonnull(strstr(gp, "not drawn (no valid crash trial): batch_5ms"));
+    remove_outputs(out);
+    dir_must_be_empty();
+}
+END_TEST
+
+START_TEST(curve_table_says_a_point_ran_fewer_crash_trials_than_asked)
+{
+    struct bench_curve_config cfg = curve_config();
+    cfg.trials = 5;
+    struct bench_curve_point p[4];
+    fake_points(p, &cfg);   /* two trials ran of each point */
+    p[0].crash.trials = 5;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    report_print_curve_table(f, &cfg, p, 4);
+    ck_assert_int_eq(fclose(f), 0);
+    const char *note = "  (out of time: ran 2 of 5 crash trials in the point's 60 s)\n";
+    size_t notes = 0;
+    for (const char *at = text; (at = strstr(at, note)); at += strlen(note))
+        notes++;
+    ck_assert_msg(notes == 3, "%s", text);   /* not under always, which ran all five */
+    free(text);
 }
 END_TEST
 
@@ -361,7 +420,7 @@ START_TEST(curve_renders_svg_and_png_when_gnuplot_is_present)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
     unsetenv("FSYNCLAB_GNUPLOT");
     ck_assert_msg(report_curve_render(out, err, sizeof err) == 0, "%s", err);
     snprintf(path, sizeof path, "%s/curve.png", out);
@@ -384,7 +443,7 @@ START_TEST(curve_without_gnuplot_keeps_the_data_and_says_so)
     ck_assert_int_eq(bench_env_probe(dir, &env), 0);
     char out[WAL_PATH_MAX + 8], path[WAL_PATH_MAX + 100], err[256] = "";
     snprintf(out, sizeof out, "%s/out", dir);
-    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, err, sizeof err), 0);
+    ck_assert_int_eq(report_curve_write(out, &env, &cfg, p, 4, NULL, err, sizeof err), 0);
     setenv("FSYNCLAB_GNUPLOT", "build/no/such/gnuplot", 1);
     ck_assert_int_eq(report_curve_render(out, err, sizeof err), -ENOENT);
     ck_assert_str_eq(err, "gnuplot is not installed");
@@ -541,6 +600,8 @@ int main(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, curve_csv_and_json_have_one_row_a_point_in_the_documented_schema);
     tcase_add_test(t, curve_files_carry_the_throughput_interval_and_the_window_spread);
+    tcase_add_test(t, curve_point_without_a_valid_trial_is_missing_not_zero);
+    tcase_add_test(t, curve_table_says_a_point_ran_fewer_crash_trials_than_asked);
     tcase_add_test(t, curve_renders_svg_and_png_when_gnuplot_is_present);
     tcase_add_test(t, curve_without_gnuplot_keeps_the_data_and_says_so);
     suite_add_tcase(s, t);

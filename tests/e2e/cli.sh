@@ -24,7 +24,9 @@ req='{"src":"c1","dest":"n1","body":{"type":"fsync_benchmark","msg_id":7,"entrie
 reply=$(FSYNCLAB_DIR=$dir $node <<<"$req")
 body=$(sed 's/^{"src": "n1", "dest": "c1", "body": //; s/}$//' <<<"$reply")
 node_keys=$(sed 's/"in_reply_to": 7, "msg_id": 0, //' <<<"$body" | keys)
-check "--json has exactly the keys of the node's reply body, in order" '[ $rc -eq 0 ] && [ -n "$node_keys" ] && [ "$(keys <<<"$json")" = "$node_keys" ]'
+check "--json has exactly the keys of the node's reply body, in order, then version, command_line, timestamp" '[ $rc -eq 0 ] && [ -n "$node_keys" ] && [ "$(keys <<<"$json")" = "${node_keys}version command_line timestamp " ]'
+check "the node's reply carries none of the command line's fields" '! grep -qE "\"(version|command_line|timestamp)\"" <<<"$reply"'
+check "--json carries the version, the command line as a list and a UTC time" '[[ "$json" == *"\"version\": \"$($bin --version | cut -d" " -f2)\", \"command_line\": [\"$bin\", \"bench\", \"--dir\""* ]] && grep -qE "\"timestamp\": \"20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\"}$" <<<"$json"'
 check "--json is one line starting with the reply type" '[ "$(wc -l <<<"$json")" -eq 1 ] && [[ "$json" == "{\"type\": \"fsync_benchmark_ok\", \"results\": ["* ]]'
 
 $bin bench --dir "$dir" --strategies Always >/dev/null 2>"$dir/err"; rc=$?
