@@ -53,11 +53,12 @@ struct cli {
     int rest;                     /* set by the caller: arguments after -- are allowed;
                                      then the index of the first one */
     int vm;                       /* crash --vm: trials in a QEMU guest (vm/) */
+    const char *check_timeout;    /* crash --target --check-timeout S, as given */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQ"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQL"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"

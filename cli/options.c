@@ -45,6 +45,7 @@ static const struct option cli_options[] = {
     { "at", required_argument, NULL, 'a' },
     { "summary", no_argument, NULL, 'Y' },
     { "vm", no_argument, NULL, 'Q' },
+    { "check-timeout", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -155,6 +156,7 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'a': o->at = arg; break;
     case 'Y': o->summary = 1; break;
     case 'Q': o->vm = 1; break;
+    case 'L': o->check_timeout = arg; break;   /* checked by cli_crash_target */
     }
     return rc;
 }

@@ -17,6 +17,18 @@
 #include <string.h>
 #include <sys/wait.h>
 
+/* --check-timeout S: seconds, 0 < S <= 3600, into milliseconds. */
+static int check_timeout(const char *arg, unsigned *ms)
+{
+    char *end = NULL;
+    errno = 0;
+    double s = arg ? strtod(arg, &end) : 60;
+    if (arg && (errno || end == arg || *end || !(s > 0 && s <= 3600)))
+        return cli_usage_error("--check-timeout: seconds, more than 0 and at most 3600, not \"%s\"", arg);
+    *ms = (unsigned)(s * 1000 + 0.5) ? (unsigned)(s * 1000 + 0.5) : 1;
+    return 0;
+}
+
 int cli_crash_target(struct cli *o)
 {
     struct recorder_crash_config cfg = {
@@ -27,10 +39,17 @@ int cli_crash_target(struct cli *o)
     if (o->model_name && recorder_model_parse(o->model_name, &cfg.model) < 0)
         return cli_usage_error("--model: \"%s\" with --target; allowed: " RECORDER_MODELS,
                                o->model_name);
-    cfg.dir = bench_data_dir(o->dir);
-    char err[512] = "";
+    int rc = check_timeout(o->check_timeout, &cfg.check_timeout_ms);
+    if (rc)
+        return rc;
+    struct bench_env env;
+    if ((rc = cli_probe_data_dir(o->dir, &cfg.dir, &env)))
+        return rc;
+    if (env.warning[0])
+        fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
+    char err[1024] = "";
     struct recorder_crash_result res;
-    int rc = target_crash_run(&cfg, &res, err, sizeof err);
+    rc = target_crash_run(&cfg, &res, err, sizeof err);
     if (rc == -EINVAL)
         return cli_usage_error("%s", err);
     if (rc < 0) {
@@ -38,7 +57,7 @@ int cli_crash_target(struct cli *o)
         return CLI_EXIT_RUN;
     }
     if (o->json)
-        return cli_print_json(report_recorder_body(&cfg, &res));
+        return cli_print_json(report_recorder_body(&env, &cfg, &res));
     report_print_recorder_table(stdout, &cfg, &res);
     return cli_flush();
 }
