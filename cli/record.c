@@ -56,6 +56,10 @@ int cli_crash_target(struct cli *o)
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
+    if (res.trials && !res.trials_valid)   /* said on stderr too: nothing below is a result */
+        fprintf(stderr, "fsynclab: warning: no valid trial: %s\n", res.invalid_example);
+    if (res.acks_bursty)
+        fprintf(stderr, "fsynclab: warning: acks arrived in bursts: the program seems to buffer its stdout\n");
     if (o->json)
         return cli_print_json(report_recorder_body(&env, &cfg, &res));
     report_print_recorder_table(stdout, &cfg, &res);
