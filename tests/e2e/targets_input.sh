@@ -56,6 +56,9 @@ check "target JSON: max_sync_ms (crash's name), environment" \
 if command -v redis-server >/dev/null; then
     crash --json --target redis --trials 1 --seconds 0.5 --cuts 0
     check "redis: the default appendfsync as CONFIG GET reports it" '[ $rc = 0 ] && [ "$(get appendfsync)" = "\"everysec\"" ]'
+    crash --target redis --trials 1 --seconds 0.5 --check-timeout 0.001
+    check "redis: a server start longer than --check-timeout stops with a message" \
+        '[ $rc = 1 ] && err_has "did not answer within 1 ms (--check-timeout S)" && ! left && [ -z "$(ls -d "$dir"/fsynclab-rec-* 2>/dev/null)" ]'
 else
     echo "skip redis: redis-server is not installed (apt-get install redis-server)"
 fi
