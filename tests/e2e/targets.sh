@@ -106,6 +106,9 @@ if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
             check "postgres: nobody cannot reach --dir: the directory and the fix, before initdb" '[ $rc = 1 ] && grep -q "nobody cannot reach $dir/locked (mode 0700).*chmod o+x $dir/locked" "$dir/err" && [ -z "$(ls -A "$dir/locked/in")" ]'
             rmdir "$dir/locked/in" "$dir/locked"
         fi
+        mkdir -p "$dir/fakebin" && printf '#!/bin/sh\necho "initdb: error: the disk is full (a fake)" >&2\nexit 1\n' >"$dir/fakebin/initdb" && chmod 755 "$dir/fakebin" "$dir/fakebin/initdb"
+        crash --target postgres --set bindir="$dir/fakebin" --trials 1 --seconds 1
+        check "postgres: initdb's own error ends the message" '[ $rc = 1 ] && grep -q "initdb -D .*: exit status 1: initdb: error: the disk is full (a fake)" "$dir/err"'
         check "postgres: no postgres process left" '! left && ! pgrep -u nobody -x postgres >/dev/null'
     fi
 else
