@@ -304,6 +304,23 @@ static int crash_validate(const struct recorder_crash_config *cfg, char *err, si
     return 0;
 }
 
+/* A short directory for the trials' Unix sockets: $TMPDIR (when short) or
+ * /tmp, fsynclab-sock-XXXXXX, searchable by the unprivileged user a
+ * server may run as; each trial's sockets are in a 0700 directory of it. */
+static int crash_sock_root(char *out, size_t outlen, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/' || strlen(tmp) > 48)
+        tmp = "/tmp";
+    snprintf(out, outlen, "%s/fsynclab-sock-XXXXXX", tmp);
+    if (!mkdtemp(out) || chmod(out, 0711) != 0) {
+        int e = errno;
+        SET_ERR("mkdtemp(%s): %s", out, strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
 /* dir/fsynclab-rec-<pid>, made afresh, into run. */
 static int crash_run_dir(const struct recorder_crash_config *cfg, char *run, size_t runlen, char *err,
                          size_t errlen)
@@ -330,18 +347,27 @@ static int crash_run_dir(const struct recorder_crash_config *cfg, char *run, siz
 }
 
 static int crash_trials(const struct target_ops *ops, struct target_trial *t, const char *run,
-                        struct recorder_crash_result *out, struct crash_acc *acc, char *err, size_t errlen)
+                        const char *sockroot, struct recorder_crash_result *out, struct crash_acc *acc,
+                        char *err, size_t errlen)
 {
     uint64_t rng = t->cfg->seed;
     int rc = 0;
     for (unsigned i = 0; rc == 0 && i < t->cfg->trials; i++) {
         if ((size_t)snprintf(t->base, sizeof t->base, "%s/t%u", run, i) >= sizeof t->base ||
             (size_t)snprintf(t->data, sizeof t->data, "%s/data", t->base) >= sizeof t->data ||
-            (size_t)snprintf(t->journal, sizeof t->journal, "%s/journal", t->base) >= sizeof t->journal) {
+            (size_t)snprintf(t->journal, sizeof t->journal, "%s/journal", t->base) >= sizeof t->journal ||
+            (size_t)snprintf(t->sock, sizeof t->sock, "%s/t%u", sockroot, i) >= sizeof t->sock) {
             SET_ERR("crash: directory name %s too long", run);
             return -ENAMETOOLONG;
         }
+        if (mkdir(t->sock, 0700) != 0) {
+            rc = -errno;
+            SET_ERR("mkdir(%s): %s", t->sock, strerror(-rc));
+            return rc;
+        }
         rc = crash_trial(ops, t, &rng, out, acc, err, errlen);
+        int rm = recorder_tree_remove(t->sock, rc ? NULL : err, errlen);
+        rc = rc ? rc : rm;
         for (size_t k = 0; k < t->nacks; k++)
             free(t->acks[k].key);
         t->nacks = 0;
@@ -372,18 +398,25 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
     if ((rc = recorder_lib_path(t.lib, sizeof t.lib, err, errlen)) != 0 ||
         (rc = crash_run_dir(cfg, run, sizeof run, err, errlen)) != 0)
         return rc;
+    char sockroot[80];
+    if ((rc = crash_sock_root(sockroot, sizeof sockroot, err, errlen)) != 0) {
+        recorder_tree_remove(run, NULL, 0);
+        return rc;
+    }
     struct crash_acc acc = {0};
     target_guard(1);
     rc = target_calibrate(run, &out->calibration_sync_p50_us, &out->calibration_sync_p99_us, err, errlen);
     out->allowance_ms = out->promised_window_ms < 0 ? 0
                                                     : out->promised_window_ms + out->calibration_sync_p99_us / 1e3;
     if (rc == 0)
-        rc = crash_trials(ops, &t, run, out, &acc, err, errlen);
+        rc = crash_trials(ops, &t, run, sockroot, out, &acc, err, errlen);
     free(t.acks);
     out->ack_reads = t.ack_reads;
     out->ack_reads_partial = t.ack_reads_partial;
     target_reap_all();   /* whatever an error or a signal left running */
     int sig = target_stopped();
+    int rmsock = recorder_tree_remove(sockroot, rc ? NULL : err, errlen);
+    rc = rc ? rc : rmsock;
     if (!cfg->keep) {
         int rm = recorder_tree_remove(run, rc ? NULL : err, errlen);
         rc = rc ? rc : rm;

@@ -2,8 +2,8 @@
  *
  * DESIGN.  initdb prepares the cluster before the snapshot (not recorded).
  * The server runs under the recorder in its own process group, listening
- * on a Unix socket only (listen_addresses = '', the socket in the trial
- * directory); the driver here INSERTs one row per transaction and takes
+ * on a Unix socket only (listen_addresses = '', the socket in the trial's
+ * short socket directory); the driver here INSERTs one row per transaction and takes
  * each command's completion as the acknowledgement.  PostgreSQL refuses to
  * run as root: when fsynclab is root, initdb and every server run as
  * `nobody` (setgid and setuid in the forked child), on directories handed
@@ -214,6 +214,8 @@ static int pg_prepare(struct target_trial *t, char *err, size_t errlen)
         t->gid = pw->pw_gid;
         t->drop_privileges = 1;
         int rc = recorder_tree_chown(t->base, t->uid, t->gid, err, errlen);
+        if (rc == 0)
+            rc = recorder_tree_chown(t->sock, t->uid, t->gid, err, errlen);
         if (rc || (rc = pg_reachable(t, err, errlen)) != 0)
             return rc;
     }
@@ -343,10 +345,10 @@ static int pg_run(struct target_trial *t, char *err, size_t errlen)
 {
     pid_t pid;
     long log_from = target_log_size(t);
-    int rc = pg_start(t, t->data, t->base, 1, &pid, err, errlen);
+    int rc = pg_start(t, t->data, t->sock, 1, &pid, err, errlen);
     if (rc)
         return rc;
-    PGconn *c = pg_connect(t, t->data, t->base, pid, log_from, err, errlen);
+    PGconn *c = pg_connect(t, t->data, t->sock, pid, log_from, err, errlen);
     if (!c) {
         pg_stop(t, pid, t->data, 0);
         /* "FATAL: invalid value for parameter", "... requires a Boolean value": a --set (exit 2) */
@@ -391,7 +393,7 @@ static int pg_check(struct target_trial *t, const char *image, struct target_key
                     size_t errlen)
 {
     char sockdir[PATH_MAX + 16];
-    snprintf(sockdir, sizeof sockdir, "%s/check", t->base);
+    snprintf(sockdir, sizeof sockdir, "%s/check", t->sock);
     if (mkdir(sockdir, 0700) != 0 && errno != EEXIST) {
         int e = errno;
         SET_ERR("mkdir(%s): %s", sockdir, strerror(e));

@@ -1,6 +1,6 @@
 /* target_redis: redis-server with the append-only file, driven by hiredis.
  *
- * DESIGN.  The server listens on a Unix socket only (port 0) next to the
+ * DESIGN.  The server listens on a Unix socket only (port 0) in t->sock, by the
  * data directory, runs under the recorder in its own process group, and
  * gets SET of unique keys k1, k2, ... from this process, one at a time: a
  * reply is the acknowledgement, timestamped when it arrives.  The check
@@ -133,7 +133,8 @@ static int redis_prepare(struct target_trial *t, char *err, size_t errlen)
     if (strcmp(target_setting(t->cfg, "fresh", "no"), "yes") == 0)
         return 0;
     char sock[PATH_MAX + 16];
-    snprintf(sock, sizeof sock, "%s/prepare.sock", t->base);
+    snprintf(sock, sizeof sock, "%s/prepare.sock", t->sock);
+    unlink(sock);
     pid_t pid;
     long log_from = target_log_size(t);
     int rc = redis_start(t, t->data, sock, 0, &pid, err, errlen);
@@ -162,7 +163,8 @@ static int redis_prepare(struct target_trial *t, char *err, size_t errlen)
 static int redis_run(struct target_trial *t, char *err, size_t errlen)
 {
     char sock[PATH_MAX + 16];
-    snprintf(sock, sizeof sock, "%s/redis.sock", t->base);
+    snprintf(sock, sizeof sock, "%s/redis.sock", t->sock);
+    unlink(sock);
     pid_t pid;
     long log_from = target_log_size(t);
     int rc = redis_start(t, t->data, sock, 1, &pid, err, errlen);
@@ -205,7 +207,7 @@ static int redis_check(struct target_trial *t, const char *image, struct target_
                        char *err, size_t errlen)
 {
     char sock[PATH_MAX + 16];
-    snprintf(sock, sizeof sock, "%s/check.sock", t->base);
+    snprintf(sock, sizeof sock, "%s/check.sock", t->sock);
     unlink(sock);
     pid_t pid;
     long log_from = target_log_size(t);

@@ -37,6 +37,8 @@ struct target_trial {
     char data[PATH_MAX];      /* base/data: the recorded root */
     char journal[PATH_MAX];   /* base/journal */
     char lib[PATH_MAX];       /* the preload library */
+    char sock[128];           /* the trial's Unix sockets go here: a short path under $TMPDIR or
+                                 /tmp, since sun_path holds 108 bytes and --dir may be deep */
     uint64_t run_ns;          /* how long the workload runs before the kill */
     uint64_t kill_ns;         /* when to kill (set by run); then when it happened */
     struct target_ack *acks;

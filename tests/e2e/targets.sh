@@ -72,6 +72,10 @@ if command -v redis-server >/dev/null; then
     check "redis always: nothing lost, every image recovers" '[ $rc = 0 ] && [ "$(get acked_lost_max)" = 0 ] && [ "$(get recovered_ok)" = "$(get images)" ] && [ "$(get held)" = true ]'
     crash --target redis --set appendfsync=everysec --trials 1 --seconds 1.5 --cuts 2
     check "redis everysec: within 1 s plus a sync" '[ $rc = 0 ] && [ "$(get held)" = true ]'
+    deep="$dir/$(printf 'd%.0s' $(seq 60))/$(printf 'e%.0s' $(seq 60))"
+    mkdir -p "$deep"
+    crash --target redis --trials 1 --seconds 0.5 --cuts 0 --dir "$deep"
+    check "redis: a --dir too deep for a Unix socket's 108 bytes still works" '[ $rc = 0 ] && [ "$(get trials_valid)" = 1 ]'
     check "redis: no redis-server left" '! left'
     # SIGTERM in the middle of a trial: the server goes with fsynclab.
     "$bin" crash --target redis --trials 1 --seconds 60 --dir "$dir" >/dev/null 2>&1 &
