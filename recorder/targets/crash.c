@@ -223,6 +223,12 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
             SET_ERR("recording an ack: %s", strerror(-rc));
             return rc;
         }
+    for (size_t i = 0; i < t->late.cap; i++)
+        if (t->late.slots[i] && (rc = target_keyset_add(&acc->acked, t->late.slots[i])) != 0) {
+            SET_ERR("recording an ack: %s", strerror(-rc));
+            return rc;
+        }
+    target_keyset_free(&t->late);
     struct recorder_journal j;
     if ((rc = recorder_journal_open(t->journal, &j, err, errlen)) != 0)
         return rc;
@@ -372,6 +378,7 @@ static int crash_trials(const struct target_ops *ops, struct target_trial *t, co
             free(t->acks[k].key);
         t->nacks = 0;
         target_keyset_free(&acc->acked);
+        target_keyset_free(&t->late);
     }
     return rc;
 }

@@ -64,11 +64,17 @@ int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen)
     char buf[65536];
     size_t have = 0;
     for (;;) {
-        uint64_t now = target_now_ns();
-        if (now >= t->kill_ns)
+        if (target_stopped()) {
+            SET_ERR("interrupted");
+            return -EINTR;
+        }
+        if (!target_running(t))
             return 0;
+        uint64_t now = target_now_ns(), until = t->kill_ns;
+        if (now >= until)   /* no ack yet: wait for the first */
+            until += (uint64_t)target_timeout_ms(t) * 1000000ull;
         struct pollfd p = {fd, POLLIN, 0};
-        int wait_ms = (int)((t->kill_ns - now + 999999) / 1000000);
+        int wait_ms = now < until ? (int)((until - now + 999999) / 1000000) : 0;
         int r = poll(&p, 1, wait_ms);
         if (target_stopped()) {
             SET_ERR("interrupted");
@@ -115,6 +121,33 @@ int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen)
     }
 }
 
+void target_drain_acks(struct target_trial *t, int fd)
+{
+    char buf[65536];
+    size_t have = 0;
+    for (;;) {   /* the writers are dead: what is left is in the pipe, or nothing */
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 0) <= 0 || have == sizeof buf)
+            return;
+        ssize_t n = read(fd, buf + have, sizeof buf - have);
+        if (n <= 0)
+            return;
+        have += (size_t)n;
+        size_t start = 0;
+        for (size_t i = 0; i < have; i++) {
+            if (buf[i] != '\n')
+                continue;
+            buf[i] = '\0';
+            if (i - start > 4 && memcmp(buf + start, "ack ", 4) == 0 &&
+                target_keyset_add(&t->late, buf + start + 4) != 0)
+                return;
+            start = i + 1;
+        }
+        memmove(buf, buf + start, have - start);
+        have -= start;
+    }
+}
+
 static int contract_run(struct target_trial *t, char *err, size_t errlen)
 {
     char env[PATH_MAX + 32];
@@ -134,6 +167,7 @@ static int contract_run(struct target_trial *t, char *err, size_t errlen)
     if (t->exited && !target_wait(pid, 500, &t->exit_status))
         t->exit_status = -1;   /* it closed its stdout and went on */
     target_kill_group(pid);
+    target_drain_acks(t, fd);
     close(fd);
     if (kill_ns < t->kill_ns)
         t->kill_ns = kill_ns;

@@ -367,7 +367,7 @@ static int pg_run(struct target_trial *t, char *err, size_t errlen)
     PQclear(r);
     t->kill_ns = target_now_ns() + t->run_ns;
     char sql[64], key[32];
-    for (long k = 1; rc == 0 && target_now_ns() < t->kill_ns && !target_stopped(); k++) {
+    for (long k = 1; rc == 0 && target_running(t); k++) {
         snprintf(sql, sizeof sql, "INSERT INTO t VALUES (%ld)", k);
         r = PQexec(c, sql);
         uint64_t ns = target_now_ns();

@@ -35,8 +35,20 @@ uint64_t target_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The kill comes no earlier than the first ack (a trial without one could
+ * not have lost anything): a slow start on a loaded machine moves it. */
+int target_running(const struct target_trial *t)
+{
+    uint64_t now = target_now_ns();
+    if (target_stopped())
+        return 0;
+    return now < t->kill_ns || (!t->nacks && now < t->kill_ns + (uint64_t)target_timeout_ms(t) * 1000000ull);
+}
+
 int target_ack(struct target_trial *t, const char *key, size_t len, uint64_t ns)
 {
+    if (!t->nacks && ns > t->kill_ns)
+        t->kill_ns = ns;
     if (t->nacks == t->capacks) {
         size_t cap = t->capacks ? t->capacks * 2 : 1024;
         struct target_ack *g = realloc(t->acks, cap * sizeof *g);

@@ -182,7 +182,7 @@ static int redis_run(struct target_trial *t, char *err, size_t errlen)
     }
     t->kill_ns = target_now_ns() + t->run_ns;
     char key[32];
-    for (unsigned long k = 1; rc == 0 && target_now_ns() < t->kill_ns && !target_stopped(); k++) {
+    for (unsigned long k = 1; rc == 0 && target_running(t); k++) {
         int len = snprintf(key, sizeof key, "k%lu", k);
         redisReply *r = redisCommand(c, "SET %s %lu", key, k);
         uint64_t ns = target_now_ns();

@@ -84,6 +84,7 @@ static int sqlite_run(struct target_trial *t, char *err, size_t errlen)
     if (t->exited && !target_wait(pid, 500, &t->exit_status))
         t->exit_status = -1;
     target_kill_group(pid);
+    target_drain_acks(t, fd);
     close(fd);
     if (kill_ns < t->kill_ns)
         t->kill_ns = kill_ns;

@@ -50,8 +50,14 @@ struct target_trial {
     struct recorder_crash_result *out;   /* target_applied() fills its settings */
     int exited, exit_status;  /* the run ended by itself before the kill, with this wait status */
     uint64_t ack_reads, ack_reads_partial;   /* target_read_acks: reads, and those ending mid-line */
+    struct target_keyset late;   /* acks read only after the kill: keys of the run, never counted */
 };
+/* Records an ack; the first one, when it comes after t->kill_ns, moves the
+ * kill instant to it. */
 int target_ack(struct target_trial *t, const char *key, size_t len, uint64_t ns);
+/* 1 until t->kill_ns, or until the first ack when none came by then (at
+ * most --check-timeout more); 0 also after a signal. */
+int target_running(const struct target_trial *t);
 
 struct target_ops {
     const char *name;
@@ -72,6 +78,9 @@ struct target_ops {
 
 /* Reads `ack KEY` lines from fd until t->kill_ns or end of file. */
 int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen);
+/* After the kill: the ack lines still in the pipe into t->late (the
+ * program gave them, fsynclab read them too late to count them). */
+void target_drain_acks(struct target_trial *t, int fd);
 
 extern const struct target_ops target_contract, target_sqlite, target_redis, target_postgres;
 
