@@ -65,11 +65,12 @@ struct cli {
     const char *timeline;         /* --timeline FILE (.png, .svg) */
     uint32_t timeline_trial;      /* --timeline-trial K, from 1; 0: the worst trial */
     const char *html;             /* --html FILE: the HTML report */
+    const char *check_timeout;    /* crash --target --check-timeout S, as given */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzH"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzHB"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"
@@ -180,7 +181,7 @@ int cli_vm_pictures(const struct cli *o, struct cli_vm_capture *c, cJSON *body);
 void cli_vm_capture_free(struct cli_vm_capture *c);
 /* Draws it and writes the page (--timeline, --html); 0 or the exit status. */
 int cli_target_pictures(const struct cli *o, struct cli_target_capture *c,
-                        const struct recorder_crash_config *cfg,
+                        const struct bench_env *env, const struct recorder_crash_config *cfg,
                         const struct recorder_crash_result *res);
 
 #endif

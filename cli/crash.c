@@ -100,6 +100,8 @@ int cli_crash(int argc, char **argv)
         return rc;
     if (o.target || o.run || o.check)
         return cli_crash_target(&o);
+    if (o.check_timeout)
+        return cli_usage_error("--check-timeout needs --target%s", "");
     if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)
         return cli_usage_error("--seconds, --set, --cuts and --keep need --target%s", "");
     if (o.model_name && crashsim_model_parse(o.model_name, &o.model) < 0)

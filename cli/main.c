@@ -114,9 +114,10 @@ static void usage_target(FILE *to)
     fprintf(to,
         "crash --target: a real program (docs/real-programs.md)\n"
         "  --target NAME      redis, sqlite, postgres, or contract (with --run and --check)\n"
-        "  --set KEY=VALUE    a setting of the program, repeated: appendfsync=always|\n"
-        "                     everysec|no; journal_mode=WAL|DELETE|TRUNCATE and\n"
-        "                     synchronous=FULL|NORMAL|OFF; synchronous_commit=on|off\n"
+        "  --set KEY=VALUE    a setting of the program, once each: appendfsync=always|\n"
+        "                     everysec|no; journal_mode=WAL|DELETE|TRUNCATE|PERSIST and\n"
+        "                     synchronous=FULL|NORMAL|OFF|EXTRA; synchronous_commit=on|off\n"
+        "                     (the keys each target takes: docs/real-programs.md)\n"
         "  --run CMD, --check CMD  the contract's commands, under /bin/sh -c with\n"
         "                     $FSYNCLAB_DATA; run prints `ack KEY`, check prints keys\n"
         "  --trials T         trials (default 3); --seconds S: the longest a trial runs\n"
@@ -124,6 +125,7 @@ static void usage_target(FILE *to)
         "                     per trial, 0..%u (default 3)\n"
         "  --model M          %s (default drop)\n"
         "  --keep             leave the trial directories (journal, snapshot, images)\n"
+        "  --check-timeout S  the longest a check or a server's start may take (default 60)\n"
         "\n",
         RECORDER_MAX_CUTS, RECORDER_MODELS);
 }

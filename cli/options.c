@@ -53,6 +53,7 @@ static const struct option cli_options[] = {
     { "timeline", required_argument, NULL, 'L' },
     { "timeline-trial", required_argument, NULL, 'z' },
     { "html", required_argument, NULL, 'H' },
+    { "check-timeout", required_argument, NULL, 'B' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -196,6 +197,7 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'L': o->timeline = arg; break;
     case 'z': rc = cli_timeline_trial(arg, &o->timeline_trial); break;
     case 'H': o->html = arg; break;
+    case 'B': o->check_timeout = arg; break;   /* checked by cli_crash_target */
     }
     return rc;
 }

@@ -19,8 +19,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int target_outputs(const struct cli *o, const struct recorder_crash_config *cfg,
+static int target_outputs(const struct cli *o, const struct bench_env *env,
+                          const struct recorder_crash_config *cfg,
                           const struct recorder_crash_result *res, double seconds);
+
+/* --check-timeout S: seconds, 0 < S <= 3600, into milliseconds. */
+static int check_timeout(const char *arg, unsigned *ms)
+{
+    char *end = NULL;
+    errno = 0;
+    double s = arg ? strtod(arg, &end) : 60;
+    if (arg && (errno || end == arg || *end || !(s > 0 && s <= 3600)))
+        return cli_usage_error("--check-timeout: seconds, more than 0 and at most 3600, not \"%s\"", arg);
+    *ms = (unsigned)(s * 1000 + 0.5) ? (unsigned)(s * 1000 + 0.5) : 1;
+    return 0;
+}
 
 int cli_crash_target(struct cli *o)
 {
@@ -32,15 +45,22 @@ int cli_crash_target(struct cli *o)
     if (o->model_name && recorder_model_parse(o->model_name, &cfg.model) < 0)
         return cli_usage_error("--model: \"%s\" with --target; allowed: " RECORDER_MODELS,
                                o->model_name);
-    cfg.dir = bench_data_dir(o->dir);
-    char err[512] = "";
+    int rc = check_timeout(o->check_timeout, &cfg.check_timeout_ms);
+    if (rc)
+        return rc;
+    struct bench_env env;
+    if ((rc = cli_probe_data_dir(o->dir, &cfg.dir, &env)))
+        return rc;
+    if (env.warning[0])
+        fprintf(stderr, "fsynclab: warning: %s\n", env.warning);
+    char err[1024] = "";
     struct recorder_crash_result res;
     uint64_t t0 = wal_now_ns();
     struct cli_target_capture *cap = NULL;   /* --timeline, --html */
     if ((o->timeline || o->html) && cli_target_capture_new(o, &cap) < 0)
         return CLI_EXIT_RUN;
-    int rc = target_crash_run(&cfg, &res, err, sizeof err);
-    int pictures = rc == 0 && cap ? cli_target_pictures(o, cap, &cfg, &res) : 0;
+    rc = target_crash_run(&cfg, &res, err, sizeof err);
+    int pictures = rc == 0 && cap ? cli_target_pictures(o, cap, &env, &cfg, &res) : 0;
     cli_target_capture_free(cap);
     if (pictures)
         return pictures;
@@ -50,7 +70,11 @@ int cli_crash_target(struct cli *o)
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
-    return target_outputs(o, &cfg, &res, (double)(wal_now_ns() - t0) / 1e9);
+    if (res.trials && !res.trials_valid)   /* said on stderr too: nothing below is a result */
+        fprintf(stderr, "fsynclab: warning: no valid trial: %s\n", res.invalid_example);
+    if (res.acks_bursty)
+        fprintf(stderr, "fsynclab: warning: acks arrived in bursts: the program seems to buffer its stdout\n");
+    return target_outputs(o, &env, &cfg, &res, (double)(wal_now_ns() - t0) / 1e9);
 }
 
 /* s in single quotes for /bin/sh, when it needs them. */
@@ -133,11 +157,11 @@ static int target_junit(const char *path, const struct recorder_crash_config *cf
                  r->promised ? r->promised : "");
         snprintf(jc.text, sizeof jc.text, "trials %u (valid %u), images %u, recovered_ok %u\n"
                  "acked_total %llu, acked_lost_max %llu, acked_lost_total %llu\n"
-                 "loss_window_ms p50 %.3f max %.3f, promised_window_ms %.3f, sync_ms_max %.3f\n"
+                 "loss_window_ms p50 %.3f max %.3f, promised_window_ms %.3f, max_sync_ms %.3f\n"
                  "seed %llu\nreplay: %.1200s\n", r->trials, r->trials_valid, r->images, r->recovered_ok,
                  (unsigned long long)r->acked_total, (unsigned long long)r->acked_lost_max,
                  (unsigned long long)r->acked_lost_total, r->loss_window_ms_p50, r->loss_window_ms_max,
-                 r->promised_window_ms, r->sync_ms_max, (unsigned long long)cfg->seed, replay);
+                 r->promised_window_ms, r->max_sync_ms, (unsigned long long)cfg->seed, replay);
     } else if (r->held < 0) {
         jc.skipped = 1;
         snprintf(jc.message, sizeof jc.message, "held: null: %s", r->trials_valid
@@ -151,7 +175,8 @@ static int target_junit(const char *path, const struct recorder_crash_config *cf
     return 0;
 }
 
-static int target_outputs(const struct cli *o, const struct recorder_crash_config *cfg,
+static int target_outputs(const struct cli *o, const struct bench_env *env,
+                          const struct recorder_crash_config *cfg,
                           const struct recorder_crash_result *res, double seconds)
 {
     char replay[4096], kept[PATH_MAX + 32] = "";
@@ -165,7 +190,7 @@ static int target_outputs(const struct cli *o, const struct recorder_crash_confi
     if (o->junit && (rc = target_junit(o->junit, cfg, res, replay, seconds)))
         return rc;
     if (o->json) {
-        cJSON *body = report_recorder_body(cfg, res);
+        cJSON *body = report_recorder_body(env, cfg, res);
         /* CLI only, at the end: the command that replays a failure, and
          * where --keep left the trials. */
         int ok = body && (failed ? cJSON_AddStringToObject(body, "replay", replay) != NULL

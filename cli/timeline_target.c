@@ -273,7 +273,7 @@ void cli_target_capture_free(struct cli_target_capture *c)
 }
 
 int cli_target_pictures(const struct cli *o, struct cli_target_capture *c,
-                        const struct recorder_crash_config *cfg,
+                        const struct bench_env *env, const struct recorder_crash_config *cfg,
                         const struct recorder_crash_result *res)
 {
     char path[4096], err[512] = "";
@@ -296,7 +296,7 @@ int cli_target_pictures(const struct cli *o, struct cli_target_capture *c,
         struct view_image im = { path, "the worst trial's timeline" };
         if (o->timeline_trial)
             im.caption = "the chosen trial's timeline";
-        cJSON *body = report_recorder_body(cfg, res);
+        cJSON *body = report_recorder_body(env, cfg, res);
         rc = body ? cli_html(o->html, body, "fsynclab crash --target", &im, (size_t)drawn)
                   : CLI_EXIT_RUN;
         cJSON_Delete(body);

@@ -189,7 +189,11 @@ struct recorder_crash_config {
     uint64_t seed;
     const char *dir;           /* scratch directory: trial data lives in dir/fsynclab-rec-<pid>/ */
     int keep;                  /* leave the trial directories behind */
+    unsigned check_timeout_ms; /* a check or a server start; 0: 60 s */
 };
+
+/* A setting as the program reports it (CONFIG GET, SHOW, PRAGMA). */
+struct recorder_setting_seen { char key[64], value[192]; };
 
 struct recorder_crash_result {
     char target[32];
@@ -198,7 +202,20 @@ struct recorder_crash_result {
     unsigned images, recovered_ok;
     uint64_t acked_total, acked_lost_max, acked_lost_total;
     double loss_window_ms_p50, loss_window_ms_max;   /* over images that lost something; 0 if none */
-    double sync_ms_max;              /* longest sync the journals hold */
+    double max_sync_ms;              /* longest sync the journals hold (not in the verdict) */
+    double allowance_ms;             /* promise + calibration_sync_p99, fixed before the trials */
+    double calibration_sync_p50_us, calibration_sync_p99_us;
+    struct recorder_setting_seen applied[RECORDER_MAX_SETTINGS];
+    unsigned napplied;
+    unsigned invalid_no_ack, invalid_exited;   /* invalid trials by reason */
+    char invalid_example[512];       /* the first invalid trial's reason, with its stderr */
+    char held_null_reason[256];      /* why held is null */
+    uint64_t journal_torn_bytes;
+    unsigned runs_without_writes;    /* trials whose journal holds no write or sync */
+    uint64_t check_foreign_max;      /* most check lines in one image that are no key of the run */
+    char check_foreign[128];         /* the first of them */
+    uint64_t ack_reads, ack_reads_partial;   /* reads of ack lines; those ending mid-line */
+    int acks_bursty;                 /* most reads end mid-line: the program buffers stdout */
     const char *promised;            /* quoted from the program's documentation */
     double promised_window_ms;       /* < 0: the documentation gives no number */
     int integrity_only;              /* the promise is about recovering, not about loss */

@@ -1,8 +1,13 @@
 /* DESIGN: the result of `fsynclab crash --target` (target_crash_run) as
  * the JSON body and as a text table.  The body holds the fields issue 12
  * lists, in that order, then what the recorder could not see and its own
- * costs.  A verdict the trials could not have contradicted is null, not
- * true; a promise with no number has promised_window_ms null.  Times are
+ * costs, then (added later, at the end) the allowance and its calibration,
+ * why trials were invalid, why held is null, the check's stray lines, the
+ * acks' arrival and the environment.  Settings are the program's own
+ * report of them (CONFIG GET, SHOW, PRAGMA).  A verdict the trials could
+ * not have contradicted is null, not true, with held_reason; a promise
+ * with no number has promised_window_ms null.  Figures share their names
+ * with `crash` (max_sync_ms, allowance_ms, invalid_reasons).  Times are
  * floats rounded to 0.001 ms (report_json_float prints them as Python does).
  */
 #include "report/report.h"
@@ -24,7 +29,57 @@ static void add_ms(cJSON *o, const char *name, double ms)
         cJSON_AddNullToObject(o, name);
 }
 
-cJSON *report_recorder_body(const struct recorder_crash_config *cfg, const struct recorder_crash_result *r)
+/* "environment": {"fs_type", "device", "warning"}, as the other bodies have it. */
+static int add_env(cJSON *o, const struct bench_env *env)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e || !cJSON_AddItemToObject(o, "environment", e)) {
+        cJSON_Delete(e);
+        return 0;
+    }
+    return cJSON_AddStringToObject(e, "fs_type", env->fs_type) && cJSON_AddStringToObject(e, "device", env->device) &&
+           cJSON_AddStringToObject(e, "warning", env->warning);
+}
+
+static void add_str_or_null(cJSON *o, const char *name, const char *s)
+{
+    if (s && *s)
+        cJSON_AddStringToObject(o, name, s);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+/* What was added after issue 12's list. */
+static int add_later(cJSON *o, const struct bench_env *env, const struct recorder_crash_config *cfg,
+                     const struct recorder_crash_result *r)
+{
+    if (r->promised_window_ms >= 0)
+        add_ms(o, "allowance_ms", r->allowance_ms);
+    else
+        cJSON_AddNullToObject(o, "allowance_ms");
+    add_ms(o, "calibration_sync_p50_us", r->calibration_sync_p50_us);
+    add_ms(o, "calibration_sync_p99_us", r->calibration_sync_p99_us);
+    cJSON_AddNumberToObject(o, "trials_invalid", r->trials - r->trials_valid);
+    cJSON *why = cJSON_AddObjectToObject(o, "invalid_reasons");
+    if (!why)
+        return 0;
+    cJSON_AddNumberToObject(why, "no_ack", r->invalid_no_ack);
+    cJSON_AddNumberToObject(why, "exited", r->invalid_exited);
+    add_str_or_null(o, "invalid_example", r->invalid_example);
+    add_str_or_null(o, "held_reason", r->held_null_reason);
+    cJSON_AddNumberToObject(o, "journal_torn_bytes", (double)r->journal_torn_bytes);
+    cJSON_AddNumberToObject(o, "runs_without_writes", r->runs_without_writes);
+    cJSON_AddNumberToObject(o, "check_foreign_max", (double)r->check_foreign_max);
+    add_str_or_null(o, "check_foreign", r->check_foreign);
+    cJSON_AddNumberToObject(o, "ack_reads", (double)r->ack_reads);
+    cJSON_AddNumberToObject(o, "ack_reads_partial", (double)r->ack_reads_partial);
+    cJSON_AddBoolToObject(o, "acks_bursty", r->acks_bursty);
+    cJSON_AddNumberToObject(o, "check_timeout_ms", cfg->check_timeout_ms ? cfg->check_timeout_ms : 60000);
+    return add_env(o, env);
+}
+
+cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_crash_config *cfg,
+                            const struct recorder_crash_result *r)
 {
     cJSON *o = cJSON_CreateObject(), *settings = cJSON_CreateObject();
     if (!o || !settings) {
@@ -33,8 +88,8 @@ cJSON *report_recorder_body(const struct recorder_crash_config *cfg, const struc
         return NULL;
     }
     cJSON_AddStringToObject(o, "target", r->target);
-    for (unsigned i = 0; i < cfg->nsettings; i++)
-        cJSON_AddStringToObject(settings, cfg->settings[i].key, cfg->settings[i].value);
+    for (unsigned i = 0; i < r->napplied; i++)
+        cJSON_AddStringToObject(settings, r->applied[i].key, r->applied[i].value);
     if (cfg->run_cmd)
         cJSON_AddStringToObject(settings, "run", cfg->run_cmd);
     if (cfg->check_cmd)
@@ -59,7 +114,7 @@ cJSON *report_recorder_body(const struct recorder_crash_config *cfg, const struc
         cJSON_AddNullToObject(o, "held");
     else
         cJSON_AddBoolToObject(o, "held", r->held);
-    add_ms(o, "sync_ms_max", r->sync_ms_max);
+    add_ms(o, "max_sync_ms", r->max_sync_ms);
     cJSON_AddNumberToObject(o, "unseen_flags", (double)r->unseen_flags);
     if (r->unseen_flags)
         cJSON_AddStringToObject(o, "unseen", r->unseen);
@@ -70,17 +125,46 @@ cJSON *report_recorder_body(const struct recorder_crash_config *cfg, const struc
     cJSON_AddNumberToObject(o, "journal_ops", (double)r->journal_ops);
     add_ms(o, "image_ms_max", r->image_ms_max);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
+    if (!add_later(o, env, cfg, r)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
+}
+
+/* The lines under the table: what the verdict rests on, and what it could not. */
+static void print_notes(FILE *to, const struct recorder_crash_result *r)
+{
+    if (r->promised_window_ms > 0)
+        fprintf(to, "allowance     %.1f ms: the promised %.0f ms plus the p99 sync measured before the "
+                    "trials (%.0f us); the longest sync in the journals was %.1f ms\n",
+                r->allowance_ms, r->promised_window_ms, r->calibration_sync_p99_us, r->max_sync_ms);
+    if (r->trials > r->trials_valid)
+        fprintf(to, "invalid       %u of %u trials (%u ended before an ack, %u no ack): %s\n",
+                r->trials - r->trials_valid, r->trials, r->invalid_exited, r->invalid_no_ack,
+                r->invalid_example);
+    if (r->held < 0 && r->held_null_reason[0])
+        fprintf(to, "held null     %s\n", r->held_null_reason);
+    if (r->check_foreign_max)
+        fprintf(to, "check         printed up to %llu line%s in an image that are no key the run "
+                    "acknowledged (first: %s)\n",
+                (unsigned long long)r->check_foreign_max, r->check_foreign_max == 1 ? "" : "s",
+                r->check_foreign);
+    if (r->acks_bursty)
+        fprintf(to, "WARNING       %llu of %llu reads of acks ended mid-line: the program seems to buffer "
+                    "its stdout; acks are timestamped when fsynclab reads them, so windows look shorter "
+                    "(flush after each ack)\n",
+                (unsigned long long)r->ack_reads_partial, (unsigned long long)r->ack_reads);
 }
 
 void report_print_recorder_table(FILE *to, const struct recorder_crash_config *cfg,
                                  const struct recorder_crash_result *r)
 {
-    char settings[128] = "";
+    char settings[256] = "";
     size_t at = 0;
-    for (unsigned i = 0; i < cfg->nsettings && at < sizeof settings; i++) {
-        int n = snprintf(settings + at, sizeof settings - at, "%s%s=%s", i ? "," : "", cfg->settings[i].key,
-                         cfg->settings[i].value);
+    for (unsigned i = 0; i < r->napplied && at < sizeof settings; i++) {
+        int n = snprintf(settings + at, sizeof settings - at, "%s%s=%s", i ? "," : "", r->applied[i].key,
+                         r->applied[i].value);
         if (n < 0)
             break;
         at += (size_t)n;
@@ -101,4 +185,5 @@ void report_print_recorder_table(FILE *to, const struct recorder_crash_config *c
     if (r->unseen_flags)
         fprintf(to, "unseen        %llu call%s the recorder could not follow, first: %s\n",
                 (unsigned long long)r->unseen_flags, r->unseen_flags == 1 ? "" : "s", r->unseen);
+    print_notes(to, r);
 }

@@ -120,7 +120,7 @@ int report_add_meta(cJSON *o, const struct report_meta *m);
 
 /* directory and file system lines. */
 /* `fsynclab crash --target`: target_crash_run's result. */
-cJSON *report_recorder_body(const struct recorder_crash_config *cfg,
+cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_crash_config *cfg,
                             const struct recorder_crash_result *r);
 void report_print_recorder_table(FILE *to, const struct recorder_crash_config *cfg,
                                  const struct recorder_crash_result *r);

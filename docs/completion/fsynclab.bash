@@ -12,7 +12,7 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
   --json $_fsynclab_common"
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
-  --target --set --run --check --seconds --cuts --keep --vm
+  --target --set --run --check --seconds --cuts --keep --vm --check-timeout
   --no-fail --junit --shard --timeline --timeline-trial --html"
 _fsynclab_merge="--junit --no-fail"
 _fsynclab_record="--root --journal"
@@ -57,7 +57,8 @@ _fsynclab()
         COMPREPLY=($(compgen -W "redis sqlite postgres contract" -- "$cur"))
         return ;;
     --set)
-        COMPREPLY=($(compgen -W "appendfsync= journal_mode= synchronous= synchronous_commit=" -- "$cur"))
+        COMPREPLY=($(compgen -W "appendfsync= fresh= journal_mode= synchronous= synchronous_commit=
+          wal_writer_delay= promise= promised_window_ms=" -- "$cur"))
         compopt -o nospace 2>/dev/null
         return ;;
     --root | --snapshot)
@@ -78,7 +79,7 @@ _fsynclab()
         return ;;
     --timeline-trial)
         return ;;  # a trial's number
-    --run | --check | --cuts | --at | --shard)
+    --run | --check | --cuts | --at | --shard | --check-timeout)
         return ;;  # a command, a number
     --sync-method)
         COMPREPLY=($(compgen -W "fsync fdatasync o_dsync o_direct_dsync" -- "$cur"))

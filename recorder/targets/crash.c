@@ -8,13 +8,19 @@
  * read before its own instant: lost = acknowledged then, absent from the
  * image; its loss window = the instant minus the ack time of the oldest
  * lost key.  A trial with no acknowledgement before its kill could not
- * have lost anything and is not valid.  `held` compares the worst image
- * with what the program's documentation promises; with no valid trial it
- * is null.
+ * have lost anything and is not valid; why (the run's exit status and
+ * the end of its stderr) is kept.  `held` compares the worst image with
+ * what the program's documentation promises, a window judged against the
+ * window plus a sync measured before the trials (target_calibrate.c).  It
+ * is null, with the reason, when no trial could have shown otherwise:
+ * no valid trial, a run that wrote and synced nothing under its data
+ * directory, calls the recorder could not see, torn journal bytes, or a
+ * check that printed lines that are no key of the run.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +89,13 @@ static uint64_t crash_rand(uint64_t *s)
 struct crash_acc {
     double *windows;
     size_t nwindows, cap;
+    struct target_keyset acked;   /* every key the trial's run acknowledged */
 };
+
+/* An image of a careful program holds at most a few keys written but not
+ * yet acknowledged at the kill; more than this many lines that are no key
+ * of the run means the check does not list keys. */
+#define CRASH_FOREIGN_MAX 16
 
 static int crash_window(struct crash_acc *a, double ms)
 {
@@ -97,6 +109,22 @@ static int crash_window(struct crash_acc *a, double ms)
     }
     a->windows[a->nwindows++] = ms;
     return 0;
+}
+
+/* Lines of the check that are no key the run acknowledged. */
+static void crash_foreign(const struct target_keyset *found, const struct target_keyset *acked,
+                          struct recorder_crash_result *out)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < found->cap; i++) {
+        const char *k = found->slots[i];
+        if (!k || target_keyset_has(acked, k))
+            continue;
+        if (!n++ && !out->check_foreign[0])
+            snprintf(out->check_foreign, sizeof out->check_foreign, "%s", k);
+    }
+    if (n > out->check_foreign_max)
+        out->check_foreign_max = n;
 }
 
 /* One image at instant cut: build, check, count. */
@@ -116,8 +144,8 @@ static int crash_image(const struct target_ops *ops, struct target_trial *t,
     double ms = (double)(target_now_ns() - t0) / 1e6;
     if (ms > out->image_ms_max)
         out->image_ms_max = ms;
-    if ((double)st.max_sync_ns / 1e6 > out->sync_ms_max)
-        out->sync_ms_max = (double)st.max_sync_ns / 1e6;
+    if ((double)st.max_sync_ns / 1e6 > out->max_sync_ms)
+        out->max_sync_ms = (double)st.max_sync_ns / 1e6;
     out->unknown_opens += st.unknown_opens;
     if (t->drop_privileges && (rc = recorder_tree_chown(img, t->uid, t->gid, err, errlen)) != 0)
         return rc;
@@ -146,6 +174,7 @@ static int crash_image(const struct target_ops *ops, struct target_trial *t,
         crash_ev_note(k, cut, SIZE_MAX, lost);
         if (lost)
             rc = crash_window(acc, (double)(cut - oldest) / 1e6);
+        crash_foreign(&found, &acc->acked, out);
     }
     target_keyset_free(&found);
     if (!t->cfg->keep) {
@@ -157,8 +186,10 @@ static int crash_image(const struct target_ops *ops, struct target_trial *t,
 
 static void crash_flags(const struct recorder_journal *j, struct recorder_crash_result *out)
 {
+    uint64_t changes = 0;
     for (size_t i = 0; i < j->n; i++) {
         const struct recorder_rec *r = j->recs[i];
+        changes += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN || r->type >= RECORDER_RENAME;
         out->journal_ops += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN ||
                             r->type == RECORDER_OPEN || r->type >= RECORDER_RENAME;
         if (r->type != RECORDER_FLAG)
@@ -167,6 +198,29 @@ static void crash_flags(const struct recorder_journal *j, struct recorder_crash_
             snprintf(out->unseen, sizeof out->unseen, "%s", (const char *)recorder_payload(r));
     }
     out->journal_bytes += j->bytes;
+    out->journal_torn_bytes += j->torn_bytes;
+    out->runs_without_writes += changes == 0;
+}
+
+/* Why a trial is not valid: the run ended before any ack, or acked nothing. */
+static void crash_invalid(const struct target_trial *t, long log_from, struct recorder_crash_result *out)
+{
+    char tail[400], why[128], how[64];
+    target_log_tail(t, log_from, tail, sizeof tail);
+    if (t->exited) {
+        out->invalid_exited++;
+        target_status_text(t->exit_status, how, sizeof how);
+        if (t->exit_status < 0)
+            snprintf(why, sizeof why, "the run closed its stdout before any ack");
+        else
+            snprintf(why, sizeof why, "the run ended before any ack (%s)", how);
+    } else {
+        out->invalid_no_ack++;
+        snprintf(why, sizeof why, "no ack before the kill");
+    }
+    if (!out->invalid_example[0])
+        snprintf(out->invalid_example, sizeof out->invalid_example, "%.100s%s%.380s", why,
+                 *tail ? "; its stderr ends: " : "", tail);
 }
 
 static int crash_trial(const struct target_ops *ops, struct target_trial *t, uint64_t *rng,
@@ -193,9 +247,27 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
         return rc;
     double frac = 0.25 + 0.75 * (double)(crash_rand(rng) >> 11) / 9007199254740992.0;
     t->run_ns = (uint64_t)(t->cfg->seconds * frac * 1e9);
+    t->exited = 0;
+    t->exit_status = -1;
+    long log_from = target_log_size(t);
     if ((rc = ops->run(t, err, errlen)) != 0)
         return rc;
+    if (target_stopped()) {
+        SET_ERR("interrupted");
+        return -EINTR;
+    }
     out->trials++;
+    for (size_t i = 0; i < t->nacks; i++)
+        if ((rc = target_keyset_add(&acc->acked, t->acks[i].key)) != 0) {
+            SET_ERR("recording an ack: %s", strerror(-rc));
+            return rc;
+        }
+    for (size_t i = 0; i < t->late.cap; i++)
+        if (t->late.slots[i] && (rc = target_keyset_add(&acc->acked, t->late.slots[i])) != 0) {
+            SET_ERR("recording an ack: %s", strerror(-rc));
+            return rc;
+        }
+    target_keyset_free(&t->late);
     struct recorder_journal j;
     if ((rc = recorder_journal_open(t->journal, &j, err, errlen)) != 0)
         return rc;
@@ -213,7 +285,13 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
             if (k > 0 && t->kill_ns > first)
                 cut = first + crash_rand(rng) % (t->kill_ns - first);
             rc = crash_image(ops, t, &j, cut, crash_rand(rng), k, out, acc, err, errlen);
+            if (rc == 0 && target_stopped()) {
+                SET_ERR("interrupted");
+                rc = -EINTR;
+            }
         }
+    } else {
+        crash_invalid(t, log_from, out);
     }
     if (rc == 0)
         crash_ev_trial(t, &j, out->trials - 1, t->cfg->cuts + 1);
@@ -236,16 +314,34 @@ static void crash_verdict(struct recorder_crash_result *out, struct crash_acc *a
         out->loss_window_ms_p50 = acc->windows[(acc->nwindows - 1) / 2];
         out->loss_window_ms_max = acc->windows[acc->nwindows - 1];
     }
+    out->acks_bursty = out->ack_reads >= 4 && out->ack_reads_partial * 2 > out->ack_reads;
     out->held = -1;
+    char *why = out->held_null_reason;
+    size_t len = sizeof out->held_null_reason;
     if (!out->trials_valid || !out->acked_total)
+        snprintf(why, len, "no valid trial: no run acknowledged anything before its kill");
+    else if (out->runs_without_writes)
+        snprintf(why, len, "%u run%s wrote and synced nothing under the data directory",
+                 out->runs_without_writes, out->runs_without_writes == 1 ? "" : "s");
+    else if (out->unseen_flags)
+        snprintf(why, len, "the recorder could not see %llu call%s (first: %.150s)",
+                 (unsigned long long)out->unseen_flags, out->unseen_flags == 1 ? "" : "s", out->unseen);
+    else if (out->journal_torn_bytes)
+        snprintf(why, len, "the journals end in %llu torn bytes", (unsigned long long)out->journal_torn_bytes);
+    else if (out->check_foreign_max > CRASH_FOREIGN_MAX)
+        snprintf(why, len, "the check printed %llu lines in one image that are no key of the run (first: %s)",
+                 (unsigned long long)out->check_foreign_max, out->check_foreign);
+    else if (out->promised_window_ms < 0 && !out->integrity_only)
+        snprintf(why, len, "the promise gives no number to judge");
+    if (why[0])
         return;
     int recovered = out->recovered_ok == out->images;
     if (out->integrity_only)
         out->held = recovered;
     else if (out->promised_window_ms == 0)
         out->held = recovered && out->acked_lost_max == 0;
-    else if (out->promised_window_ms > 0)   /* the window, plus one sync as it ran here */
-        out->held = recovered && out->loss_window_ms_max <= out->promised_window_ms + out->sync_ms_max;
+    else   /* the window, plus one sync as measured before the trials */
+        out->held = recovered && out->loss_window_ms_max <= out->allowance_ms;
 }
 
 static int crash_validate(const struct recorder_crash_config *cfg, char *err, size_t errlen)
@@ -259,33 +355,35 @@ static int crash_validate(const struct recorder_crash_config *cfg, char *err, si
     return 0;
 }
 
-int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
-                       char *err, size_t errlen)
+/* A short directory for the trials' Unix sockets: $TMPDIR (when short) or
+ * /tmp, fsynclab-sock-XXXXXX, searchable by the unprivileged user a
+ * server may run as; each trial's sockets are in a 0700 directory of it. */
+static int crash_sock_root(char *out, size_t outlen, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    const struct target_ops *ops = crash_target(cfg->target);
-    if (!ops) {
-        SET_ERR("unknown target %s (contract, sqlite, redis, postgres)", cfg->target ? cfg->target : "(none)");
-        return -EINVAL;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/' || strlen(tmp) > 48)
+        tmp = "/tmp";
+    snprintf(out, outlen, "%s/fsynclab-sock-XXXXXX", tmp);
+    if (!mkdtemp(out) || chmod(out, 0711) != 0) {
+        int e = errno;
+        SET_ERR("mkdtemp(%s): %s", out, strerror(e));
+        return -e;
     }
-    int rc = crash_validate(cfg, err, errlen);
-    if (rc)
-        return rc;
-    snprintf(out->target, sizeof out->target, "%s", ops->name);
-    out->model = cfg->model;
-    out->promised_window_ms = -1;
-    if ((rc = ops->setup(cfg, out, err, errlen)) != 0)
-        return rc;
-    struct target_trial t = {.cfg = cfg, .uid = getuid(), .gid = getgid()};
-    if ((rc = recorder_lib_path(t.lib, sizeof t.lib, err, errlen)) != 0)
-        return rc;
-    char run[PATH_MAX], dir[PATH_MAX];
+    return 0;
+}
+
+/* dir/fsynclab-rec-<pid>, made afresh, into run. */
+static int crash_run_dir(const struct recorder_crash_config *cfg, char *run, size_t runlen, char *err,
+                         size_t errlen)
+{
+    char dir[PATH_MAX];
+    int rc;
     if (!realpath(cfg->dir, dir)) {   /* programs chdir: every path handed on is absolute */
         rc = -errno;
         SET_ERR("realpath(%s): %s", cfg->dir, strerror(-rc));
         return rc;
     }
-    if ((size_t)snprintf(run, sizeof run, "%s/fsynclab-rec-%d", dir, (int)getpid()) >= sizeof run - 64) {
+    if ((size_t)snprintf(run, runlen, "%s/fsynclab-rec-%d", dir, (int)getpid()) >= runlen - 64) {
         SET_ERR("crash: directory name %s too long", dir);
         return -ENAMETOOLONG;
     }
@@ -296,27 +394,93 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
         SET_ERR("mkdir(%s): %s", run, strerror(-rc));
         return rc;
     }
-    struct crash_acc acc = {0};
-    uint64_t rng = cfg->seed;
-    target_guard(1);
-    for (unsigned i = 0; rc == 0 && i < cfg->trials; i++) {
-        if ((size_t)snprintf(t.base, sizeof t.base, "%s/t%u", run, i) >= sizeof t.base ||
-            (size_t)snprintf(t.data, sizeof t.data, "%s/data", t.base) >= sizeof t.data ||
-            (size_t)snprintf(t.journal, sizeof t.journal, "%s/journal", t.base) >= sizeof t.journal) {
+    return 0;
+}
+
+static int crash_trials(const struct target_ops *ops, struct target_trial *t, const char *run,
+                        const char *sockroot, struct recorder_crash_result *out, struct crash_acc *acc,
+                        char *err, size_t errlen)
+{
+    uint64_t rng = t->cfg->seed;
+    int rc = 0;
+    for (unsigned i = 0; rc == 0 && i < t->cfg->trials; i++) {
+        if ((size_t)snprintf(t->base, sizeof t->base, "%s/t%u", run, i) >= sizeof t->base ||
+            (size_t)snprintf(t->data, sizeof t->data, "%s/data", t->base) >= sizeof t->data ||
+            (size_t)snprintf(t->journal, sizeof t->journal, "%s/journal", t->base) >= sizeof t->journal ||
+            (size_t)snprintf(t->sock, sizeof t->sock, "%s/t%u", sockroot, i) >= sizeof t->sock) {
             SET_ERR("crash: directory name %s too long", run);
-            rc = -ENAMETOOLONG;
-            break;
+            return -ENAMETOOLONG;
         }
-        rc = crash_trial(ops, &t, &rng, out, &acc, err, errlen);
-        for (size_t k = 0; k < t.nacks; k++)
-            free(t.acks[k].key);
-        t.nacks = 0;
+        if (mkdir(t->sock, 0700) != 0) {
+            rc = -errno;
+            SET_ERR("mkdir(%s): %s", t->sock, strerror(-rc));
+            return rc;
+        }
+        rc = crash_trial(ops, t, &rng, out, acc, err, errlen);
+        int rm = recorder_tree_remove(t->sock, rc ? NULL : err, errlen);
+        rc = rc ? rc : rm;
+        for (size_t k = 0; k < t->nacks; k++)
+            free(t->acks[k].key);
+        t->nacks = 0;
+        target_keyset_free(&acc->acked);
+        target_keyset_free(&t->late);
     }
+    return rc;
+}
+
+int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
+                       char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const struct target_ops *ops = crash_target(cfg->target);
+    if (!ops) {
+        SET_ERR("unknown target %s (contract, sqlite, redis, postgres)", cfg->target ? cfg->target : "(none)");
+        return -EINVAL;
+    }
+    int rc = crash_validate(cfg, err, errlen);
+    if (rc || (rc = target_check_keys(ops, cfg, err, errlen)) != 0)
+        return rc;
+    snprintf(out->target, sizeof out->target, "%s", ops->name);
+    out->model = cfg->model;
+    out->promised_window_ms = -1;
+    if ((rc = ops->setup(cfg, out, err, errlen)) != 0)
+        return rc;
+    struct target_trial t = {.cfg = cfg, .uid = getuid(), .gid = getgid(), .out = out};
+    char run[PATH_MAX];
+    if ((rc = recorder_lib_path(t.lib, sizeof t.lib, err, errlen)) != 0 ||
+        (rc = crash_run_dir(cfg, run, sizeof run, err, errlen)) != 0)
+        return rc;
+    char sockroot[80];
+    if ((rc = crash_sock_root(sockroot, sizeof sockroot, err, errlen)) != 0) {
+        recorder_tree_remove(run, NULL, 0);
+        return rc;
+    }
+    struct crash_acc acc = {0};
+    target_guard(1);
+    rc = target_calibrate(run, &out->calibration_sync_p50_us, &out->calibration_sync_p99_us, err, errlen);
+    out->allowance_ms = out->promised_window_ms < 0 ? 0
+                                                    : out->promised_window_ms + out->calibration_sync_p99_us / 1e3;
+    if (rc == 0)
+        rc = crash_trials(ops, &t, run, sockroot, out, &acc, err, errlen);
     free(t.acks);
-    target_guard(0);
+    out->ack_reads = t.ack_reads;
+    out->ack_reads_partial = t.ack_reads_partial;
+    target_reap_all();   /* whatever an error or a signal left running */
+    int sig = target_stopped();
+    int rmsock = recorder_tree_remove(sockroot, rc ? NULL : err, errlen);
+    rc = rc ? rc : rmsock;
     if (!cfg->keep) {
         int rm = recorder_tree_remove(run, rc ? NULL : err, errlen);
         rc = rc ? rc : rm;
+    } else {
+        fprintf(stderr, "fsynclab: --keep: the trial directories are in %s\n", run);
+    }
+    target_guard(0);
+    if (sig) {   /* end by the signal, as its default action would have */
+        fprintf(stderr, "fsynclab: %s: every program stopped and reaped, %s\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->keep ? "trial directories kept" : "trial directories removed");
+        signal(sig, SIG_DFL);
+        raise(sig);
     }
     crash_verdict(out, &acc);
     free(acc.windows);

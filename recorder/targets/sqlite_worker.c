@@ -3,11 +3,15 @@
  *
  * DESIGN.  A separate program (not part of libfsynclab.a) because the
  * recorder is preloaded at exec: the workload must run in a process of its
- * own.  argv: journal_mode synchronous.  Runs until it is killed.
+ * own.  argv: journal_mode synchronous.  Prints `setting KEY VALUE` for
+ * both as SQLite reports them (PRAGMA) and exits 3 when one was not taken
+ * (journal_mode=WAL on a file system without shared memory gives
+ * "delete").  Runs until it is killed.
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 static int fail(sqlite3 *db, const char *what)
 {
@@ -33,6 +37,26 @@ int main(int argc, char **argv)
         return fail(db, "sqlite3_open");
     if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
         return fail(db, pragmas);
+    static const char *const syncs[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
+    const char *mode = NULL;
+    int sync = -1;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        mode = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        sync = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (!mode || sync < 0 || sync > 3)
+        return fail(db, "PRAGMA journal_mode, synchronous");
+    printf("setting journal_mode %s\nsetting synchronous %s\n", mode, syncs[sync]);
+    if (fflush(stdout) != 0)
+        return 1;
+    if (strcasecmp(mode, argv[1]) != 0 || strcasecmp(syncs[sync], argv[2]) != 0) {
+        fprintf(stderr, "sqlite worker: asked journal_mode=%s synchronous=%s, SQLite reports %s and %s\n",
+                argv[1], argv[2], mode, syncs[sync]);
+        return 3;
+    }
     sqlite3_stmt *ins;
     if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?, randomblob(100))", -1, &ins, NULL) != SQLITE_OK)
         return fail(db, "prepare");

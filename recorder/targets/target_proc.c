@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,16 +35,20 @@ uint64_t target_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-const char *target_setting(const struct recorder_crash_config *cfg, const char *key, const char *dflt)
+/* The kill comes no earlier than the first ack (a trial without one could
+ * not have lost anything): a slow start on a loaded machine moves it. */
+int target_running(const struct target_trial *t)
 {
-    for (unsigned i = 0; i < cfg->nsettings; i++)
-        if (strcmp(cfg->settings[i].key, key) == 0)
-            return cfg->settings[i].value;
-    return dflt;
+    uint64_t now = target_now_ns();
+    if (target_stopped())
+        return 0;
+    return now < t->kill_ns || (!t->nacks && now < t->kill_ns + (uint64_t)target_timeout_ms(t) * 1000000ull);
 }
 
 int target_ack(struct target_trial *t, const char *key, size_t len, uint64_t ns)
 {
+    if (!t->nacks && ns > t->kill_ns)
+        t->kill_ns = ns;
     if (t->nacks == t->capacks) {
         size_t cap = t->capacks ? t->capacks * 2 : 1024;
         struct target_ack *g = realloc(t->acks, cap * sizeof *g);
@@ -118,35 +123,25 @@ void target_keyset_free(struct target_keyset *s)
 }
 
 /* ---- SIGINT and SIGTERM ---------------------------------------------------------------
- * While a crash run holds the guard, the process groups it started are
- * listed here, and a SIGINT or SIGTERM kills and reaps them before the
- * program ends by the signal: no server outlives fsynclab.  (A PostgreSQL
- * backend in its own session sees its postmaster die and exits.)  Only
- * async-signal-safe calls in the handler. */
-#define LIVE_MAX 8
-static volatile sig_atomic_t live[LIVE_MAX];
+ * While a crash run holds the guard, a SIGINT or SIGTERM is only noted:
+ * every loop that waits (acks, a server's start, a check, target_wait)
+ * looks at target_stopped() and unwinds through the same kill, reap and
+ * IPC removal as a normal end, then target_crash_run removes the trial
+ * directories and ends the program by the signal.  The handler resets
+ * itself, so a second signal ends fsynclab at once.  The processes
+ * target_spawn started are listed for target_reap_all. */
+static volatile sig_atomic_t stopped_by;
 static struct sigaction old_int, old_term;
 static int guarded;
 
 static void target_on_signal(int sig)
 {
-    int saved = errno;
-    for (int i = 0; i < LIVE_MAX; i++) {
-        pid_t g = (pid_t)live[i];
-        if (g <= 0)
-            continue;
-        kill(-g, SIGKILL);
-        while (waitpid(-g, NULL, 0) > 0 || errno == EINTR)
-            ;
-        live[i] = 0;
-    }
-    struct sigaction *old = sig == SIGINT ? &old_int : &old_term;
-    if (old->sa_handler == SIG_IGN)
-        signal(sig, SIG_DFL);
-    else
-        sigaction(sig, old, NULL);
-    raise(sig);
-    errno = saved;
+    stopped_by = sig;
+}
+
+int target_stopped(void)
+{
+    return (int)stopped_by;
 }
 
 void target_guard(int enter)
@@ -155,9 +150,8 @@ void target_guard(int enter)
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = target_on_signal;
+        sa.sa_flags = SA_RESETHAND;   /* no SA_RESTART: a blocked poll or read returns EINTR */
         sigemptyset(&sa.sa_mask);
-        sigaddset(&sa.sa_mask, SIGINT);
-        sigaddset(&sa.sa_mask, SIGTERM);
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         guarded = 1;
@@ -165,18 +159,6 @@ void target_guard(int enter)
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         guarded = 0;
-    }
-}
-
-static void target_live(pid_t add, pid_t remove)
-{
-    for (int i = 0; i < LIVE_MAX; i++) {
-        if (remove > 0 && live[i] == remove)
-            live[i] = 0;
-        if (add > 0 && live[i] == 0) {
-            live[i] = add;
-            add = 0;
-        }
     }
 }
 
@@ -188,19 +170,24 @@ static void target_child(struct target_trial *t, char *const argv[], char *const
     signal(SIGPIPE, SIG_DFL);
     if (pipe_w >= 0 && dup2(pipe_w, STDOUT_FILENO) < 0)
         _exit(126);
+    char log[PATH_MAX + 16];   /* servers talk on stderr (Redis on stdout): keep it with the trial */
+    snprintf(log, sizeof log, "%s/stderr.log", t->base);
+    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int quiet = logfd >= 0 && getenv("FSYNCLAB_REC_VERBOSE") == NULL;
     if (pipe_w < 0) {
-        int null = open("/dev/null", O_WRONLY);
+        int null = quiet ? logfd : open("/dev/null", O_WRONLY);
         if (null >= 0)
             dup2(null, STDOUT_FILENO);
     }
-    char log[PATH_MAX + 16];   /* servers talk on stderr: keep it with the trial */
-    snprintf(log, sizeof log, "%s/stderr.log", t->base);
-    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (logfd >= 0 && getenv("FSYNCLAB_REC_VERBOSE") == NULL)
+    if (quiet)
         dup2(logfd, STDERR_FILENO);
     for (size_t i = 0; env && env[i]; i++)
         if (putenv(env[i]) != 0)
             _exit(126);
+    if (t->cwd && chdir(t->cwd) != 0) {
+        fprintf(stderr, "chdir(%s): %s\n", t->cwd, strerror(errno));
+        _exit(126);
+    }
     if (recorded && recorder_arm_env(t->lib, t->data, t->journal) != 0)
         _exit(126);
     if (drop && (setgid(t->gid) != 0 || setuid(t->uid) != 0))
@@ -234,7 +221,6 @@ int target_spawn(struct target_trial *t, char *const argv[], char *const env[], 
     if (c == 0)
         target_child(t, argv, env, recorded, drop, p[1]);
     setpgid(c, c);   /* also here: no race with a kill right after fork */
-    target_live(c, 0);
     if (out_fd) {
         close(p[1]);
         *out_fd = p[0];
@@ -282,7 +268,6 @@ void target_kill_group(pid_t root)
     if (root <= 0)
         return;
     static pid_t tree[KILL_MAX];
-    target_live(0, root);
     size_t n = 0;
     kill(root, SIGSTOP);
     kill(-root, SIGSTOP);
@@ -319,7 +304,7 @@ int target_wait(pid_t pid, int timeout_ms, int *status)
             return 1;
         if (r < 0 && errno != EINTR)
             return 0;
-        if (waited >= timeout_ms)
+        if (waited >= timeout_ms || target_stopped())
             return 0;
         poll(NULL, 0, 10);
     }
@@ -343,9 +328,83 @@ int target_run_quiet(struct target_trial *t, char *const argv[], int drop, int t
         return rc;
     if (!target_wait(pid, timeout_ms, status)) {
         target_kill_group(pid);
+        if (target_stopped()) {
+            SET_ERR("%s: interrupted", argv[0]);
+            return -EINTR;
+        }
         SET_ERR("%s: no exit within %d ms", argv[0], timeout_ms);
         return -ETIMEDOUT;
     }
     target_kill_group(pid);
     return 0;
+}
+
+void target_reap_all(void)
+{
+    for (int round = 0; round < 64; round++) {
+        pid_t kids[256];
+        size_t n = proc_children(getpid(), kids, 256);
+        if (!n)
+            break;
+        for (size_t i = 0; i < n; i++)
+            target_kill_group(kids[i]);
+    }
+}
+
+int target_timeout_ms(const struct target_trial *t)
+{
+    return t->cfg->check_timeout_ms ? (int)t->cfg->check_timeout_ms : 60000;
+}
+
+long target_log_size(const struct target_trial *t)
+{
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof log, "%s/stderr.log", t->base);
+    struct stat st;
+    return stat(log, &st) == 0 ? (long)st.st_size : 0;
+}
+
+void target_log_tail(const struct target_trial *t, long from, char *out, size_t outlen)
+{
+    char log[PATH_MAX + 16], buf[2048];
+    out[0] = '\0';
+    snprintf(log, sizeof log, "%s/stderr.log", t->base);
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    long end = target_log_size(t);
+    long at = end - (long)sizeof buf + 1 > from ? end - (long)sizeof buf + 1 : from;
+    ssize_t n = at < end ? pread(fd, buf, sizeof buf - 1, at) : 0;
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    const char *lines[3] = {0};   /* the last three non-empty lines, oldest first */
+    int k = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!*line)
+            continue;
+        if (k == 3)
+            lines[0] = lines[1], lines[1] = lines[2], k = 2;
+        lines[k++] = line;
+    }
+    size_t used = 0;
+    for (int i = 0; i < k && used < outlen; i++) {
+        int w = snprintf(out + used, outlen - used, "%s%s", i ? " | " : "", lines[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+void target_status_text(int status, char *out, size_t outlen)
+{
+    if (status < 0)
+        snprintf(out, outlen, "no exit status");
+    else if (WIFEXITED(status))
+        snprintf(out, outlen, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, outlen, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(out, outlen, "wait status %d", status);
 }

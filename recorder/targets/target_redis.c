@@ -1,6 +1,6 @@
 /* target_redis: redis-server with the append-only file, driven by hiredis.
  *
- * DESIGN.  The server listens on a Unix socket only (port 0) next to the
+ * DESIGN.  The server listens on a Unix socket only (port 0) in t->sock, by the
  * data directory, runs under the recorder in its own process group, and
  * gets SET of unique keys k1, k2, ... from this process, one at a time: a
  * reply is the acknowledgement, timestamped when it arrives.  The check
@@ -22,11 +22,20 @@
 #include "recorder/targets/targets.h"
 
 #define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
-#define REDIS_START_MS 20000
+
+/* appendfsync is the server's; fresh is fsynclab's (redis_prepare). */
+static const char *const redis_keys[] = {"appendfsync", "fresh", NULL};
 
 static int redis_setup(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                        char *err, size_t errlen)
 {
+    const char *fresh = target_setting(cfg, "fresh", "no");
+    if (strcmp(fresh, "yes") != 0 && strcmp(fresh, "no") != 0) {
+        SET_ERR("--set fresh: yes or no, not \"%s\"", fresh);
+        return -EINVAL;
+    }
+    if (target_setting(cfg, "fresh", NULL))
+        target_applied(out, "fresh", fresh);
     const char *mode = target_setting(cfg, "appendfsync", "everysec");
     if (strcasecmp(mode, "always") == 0) {
         out->promised = "always: fsync before every write is acknowledged";
@@ -37,7 +46,7 @@ static int redis_setup(const struct recorder_crash_config *cfg, struct recorder_
     } else if (strcasecmp(mode, "no") == 0) {
         out->promised = "no: data in the hands of the OS";
     } else {
-        SET_ERR("redis: appendfsync always|everysec|no, not %s", mode);
+        SET_ERR("--set appendfsync: always, everysec or no, not \"%s\"", mode);
         return -EINVAL;
     }
     return 0;
@@ -54,13 +63,21 @@ static int redis_start(struct target_trial *t, const char *dir, const char *sock
     return target_spawn(t, argv, NULL, recorded, 0, NULL, pid, err, errlen);
 }
 
-/* Connects once the server answers PING; NULL when it died or never did. */
-static redisContext *redis_connect(const char *sock, pid_t pid)
+/* Connects once the server answers PING; NULL when it died, never did
+ * within the start timeout, or fsynclab got a signal; the reason in err. */
+static redisContext *redis_connect(struct target_trial *t, const char *dir, const char *sock, pid_t pid,
+                                   long log_from, char *err, size_t errlen)
 {
-    for (int waited = 0; waited < REDIS_START_MS; waited += 10) {
+    int limit = target_timeout_ms(t);
+    for (int waited = 0; waited < limit && !target_stopped(); waited += 10) {
         int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return NULL;   /* reaped here; target_kill_group finds nothing left of it */
+        if (waitpid(pid, &st, WNOHANG) == pid) {   /* reaped here; target_kill_group finds nothing left */
+            char how[64], tail[400];
+            target_status_text(st, how, sizeof how);
+            target_log_tail(t, log_from, tail, sizeof tail);
+            SET_ERR("redis-server on %s ended at its start (%s): %s", dir, how, *tail ? tail : "no message");
+            return NULL;
+        }
         redisContext *c = redisConnectUnix(sock);
         if (c && !c->err) {
             redisReply *r = redisCommand(c, "PING");
@@ -72,7 +89,38 @@ static redisContext *redis_connect(const char *sock, pid_t pid)
         redisFree(c);
         poll(NULL, 0, 10);
     }
+    if (target_stopped())
+        SET_ERR("interrupted");
+    else
+        SET_ERR("redis-server on %s did not answer within %d ms (--check-timeout S)", dir, limit);
     return NULL;
+}
+
+/* CONFIG GET name: what the server runs with, or "" on an error. */
+static void redis_config(redisContext *c, const char *name, char *out, size_t outlen)
+{
+    redisReply *r = redisCommand(c, "CONFIG GET %s", name);
+    out[0] = '\0';
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->str)
+        snprintf(out, outlen, "%s", r->element[1]->str);
+    freeReplyObject(r);
+}
+
+/* The server's own report of what the trial relies on; -EINVAL when it
+ * does not run with what was asked. */
+static int redis_applied(struct target_trial *t, redisContext *c, char *err, size_t errlen)
+{
+    char fsync[64], aof[64];
+    const char *want = target_setting(t->cfg, "appendfsync", "everysec");
+    redis_config(c, "appendfsync", fsync, sizeof fsync);
+    redis_config(c, "appendonly", aof, sizeof aof);
+    if (strcasecmp(fsync, want) != 0 || strcmp(aof, "yes") != 0) {
+        SET_ERR("redis-server did not take appendfsync=%s appendonly=yes: CONFIG GET reports "
+                "appendfsync=%s appendonly=%s", want, *fsync ? fsync : "(nothing)", *aof ? aof : "(nothing)");
+        return -EINVAL;
+    }
+    target_applied(t->out, "appendfsync", fsync);
+    return 0;
 }
 
 /* The data directory as an installed server leaves it: started once (not
@@ -85,44 +133,56 @@ static int redis_prepare(struct target_trial *t, char *err, size_t errlen)
     if (strcmp(target_setting(t->cfg, "fresh", "no"), "yes") == 0)
         return 0;
     char sock[PATH_MAX + 16];
-    snprintf(sock, sizeof sock, "%s/prepare.sock", t->base);
+    snprintf(sock, sizeof sock, "%s/prepare.sock", t->sock);
+    unlink(sock);
     pid_t pid;
+    long log_from = target_log_size(t);
     int rc = redis_start(t, t->data, sock, 0, &pid, err, errlen);
     if (rc)
         return rc;
-    redisContext *c = redis_connect(sock, pid);
+    redisContext *c = redis_connect(t, t->data, sock, pid, log_from, err, errlen);
     int st = 0, clean = 0;
     if (c) {
         freeReplyObject(redisCommand(c, "SHUTDOWN"));   /* the reply is the connection closing */
         redisFree(c);
-        clean = target_wait(pid, REDIS_START_MS, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        clean = target_wait(pid, target_timeout_ms(t), &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        if (!clean) {
+            char tail[400];
+            target_log_tail(t, log_from, tail, sizeof tail);
+            SET_ERR("redis-server on %s: no clean shutdown to prepare the trial: %s", t->data,
+                    *tail ? tail : "no message");
+        }
     }
     target_kill_group(pid);
     unlink(sock);
-    if (!clean) {
-        SET_ERR("redis-server on %s: no clean start and shutdown to prepare the trial", t->data);
-        return -EIO;
-    }
+    if (!clean)
+        return target_stopped() ? -EINTR : -EIO;
     return 0;
 }
 
 static int redis_run(struct target_trial *t, char *err, size_t errlen)
 {
     char sock[PATH_MAX + 16];
-    snprintf(sock, sizeof sock, "%s/redis.sock", t->base);
+    snprintf(sock, sizeof sock, "%s/redis.sock", t->sock);
+    unlink(sock);
     pid_t pid;
+    long log_from = target_log_size(t);
     int rc = redis_start(t, t->data, sock, 1, &pid, err, errlen);
     if (rc)
         return rc;
-    redisContext *c = redis_connect(sock, pid);
+    redisContext *c = redis_connect(t, t->data, sock, pid, log_from, err, errlen);
     if (!c) {
         target_kill_group(pid);
-        SET_ERR("redis-server on %s did not answer within %d ms", t->data, REDIS_START_MS);
-        return -ETIMEDOUT;
+        return target_stopped() ? -EINTR : -EIO;
+    }
+    if ((rc = redis_applied(t, c, err, errlen)) != 0) {
+        target_kill_group(pid);
+        redisFree(c);
+        return rc;
     }
     t->kill_ns = target_now_ns() + t->run_ns;
     char key[32];
-    for (unsigned long k = 1; rc == 0 && target_now_ns() < t->kill_ns; k++) {
+    for (unsigned long k = 1; rc == 0 && target_running(t); k++) {
         int len = snprintf(key, sizeof key, "k%lu", k);
         redisReply *r = redisCommand(c, "SET %s %lu", key, k);
         uint64_t ns = target_now_ns();
@@ -147,14 +207,21 @@ static int redis_check(struct target_trial *t, const char *image, struct target_
                        char *err, size_t errlen)
 {
     char sock[PATH_MAX + 16];
-    snprintf(sock, sizeof sock, "%s/check.sock", t->base);
+    snprintf(sock, sizeof sock, "%s/check.sock", t->sock);
     unlink(sock);
     pid_t pid;
+    long log_from = target_log_size(t);
     int rc = redis_start(t, image, sock, 0, &pid, err, errlen);
     if (rc)
         return rc;
     *ok = 0;
-    redisContext *c = redis_connect(sock, pid);
+    char why[512] = "";
+    redisContext *c = redis_connect(t, image, sock, pid, log_from, why, sizeof why);
+    if (!c && !strstr(why, "ended at its start")) {   /* a server that refuses the image: not recovered */
+        target_kill_group(pid);
+        SET_ERR("%s", why);
+        return target_stopped() ? -EINTR : -ETIMEDOUT;
+    }
     if (c) {
         redisReply *r = redisCommand(c, "KEYS *");
         if (r && r->type == REDIS_REPLY_ARRAY) {
@@ -174,6 +241,7 @@ static int redis_check(struct target_trial *t, const char *image, struct target_
 
 const struct target_ops target_redis = {
     .name = "redis",
+    .keys = redis_keys,
     .setup = redis_setup,
     .prepare = redis_prepare,
     .run = redis_run,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
@@ -27,6 +28,8 @@ static int sqlite_one_of(const char *v, const char *const *allowed)
     return 0;
 }
 
+static const char *const sqlite_keys[] = {"journal_mode", "synchronous", NULL};
+
 static int sqlite_setup(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                         char *err, size_t errlen)
 {
@@ -34,8 +37,12 @@ static int sqlite_setup(const struct recorder_crash_config *cfg, struct recorder
     static const char *const syncs[] = {"FULL", "NORMAL", "OFF", "EXTRA", NULL};
     const char *mode = target_setting(cfg, "journal_mode", "WAL");
     const char *sync = target_setting(cfg, "synchronous", "FULL");
-    if (!sqlite_one_of(mode, modes) || !sqlite_one_of(sync, syncs)) {
-        SET_ERR("sqlite: journal_mode WAL|DELETE|TRUNCATE|PERSIST, synchronous FULL|NORMAL|OFF|EXTRA");
+    if (!sqlite_one_of(mode, modes)) {
+        SET_ERR("--set journal_mode: WAL, DELETE, TRUNCATE or PERSIST, not \"%s\"", mode);
+        return -EINVAL;
+    }
+    if (!sqlite_one_of(sync, syncs)) {
+        SET_ERR("--set synchronous: FULL, NORMAL, OFF or EXTRA, not \"%s\"", sync);
         return -EINVAL;
     }
     int wal = strcasecmp(mode, "WAL") == 0;
@@ -68,15 +75,27 @@ static int sqlite_run(struct target_trial *t, char *err, size_t errlen)
                     (char *)target_setting(t->cfg, "synchronous", "FULL"), NULL};
     int fd;
     pid_t pid;
+    long log_from = target_log_size(t);
     if ((rc = target_spawn(t, argv, envv, 1, 0, &fd, &pid, err, errlen)) != 0)
         return rc;
     t->kill_ns = target_now_ns() + t->run_ns;
     rc = target_read_acks(t, fd, err, errlen);
     uint64_t kill_ns = target_now_ns();
+    if (t->exited && !target_wait(pid, 500, &t->exit_status))
+        t->exit_status = -1;
     target_kill_group(pid);
+    target_drain_acks(t, fd);
     close(fd);
     if (kill_ns < t->kill_ns)
         t->kill_ns = kill_ns;
+    if (rc == 0 && t->exited) {   /* the worker runs until killed: an end is its failure */
+        char tail[400], how[64];
+        target_log_tail(t, log_from, tail, sizeof tail);
+        target_status_text(t->exit_status, how, sizeof how);
+        SET_ERR("fsynclab-sqlite-worker ended (%s): %s", how, *tail ? tail : "no message");
+        /* 3: SQLite did not take a setting; that is the --set's fault (exit 2) */
+        rc = t->exit_status >= 0 && WIFEXITED(t->exit_status) && WEXITSTATUS(t->exit_status) == 3 ? -EINVAL : -EIO;
+    }
     return rc;
 }
 
@@ -122,6 +141,7 @@ out:
 
 const struct target_ops target_sqlite = {
     .name = "sqlite",
+    .keys = sqlite_keys,
     .setup = sqlite_setup,
     .run = sqlite_run,
     .check = sqlite_check,

@@ -37,6 +37,8 @@ struct target_trial {
     char data[PATH_MAX];      /* base/data: the recorded root */
     char journal[PATH_MAX];   /* base/journal */
     char lib[PATH_MAX];       /* the preload library */
+    char sock[128];           /* the trial's Unix sockets go here: a short path under $TMPDIR or
+                                 /tmp, since sun_path holds 108 bytes and --dir may be deep */
     uint64_t run_ns;          /* how long the workload runs before the kill */
     uint64_t kill_ns;         /* when to kill (set by run); then when it happened */
     struct target_ack *acks;
@@ -44,11 +46,24 @@ struct target_trial {
     uid_t uid;                /* who runs the program (root: an unprivileged user) */
     gid_t gid;
     int drop_privileges;
+    const char *cwd;          /* the working directory of what target_spawn starts; NULL: ours */
+    struct recorder_crash_result *out;   /* target_applied() fills its settings */
+    int exited, exit_status;  /* the run ended by itself before the kill, with this wait status */
+    uint64_t ack_reads, ack_reads_partial;   /* target_read_acks: reads, and those ending mid-line */
+    struct target_keyset late;   /* acks read only after the kill: keys of the run, never counted */
 };
+/* Records an ack; the first one, when it comes after t->kill_ns, moves the
+ * kill instant to it. */
 int target_ack(struct target_trial *t, const char *key, size_t len, uint64_t ns);
+/* 1 until t->kill_ns, or until the first ack when none came by then (at
+ * most --check-timeout more); 0 also after a signal. */
+int target_running(const struct target_trial *t);
 
 struct target_ops {
     const char *name;
+    /* The --set keys the target accepts, NULL-terminated.  target_crash_run
+     * refuses any other key, and a repeated one, before setup. */
+    const char *const *keys;
     /* Checks the settings; fills the promise fields of out. */
     int (*setup)(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                  char *err, size_t errlen);
@@ -63,11 +78,30 @@ struct target_ops {
 
 /* Reads `ack KEY` lines from fd until t->kill_ns or end of file. */
 int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen);
+/* After the kill: the ack lines still in the pipe into t->late (the
+ * program gave them, fsynclab read them too late to count them). */
+void target_drain_acks(struct target_trial *t, int fd);
 
 extern const struct target_ops target_contract, target_sqlite, target_redis, target_postgres;
 
 const char *target_setting(const struct recorder_crash_config *cfg, const char *key, const char *dflt);
 uint64_t target_now_ns(void);
+/* Refuses (-EINVAL, a message naming the allowed keys) a key ops does not
+ * list or one given twice. */
+int target_check_keys(const struct target_ops *ops, const struct recorder_crash_config *cfg, char *err,
+                      size_t errlen);
+/* Records a setting as the program reports it (the result's settings). */
+void target_applied(struct recorder_crash_result *out, const char *key, const char *value);
+/* A strict number: all of s, finite, lo <= x <= hi.  0 or -EINVAL. */
+int target_number(const char *s, double lo, double hi, double *x);
+/* The key of keys nearest to key (a typo's fix), or NULL when none is close. */
+const char *target_nearest(const char *key, const char *const *keys);
+/* The last lines (up to 3, joined by " | ") of <trial>/stderr.log from
+ * byte from on; "" when there are none.  target_log_size: where it ends now. */
+void target_log_tail(const struct target_trial *t, long from, char *out, size_t outlen);
+long target_log_size(const struct target_trial *t);
+/* The check's or a server start's time limit in ms (--check-timeout). */
+int target_timeout_ms(const struct target_trial *t);
 
 /* proc.c: process groups.  A spawned child runs in its own process group
  * (its pid); with recorded set it runs under the recorder on t->data.
@@ -80,12 +114,20 @@ int target_spawn(struct target_trial *t, char *const argv[], char *const env[], 
  * subreaper, so orphans of the tree are its children).  A child's stderr
  * goes to <trial>/stderr.log unless FSYNCLAB_REC_VERBOSE is set. */
 void target_kill_group(pid_t pgid);
-/* enter 1: until target_guard(0), SIGINT and SIGTERM kill and reap every
- * process group target_spawn started and not yet killed, then end the
- * program by the signal. */
+/* enter 1: until target_guard(0), a SIGINT or SIGTERM is noted (a second
+ * one ends fsynclab at once); target_stopped() then returns it, every loop
+ * that waits checks it and unwinds through the usual kill, reap and IPC
+ * removal, and target_crash_run removes the trial directories and ends
+ * the program by the signal. */
 void target_guard(int enter);
+int target_stopped(void);
+/* Kills and reaps every process left that fsynclab started (its children,
+ * orphans included: it is their subreaper). */
+void target_reap_all(void);
 /* Waits for the child to exit by itself, up to timeout_ms; 1: it did. */
 int target_wait(pid_t pid, int timeout_ms, int *status);
+/* "exit status 3", "killed by signal 9"; status < 0: "no exit status". */
+void target_status_text(int status, char *out, size_t outlen);
 /* The path of a helper next to the preload library (fsynclab-sqlite-worker). */
 int target_helper(const struct target_trial *t, const char *name, char *out, size_t outlen);
 /* Runs argv (not recorded) to completion with output to /dev/null; status in *status. */
@@ -110,6 +152,9 @@ struct target_trial_events {
 };
 /* Set before target_crash_run (NULL: none); one run at a time. */
 void target_crash_on_trial(void (*fn)(void *arg, const struct target_trial_events *ev), void *arg);
+/* Syncs measured on a scratch file in dir before the trials
+ * (target_calibrate.c): median and 99th percentile in microseconds. */
+int target_calibrate(const char *dir, double *p50_us, double *p99_us, char *err, size_t errlen);
 
 /* Runs cfg->trials crash trials and fills out.  Every process started is
  * killed with its process group and reaped before this returns. */
