@@ -175,6 +175,7 @@ struct recorder_crash_result {
     uint64_t unknown_opens;
     uint64_t journal_bytes, journal_ops;
     double image_ms_max;             /* longest image build */
+    char note[512];                  /* what the target set or saw that the figures need beside them */
 };
 
 /* The result's JSON body and text table are report/'s: report_recorder_body,

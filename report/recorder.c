@@ -70,6 +70,10 @@ cJSON *report_recorder_body(const struct recorder_crash_config *cfg, const struc
     cJSON_AddNumberToObject(o, "journal_ops", (double)r->journal_ops);
     add_ms(o, "image_ms_max", r->image_ms_max);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
+    if (r->note[0])
+        cJSON_AddStringToObject(o, "note", r->note);
+    else
+        cJSON_AddNullToObject(o, "note");
     return o;
 }
 
@@ -101,4 +105,6 @@ void report_print_recorder_table(FILE *to, const struct recorder_crash_config *c
     if (r->unseen_flags)
         fprintf(to, "unseen        %llu call%s the recorder could not follow, first: %s\n",
                 (unsigned long long)r->unseen_flags, r->unseen_flags == 1 ? "" : "s", r->unseen);
+    if (r->note[0])
+        fprintf(to, "note          %s\n", r->note);
 }

@@ -28,7 +28,8 @@
 static const struct target_ops *crash_target(const char *name)
 {
     static const struct target_ops *const all[] = {&target_contract, &target_sqlite, &target_redis,
-                                                   &target_postgres};
+                                                   &target_postgres,
+                                                   &target_mariadb, &target_rocksdb, &target_lmdb};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (name && strcmp(all[i]->name, name) == 0)
             return all[i];
@@ -220,7 +221,7 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
     memset(out, 0, sizeof *out);
     const struct target_ops *ops = crash_target(cfg->target);
     if (!ops) {
-        SET_ERR("unknown target %s (contract, sqlite, redis, postgres)", cfg->target ? cfg->target : "(none)");
+        SET_ERR("unknown target %s (contract, sqlite, redis, postgres, mariadb, rocksdb, lmdb)", cfg->target ? cfg->target : "(none)");
         return -EINVAL;
     }
     int rc = crash_validate(cfg, err, errlen);

@@ -59,12 +59,14 @@ struct target_ops {
     /* Starts the program (or the check) on image; *ok: it recovered. */
     int (*check)(struct target_trial *t, const char *image, struct target_keyset *found, int *ok,
                  char *err, size_t errlen);
+    const char *const *keys;   /* the --set keys it accepts, NULL-terminated */
 };
 
 /* Reads `ack KEY` lines from fd until t->kill_ns or end of file. */
 int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen);
 
 extern const struct target_ops target_contract, target_sqlite, target_redis, target_postgres;
+extern const struct target_ops target_mariadb, target_rocksdb, target_lmdb;
 
 const char *target_setting(const struct recorder_crash_config *cfg, const char *key, const char *dflt);
 uint64_t target_now_ns(void);
@@ -91,6 +93,26 @@ int target_helper(const struct target_trial *t, const char *name, char *out, siz
 /* Runs argv (not recorded) to completion with output to /dev/null; status in *status. */
 int target_run_quiet(struct target_trial *t, char *const argv[], int drop_privileges, int timeout_ms,
                      int *status, char *err, size_t errlen);
+
+/* target_embedded.c: the rocksdb and lmdb targets' programs, fsynclab-NAME-worker
+ * next to the preload library.  run: `run ARGS...` under the recorder on
+ * t->data until t->kill_ns, acknowledging into t.  check: `check DIR`
+ * (not recorded); *ok: it opened and listed DIR; reason: why not. */
+int target_worker_run(struct target_trial *t, const char *name, const char *const args[], char *err,
+                      size_t errlen);
+/* `prepare ARGS...`, not recorded: the database as installed. */
+int target_worker_prepare(struct target_trial *t, const char *name, const char *const args[], char *err,
+                          size_t errlen);
+int target_worker_check(struct target_trial *t, const char *name, const char *dir, struct target_keyset *found,
+                        int *ok, char *reason, size_t rlen, char *err, size_t errlen);
+/* The process-crash check: a copy of t->data as the kill left it (the
+ * page cache intact: no power cut), checked as an image is. */
+int target_worker_killed(struct target_trial *t, const char *name, uint64_t *acked, uint64_t *lost, char *reason,
+                         size_t rlen, char *err, size_t errlen);
+/* -EINVAL with a message naming the allowed keys when cfg has a key not in
+ * keys, or one key twice. */
+int target_check_settings(const struct recorder_crash_config *cfg, const char *target, const char *const *keys,
+                          char *err, size_t errlen);
 
 /* Runs cfg->trials crash trials and fills out.  Every process started is
  * killed with its process group and reaped before this returns. */
