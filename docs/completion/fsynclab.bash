@@ -51,7 +51,7 @@ _fsynclab()
         fi
         return ;;
     --target)
-        COMPREPLY=($(compgen -W "redis sqlite postgres contract" -- "$cur"))
+        COMPREPLY=($(compgen -W "redis sqlite postgres mariadb rocksdb lmdb contract" -- "$cur"))
         return ;;
     --set)
         COMPREPLY=($(compgen -W "appendfsync= journal_mode= synchronous= synchronous_commit=" -- "$cur"))
