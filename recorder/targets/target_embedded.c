@@ -9,6 +9,7 @@
  * deadline, so a worker that hangs on a broken image ends the trial with a
  * message instead of hanging fsynclab.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -32,6 +33,33 @@ static int worker_path(const struct target_trial *t, const char *name, char *out
     if (rc)
         SET_ERR("%s next to %s: %s (make builds it; make install puts it there)", file, t->lib, strerror(-rc));
     return rc;
+}
+
+/* Asynchronous I/O the recorder cannot see, open in process pid: an io_uring
+ * descriptor, or a Linux AIO ring mapped as /[aio]. */
+int target_aio_open(pid_t pid)
+{
+    char path[64], link[128], line[512];
+    int found = 0;
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        char fd[330];
+        snprintf(fd, sizeof fd, "%s/%s", path, de->d_name);
+        ssize_t n = readlink(fd, link, sizeof link - 1);
+        if (n > 0 && (link[n] = '\0', strstr(link, "io_uring")))
+            found = 1;
+    }
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        found |= strstr(line, "/[aio]") != NULL;
+    if (f)
+        fclose(f);
+    return found;
 }
 
 /* Starts `worker MODE ARGS...` with FSYNCLAB_DATA=t->data. */
@@ -66,7 +94,7 @@ int target_worker_prepare(struct target_trial *t, const char *name, const char *
     return 0;
 }
 
-int target_worker_run(struct target_trial *t, const char *name, const char *const args[], char *err,
+int target_worker_run(struct target_trial *t, const char *name, const char *const args[], int *aio, char *err,
                       size_t errlen)
 {
     int fd;
@@ -77,6 +105,7 @@ int target_worker_run(struct target_trial *t, const char *name, const char *cons
     t->kill_ns = target_now_ns() + t->run_ns;
     rc = target_read_acks(t, fd, err, errlen);
     uint64_t kill_ns = target_now_ns();
+    *aio = target_aio_open(pid);   /* an io_uring opened at any time stays open until exit */
     target_kill_group(pid);
     close(fd);
     if (kill_ns < t->kill_ns)

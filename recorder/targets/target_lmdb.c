@@ -26,6 +26,7 @@ static const char *const lmdb_flags[] = {"none", "MDB_NOSYNC", "MDB_NOMETASYNC",
 static struct {
     struct recorder_crash_result *out;
     uint64_t mapped_writes, mapped_bytes, msyncs, acked, lost, trials;
+    int aio;
 } lm;
 
 static int lmdb_setup(const struct recorder_crash_config *cfg, struct recorder_crash_result *out, char *err,
@@ -86,7 +87,7 @@ static int lmdb_run(struct target_trial *t, char *err, size_t errlen)
 {
     const char *flags = target_setting(t->cfg, "flags", "none");
     const char *args[] = {flags, NULL};
-    int rc = target_worker_run(t, "lmdb", args, err, errlen);
+    int aio = 0, rc = target_worker_run(t, "lmdb", args, &aio, err, errlen);
     uint64_t acked = 0, lost = 0;
     char reason[160];
     if (rc == 0)
@@ -111,6 +112,14 @@ static int lmdb_run(struct target_trial *t, char *err, size_t errlen)
                  lm.mapped_writes ? "" : ": the recorder did not see the stores, no verdict");
     if (writemap && lm.acked && !lm.mapped_writes)
         lm.out->promised_window_ms = -1;   /* held null: a loss here would be the recorder's */
+    lm.aio |= aio;
+    n = (int)strlen(lm.out->note);
+    if (lm.aio && (size_t)n < sizeof lm.out->note) {   /* LMDB uses none; a future one would escape */
+        snprintf(lm.out->note + n, sizeof lm.out->note - (size_t)n, "; the worker had an io_uring or AIO ring "
+                 "open: writes may escape the recorder, no verdict");
+        lm.out->promised_window_ms = -1;
+        lm.out->integrity_only = 0;
+    }
     return 0;
 }
 

@@ -20,7 +20,6 @@
  * note that run fills (one crash run at a time in a process).
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <mysql.h>
@@ -418,37 +417,10 @@ static int maria_verify(MYSQL *c, struct target_trial *t, char *note, size_t not
     return 0;
 }
 
-/* Asynchronous I/O the recorder cannot see, open in process pid: an io_uring
- * descriptor, or a Linux AIO ring mapped as /[aio]. */
-static int maria_aio_open(pid_t pid)
-{
-    char path[64], link[128], line[512];
-    int found = 0;
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        char fd[330];
-        snprintf(fd, sizeof fd, "%s/%s", path, de->d_name);
-        ssize_t n = readlink(fd, link, sizeof link - 1);
-        if (n > 0 && (link[n] = '\0', strstr(link, "io_uring")))
-            found = 1;
-    }
-    if (d)
-        closedir(d);
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        found |= strstr(line, "/[aio]") != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
 static void maria_note(struct target_trial *t, const char *reported, pid_t pid)
 {
     struct recorder_crash_result *out = maria.out;
-    if (maria_aio_open(pid))
+    if (target_aio_open(pid))
         maria.escaped = 1;
     int set_aio = 1;
     for (unsigned i = 0; i < MARIA_NSEEN; i++)

@@ -98,8 +98,12 @@ int target_run_quiet(struct target_trial *t, char *const argv[], int drop_privil
  * next to the preload library.  run: `run ARGS...` under the recorder on
  * t->data until t->kill_ns, acknowledging into t.  check: `check DIR`
  * (not recorded); *ok: it opened and listed DIR; reason: why not. */
-int target_worker_run(struct target_trial *t, const char *name, const char *const args[], char *err,
+int target_worker_run(struct target_trial *t, const char *name, const char *const args[], int *aio, char *err,
                       size_t errlen);
+/* 1: process pid has an io_uring descriptor or a Linux AIO ring mapped:
+ * asynchronous I/O the recorder cannot see.  *aio of target_worker_run:
+ * the worker had one at the kill. */
+int target_aio_open(pid_t pid);
 /* `prepare ARGS...`, not recorded: the database as installed. */
 int target_worker_prepare(struct target_trial *t, const char *name, const char *const args[], char *err,
                           size_t errlen);
