@@ -24,7 +24,7 @@ for r in $(seq "$rounds"); do
     for v in 1 2 0; do
         "${as[@]}" mariadbd "${opts[@]}" --datadir="$dir/data" --socket="$dir/s" --skip-networking \
             --log-bin=binlog --server-id=1 --sync-binlog=0 --innodb-flush-log-at-trx-commit=$v \
-            --log-error="$dir/err" --pid-file="$dir/pid" &
+            --log-error="$dir/err" --pid-file="$dir/pid" 2>>"$dir/err" &
         pid=$!
         for _ in $(seq 600); do mariadb -S "$dir/s" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
         mariadb -S "$dir/s" -uroot -e 'DROP DATABASE IF EXISTS lab; CREATE DATABASE lab;
