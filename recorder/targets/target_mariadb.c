@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,7 +120,7 @@ static int maria_setup(const struct recorder_crash_config *cfg, struct recorder_
     int rc = maria_validate(cfg, err, errlen);
     if (rc)
         return rc;
-    if (access("/usr/sbin/mariadbd", X_OK) != 0 && access("/usr/bin/mariadb-install-db", X_OK) != 0) {
+    if (access("/usr/sbin/mariadbd", X_OK) != 0 || access("/usr/bin/mariadb-install-db", X_OK) != 0) {
         SET_ERR("mariadb: mariadbd and mariadb-install-db are not installed (apt-get install mariadb-server)");
         return -ENOENT;
     }
@@ -288,6 +289,12 @@ static int maria_start(struct target_trial *t, const char *dir, const char *sock
     char paths[4][PATH_MAX + 32], sets[RECORDER_MAX_SETTINGS + MARIA_NDEFAULTS][300];
     char *argv[16 + RECORDER_MAX_SETTINGS + MARIA_NDEFAULTS];
     int n = 0;
+    struct sockaddr_un sa;
+    if (strlen(sockdir) + sizeof "/mariadb.sock" > sizeof sa.sun_path) {
+        SET_ERR("mariadb: the server's socket in %s would be longer than a Unix socket's %zu bytes; give a "
+                "shorter --dir", sockdir, sizeof sa.sun_path);
+        return -ENAMETOOLONG;
+    }
     snprintf(paths[0], sizeof paths[0], "--datadir=%s", dir);
     snprintf(paths[1], sizeof paths[1], "--socket=%s/mariadb.sock", sockdir);
     snprintf(paths[2], sizeof paths[2], "--pid-file=%s/mariadb.pid", sockdir);
