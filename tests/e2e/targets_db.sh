@@ -60,6 +60,18 @@ if [ -x "$build/fsynclab-lmdb-worker" ]; then
     # journal holds those copies and there is a verdict, or it says it saw
     # none and there is no verdict.  Never a loss that is the recorder's.
     check "lmdb MDB_WRITEMAP: a verdict only when stores through the mapping were captured" '[ $rc = 0 ] && { { [[ "$(note)" =~ "msync calls, "[1-9][0-9]*" writes" ]] && [ "$(get held)" = true ] && [ "$(get acked_lost_max)" = 0 ]; } || { [[ "$(note)" == *"did not see the stores"* ]] && [ "$(get held)" = null ]; }; }'
+    # The detector's mutation test: a worker whose mmap and msync bypass the
+    # recorder (built here, beside a copy of the preload library) makes
+    # stores nobody saw; without the detector they would count as 'lost'.
+    hid=$dir/hidden
+    mkdir -p "$hid" && cp "$build/libfsynclab-rec.so" "$hid/"
+    if cc -O2 -std=c11 -D_GNU_SOURCE -DFSYNCLAB_TEST_HIDDEN_MAP -o "$hid/fsynclab-lmdb-worker" \
+          recorder/targets/lmdb_worker.c $(pkg-config --cflags --libs lmdb) 2>"$dir/err"; then
+        out=$(FSYNCLAB_REC_LIB=$hid/libfsynclab-rec.so "$bin" crash --json --dir "$dir" --seed 7 $l --set flags=MDB_WRITEMAP 2>"$dir/err"); rc=$?
+        check "lmdb MDB_WRITEMAP, stores hidden from the recorder: no verdict, and the note says why" '[ $rc = 0 ] && [ "$(get held)" = null ] && [[ "$(note)" == *"0 writes (0 bytes) captured from the mapping: the recorder did not see the stores"* ]]'
+    else
+        bad "lmdb: building the hidden-mapping worker" "$(head -c 300 "$dir/err")"
+    fi
     usage --target lmdb --set flags=NOSYNC
     check "lmdb: flags=NOSYNC is refused naming the four" '[ $rc = 2 ] && grep -q "allowed values none, MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP" "$dir/err"'
 else
