@@ -11,7 +11,7 @@ VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
-PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo
+PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo libmariadb
 
 # Asked of pkg-config the first time a compile or link needs them, once:
 # `make deps` (which installs them) and `make clean` never ask.
@@ -38,6 +38,8 @@ CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
 REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe $(BUILD)/rec_honest
+# The rocksdb and lmdb targets' programs (recorder/targets/target_embedded.c).
+REC_BINS += $(BUILD)/fsynclab-rocksdb-worker $(BUILD)/fsynclab-lmdb-worker
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench
 
@@ -105,6 +107,14 @@ $(BUILD)/libfsynclab-rec.so: $(REC_SRC) recorder/preload.h recorder/recorder.h
 $(BUILD)/fsynclab-sqlite-worker: recorder/targets/sqlite_worker.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs sqlite3)
+
+$(BUILD)/fsynclab-rocksdb-worker: recorder/targets/rocksdb_worker.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs rocksdb)
+
+$(BUILD)/fsynclab-lmdb-worker: recorder/targets/lmdb_worker.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs lmdb)
 
 $(BUILD)/rec_probe: tests/rec_probe.c
 	@mkdir -p $(dir $@)
@@ -174,6 +184,7 @@ COMPDIR = $(PREFIX)/share/bash-completion/completions
 LIBDIR  = $(PREFIX)/lib/fsynclab
 RECLIB  = libfsynclab-rec.so
 RECWORKER = fsynclab-sqlite-worker
+RECWORKERS = fsynclab-rocksdb-worker fsynclab-lmdb-worker
 
 # An installed fsynclab finds the recorder library (and the sqlite target's
 # worker next to it) in LIBDIR when it is not next to the binary.
@@ -188,11 +199,14 @@ install: all
 	  install -d $(DESTDIR)$(LIBDIR) && install -m 644 $(BUILD)/$(RECLIB) $(DESTDIR)$(LIBDIR)/; fi
 	if [ -e $(BUILD)/$(RECWORKER) ]; then \
 	  install -d $(DESTDIR)$(LIBDIR) && install -m 755 $(BUILD)/$(RECWORKER) $(DESTDIR)$(LIBDIR)/; fi
+	for w in $(RECWORKERS); do if [ -e $(BUILD)/$$w ]; then \
+	  install -d $(DESTDIR)$(LIBDIR) && install -m 755 $(BUILD)/$$w $(DESTDIR)$(LIBDIR)/; fi; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fsynclab $(DESTDIR)$(BINDIR)/fsynclab-node \
 	  $(DESTDIR)$(MAN1DIR)/fsynclab.1 $(DESTDIR)$(MAN1DIR)/fsynclab-node.1 \
 	  $(DESTDIR)$(COMPDIR)/fsynclab $(DESTDIR)$(LIBDIR)/$(RECLIB) $(DESTDIR)$(LIBDIR)/$(RECWORKER)
+	for w in $(RECWORKERS); do rm -f $(DESTDIR)$(LIBDIR)/$$w; done
 	rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null || true
 
 # The Debian package, built from a copy of the tree in $(BUILD)/pkg/src

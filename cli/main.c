@@ -113,10 +113,14 @@ static void usage_target(FILE *to)
 {
     fprintf(to,
         "crash --target: a real program (docs/real-programs.md)\n"
-        "  --target NAME      redis, sqlite, postgres, or contract (with --run and --check)\n"
+        "  --target NAME      redis, sqlite, postgres, mariadb, rocksdb, lmdb, or contract\n"
+        "                     (with --run and --check)\n"
         "  --set KEY=VALUE    a setting of the program, once each: appendfsync=always|\n"
         "                     everysec|no; journal_mode=WAL|DELETE|TRUNCATE|PERSIST and\n"
-        "                     synchronous=FULL|NORMAL|OFF|EXTRA; synchronous_commit=on|off\n"
+        "                     synchronous=FULL|NORMAL|OFF|EXTRA; synchronous_commit=on|off;\n"
+        "                     innodb_flush_log_at_trx_commit=0|1|2, sync_binlog=0|1;\n"
+        "                     sync=, disable_wal=, manual_wal_flush=true|false (rocksdb);\n"
+        "                     flags=none|MDB_NOSYNC|MDB_NOMETASYNC|MDB_WRITEMAP (lmdb)\n"
         "                     (the keys each target takes: docs/real-programs.md)\n"
         "  --run CMD, --check CMD  the contract's commands, under /bin/sh -c with\n"
         "                     $FSYNCLAB_DATA; run prints `ack KEY`, check prints keys\n"

@@ -221,10 +221,17 @@ struct recorder_crash_result {
     int integrity_only;              /* the promise is about recovering, not about loss */
     int held;                        /* 1, 0, or -1 (null: no trial could have shown otherwise) */
     uint64_t unseen_flags;           /* flag records: calls the recorder could not see */
+    /* Set by a target that looks for open io_uring and AIO rings in its
+     * program at run time: the recorder's "liburing is loaded" flags are
+     * then answered (counted here) and do not void the verdict. */
+    int async_io_checked;
+    uint64_t unseen_flags_answered;
+    char target_null_reason[200];    /* set by a target: why its runs give no verdict */
     char unseen[256];                /* the first of them */
     uint64_t unknown_opens;
     uint64_t journal_bytes, journal_ops;
     double image_ms_max;             /* longest image build */
+    char note[512];                  /* what the target set or saw that the figures need beside them */
 };
 
 /* The result's JSON body and text table are report/'s: report_recorder_body,

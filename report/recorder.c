@@ -125,7 +125,9 @@ cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_c
     cJSON_AddNumberToObject(o, "journal_ops", (double)r->journal_ops);
     add_ms(o, "image_ms_max", r->image_ms_max);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
-    if (!add_later(o, env, cfg, r)) {
+    if (!(r->note[0] ? cJSON_AddStringToObject(o, "note", r->note)
+                     : cJSON_AddNullToObject(o, "note")) ||
+        !add_later(o, env, cfg, r)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -186,4 +188,6 @@ void report_print_recorder_table(FILE *to, const struct recorder_crash_config *c
         fprintf(to, "unseen        %llu call%s the recorder could not follow, first: %s\n",
                 (unsigned long long)r->unseen_flags, r->unseen_flags == 1 ? "" : "s", r->unseen);
     print_notes(to, r);
+    if (r->note[0])
+        fprintf(to, "note          %s\n", r->note);
 }

@@ -54,7 +54,7 @@ _fsynclab()
         fi
         return ;;
     --target)
-        COMPREPLY=($(compgen -W "redis sqlite postgres contract" -- "$cur"))
+        COMPREPLY=($(compgen -W "redis sqlite postgres mariadb rocksdb lmdb contract" -- "$cur"))
         return ;;
     --set)
         COMPREPLY=($(compgen -W "appendfsync= fresh= journal_mode= synchronous= synchronous_commit=

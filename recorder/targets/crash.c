@@ -34,7 +34,8 @@
 static const struct target_ops *crash_target(const char *name)
 {
     static const struct target_ops *const all[] = {&target_contract, &target_sqlite, &target_redis,
-                                                   &target_postgres};
+                                                   &target_postgres,
+                                                   &target_mariadb, &target_rocksdb, &target_lmdb};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (name && strcmp(all[i]->name, name) == 0)
             return all[i];
@@ -196,6 +197,9 @@ static void crash_flags(const struct recorder_journal *j, struct recorder_crash_
             continue;
         if (!out->unseen_flags++)
             snprintf(out->unseen, sizeof out->unseen, "%s", (const char *)recorder_payload(r));
+        if (out->async_io_checked &&
+            strstr((const char *)recorder_payload(r), "asynchronous I/O escapes the recorder"))
+            out->unseen_flags_answered++;
     }
     out->journal_bytes += j->bytes;
     out->journal_torn_bytes += j->torn_bytes;
@@ -323,7 +327,9 @@ static void crash_verdict(struct recorder_crash_result *out, struct crash_acc *a
     else if (out->runs_without_writes)
         snprintf(why, len, "%u run%s wrote and synced nothing under the data directory",
                  out->runs_without_writes, out->runs_without_writes == 1 ? "" : "s");
-    else if (out->unseen_flags)
+    else if (out->target_null_reason[0])
+        snprintf(why, len, "%s", out->target_null_reason);
+    else if (out->unseen_flags > out->unseen_flags_answered)
         snprintf(why, len, "the recorder could not see %llu call%s (first: %.150s)",
                  (unsigned long long)out->unseen_flags, out->unseen_flags == 1 ? "" : "s", out->unseen);
     else if (out->journal_torn_bytes)
@@ -434,7 +440,7 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
     memset(out, 0, sizeof *out);
     const struct target_ops *ops = crash_target(cfg->target);
     if (!ops) {
-        SET_ERR("unknown target %s (contract, sqlite, redis, postgres)", cfg->target ? cfg->target : "(none)");
+        SET_ERR("unknown target %s (contract, sqlite, redis, postgres, mariadb, rocksdb, lmdb)", cfg->target ? cfg->target : "(none)");
         return -EINVAL;
     }
     int rc = crash_validate(cfg, err, errlen);

@@ -83,6 +83,7 @@ int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen);
 void target_drain_acks(struct target_trial *t, int fd);
 
 extern const struct target_ops target_contract, target_sqlite, target_redis, target_postgres;
+extern const struct target_ops target_mariadb, target_rocksdb, target_lmdb;
 
 const char *target_setting(const struct recorder_crash_config *cfg, const char *key, const char *dflt);
 uint64_t target_now_ns(void);
@@ -155,6 +156,25 @@ void target_crash_on_trial(void (*fn)(void *arg, const struct target_trial_event
 /* Syncs measured on a scratch file in dir before the trials
  * (target_calibrate.c): median and 99th percentile in microseconds. */
 int target_calibrate(const char *dir, double *p50_us, double *p99_us, char *err, size_t errlen);
+/* target_embedded.c: the rocksdb and lmdb targets' programs, fsynclab-NAME-worker
+ * next to the preload library.  run: `run ARGS...` under the recorder on
+ * t->data until t->kill_ns, acknowledging into t.  check: `check DIR`
+ * (not recorded); *ok: it opened and listed DIR; reason: why not. */
+int target_worker_run(struct target_trial *t, const char *name, const char *const args[], int *aio, char *err,
+                      size_t errlen);
+/* 1: process pid has an io_uring descriptor or a Linux AIO ring mapped:
+ * asynchronous I/O the recorder cannot see.  *aio of target_worker_run:
+ * the worker had one at the kill. */
+int target_aio_open(pid_t pid);
+/* `prepare ARGS...`, not recorded: the database as installed. */
+int target_worker_prepare(struct target_trial *t, const char *name, const char *const args[], char *err,
+                          size_t errlen);
+int target_worker_check(struct target_trial *t, const char *name, const char *dir, struct target_keyset *found,
+                        int *ok, char *reason, size_t rlen, char *err, size_t errlen);
+/* The process-crash check: a copy of t->data as the kill left it (the
+ * page cache intact: no power cut), checked as an image is. */
+int target_worker_killed(struct target_trial *t, const char *name, uint64_t *acked, uint64_t *lost, char *reason,
+                         size_t rlen, char *err, size_t errlen);
 
 /* Runs cfg->trials crash trials and fills out.  Every process started is
  * killed with its process group and reaped before this returns. */

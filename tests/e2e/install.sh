@@ -23,11 +23,12 @@ root=$work/root
 export LC_ALL=C
 files=$(printf '%s\n' usr/bin/fsynclab usr/bin/fsynclab-node usr/share/man/man1/fsynclab.1 \
     usr/share/man/man1/fsynclab-node.1 usr/share/bash-completion/completions/fsynclab \
-    usr/lib/fsynclab/libfsynclab-rec.so usr/lib/fsynclab/fsynclab-sqlite-worker | sort)
+    usr/lib/fsynclab/libfsynclab-rec.so usr/lib/fsynclab/fsynclab-sqlite-worker \
+    usr/lib/fsynclab/fsynclab-rocksdb-worker usr/lib/fsynclab/fsynclab-lmdb-worker | sort)
 mk install BUILD="$build" DESTDIR="$root" PREFIX=/usr >"$work/log" 2>&1; rc=$?
 check "make install DESTDIR PREFIX=/usr succeeds" '[ $rc -eq 0 ] || { cat "$work/log"; false; }'
 got=$(cd "$root" 2>/dev/null && find . -type f | sed 's|^\./||' | sort)
-check "it installs exactly the binaries, man pages, completion and the recorder's two files" '[ "$got" = "$files" ]'
+check "it installs exactly the binaries, man pages, completion and the recorder's library and workers" '[ "$got" = "$files" ]'
 [ "$got" = "$files" ] || { echo "  got:"; sed 's/^/    /' <<<"$got"; }
 check "the binaries are executable, the rest is not" \
     '[ -x "$root/usr/bin/fsynclab" ] && [ -x "$root/usr/bin/fsynclab-node" ] && [ -x "$root/usr/lib/fsynclab/fsynclab-sqlite-worker" ] && ! [ -x "$root/usr/share/man/man1/fsynclab.1" ] && ! [ -x "$root/usr/lib/fsynclab/libfsynclab-rec.so" ]'
