@@ -58,6 +58,7 @@ struct cli {
     int rest;                     /* set by the caller: arguments after -- are allowed;
                                      then the index of the first one */
     int vm;                       /* crash --vm: trials in a QEMU guest (vm/) */
+    const char *vm_fs, *vm_mount_opts;   /* crash --vm --fs, --mount-opts */
     /* CI (docs/scale.md): --no-fail, --junit FILE, --shard I/N */
     int no_fail;
     const char *junit;
@@ -66,7 +67,7 @@ struct cli {
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUH"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUH12"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"

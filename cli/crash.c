@@ -40,6 +40,9 @@ int cli_crash(int argc, char **argv)
     if (o.shard_count && !o.have_seed)
         return cli_usage_error("--shard needs --seed S, the same on every shard, so that the "
                                "shards make the trials of one run%s", "");
+    if ((o.vm_fs || o.vm_mount_opts) && !o.vm)
+        return cli_usage_error("--fs and --mount-opts need --vm (the file system of the "
+                               "guest's data disk)%s", "");
     if (o.target || o.run || o.check)
         return cli_crash_target(&o);
     if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)

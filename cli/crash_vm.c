@@ -41,7 +41,8 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
                              .trials = o->trials ? o->trials : 3, .seed = o->seed,
                              .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
                              .flush_images = VM_DEFAULT_FLUSH_IMAGES,
-                             .subset_images = VM_DEFAULT_SUBSET_IMAGES };
+                             .subset_images = VM_DEFAULT_SUBSET_IMAGES,
+                             .fs = o->vm_fs, .mount_opts = o->vm_mount_opts };
     const char *dirsync = getenv("FSYNCLAB_VM_DIRSYNC");
     cfg.no_dirsync = dirsync && strcmp(dirsync, "0") == 0;
     const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
@@ -64,8 +65,9 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
     if (!o->json) {
         report_print_where(stdout, &env);
         printf("run           %u guest trials per strategy, %u-byte entries, sync by %s, "
-               "%u writer%s, kit %s\n\n", cfg.trials, cfg.entry_size,
+               "%u writer%s, %s%s%s, kit %s\n\n", cfg.trials, cfg.entry_size,
                wal_sync_method_name(cfg.sync_method), cfg.writers, cfg.writers > 1 ? "s" : "",
+               vm_fs_name(&cfg), cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "",
                vm_kit_dir(&cfg));
         fflush(stdout);
     }
@@ -105,8 +107,10 @@ static void vm_command(const struct vm_config *cfg, const struct wal_strategy *s
     if (cfg->entries)
         snprintf(entries, sizeof entries, " --entries %" PRIu64, cfg->entries);
     snprintf(buf, len, "fsynclab crash --vm --strategies %s --seed %" PRIu64 " --trials %u%s "
-             "--entry-size %u --sync-method %s --writers %u", list, cfg->seed, cfg->trials, entries,
-             cfg->entry_size, wal_sync_method_name(cfg->sync_method), cfg->writers ? cfg->writers : 1);
+             "--entry-size %u --sync-method %s --writers %u --fs %s%s%s", list, cfg->seed,
+             cfg->trials, entries, cfg->entry_size, wal_sync_method_name(cfg->sync_method),
+             cfg->writers ? cfg->writers : 1, vm_fs_name(cfg),
+             cfg->mount_opts ? " --mount-opts " : "", cfg->mount_opts ? cfg->mount_opts : "");
 }
 
 static void vm_junit_case(const struct vm_summary *s, const char *replay, struct report_junit_case *jc)
@@ -118,7 +122,7 @@ static void vm_junit_case(const struct vm_summary *s, const char *replay, struct
     if (vm_failed(s)) {
         jc->failed = 1;
         snprintf(jc->message, sizeof jc->message, "held: %s, %" PRIu64 " corrupt records, %u images "
-                 "failed e2fsck", verifier_held_name(s->v.held), s->v.corrupt_recovered, s->fsck_failed);
+                 "failed fsck", verifier_held_name(s->v.held), s->v.corrupt_recovered, s->fsck_failed);
         snprintf(jc->text, sizeof jc->text, "guest trials %u, images %u (valid %u), acked_lost_max %"
                  PRIu64 ", loss_window_ms max %.3f, allowance %.3f ms, fsck_failed %u, log_missing %u\n"
                  "replay: %.1200s\n", s->trials, s->images, s->v.trials_valid, s->v.acked_lost_max,

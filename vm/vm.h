@@ -94,7 +94,19 @@ struct vm_config {
     double kill_within_s;         /* kill within this after the first ack (0: default) */
     double max_seconds;           /* no trial starts after this (0: no limit) */
     int no_dirsync;               /* the guest creates its file without syncing the directory */
+    const char *fs;               /* "ext4" (NULL), "xfs" or "btrfs" */
+    const char *mount_opts;       /* -o of the guest's mounts, NULL: the defaults */
 };
+
+/* The file systems the kit has (VM_FILESYSTEMS, for messages), and 0 when
+ * fs is one of them.  Mount options: letters, digits and "=,_.:-" only
+ * (they travel on the kernel command line), at most VM_MOUNT_OPTS_MAX. */
+#define VM_FILESYSTEMS "ext4, xfs, btrfs"
+#define VM_MOUNT_OPTS_MAX 100
+int vm_fs_valid(const char *fs);
+int vm_mount_opts_valid(const char *opts);
+/* cfg's file system, "ext4" when none was given. */
+const char *vm_fs_name(const struct vm_config *cfg);
 
 struct vm_summary {
     struct verifier_summary v;    /* one verifier "trial" per image */
@@ -179,13 +191,39 @@ struct vm_guest_args {
     char append[256];                    /* the kernel command line's fsl_* part */
     double kill_after_s;                 /* the kill comes this long after the first ack */
     double boot_timeout_s;
+    /* A check boot (vm_guest_check): out is the output disk, images the
+     * disks it mounts in turn (at most VM_CHECK_MAX). */
+    const char *out;
+    const char *const *images;
+    size_t n_images;
 };
+#define VM_CHECK_MAX 15
+#define VM_CHECK_SLOT (64ull << 20)   /* a /LOG's slot on the output disk */
 
 /* Boots the guest, reads its console into t (which has entries and ack_ns
  * set up), kills QEMU's process group kill_after_s after the first ack (or
  * once the writer is done) and reaps it.  Returns 0, or an error with the
  * console's or QEMU's last words in err. */
 int vm_guest_trial(const struct vm_guest_args *a, struct vm_trial *t, char *err, size_t errlen);
+/* A check boot: the guest mounts a->images in turn and copies each /LOG
+ * to its slot of a->out; each console line (F, M, U, E) goes to line(ctx,
+ * text).  Returns 0 once the guest said C, else an error (timeout, QEMU's
+ * last words).  QEMU is killed and reaped either way. */
+int vm_guest_check(const struct vm_guest_args *a, void (*line)(void *ctx, const char *text),
+                   void *ctx, char *err, size_t errlen);
+/* What a check boot found of one image (check.c). */
+struct vm_checked {
+    int mounted, mount_failed, umount_failed, has_log, fsck_failed;
+    uint64_t size;                /* of /LOG */
+};
+/* Checks the n images (XFS, Btrfs) in one check boot with out as the
+ * output disk, then runs the file system's checker on the host on each. */
+int vm_check_images(const struct vm_config *cfg, const struct vm_env *env,
+                    const char *const *images, size_t n, const char *out, const char *errlog,
+                    struct vm_checked *res, char *err, size_t errlen);
+/* Copies image i's /LOG (size bytes) out of the output disk to dump. */
+int vm_check_extract(const char *out, size_t i, uint64_t size, const char *dump, char *err,
+                     size_t errlen);
 /* Probes KVM (a short boot that must print a line in time), fills env. */
 void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct vm_env *env);
 /* Handles one console line into t at host time now. */
