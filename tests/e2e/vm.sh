@@ -59,6 +59,27 @@ check "none (acknowledges without syncing) loses acknowledged entries" \
   '[ "$(field none acked_lost_total)" -gt 0 ] && [ "$(field none held)" = null ]'
 check "no QEMU and no scratch file left" '[ -z "$(leftovers)" ]'
 
+# XFS and Btrfs (--fs): their images go to a check boot (the guest mounts
+# each, replaying the log, then xfs_repair -n / btrfs check on the host).
+for fs in xfs btrfs; do
+  json=$($bin --fs $fs --strategies always,none --trials 1 --seed 11 --dir "$dir" --json \
+    2>"$dir.err"); rc=$?
+  check "$fs: crash --vm --fs $fs runs and the JSON names the file system" \
+    '[ $rc -eq 0 ] && grep -q "\"fs\": \"$fs\"" <<<"$json" || { cat "$dir.err"; false; }'
+  check "$fs: always loses nothing, every image mounted and passed the check" \
+    '[ "$(field always acked_lost_max)" = 0 ] && [ "$(field always images)" -ge 2 ] &&
+     [ "$(field always fsck_failed)" = 0 ] && [ "$(field always model_optimistic)" = 0 ]'
+  check "$fs: none (no sync) loses acknowledged entries" '[ "$(field none acked_lost_total)" -gt 0 ]'
+done
+check "no QEMU and no scratch file left after the check boots" '[ -z "$(leftovers)" ]'
+out=$($bin --fs xfs --mount-opts bogus_option --strategies always --trials 1 --dir "$dir" 2>&1); rc=$?
+check "a mount option the kernel refuses: exit 1 naming the mount" \
+  '[ $rc -eq 1 ] && grep -q "mount -t xfs -o bogus_option" <<<"$out"'
+out=$($bin --fs zfs 2>&1); rc=$?
+check "--fs zfs: exit 2 naming the file systems there are" '[ $rc -eq 2 ] && grep -q "ext4, xfs, btrfs" <<<"$out"'
+out=$(build/fsynclab crash --fs xfs 2>&1); rc=$?
+check "--fs without --vm: exit 2" '[ $rc -eq 2 ] && grep -q "need --vm" <<<"$out"'
+
 # SIGTERM while the guest runs: QEMU is killed with its group and the
 # scratch files go.
 $bin --strategies always --trials 5 --dir "$dir" >/dev/null 2>&1 &
