@@ -107,6 +107,8 @@ void cli_progress_end(struct cli_progress *p);
 
 int cli_bench(int argc, char **argv);
 int cli_crash(int argc, char **argv);
+/* crash --vm --target contract: the program runs in the guest (crash_vm.c). */
+int cli_crash_vm_target(const struct cli *o);
 /* crash --vm, after cli_crash parsed the options. */
 int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, size_t n);
 int cli_curve(int argc, char **argv);

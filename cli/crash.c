@@ -43,6 +43,8 @@ int cli_crash(int argc, char **argv)
     if ((o.vm_fs || o.vm_mount_opts) && !o.vm)
         return cli_usage_error("--fs and --mount-opts need --vm (the file system of the "
                                "guest's data disk)%s", "");
+    if (o.vm && (o.target || o.run || o.check))
+        return cli_crash_vm_target(&o);
     if (o.target || o.run || o.check)
         return cli_crash_target(&o);
     if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)

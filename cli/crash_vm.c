@@ -173,3 +173,67 @@ static int vm_outputs(const struct cli *o, const struct bench_env *env, const st
         printf("FAILED        replay: %s\n", replay);
     return cli_verdict_status(o, failed, cli_flush());
 }
+
+static void show_target_progress(void *arg, uint32_t done, uint32_t total)
+{
+    struct cli_progress *p = arg;
+    if (cli_progress_due(p))
+        fprintf(stderr, "\r  contract       %u/%u guest trials   ", done, total);
+}
+
+/* crash --vm --target contract --run CMD --check CMD: the contract's
+ * commands run in the guest, on the host's root shared read-only (vm/program.c). */
+int cli_crash_vm_target(const struct cli *o)
+{
+    if (!o->target || strcmp(o->target, "contract") != 0)
+        return cli_usage_error("crash --vm --target %s: only contract (with --run and --check) "
+                               "runs in the guest so far; for redis, sqlite and postgres use "
+                               "crash --target without --vm", o->target ? o->target : "(none)");
+    if (!o->run || !o->check)
+        return cli_usage_error("crash --vm --target contract needs --run CMD and --check CMD%s", "");
+    if (o->nsettings || o->keep || o->seconds > 0)
+        return cli_usage_error("crash --vm --target contract takes no --set, --keep or --seconds "
+                               "(the kill comes within FSYNCLAB_VM_KILL_WITHIN seconds)%s", "");
+    struct vm_config cfg = { .trials = o->trials ? o->trials : 3, .seed = o->seed,
+                             .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
+                             .flush_images = VM_DEFAULT_FLUSH_IMAGES,
+                             .subset_images = VM_DEFAULT_SUBSET_IMAGES, .fs = o->vm_fs,
+                             .mount_opts = o->vm_mount_opts, .run_cmd = o->run,
+                             .check_cmd = o->check };
+    const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
+    if (within && *within) {
+        char *end;
+        cfg.kill_within_s = strtod(within, &end);
+        if (*end || !(cfg.kill_within_s > 0) || cfg.kill_within_s > 600)
+            return cli_usage_error("FSYNCLAB_VM_KILL_WITHIN must be seconds above 0 and at "
+                                   "most 600, not \"%s\"", within);
+    }
+    struct bench_env env;
+    int rc = cli_probe_data_dir(o->dir, &cfg.dir, &env);
+    if (rc)
+        return rc;
+    char err[512] = "";
+    if (vm_kit_check(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "fsynclab: crash --vm: %s\n", err);
+        return CLI_EXIT_RUN;
+    }
+    if (!o->json) {
+        printf("run           %u guest trials of the contract on %s%s%s\n\n", cfg.trials,
+               vm_fs_name(&cfg), cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "");
+        fflush(stdout);
+    }
+    static struct vm_prog_summary s;
+    struct vm_env venv;
+    struct cli_progress p = { .start_ns = wal_now_ns() };
+    rc = vm_program_run(&cfg, &s, &venv, show_target_progress, &p, err, sizeof err);
+    cli_progress_end(&p);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: crash --vm: %s\n", err[0] ? err : strerror(-rc));
+        return CLI_EXIT_RUN;
+    }
+    int failed = s.fsck_failed > 0;
+    if (o->json)
+        return cli_verdict_status(o, failed, cli_print_json(vm_program_body(&cfg, &venv, &s)));
+    vm_program_table(stdout, &cfg, &venv, &s);
+    return cli_verdict_status(o, failed, cli_flush());
+}

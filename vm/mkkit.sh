@@ -94,7 +94,8 @@ if [ ! -f "$out/initramfs.cpio" ] || [ "$guest" -nt "$out/initramfs.cpio" ] ||
     local m=${1//-/_} ko d
     case " $order " in *" $m "*) return ;; esac
     ko=$(find_ko "$m") || exit 1
-    if strings -a "$ko" | grep -q '^softdep=pre:.*crc32c'; then resolve crc32c_generic; fi
+    # (grep -q would end the pipe early: strings gets SIGPIPE and pipefail says no)
+    if strings -a "$ko" | grep '^softdep=pre:.*crc32c' >/dev/null; then resolve crc32c_generic; fi
     for d in $(strings -a "$ko" | sed -n 's/^depends=//p' | tr ',' ' '); do resolve "$d"; done
     order="$order $m"
     [ -f "$root/lib/modules/$m.ko" ] || cp "$ko" "$root/lib/modules/$m.ko"
@@ -104,6 +105,12 @@ if [ ! -f "$out/initramfs.cpio" ] || [ "$guest" -nt "$out/initramfs.cpio" ] ||
     for m in $base_modules $fs; do resolve "$m"; done
     echo $order | tr ' ' '\n' > "$root/lib/modules/order.$fs"
   done
+  # virtio-9p for the host's root file system (loaded after a file system's).
+  order=""
+  for m in $base_modules; do resolve "$m"; done
+  seen=$order
+  for m in 9pnet_virtio 9p; do resolve "$m"; done
+  echo ${order#"$seen"} | tr ' ' '\n' > "$root/lib/modules/order.9p"
   cp "$guest" "$root/bin/fsynclab-guest"
   cat > "$root/init" <<'EOF'
 #!/bin/busybox sh
@@ -115,6 +122,15 @@ if [ ! -f "$out/initramfs.cpio" ] || [ "$guest" -nt "$out/initramfs.cpio" ] ||
 # log replay a real mount does), its /LOG copied to 64 MiB slot i of the
 # output disk, and unmounted: F<i> <size>, F<i> - (no /LOG), M<i> (the
 # mount failed), U<i> (the unmount failed), then C when all is on disk.
+# fsl_mode=program runs a program from the host's root file system (shared
+# read-only over virtio-9p, tag hostroot): a tmpfs root with the host's
+# top-level directories bound into it, tmpfs on /tmp and /run, the data
+# disk on /data, and the script fsl_script (a host path) under /bin/sh in
+# /data; its output is the console.  fsl_mode=progcheck is the check boot
+# of a program: for each image disk, a mount and unmount (the log replay),
+# the file system's own checker from the host's root on it (X<i> <status>),
+# then the script fsl_script again with the image on /data, each line of
+# its output as K<i> <line>, and its status as S<i> <status>.
 bb=/bin/busybox
 $bb mount -t devtmpfs dev /dev
 $bb mount -t proc proc /proc
@@ -128,6 +144,79 @@ waitdev() {
 }
 waitdev /dev/vda
 if [ "$fsl_mode" = probe ]; then echo P; $bb poweroff -f; fi
+hostroot() {
+  for m in $($bb cat /lib/modules/order.9p); do
+    $bb insmod /lib/modules/$m.ko || { echo "Einsmod $m failed"; $bb poweroff -f; }
+  done
+  $bb mkdir -p /host /r
+  $bb mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144 hostroot /host ||
+    { echo "Emount of the host's root over 9p failed"; $bb poweroff -f; }
+  $bb mount -t tmpfs -o mode=755 root /r
+  for e in /host/* /host/.[!.]*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    n=${e#/host/}
+    if [ -L "$e" ]; then $bb ln -s "$($bb readlink "$e")" "/r/$n"
+    elif [ -d "$e" ]; then
+      $bb mkdir "/r/$n"
+      case $n in proc|sys|dev|tmp|run|data) ;; *) $bb mount --bind "$e" "/r/$n" ;; esac
+    fi
+  done
+  $bb mkdir -p /r/proc /r/sys /r/dev /r/tmp /r/run /r/data
+  $bb mount -t proc proc /r/proc
+  $bb mount -t sysfs sys /r/sys
+  $bb mount -t devtmpfs dev /r/dev
+  $bb mount -t tmpfs tmp /r/tmp
+  $bb mount -t tmpfs run /r/run
+}
+fsck_cmd() {
+  case $fs in
+    ext4) echo "e2fsck -fn $1" ;;
+    xfs) echo "xfs_repair -n $1" ;;
+    btrfs) echo "btrfs check --readonly $1" ;;
+  esac
+}
+# The data disk is mounted on /mnt before the shared root is set up, then
+# moved to /data: a mount straight onto /r/data failed with ENOENT now and
+# then.
+if [ "$fsl_mode" = program ]; then
+  $bb mount -t $fs ${fsl_mopts:+-o "$fsl_mopts"} /dev/vda /mnt ||
+    { echo "Emount -t $fs ${fsl_mopts:+-o $fsl_mopts} /dev/vda failed"; $bb poweroff -f; }
+  hostroot
+  $bb mount --move /mnt /r/data || { echo "Emount --move /mnt /r/data failed"; $bb poweroff -f; }
+  echo R0
+  $bb chroot /r /bin/sh -c "cd /data && FSYNCLAB_DATA=/data exec /bin/sh $fsl_script" 2>&1
+  echo "D$?"
+  $bb poweroff -f
+fi
+if [ "$fsl_mode" = progcheck ]; then
+  hostroot
+  i=0
+  for d in b c d e f g h i j k l m n o p q; do
+    [ $i -lt "$fsl_n" ] || break
+    waitdev /dev/vd$d
+    if $bb mount -t $fs ${fsl_mopts:+-o "$fsl_mopts"} /dev/vd$d /mnt; then
+      $bb umount /mnt || echo "U$i"
+      $bb chroot /r $(fsck_cmd /dev/vd$d) >/dev/null 2>&1
+      echo "X$i $?"
+      if $bb mount -t $fs ${fsl_mopts:+-o "$fsl_mopts"} /dev/vd$d /mnt &&
+         $bb mount --move /mnt /r/data; then
+        $bb chroot /r /bin/sh -c "cd /data && FSYNCLAB_DATA=/data exec /bin/sh $fsl_script" \
+          >/keys 2>/dev/null
+        st=$?
+        while read -r line; do echo "K$i $line"; done </keys
+        echo "S$i $st"
+        $bb umount /r/data || echo "U$i"
+      else
+        echo "M$i"
+      fi
+    else
+      echo "M$i"
+    fi
+    i=$((i + 1))
+  done
+  echo C
+  $bb poweroff -f
+fi
 if [ "$fsl_mode" = check ]; then
   i=0
   for d in b c d e f g h i j k l m n o p q; do

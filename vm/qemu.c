@@ -162,14 +162,21 @@ static void build_argv(struct argv_buf *b, const struct vm_guest_args *a, int pr
     snprintf(b->store[1], sizeof b->store[1], "%s/initramfs.cpio", a->kit);
     snprintf(b->store[2], sizeof b->store[2], "console=ttyS0 quiet loglevel=3 panic=-1 %s",
              probe ? "fsl_mode=probe" : a->append);
+    snprintf(b->store[5], sizeof b->store[5], "%u", a->memory_mib ? a->memory_mib : 256);
     const char *items[] = {
-        a->qemu, "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max", "-m", "256",
+        a->qemu, "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max", "-m", b->store[5],
         "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-bios",
         "/usr/share/qemu/qboot.rom", "-serial", "stdio", "-monitor", "none", "-no-reboot",
         "-nic", "none", "-kernel", b->store[0], "-initrd", b->store[1], "-append", b->store[2],
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
         add(b, items[i]);
+    if (!probe && a->root9p) {
+        add(b, "-fsdev");
+        add(b, "local,id=hostroot,path=/,security_model=none,readonly=on");
+        add(b, "-device");
+        add(b, "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot");
+    }
     if (!probe && a->out) {
         add_check_disks(b, a);
         return;
@@ -291,6 +298,13 @@ void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now)
         t->record_size = (uint32_t)a;
         return;
     case 'a':
+        if (t->on_key && strncmp(line, "ack ", 4) == 0 && line[4]) {
+            t->on_key(t->key_ctx, line + 4, now);
+            t->acks++;
+            if (!t->first_ack_ns)
+                t->first_ack_ns = now;
+            return;
+        }
         a = strtoull(line + 1, &end, 10);
         if (*end || a == 0 || a > t->entries)
             break;
@@ -382,7 +396,7 @@ static void check_line(void *arg, const char *line, uint64_t now)
         c->done = 1;
         return;
     }
-    if (line[0] == 'F' || line[0] == 'M' || line[0] == 'U' || line[0] == 'E')
+    if (strchr("FMUEKXS", line[0]) && line[0])
         c->line(c->ctx, line);
     size_t have = strlen(c->tail);
     if (have + strlen(line) + 2 >= sizeof c->tail)

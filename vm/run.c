@@ -50,7 +50,7 @@ struct paths {
 #define N_PATHS (6 + VM_CHECK_MAX)
 
 /* The kit's empty image of cfg's file system. */
-static void base_image(const struct vm_config *cfg, char *buf, size_t len)
+void vm_base_image(const struct vm_config *cfg, char *buf, size_t len)
 {
     const char *fs = vm_fs_name(cfg);
     if (strcmp(fs, "ext4") == 0)
@@ -114,7 +114,7 @@ int vm_kit_check(const struct vm_config *cfg, char *err, size_t errlen)
         if (need[i][0])
             snprintf(p, sizeof p, "%s/%s", kit, need[i]);
         else
-            base_image(cfg, p, sizeof p);
+            vm_base_image(cfg, p, sizeof p);
         if (access(p, R_OK) < 0) {
             snprintf(err, errlen, "no guest kit: %s is missing (run `make vm`)", p);
             return -ENOENT;
@@ -141,7 +141,7 @@ int vm_kit_check(const struct vm_config *cfg, char *err, size_t errlen)
 }
 
 /* Copies the file at from over to (created or truncated). */
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+int vm_copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
     if (in < 0 || (out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
@@ -315,25 +315,18 @@ static uint64_t flush_cut(const struct vm_trial *t, const struct vm_log_entry *e
     return t->kill_ns;
 }
 
-struct plan {
-    enum image_kind kind;
-    size_t upto;
-    uint64_t cut;
-    int subset;
-};
-
-static size_t plan_images(const struct vm_config *cfg, const struct vm_trial *t,
-                          const struct vm_log *log, uint64_t *rng, struct plan *out, size_t cap)
+size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
+                          const struct vm_log *log, uint64_t *rng, struct vm_plan *out, size_t cap)
 {
     size_t n = 0, last = log->n_flushes ? log->flushes[log->n_flushes - 1] + 1 : 0;
-    out[n++] = (struct plan){ IMG_LAST_FLUSH, last, t->kill_ns, 0 };
-    out[n++] = (struct plan){ IMG_END, log->n, t->kill_ns, 0 };
+    out[n++] = (struct vm_plan){ IMG_LAST_FLUSH, last, t->kill_ns, 0 };
+    out[n++] = (struct vm_plan){ IMG_END, log->n, t->kill_ns, 0 };
     for (unsigned i = 0; i < cfg->subset_images && n < cap && last < log->n; i++)
-        out[n++] = (struct plan){ IMG_SUBSET, log->n, t->kill_ns, 1 };
+        out[n++] = (struct vm_plan){ IMG_SUBSET, log->n, t->kill_ns, 1 };
     for (unsigned i = 0; i < cfg->flush_images && n < cap && log->n_flushes > 1; i++) {
         size_t j = (size_t)(splitmix(rng) % (log->n_flushes - 1));
         const struct vm_log_entry *e = &log->entries[log->flushes[j]];
-        out[n++] = (struct plan){ IMG_FLUSH, log->flushes[j] + 1, flush_cut(t, e), 0 };
+        out[n++] = (struct vm_plan){ IMG_FLUSH, log->flushes[j] + 1, flush_cut(t, e), 0 };
     }
     return n;
 }
@@ -360,11 +353,11 @@ static void add_image(struct vm_summary *s, const struct image_result *r, uint64
     s->predicted_lost_total += r->predicted_lost;
 }
 
-static int build_image(const char *img, const char *base, const struct vm_log *log,
-                       int wlog_fd, const struct plan *pl, uint64_t *rng, char *err,
+int vm_build_image(const char *img, const char *base, const struct vm_log *log,
+                       int wlog_fd, const struct vm_plan *pl, uint64_t *rng, char *err,
                        size_t errlen)
 {
-    int rc = copy_file(base, img, err, errlen);
+    int rc = vm_copy_file(base, img, err, errlen);
     if (rc < 0)
         return rc;
     unsigned char *skip = NULL;
@@ -392,7 +385,7 @@ static int build_image(const char *img, const char *base, const struct vm_log *l
 
 /* One line per image on stderr when $FSYNCLAB_VM_TRACE is set (the figures
  * of docs/ground-truth.md come from these lines). */
-static void trace_image(const struct vm_summary *s, uint64_t seed, const struct plan *pl,
+static void trace_image(const struct vm_summary *s, uint64_t seed, const struct vm_plan *pl,
                         size_t entries, const struct image_result *r)
 {
     if (!getenv("FSYNCLAB_VM_TRACE"))
@@ -414,17 +407,17 @@ static void trace_image(const struct vm_summary *s, uint64_t seed, const struct 
  * (check.c), then judged. */
 static int judge_booted(const struct paths *p, const struct vm_config *cfg, const struct vm_env *env,
                         const struct vm_trial *t, uint64_t seed, struct vm_summary *s,
-                        const struct vm_log *log, int wlog_fd, const struct plan *plans, size_t n,
+                        const struct vm_log *log, int wlog_fd, const struct vm_plan *plans, size_t n,
                         uint64_t *rng, char *err, size_t errlen)
 {
     char base[4200];
     const char *imgs[VM_CHECK_MAX];
     struct vm_checked res[VM_CHECK_MAX];
-    base_image(cfg, base, sizeof base);
+    vm_base_image(cfg, base, sizeof base);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         imgs[i] = p->imgs[i];
-        rc = build_image(p->imgs[i], base, log, wlog_fd, &plans[i], rng, err, errlen);
+        rc = vm_build_image(p->imgs[i], base, log, wlog_fd, &plans[i], rng, err, errlen);
     }
     if (rc == 0 && n)
         rc = vm_check_images(cfg, env, imgs, n, p->out, p->errlog, res, err, errlen);
@@ -456,7 +449,7 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
 {
     char base[4200];
     struct stat st;
-    base_image(cfg, base, sizeof base);
+    vm_base_image(cfg, base, sizeof base);
     if (stat(base, &st) < 0) {
         snprintf(err, errlen, "stat(%s): %s", base, strerror(errno));
         return -errno;
@@ -471,8 +464,8 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
     int rc = vm_log_parse(fd, (uint64_t)st.st_size, &log, err, errlen);
     int parsed = rc == 0;
     uint64_t rng = seed;
-    struct plan plans[64];
-    size_t n = rc == 0 ? plan_images(cfg, t, &log, &rng, plans, VM_CHECK_MAX) : 0;
+    struct vm_plan plans[64];
+    size_t n = rc == 0 ? vm_plan_images(cfg, t, &log, &rng, plans, VM_CHECK_MAX) : 0;
     if (strcmp(vm_fs_name(cfg), "ext4") != 0) {
         if (rc == 0)
             rc = judge_booted(p, cfg, env, t, seed, s, &log, fd, plans, n, &rng, err, errlen);
@@ -481,7 +474,7 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct image_result r;
         memset(&r, 0, sizeof r);
-        rc = build_image(p->img, base, &log, fd, &plans[i], &rng, err, errlen);
+        rc = vm_build_image(p->img, base, &log, fd, &plans[i], &rng, err, errlen);
         if (rc == 0)
             rc = judge_image(p, cfg, t, &s->v.strategy, plans[i].cut, &r, err, errlen);
         if (rc == 0)
@@ -515,8 +508,8 @@ static int one_trial(const struct paths *p, const struct vm_config *cfg, const s
                      char *err, size_t errlen)
 {
     char base[4200], name[32];
-    base_image(cfg, base, sizeof base);
-    int rc = copy_file(base, p->disk, err, errlen);
+    vm_base_image(cfg, base, sizeof base);
+    int rc = vm_copy_file(base, p->disk, err, errlen);
     int fd = rc == 0 ? open(p->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     if (rc == 0 && (fd < 0 || close(fd) < 0)) {
         rc = -errno;

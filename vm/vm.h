@@ -96,7 +96,30 @@ struct vm_config {
     int no_dirsync;               /* the guest creates its file without syncing the directory */
     const char *fs;               /* "ext4" (NULL), "xfs" or "btrfs" */
     const char *mount_opts;       /* -o of the guest's mounts, NULL: the defaults */
+    /* crash --vm --target contract (program.c) */
+    const char *run_cmd, *check_cmd;
+    unsigned memory_mib;          /* the guest's memory (0: VM_PROGRAM_MEMORY_MIB) */
 };
+#define VM_PROGRAM_MEMORY_MIB 512u
+struct vm_env;
+
+/* ---- any program in the guest (program.c) ---------------------------------------
+ * The contract's --run command runs in the guest on the data disk (the
+ * host's root read-only over virtio-9p); each image is checked in one
+ * check boot a trial with --check.  Counts are per image. */
+struct vm_prog_summary {
+    uint32_t trials, images, images_lost, fsck_failed, check_failed;
+    uint64_t acks_seen, acked_total, lost_max, lost_total;
+    uint64_t boot_ns_max, check_ns_total;
+};
+int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struct vm_env *env,
+                   void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
+                   char *err, size_t errlen);
+unsigned vm_memory_mib(const struct vm_config *cfg);
+cJSON *vm_program_body(const struct vm_config *cfg, const struct vm_env *env,
+                       const struct vm_prog_summary *s);
+void vm_program_table(FILE *to, const struct vm_config *cfg, const struct vm_env *env,
+                      const struct vm_prog_summary *s);
 
 /* The file systems the kit has (VM_FILESYSTEMS, for messages), and 0 when
  * fs is one of them.  Mount options: letters, digits and "=,_.:-" only
@@ -182,13 +205,16 @@ struct vm_trial {
     uint32_t record_size;          /* from the R line: the entry size, padded for O_DIRECT */
     int done;                     /* the writer acknowledged every entry */
     char error[200];              /* an E line, or "" */
+    /* A program's `ack KEY` lines (program.c): each goes here, counted in acks. */
+    void (*on_key)(void *ctx, const char *key, uint64_t now);
+    void *key_ctx;
     char tail[400];               /* the console's last bytes, for messages */
 };
 
 struct vm_guest_args {
     const char *qemu, *accel, *kit;
     const char *disk, *wlog, *errlog;   /* scratch paths */
-    char append[256];                    /* the kernel command line's fsl_* part */
+    char append[1024];                   /* the kernel command line's fsl_* part */
     double kill_after_s;                 /* the kill comes this long after the first ack */
     double boot_timeout_s;
     /* A check boot (vm_guest_check): out is the output disk, images the
@@ -196,6 +222,8 @@ struct vm_guest_args {
     const char *out;
     const char *const *images;
     size_t n_images;
+    int root9p;                   /* the host's root, read-only over virtio-9p */
+    unsigned memory_mib;          /* 0: 256 */
 };
 #define VM_CHECK_MAX 15
 #define VM_CHECK_SLOT (64ull << 20)   /* a /LOG's slot on the output disk */
@@ -245,6 +273,20 @@ struct vm_compare {
 };
 void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
                 struct vm_compare *out);
+
+/* The images of a trial (run.c): which log entries each replays. */
+struct vm_plan {
+    int kind;                     /* last_flush, end, subset, flush */
+    size_t upto;                  /* entries [0, upto) */
+    uint64_t cut;                 /* acks read by then count */
+    int subset;                   /* writes after the last flush kept at random */
+};
+size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
+                      const struct vm_log *log, uint64_t *rng, struct vm_plan *out, size_t cap);
+int vm_build_image(const char *img, const char *base, const struct vm_log *log, int wlog_fd,
+                   const struct vm_plan *pl, uint64_t *rng, char *err, size_t errlen);
+int vm_copy_file(const char *from, const char *to, char *err, size_t errlen);
+void vm_base_image(const struct vm_config *cfg, char *buf, size_t len);
 
 /* Runs argv (stdout and stderr to /dev/null) and returns its exit status
  * (0..255), or a negative errno when it could not run or was killed. */
