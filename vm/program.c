@@ -414,13 +414,8 @@ unsigned vm_memory_mib(const struct vm_config *cfg)
 cJSON *vm_program_body(const struct vm_config *cfg, const struct vm_env *env,
                        const struct vm_prog_summary *s)
 {
-    cJSON *b = cJSON_CreateObject(), *e = cJSON_CreateObject();
-    if (!b || !e || !cJSON_AddItemToObject(b, "environment", e)) {
-        cJSON_Delete(b);
-        cJSON_Delete(e);
-        return NULL;
-    }
-    int ok = cJSON_AddStringToObject(b, "type", "crash_vm_target_ok") &&
+    cJSON *b = cJSON_CreateObject(), *e;
+    int ok = b && cJSON_AddStringToObject(b, "type", "crash_vm_target_ok") &&
              cJSON_AddStringToObject(b, "target", "contract") &&
              cJSON_AddStringToObject(b, "model", "vm") &&
              cJSON_AddNumberToObject(b, "seed", (double)cfg->seed) &&
@@ -439,6 +434,7 @@ cJSON *vm_program_body(const struct vm_config *cfg, const struct vm_env *env,
              cJSON_AddNullToObject(b, "recorder") &&
              cJSON_AddStringToObject(b, "recorder_reason", "the recorder does not run in the "
                                      "guest yet: no model's prediction for these images") &&
+             (e = cJSON_AddObjectToObject(b, "environment")) != NULL &&
              cJSON_AddStringToObject(e, "fs", vm_fs_name(cfg)) &&
              (cfg->mount_opts ? cJSON_AddStringToObject(e, "mount_opts", cfg->mount_opts) != NULL
                               : cJSON_AddNullToObject(e, "mount_opts") != NULL) &&
