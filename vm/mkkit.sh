@@ -185,8 +185,11 @@ if [ "$fsl_mode" = program ]; then
   $bb mount --move /mnt /r/data || { echo "Emount --move /mnt /r/data failed"; $bb poweroff -f; }
   # QEMU's blklogwrites writes the log's header at the first flush: one
   # now, before the program, so that a program that never syncs still
-  # leaves a log the host can read.
+  # leaves a log the host can read.  sync(2) alone sends none when the file
+  # system has nothing to commit (Btrfs, XFS right after a mount); an
+  # fdatasync of the block device always does.
   $bb sync
+  $bb sync -d /dev/vda || { echo "Efdatasync of /dev/vda failed"; $bb poweroff -f; }
   echo R0
   $bb chroot /r /bin/sh -c "cd /data && FSYNCLAB_DATA=/data exec /bin/sh $fsl_script" 2>&1
   echo "D$?"
