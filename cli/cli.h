@@ -58,6 +58,7 @@ struct cli {
     int rest;                     /* set by the caller: arguments after -- are allowed;
                                      then the index of the first one */
     int vm;                       /* crash --vm: trials in a QEMU guest (vm/) */
+    const char *vm_fs, *vm_mount_opts;   /* crash --vm --fs, --mount-opts */
     /* CI (docs/scale.md): --no-fail, --junit FILE, --shard I/N */
     int no_fail;
     const char *junit;
@@ -70,7 +71,7 @@ struct cli {
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzHB"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzHB12"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
 #define CLI_TAKES_RECORD "XJ"
@@ -120,6 +121,8 @@ void cli_progress_end(struct cli_progress *p);
 
 int cli_bench(int argc, char **argv);
 int cli_crash(int argc, char **argv);
+/* crash --vm --target contract: the program runs in the guest (crash_vm.c). */
+int cli_crash_vm_target(const struct cli *o);
 /* crash --vm, after cli_crash parsed the options. */
 int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, size_t n);
 int cli_curve(int argc, char **argv);

@@ -96,6 +96,11 @@ int cli_crash(int argc, char **argv)
     if (o.shard_count && !o.have_seed)
         return cli_usage_error("--shard needs --seed S, the same on every shard, so that the "
                                "shards make the trials of one run%s", "");
+    if ((o.vm_fs || o.vm_mount_opts) && !o.vm)
+        return cli_usage_error("--fs and --mount-opts need --vm (the file system of the "
+                               "guest's data disk)%s", "");
+    if (o.vm && (o.target || o.run || o.check))
+        return cli_crash_vm_target(&o);
     if ((rc = cli_timeline_check(&o)))
         return rc;
     if (o.target || o.run || o.check)

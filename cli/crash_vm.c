@@ -41,7 +41,8 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
                              .trials = o->trials ? o->trials : 3, .seed = o->seed,
                              .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
                              .flush_images = VM_DEFAULT_FLUSH_IMAGES,
-                             .subset_images = VM_DEFAULT_SUBSET_IMAGES };
+                             .subset_images = VM_DEFAULT_SUBSET_IMAGES,
+                             .fs = o->vm_fs, .mount_opts = o->vm_mount_opts };
     const char *dirsync = getenv("FSYNCLAB_VM_DIRSYNC");
     cfg.no_dirsync = dirsync && strcmp(dirsync, "0") == 0;
     const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
@@ -64,8 +65,9 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
     if (!o->json) {
         report_print_where(stdout, &env);
         printf("run           %u guest trials per strategy, %u-byte entries, sync by %s, "
-               "%u writer%s, kit %s\n\n", cfg.trials, cfg.entry_size,
+               "%u writer%s, %s%s%s, kit %s\n\n", cfg.trials, cfg.entry_size,
                wal_sync_method_name(cfg.sync_method), cfg.writers, cfg.writers > 1 ? "s" : "",
+               vm_fs_name(&cfg), cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "",
                vm_kit_dir(&cfg));
         fflush(stdout);
     }
@@ -118,8 +120,10 @@ static void vm_command(const struct vm_config *cfg, const struct wal_strategy *s
     if (cfg->entries)
         snprintf(entries, sizeof entries, " --entries %" PRIu64, cfg->entries);
     snprintf(buf, len, "fsynclab crash --vm --strategies %s --seed %" PRIu64 " --trials %u%s "
-             "--entry-size %u --sync-method %s --writers %u", list, cfg->seed, cfg->trials, entries,
-             cfg->entry_size, wal_sync_method_name(cfg->sync_method), cfg->writers ? cfg->writers : 1);
+             "--entry-size %u --sync-method %s --writers %u --fs %s%s%s", list, cfg->seed,
+             cfg->trials, entries, cfg->entry_size, wal_sync_method_name(cfg->sync_method),
+             cfg->writers ? cfg->writers : 1, vm_fs_name(cfg),
+             cfg->mount_opts ? " --mount-opts " : "", cfg->mount_opts ? cfg->mount_opts : "");
 }
 
 static void vm_junit_case(const struct vm_summary *s, const char *replay, struct report_junit_case *jc)
@@ -131,7 +135,7 @@ static void vm_junit_case(const struct vm_summary *s, const char *replay, struct
     if (vm_failed(s)) {
         jc->failed = 1;
         snprintf(jc->message, sizeof jc->message, "held: %s, %" PRIu64 " corrupt records, %u images "
-                 "failed e2fsck", verifier_held_name(s->v.held), s->v.corrupt_recovered, s->fsck_failed);
+                 "failed fsck", verifier_held_name(s->v.held), s->v.corrupt_recovered, s->fsck_failed);
         snprintf(jc->text, sizeof jc->text, "guest trials %u, images %u (valid %u), acked_lost_max %"
                  PRIu64 ", loss_window_ms max %.3f, allowance %.3f ms, fsck_failed %u, log_missing %u\n"
                  "replay: %.1200s\n", s->trials, s->images, s->v.trials_valid, s->v.acked_lost_max,
@@ -180,5 +184,69 @@ static int vm_outputs(const struct cli *o, const struct bench_env *env, const st
     vm_print_table(stdout, venv, cfg, out, n);
     if (failed)
         printf("FAILED        replay: %s\n", replay);
+    return cli_verdict_status(o, failed, cli_flush());
+}
+
+static void show_target_progress(void *arg, uint32_t done, uint32_t total)
+{
+    struct cli_progress *p = arg;
+    if (cli_progress_due(p))
+        fprintf(stderr, "\r  contract       %u/%u guest trials   ", done, total);
+}
+
+/* crash --vm --target contract --run CMD --check CMD: the contract's
+ * commands run in the guest, on the host's root shared read-only (vm/program.c). */
+int cli_crash_vm_target(const struct cli *o)
+{
+    if (!o->target || strcmp(o->target, "contract") != 0)
+        return cli_usage_error("crash --vm --target %s: only contract (with --run and --check) "
+                               "runs in the guest so far; for redis, sqlite and postgres use "
+                               "crash --target without --vm", o->target ? o->target : "(none)");
+    if (!o->run || !o->check)
+        return cli_usage_error("crash --vm --target contract needs --run CMD and --check CMD%s", "");
+    if (o->nsettings || o->keep || o->seconds > 0)
+        return cli_usage_error("crash --vm --target contract takes no --set, --keep or --seconds "
+                               "(the kill comes within FSYNCLAB_VM_KILL_WITHIN seconds)%s", "");
+    struct vm_config cfg = { .trials = o->trials ? o->trials : 3, .seed = o->seed,
+                             .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
+                             .flush_images = VM_DEFAULT_FLUSH_IMAGES,
+                             .subset_images = VM_DEFAULT_SUBSET_IMAGES, .fs = o->vm_fs,
+                             .mount_opts = o->vm_mount_opts, .run_cmd = o->run,
+                             .check_cmd = o->check };
+    const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
+    if (within && *within) {
+        char *end;
+        cfg.kill_within_s = strtod(within, &end);
+        if (*end || !(cfg.kill_within_s > 0) || cfg.kill_within_s > 600)
+            return cli_usage_error("FSYNCLAB_VM_KILL_WITHIN must be seconds above 0 and at "
+                                   "most 600, not \"%s\"", within);
+    }
+    struct bench_env env;
+    int rc = cli_probe_data_dir(o->dir, &cfg.dir, &env);
+    if (rc)
+        return rc;
+    char err[512] = "";
+    if (vm_kit_check(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "fsynclab: crash --vm: %s\n", err);
+        return CLI_EXIT_RUN;
+    }
+    if (!o->json) {
+        printf("run           %u guest trials of the contract on %s%s%s\n\n", cfg.trials,
+               vm_fs_name(&cfg), cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "");
+        fflush(stdout);
+    }
+    static struct vm_prog_summary s;
+    struct vm_env venv;
+    struct cli_progress p = { .start_ns = wal_now_ns() };
+    rc = vm_program_run(&cfg, &s, &venv, show_target_progress, &p, err, sizeof err);
+    cli_progress_end(&p);
+    if (rc < 0) {
+        fprintf(stderr, "fsynclab: crash --vm: %s\n", err[0] ? err : strerror(-rc));
+        return CLI_EXIT_RUN;
+    }
+    int failed = s.fsck_failed > 0;
+    if (o->json)
+        return cli_verdict_status(o, failed, cli_print_json(vm_program_body(&cfg, &venv, &s)));
+    vm_program_table(stdout, &cfg, &venv, &s);
     return cli_verdict_status(o, failed, cli_flush());
 }

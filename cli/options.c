@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm/vm.h"
+
 static const struct option cli_options[] = {
     { "entries", required_argument, NULL, 'e' },
     { "strategies", required_argument, NULL, 's' },
@@ -47,6 +49,8 @@ static const struct option cli_options[] = {
     { "at", required_argument, NULL, 'a' },
     { "summary", no_argument, NULL, 'Y' },
     { "vm", no_argument, NULL, 'Q' },
+    { "fs", required_argument, NULL, '1' },
+    { "mount-opts", required_argument, NULL, '2' },
     { "no-fail", no_argument, NULL, 'F' },
     { "junit", required_argument, NULL, 'U' },
     { "shard", required_argument, NULL, 'A' },
@@ -191,6 +195,18 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'a': o->at = arg; break;
     case 'Y': o->summary = 1; break;
     case 'Q': o->vm = 1; break;
+    case '1':
+        o->vm_fs = arg;
+        if (!vm_fs_valid(arg))
+            rc = cli_usage_error("--fs: unknown \"%s\"; allowed: " VM_FILESYSTEMS, arg);
+        break;
+    case '2':
+        o->vm_mount_opts = arg;
+        if (!vm_mount_opts_valid(arg))
+            rc = cli_usage_error("--mount-opts: \"%s\" is not a comma-separated list of "
+                                 "options of letters, digits and =_.:- (at most 100 characters), "
+                                 "e.g. data=journal,commit=1", arg);
+        break;
     case 'F': o->no_fail = 1; break;
     case 'U': o->junit = arg; break;
     case 'A': rc = shard(arg, o); break;

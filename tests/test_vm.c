@@ -369,8 +369,67 @@ START_TEST(json_body_carries_the_comparison)
     ck_assert_ptr_nonnull(strstr(text, "\"model_pessimistic\": 0"));
     ck_assert_ptr_nonnull(strstr(text, "\"fsck_failed\": 0"));
     ck_assert_ptr_nonnull(strstr(text, "\"accel\": \"tcg\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"fs\": \"ext4\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"mount_opts\": null"));
     free(text);
     cJSON_Delete(body);
+    cfg.fs = "xfs";
+    cfg.mount_opts = "wsync";
+    body = vm_crash_body(&benv, &cfg, &env, &s, 1);
+    ck_assert_ptr_nonnull(body);
+    text = report_json_print(body);
+    ck_assert_ptr_nonnull(strstr(text, "\"fs\": \"xfs\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"mount_opts\": \"wsync\""));
+    free(text);
+    cJSON_Delete(body);
+}
+END_TEST
+
+START_TEST(fs_and_mount_opts_are_checked)
+{
+    ck_assert(vm_fs_valid("ext4") && vm_fs_valid("xfs") && vm_fs_valid("btrfs"));
+    ck_assert(!vm_fs_valid("zfs") && !vm_fs_valid("") && !vm_fs_valid(NULL) &&
+              !vm_fs_valid("ext4 "));
+    ck_assert(vm_mount_opts_valid("data=journal,commit=1"));
+    ck_assert(vm_mount_opts_valid("nodelalloc"));
+    /* they travel on the kernel command line: no spaces, quotes or shell */
+    ck_assert(!vm_mount_opts_valid("data=journal commit=1"));
+    ck_assert(!vm_mount_opts_valid("a;reboot"));
+    ck_assert(!vm_mount_opts_valid("$(x)"));
+    ck_assert(!vm_mount_opts_valid(""));
+    char big[VM_MOUNT_OPTS_MAX + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    ck_assert(!vm_mount_opts_valid(big));
+    big[VM_MOUNT_OPTS_MAX] = 0;
+    ck_assert(vm_mount_opts_valid(big));
+    struct vm_config cfg = { 0 };
+    ck_assert_str_eq(vm_fs_name(&cfg), "ext4");
+    cfg.fs = "btrfs";
+    ck_assert_str_eq(vm_fs_name(&cfg), "btrfs");
+}
+END_TEST
+
+START_TEST(check_slot_is_extracted_exactly)
+{
+    /* The check boot copies image i's /LOG to byte i * VM_CHECK_SLOT of the
+     * output disk; the host takes back exactly size bytes of slot i. */
+    int fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)(3 * VM_CHECK_SLOT)), 0);
+    ck_assert_int_eq(pwrite(fd, "slot-one-data", 13, (off_t)VM_CHECK_SLOT), 13);
+    ck_assert_int_eq(pwrite(fd, "XX", 2, (off_t)(2 * VM_CHECK_SLOT)), 2);
+    close(fd);
+    char err[256] = "";
+    ck_assert_int_eq(vm_check_extract(log_path, 1, 8, img_path, err, sizeof err), 0);
+    char buf[32] = "";
+    fd = open(img_path, O_RDONLY);
+    ck_assert_int_eq(read(fd, buf, sizeof buf), 8);
+    close(fd);
+    ck_assert_str_eq(buf, "slot-one");
+    /* a size past the end of the output disk is an error, never a short file */
+    ck_assert_int_lt(vm_check_extract(log_path, 3, 1u << 20, img_path, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "copy_file_range"));
 }
 END_TEST
 
@@ -388,6 +447,8 @@ int main(void)
     tcase_add_test(tc, comparison_flags_an_optimistic_model);
     tcase_add_test(tc, a_sync_running_at_the_cut_counts_as_the_longest);
     tcase_add_test(tc, json_body_carries_the_comparison);
+    tcase_add_test(tc, fs_and_mount_opts_are_checked);
+    tcase_add_test(tc, check_slot_is_extracted_exactly);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

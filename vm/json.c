@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "report/report.h"
 
@@ -66,7 +67,10 @@ cJSON *vm_crash_body(const struct bench_env *benv, const struct vm_config *cfg,
     int ok = body && results && e && set_string(body, "model", "vm") &&
              set_number(body, "writers", cfg->writers ? cfg->writers : 1) &&
              set_string(e, "accel", env->accel) && set_string(e, "kernel", env->kernel) &&
-             set_string(e, "accel_probe", env->probe);
+             set_string(e, "accel_probe", env->probe) &&
+             set_string(e, "fs", vm_fs_name(cfg)) &&
+             (cfg->mount_opts ? set_string(e, "mount_opts", cfg->mount_opts)
+                              : cJSON_AddNullToObject(e, "mount_opts") != NULL);
     for (size_t i = 0; ok && i < n; i++)
         ok = amend_result(cJSON_GetArrayItem(results, (int)i), &out[i]);
     if (!ok) {
@@ -97,9 +101,13 @@ void vm_print_table(FILE *to, const struct vm_env *env, const struct vm_config *
     for (size_t i = 0; i < n; i++)
         if (s[i].fsck_failed) {
             char name[32];
-            fprintf(to, "%s: %u images FAILED e2fsck -fn\n",
-                    wal_strategy_name(&s[i].v.strategy, name, sizeof name), s[i].fsck_failed);
+            fprintf(to, "%s: %u images FAILED %s\n",
+                    wal_strategy_name(&s[i].v.strategy, name, sizeof name), s[i].fsck_failed,
+                    strcmp(vm_fs_name(cfg), "ext4") == 0 ? "e2fsck -fn"
+                    : "the check boot's mount or unmount, or the file system's check");
         }
-    fprintf(to, "guest: kernel %s, accel %s (%s)\nseed %" PRIu64 " replays the kill instants "
-            "and image choices.\n", env->kernel, env->accel, env->probe, cfg->seed);
+    fprintf(to, "guest: kernel %s, accel %s (%s), %s%s%s\nseed %" PRIu64 " replays the kill instants "
+            "and image choices.\n", env->kernel, env->accel, env->probe, vm_fs_name(cfg),
+            cfg->mount_opts ? " -o " : " (default mount options)",
+            cfg->mount_opts ? cfg->mount_opts : "", cfg->seed);
 }

@@ -126,12 +126,13 @@ int vm_exec(const char *const *argv)
 }
 
 /* ---- the command line --------------------------------------------------------- */
-#define MAX_ARGS 48
+#define MAX_ARGS (48 + 4 * (VM_CHECK_MAX + 1))
 
 struct argv_buf {
     const char *v[MAX_ARGS];
     size_t n;
     char store[6][4400];
+    char disks[VM_CHECK_MAX + 1][4400];
 };
 
 static void add(struct argv_buf *b, const char *s)
@@ -139,6 +140,18 @@ static void add(struct argv_buf *b, const char *s)
     if (b->n < MAX_ARGS - 1)
         b->v[b->n++] = s;
     b->v[b->n] = NULL;
+}
+
+/* A check boot's disks: the output disk, then the images, plain files
+ * (no write log).  The guest's mounts replay journals into the images. */
+static void add_check_disks(struct argv_buf *b, const struct vm_guest_args *a)
+{
+    for (size_t i = 0; i <= a->n_images && i <= VM_CHECK_MAX; i++) {
+        snprintf(b->disks[i], sizeof b->disks[i],
+                 "file=%s,if=virtio,format=raw,cache=unsafe", i ? a->images[i - 1] : a->out);
+        add(b, "-drive");
+        add(b, b->disks[i]);
+    }
 }
 
 static void build_argv(struct argv_buf *b, const struct vm_guest_args *a, int probe)
@@ -149,14 +162,25 @@ static void build_argv(struct argv_buf *b, const struct vm_guest_args *a, int pr
     snprintf(b->store[1], sizeof b->store[1], "%s/initramfs.cpio", a->kit);
     snprintf(b->store[2], sizeof b->store[2], "console=ttyS0 quiet loglevel=3 panic=-1 %s",
              probe ? "fsl_mode=probe" : a->append);
+    snprintf(b->store[5], sizeof b->store[5], "%u", a->memory_mib ? a->memory_mib : 256);
     const char *items[] = {
-        a->qemu, "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max", "-m", "256",
+        a->qemu, "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max", "-m", b->store[5],
         "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-bios",
         "/usr/share/qemu/qboot.rom", "-serial", "stdio", "-monitor", "none", "-no-reboot",
         "-nic", "none", "-kernel", b->store[0], "-initrd", b->store[1], "-append", b->store[2],
     };
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
         add(b, items[i]);
+    if (!probe && a->root9p) {
+        add(b, "-fsdev");
+        add(b, "local,id=hostroot,path=/,security_model=none,readonly=on");
+        add(b, "-device");
+        add(b, "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot");
+    }
+    if (!probe && a->out) {
+        add_check_disks(b, a);
+        return;
+    }
     if (probe) {
         snprintf(b->store[3], sizeof b->store[3],
                  "driver=file,filename=%s/base.img,node-name=base,read-only=on", a->kit);
@@ -274,6 +298,13 @@ void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now)
         t->record_size = (uint32_t)a;
         return;
     case 'a':
+        if (t->on_key && strncmp(line, "ack ", 4) == 0 && line[4]) {
+            t->on_key(t->key_ctx, line + 4, now);
+            t->acks++;
+            if (!t->first_ack_ns)
+                t->first_ack_ns = now;
+            return;
+        }
         a = strtoull(line + 1, &end, 10);
         if (*end || a == 0 || a > t->entries)
             break;
@@ -309,10 +340,11 @@ void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now)
     keep_tail(t, line);
 }
 
-/* Reads what the pipe holds; complete lines go to vm_trial_line.  Returns
- * 0, or 1 at end of file. */
-static int read_console(int fd, char *buf, size_t cap, size_t *have, struct vm_trial *t,
-                        uint64_t now)
+/* Reads what the pipe holds; complete lines go to fn(ctx, line, now).
+ * Returns 0, or 1 at end of file. */
+static int read_lines(int fd, char *buf, size_t cap, size_t *have,
+                      void (*fn)(void *ctx, const char *line, uint64_t now), void *ctx,
+                      uint64_t now)
 {
     ssize_t r = read(fd, buf + *have, cap - 1 - *have);
     if (r < 0)
@@ -327,7 +359,7 @@ static int read_console(int fd, char *buf, size_t cap, size_t *have, struct vm_t
         buf[i] = 0;
         if (i > start && buf[i - 1] == '\r')
             buf[i - 1] = 0;
-        vm_trial_line(t, buf + start, now);
+        fn(ctx, buf + start, now);
         start = i + 1;
     }
     memmove(buf, buf + start, *have - start);
@@ -335,6 +367,80 @@ static int read_console(int fd, char *buf, size_t cap, size_t *have, struct vm_t
     if (*have == cap - 1)
         *have = 0;   /* a line too long for anything we print: forget it */
     return 0;
+}
+
+static void trial_line(void *ctx, const char *line, uint64_t now)
+{
+    vm_trial_line(ctx, line, now);
+}
+
+static int read_console(int fd, char *buf, size_t cap, size_t *have, struct vm_trial *t,
+                        uint64_t now)
+{
+    return read_lines(fd, buf, cap, have, trial_line, t, now);
+}
+
+/* ---- the check boot ------------------------------------------------------------------ */
+struct check_ctx {
+    void (*line)(void *ctx, const char *text);
+    void *ctx;
+    int done;
+    char tail[300];
+};
+
+static void check_line(void *arg, const char *line, uint64_t now)
+{
+    struct check_ctx *c = arg;
+    (void)now;
+    if (strcmp(line, "C") == 0) {
+        c->done = 1;
+        return;
+    }
+    if (strchr("FMUEKXS", line[0]) && line[0])
+        c->line(c->ctx, line);
+    size_t have = strlen(c->tail);
+    if (have + strlen(line) + 2 >= sizeof c->tail)
+        have = 0;
+    snprintf(c->tail + have, sizeof c->tail - have, "%s|", line);
+}
+
+int vm_guest_check(const struct vm_guest_args *a, void (*line)(void *ctx, const char *text),
+                   void *ctx, char *err, size_t errlen)
+{
+    pid_t pid;
+    int fd, rc;
+    if (a->n_images > VM_CHECK_MAX) {
+        snprintf(err, errlen, "a check boot takes at most %d images, not %zu", VM_CHECK_MAX,
+                 a->n_images);
+        return -EINVAL;
+    }
+    if ((rc = start_qemu(a, 0, &pid, &fd, err, errlen)) < 0)
+        return rc;
+    static char buf[8192];
+    size_t have = 0;
+    struct check_ctx c = { line, ctx, 0, "" };
+    uint64_t start = wal_now_ns(), limit = (uint64_t)(a->boot_timeout_s * 1e9);
+    int eof = 0;
+    while (!c.done && !eof && wal_now_ns() - start < limit) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        if (poll(&p, 1, 50) > 0)
+            eof = read_lines(fd, buf, sizeof buf, &have, check_line, &c, wal_now_ns());
+    }
+    kill_and_reap(pid);
+    close(fd);
+    if (c.done)
+        return 0;
+    char qerr[200] = "";
+    FILE *f = fopen(a->errlog, "r");
+    if (f) {
+        size_t n = fread(qerr, 1, sizeof qerr - 1, f);
+        qerr[n] = 0;
+        fclose(f);
+    }
+    snprintf(err, errlen, "check boot %s within %.0f s (%s accel); console: %.150s; QEMU: %.150s",
+             eof ? "ended before it was done" : "did not finish", a->boot_timeout_s, a->accel,
+             c.tail, qerr);
+    return eof ? -EIO : -ETIMEDOUT;
 }
 
 static void note_size(struct vm_trial *t, int wlog_fd, uint64_t last_poll_ns)

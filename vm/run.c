@@ -43,9 +43,21 @@ enum image_kind { IMG_LAST_FLUSH, IMG_END, IMG_SUBSET, IMG_FLUSH };
 static const char *const kind_names[] = { "last_flush", "end", "subset", "flush" };
 
 struct paths {
-    char disk[4200], wlog[4200], img[4200], dump[4200], errlog[4200];
-    const char *list[5];
+    char disk[4200], wlog[4200], img[4200], dump[4200], errlog[4200], out[4200];
+    char imgs[VM_CHECK_MAX][4200];    /* a check boot's images (xfs, btrfs) */
+    const char *list[6 + VM_CHECK_MAX];
 };
+#define N_PATHS (6 + VM_CHECK_MAX)
+
+/* The kit's empty image of cfg's file system. */
+void vm_base_image(const struct vm_config *cfg, char *buf, size_t len)
+{
+    const char *fs = vm_fs_name(cfg);
+    if (strcmp(fs, "ext4") == 0)
+        snprintf(buf, len, "%s/base.img", vm_kit_dir(cfg));
+    else
+        snprintf(buf, len, "%s/base-%s.img", vm_kit_dir(cfg), fs);
+}
 
 struct ledger_view {
     const struct vm_trial *t;
@@ -96,20 +108,28 @@ static int in_path(const char *prog)
 int vm_kit_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
     const char *kit = vm_kit_dir(cfg);
-    static const char *const need[] = { "vmlinux", "initramfs.cpio", "base.img" };
+    static const char *const need[] = { "vmlinux", "initramfs.cpio", "" };
     char p[4200];
     for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", kit, need[i]);
+        if (need[i][0])
+            snprintf(p, sizeof p, "%s/%s", kit, need[i]);
+        else
+            vm_base_image(cfg, p, sizeof p);
         if (access(p, R_OK) < 0) {
             snprintf(err, errlen, "no guest kit: %s is missing (run `make vm`)", p);
             return -ENOENT;
         }
     }
-    const char *tools[] = { cfg->qemu ? cfg->qemu : "qemu-system-x86_64", "e2fsck", "debugfs" };
+    const char *fs = vm_fs_name(cfg);
+    int xfs = strcmp(fs, "xfs") == 0, btrfs = strcmp(fs, "btrfs") == 0;
+    const char *tools[] = { cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
+                            xfs ? "xfs_repair" : btrfs ? "btrfs" : "e2fsck",
+                            xfs || btrfs ? "true" : "debugfs" };
+    const char *pkgs[] = { "qemu-system-x86", xfs ? "xfsprogs" : btrfs ? "btrfs-progs" : "e2fsprogs",
+                           "e2fsprogs" };
     for (size_t i = 0; i < 3; i++) {
         if (!in_path(tools[i])) {
-            snprintf(err, errlen, "%s is not installed (apt-get install %s)", tools[i],
-                     i == 0 ? "qemu-system-x86" : "e2fsprogs");
+            snprintf(err, errlen, "%s is not installed (apt-get install %s)", tools[i], pkgs[i]);
             return -ENOENT;
         }
     }
@@ -121,21 +141,41 @@ int vm_kit_check(const struct vm_config *cfg, char *err, size_t errlen)
 }
 
 /* Copies the file at from over to (created or truncated). */
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+int vm_copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
     if (in < 0 || (out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
         rc = -errno;
         snprintf(err, errlen, "open(%s): %s", in < 0 ? from : to, strerror(errno));
     }
-    while (rc == 0) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 24, 0);
-        if (n == 0)
+    /* Only the data extents: the XFS and Btrfs images are mostly holes. */
+    struct stat st;
+    if (rc == 0 && (fstat(in, &st) < 0 || ftruncate(out, st.st_size) < 0)) {
+        rc = -errno;
+        snprintf(err, errlen, "fstat/ftruncate(%s): %s", to, strerror(errno));
+    }
+    off_t at = 0;
+    while (rc == 0 && at < st.st_size) {
+        off_t data = lseek(in, at, SEEK_DATA), hole;
+        if (data < 0 && errno == ENXIO)
             break;
-        if (n < 0 && errno != EINTR) {
+        if (data < 0 || (hole = lseek(in, data, SEEK_HOLE)) < 0) {
             rc = -errno;
-            snprintf(err, errlen, "copy_file_range(%s, %s): %s", from, to, strerror(errno));
+            snprintf(err, errlen, "lseek(%s): %s", from, strerror(errno));
+            break;
         }
+        loff_t src = data, dst = data;
+        while (rc == 0 && src < hole) {
+            ssize_t n = copy_file_range(in, &src, out, &dst, (size_t)(hole - src), 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                rc = n < 0 ? -errno : -EIO;
+                snprintf(err, errlen, "copy_file_range(%s, %s): %s", from, to,
+                         n < 0 ? strerror(errno) : "short");
+            }
+        }
+        at = hole;
     }
     if (in >= 0)
         close(in);
@@ -220,15 +260,13 @@ void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
     }
 }
 
-static int judge_image(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
-                       const struct wal_strategy *st, uint64_t cut, struct image_result *r,
-                       char *err, size_t errlen)
+/* The verifier and the drop model on p->dump (or an empty log when
+ * r->log_missing). */
+static int verify_image(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
+                        const struct wal_strategy *st, uint64_t cut, struct image_result *r,
+                        char *err, size_t errlen)
 {
-    int rc = check_fs(p, r);
-    if (rc < 0) {
-        snprintf(err, errlen, "e2fsck/debugfs on %s: %s", p->img, strerror(-rc));
-        return rc;
-    }
+    int rc;
     struct ledger_view view = { t, cut };
     uint32_t size = t->record_size ? t->record_size : cfg->entry_size;
     struct verifier_ledger l = { .entry_size = size, .written = t->entries,
@@ -256,6 +294,18 @@ static int judge_image(const struct paths *p, const struct vm_config *cfg, const
     return 0;
 }
 
+static int judge_image(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
+                       const struct wal_strategy *st, uint64_t cut, struct image_result *r,
+                       char *err, size_t errlen)
+{
+    int rc = check_fs(p, r);
+    if (rc < 0) {
+        snprintf(err, errlen, "e2fsck/debugfs on %s: %s", p->img, strerror(-rc));
+        return rc;
+    }
+    return verify_image(p, cfg, t, st, cut, r, err, errlen);
+}
+
 /* The time by which flush entry e had certainly not reached the log. */
 static uint64_t flush_cut(const struct vm_trial *t, const struct vm_log_entry *e)
 {
@@ -265,25 +315,18 @@ static uint64_t flush_cut(const struct vm_trial *t, const struct vm_log_entry *e
     return t->kill_ns;
 }
 
-struct plan {
-    enum image_kind kind;
-    size_t upto;
-    uint64_t cut;
-    int subset;
-};
-
-static size_t plan_images(const struct vm_config *cfg, const struct vm_trial *t,
-                          const struct vm_log *log, uint64_t *rng, struct plan *out, size_t cap)
+size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
+                          const struct vm_log *log, uint64_t *rng, struct vm_plan *out, size_t cap)
 {
     size_t n = 0, last = log->n_flushes ? log->flushes[log->n_flushes - 1] + 1 : 0;
-    out[n++] = (struct plan){ IMG_LAST_FLUSH, last, t->kill_ns, 0 };
-    out[n++] = (struct plan){ IMG_END, log->n, t->kill_ns, 0 };
+    out[n++] = (struct vm_plan){ IMG_LAST_FLUSH, last, t->kill_ns, 0 };
+    out[n++] = (struct vm_plan){ IMG_END, log->n, t->kill_ns, 0 };
     for (unsigned i = 0; i < cfg->subset_images && n < cap && last < log->n; i++)
-        out[n++] = (struct plan){ IMG_SUBSET, log->n, t->kill_ns, 1 };
+        out[n++] = (struct vm_plan){ IMG_SUBSET, log->n, t->kill_ns, 1 };
     for (unsigned i = 0; i < cfg->flush_images && n < cap && log->n_flushes > 1; i++) {
         size_t j = (size_t)(splitmix(rng) % (log->n_flushes - 1));
         const struct vm_log_entry *e = &log->entries[log->flushes[j]];
-        out[n++] = (struct plan){ IMG_FLUSH, log->flushes[j] + 1, flush_cut(t, e), 0 };
+        out[n++] = (struct vm_plan){ IMG_FLUSH, log->flushes[j] + 1, flush_cut(t, e), 0 };
     }
     return n;
 }
@@ -310,13 +353,11 @@ static void add_image(struct vm_summary *s, const struct image_result *r, uint64
     s->predicted_lost_total += r->predicted_lost;
 }
 
-static int build_image(const struct paths *p, const char *kit, const struct vm_log *log,
-                       int wlog_fd, const struct plan *pl, uint64_t *rng, char *err,
+int vm_build_image(const char *img, const char *base, const struct vm_log *log,
+                       int wlog_fd, const struct vm_plan *pl, uint64_t *rng, char *err,
                        size_t errlen)
 {
-    char base[4200];
-    snprintf(base, sizeof base, "%s/base.img", kit);
-    int rc = copy_file(base, p->img, err, errlen);
+    int rc = vm_copy_file(base, img, err, errlen);
     if (rc < 0)
         return rc;
     unsigned char *skip = NULL;
@@ -327,15 +368,15 @@ static int build_image(const struct paths *p, const char *kit, const struct vm_l
     }
     for (size_t i = last; skip && i < log->n; i++)
         skip[i] = splitmix(rng) & 1;
-    int fd = open(p->img, O_RDWR | O_CLOEXEC);
+    int fd = open(img, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         rc = -errno;
-        snprintf(err, errlen, "open(%s): %s", p->img, strerror(errno));
+        snprintf(err, errlen, "open(%s): %s", img, strerror(errno));
     } else {
         rc = vm_log_replay(log, wlog_fd, fd, pl->upto, skip, err, errlen);
         if (close(fd) < 0 && rc == 0) {
             rc = -errno;
-            snprintf(err, errlen, "close(%s): %s", p->img, strerror(errno));
+            snprintf(err, errlen, "close(%s): %s", img, strerror(errno));
         }
     }
     free(skip);
@@ -344,7 +385,7 @@ static int build_image(const struct paths *p, const char *kit, const struct vm_l
 
 /* One line per image on stderr when $FSYNCLAB_VM_TRACE is set (the figures
  * of docs/ground-truth.md come from these lines). */
-static void trace_image(const struct vm_summary *s, uint64_t seed, const struct plan *pl,
+static void trace_image(const struct vm_summary *s, uint64_t seed, const struct vm_plan *pl,
                         size_t entries, const struct image_result *r)
 {
     if (!getenv("FSYNCLAB_VM_TRACE"))
@@ -380,13 +421,53 @@ static void export_trial(const struct vm_config *cfg, const struct vm_trial *t,
     free(flush_ns);
 }
 
+/* XFS and Btrfs: the images of one trial built, checked in one check boot
+ * (check.c), then judged. */
+static int judge_booted(const struct paths *p, const struct vm_config *cfg, const struct vm_env *env,
+                        const struct vm_trial *t, uint64_t seed, struct vm_summary *s,
+                        const struct vm_log *log, int wlog_fd, const struct vm_plan *plans, size_t n,
+                        uint64_t *rng, char *err, size_t errlen)
+{
+    char base[4200];
+    const char *imgs[VM_CHECK_MAX];
+    struct vm_checked res[VM_CHECK_MAX];
+    vm_base_image(cfg, base, sizeof base);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        imgs[i] = p->imgs[i];
+        rc = vm_build_image(p->imgs[i], base, log, wlog_fd, &plans[i], rng, err, errlen);
+    }
+    if (rc == 0 && n)
+        rc = vm_check_images(cfg, env, imgs, n, p->out, p->errlog, res, err, errlen);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct image_result r;
+        memset(&r, 0, sizeof r);
+        r.fsck_failed = res[i].fsck_failed || res[i].mount_failed || res[i].umount_failed ||
+                        !(res[i].mounted || res[i].mount_failed);
+        r.log_missing = !res[i].has_log;
+        if (res[i].has_log)
+            rc = vm_check_extract(p->out, i, res[i].size, p->dump, err, errlen);
+        if (rc == 0)
+            rc = verify_image(p, cfg, t, &s->v.strategy, plans[i].cut, &r, err, errlen);
+        if (rc == 0) {
+            add_image(s, &r, seed);
+            trace_image(s, seed, &plans[i], log->n, &r);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        unlink(p->imgs[i]);
+    unlink(p->out);
+    return rc;
+}
+
 /* The images of one trial whose log is at p->wlog, into s. */
-static int judge_trial(const struct paths *p, const struct vm_config *cfg, const struct vm_trial *t,
-                       uint64_t seed, struct vm_summary *s, char *err, size_t errlen)
+static int judge_trial(const struct paths *p, const struct vm_config *cfg, const struct vm_env *env,
+                       const struct vm_trial *t, uint64_t seed, struct vm_summary *s, char *err,
+                       size_t errlen)
 {
     char base[4200];
     struct stat st;
-    snprintf(base, sizeof base, "%s/base.img", vm_kit_dir(cfg));
+    vm_base_image(cfg, base, sizeof base);
     if (stat(base, &st) < 0) {
         snprintf(err, errlen, "stat(%s): %s", base, strerror(errno));
         return -errno;
@@ -401,15 +482,20 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
     int rc = vm_log_parse(fd, (uint64_t)st.st_size, &log, err, errlen);
     int parsed = rc == 0;
     uint64_t rng = seed;
-    struct plan plans[64];
-    size_t n = rc == 0 ? plan_images(cfg, t, &log, &rng, plans, 64) : 0;
+    struct vm_plan plans[64];
+    size_t n = rc == 0 ? vm_plan_images(cfg, t, &log, &rng, plans, VM_CHECK_MAX) : 0;
+    if (strcmp(vm_fs_name(cfg), "ext4") != 0) {
+        if (rc == 0)
+            rc = judge_booted(p, cfg, env, t, seed, s, &log, fd, plans, n, &rng, err, errlen);
+        n = 0;
+    }
     struct image_result worst;
     memset(&worst, 0, sizeof worst);
     const char *worst_name = "none";
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct image_result r;
         memset(&r, 0, sizeof r);
-        rc = build_image(p, vm_kit_dir(cfg), &log, fd, &plans[i], &rng, err, errlen);
+        rc = vm_build_image(p->img, base, &log, fd, &plans[i], &rng, err, errlen);
         if (rc == 0)
             rc = judge_image(p, cfg, t, &s->v.strategy, plans[i].cut, &r, err, errlen);
         if (rc == 0)
@@ -450,8 +536,8 @@ static int one_trial(const struct paths *p, const struct vm_config *cfg, const s
                      char *err, size_t errlen)
 {
     char base[4200], name[32];
-    snprintf(base, sizeof base, "%s/base.img", vm_kit_dir(cfg));
-    int rc = copy_file(base, p->disk, err, errlen);
+    vm_base_image(cfg, base, sizeof base);
+    int rc = vm_copy_file(base, p->disk, err, errlen);
     int fd = rc == 0 ? open(p->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     if (rc == 0 && (fd < 0 || close(fd) < 0)) {
         rc = -errno;
@@ -467,10 +553,11 @@ static int one_trial(const struct paths *p, const struct vm_config *cfg, const s
     a.kill_after_s = within * (double)(splitmix(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append,
              "fsl_strategy=%s fsl_writers=%u fsl_entry_size=%u fsl_sync_method=%s "
-             "fsl_entries=%" PRIu64 "%s", wal_strategy_name(st, name, sizeof name),
+             "fsl_entries=%" PRIu64 "%s fsl_fs=%s%s%s", wal_strategy_name(st, name, sizeof name),
              cfg->writers ? cfg->writers : 1, cfg->entry_size,
              wal_sync_method_name(cfg->sync_method), t_entries(cfg),
-             cfg->no_dirsync ? " fsl_dirsync=0" : "");
+             cfg->no_dirsync ? " fsl_dirsync=0" : "", vm_fs_name(cfg),
+             cfg->mount_opts ? " fsl_mopts=" : "", cfg->mount_opts ? cfg->mount_opts : "");
     struct vm_trial t;
     memset(&t, 0, sizeof t);
     t.entries = t_entries(cfg);
@@ -485,7 +572,7 @@ static int one_trial(const struct paths *p, const struct vm_config *cfg, const s
         s->syncs_seen += t.n_syncs;
         if (t.ready_ns && t.ready_ns - t.start_ns > s->boot_ns_max)
             s->boot_ns_max = t.ready_ns - t.start_ns;
-        rc = judge_trial(p, cfg, &t, seed, s, err, errlen);
+        rc = judge_trial(p, cfg, env, &t, seed, s, err, errlen);
     }
     trial_free(&t);
     return rc;
@@ -499,11 +586,17 @@ static void make_paths(struct paths *p, const char *dir)
     snprintf(p->img, sizeof p->img, "%s/fsynclab-vm-%ld-image.img", dir, pid);
     snprintf(p->dump, sizeof p->dump, "%s/fsynclab-vm-%ld-LOG", dir, pid);
     snprintf(p->errlog, sizeof p->errlog, "%s/fsynclab-vm-%ld-qemu.err", dir, pid);
+    snprintf(p->out, sizeof p->out, "%s/fsynclab-vm-%ld-out.img", dir, pid);
     p->list[0] = p->disk;
     p->list[1] = p->wlog;
     p->list[2] = p->img;
     p->list[3] = p->dump;
     p->list[4] = p->errlog;
+    p->list[5] = p->out;
+    for (size_t i = 0; i < VM_CHECK_MAX; i++) {
+        snprintf(p->imgs[i], sizeof p->imgs[i], "%s/fsynclab-vm-%ld-image%zu.img", dir, pid, i);
+        p->list[6 + i] = p->imgs[i];
+    }
 }
 
 int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strategies, size_t n,
@@ -531,7 +624,7 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
     }
     static struct paths p;
     make_paths(&p, cfg->dir ? cfg->dir : ".");
-    vm_signals_install(p.list, 5);
+    vm_signals_install(p.list, N_PATHS);
     vm_accel_probe(cfg, p.errlog, env);
     if (strcmp(env->accel, "none") == 0) {
         snprintf(err, errlen, "FSYNCLAB_VM_ACCEL=kvm: %s", env->probe);
@@ -548,7 +641,7 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
                 progress(progress_arg, i, k + 1, cfg->trials);
         }
     }
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < N_PATHS; i++)
         unlink(p.list[i]);
     vm_signals_restore();
     return rc;

@@ -116,7 +116,42 @@ struct vm_config {
     /* Called after each trial (a timeline's capture); NULL: not called. */
     void (*trial_done)(void *arg, const struct vm_trial_events *ev);
     void *trial_done_arg;
+    const char *fs;               /* "ext4" (NULL), "xfs" or "btrfs" */
+    const char *mount_opts;       /* -o of the guest's mounts, NULL: the defaults */
+    /* crash --vm --target contract (program.c) */
+    const char *run_cmd, *check_cmd;
+    unsigned memory_mib;          /* the guest's memory (0: VM_PROGRAM_MEMORY_MIB) */
 };
+#define VM_PROGRAM_MEMORY_MIB 512u
+struct vm_env;
+
+/* ---- any program in the guest (program.c) ---------------------------------------
+ * The contract's --run command runs in the guest on the data disk (the
+ * host's root read-only over virtio-9p); each image is checked in one
+ * check boot a trial with --check.  Counts are per image. */
+struct vm_prog_summary {
+    uint32_t trials, images, images_lost, fsck_failed, check_failed;
+    uint64_t acks_seen, acked_total, lost_max, lost_total;
+    uint64_t boot_ns_max, check_ns_total;
+};
+int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struct vm_env *env,
+                   void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
+                   char *err, size_t errlen);
+unsigned vm_memory_mib(const struct vm_config *cfg);
+cJSON *vm_program_body(const struct vm_config *cfg, const struct vm_env *env,
+                       const struct vm_prog_summary *s);
+void vm_program_table(FILE *to, const struct vm_config *cfg, const struct vm_env *env,
+                      const struct vm_prog_summary *s);
+
+/* The file systems the kit has (VM_FILESYSTEMS, for messages), and 0 when
+ * fs is one of them.  Mount options: letters, digits and "=,_.:-" only
+ * (they travel on the kernel command line), at most VM_MOUNT_OPTS_MAX. */
+#define VM_FILESYSTEMS "ext4, xfs, btrfs"
+#define VM_MOUNT_OPTS_MAX 100
+int vm_fs_valid(const char *fs);
+int vm_mount_opts_valid(const char *opts);
+/* cfg's file system, "ext4" when none was given. */
+const char *vm_fs_name(const struct vm_config *cfg);
 
 struct vm_summary {
     struct verifier_summary v;    /* one verifier "trial" per image */
@@ -192,22 +227,53 @@ struct vm_trial {
     uint32_t record_size;          /* from the R line: the entry size, padded for O_DIRECT */
     int done;                     /* the writer acknowledged every entry */
     char error[200];              /* an E line, or "" */
+    /* A program's `ack KEY` lines (program.c): each goes here, counted in acks. */
+    void (*on_key)(void *ctx, const char *key, uint64_t now);
+    void *key_ctx;
     char tail[400];               /* the console's last bytes, for messages */
 };
 
 struct vm_guest_args {
     const char *qemu, *accel, *kit;
     const char *disk, *wlog, *errlog;   /* scratch paths */
-    char append[256];                    /* the kernel command line's fsl_* part */
+    char append[1024];                   /* the kernel command line's fsl_* part */
     double kill_after_s;                 /* the kill comes this long after the first ack */
     double boot_timeout_s;
+    /* A check boot (vm_guest_check): out is the output disk, images the
+     * disks it mounts in turn (at most VM_CHECK_MAX). */
+    const char *out;
+    const char *const *images;
+    size_t n_images;
+    int root9p;                   /* the host's root, read-only over virtio-9p */
+    unsigned memory_mib;          /* 0: 256 */
 };
+#define VM_CHECK_MAX 15
+#define VM_CHECK_SLOT (64ull << 20)   /* a /LOG's slot on the output disk */
 
 /* Boots the guest, reads its console into t (which has entries and ack_ns
  * set up), kills QEMU's process group kill_after_s after the first ack (or
  * once the writer is done) and reaps it.  Returns 0, or an error with the
  * console's or QEMU's last words in err. */
 int vm_guest_trial(const struct vm_guest_args *a, struct vm_trial *t, char *err, size_t errlen);
+/* A check boot: the guest mounts a->images in turn and copies each /LOG
+ * to its slot of a->out; each console line (F, M, U, E) goes to line(ctx,
+ * text).  Returns 0 once the guest said C, else an error (timeout, QEMU's
+ * last words).  QEMU is killed and reaped either way. */
+int vm_guest_check(const struct vm_guest_args *a, void (*line)(void *ctx, const char *text),
+                   void *ctx, char *err, size_t errlen);
+/* What a check boot found of one image (check.c). */
+struct vm_checked {
+    int mounted, mount_failed, umount_failed, has_log, fsck_failed;
+    uint64_t size;                /* of /LOG */
+};
+/* Checks the n images (XFS, Btrfs) in one check boot with out as the
+ * output disk, then runs the file system's checker on the host on each. */
+int vm_check_images(const struct vm_config *cfg, const struct vm_env *env,
+                    const char *const *images, size_t n, const char *out, const char *errlog,
+                    struct vm_checked *res, char *err, size_t errlen);
+/* Copies image i's /LOG (size bytes) out of the output disk to dump. */
+int vm_check_extract(const char *out, size_t i, uint64_t size, const char *dump, char *err,
+                     size_t errlen);
 /* Probes KVM (a short boot that must print a line in time), fills env. */
 void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct vm_env *env);
 /* Handles one console line into t at host time now. */
@@ -229,6 +295,20 @@ struct vm_compare {
 };
 void vm_compare(const struct vm_trial *t, uint64_t cut_ns, uint64_t recovered,
                 struct vm_compare *out);
+
+/* The images of a trial (run.c): which log entries each replays. */
+struct vm_plan {
+    int kind;                     /* last_flush, end, subset, flush */
+    size_t upto;                  /* entries [0, upto) */
+    uint64_t cut;                 /* acks read by then count */
+    int subset;                   /* writes after the last flush kept at random */
+};
+size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
+                      const struct vm_log *log, uint64_t *rng, struct vm_plan *out, size_t cap);
+int vm_build_image(const char *img, const char *base, const struct vm_log *log, int wlog_fd,
+                   const struct vm_plan *pl, uint64_t *rng, char *err, size_t errlen);
+int vm_copy_file(const char *from, const char *to, char *err, size_t errlen);
+void vm_base_image(const struct vm_config *cfg, char *buf, size_t len);
 
 /* Runs argv (stdout and stderr to /dev/null) and returns its exit status
  * (0..255), or a negative errno when it could not run or was killed. */

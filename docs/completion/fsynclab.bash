@@ -12,7 +12,7 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
   --json $_fsynclab_common"
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
-  --target --set --run --check --seconds --cuts --keep --vm --check-timeout
+  --target --set --run --check --seconds --cuts --keep --vm --check-timeout --fs --mount-opts
   --no-fail --junit --shard --timeline --timeline-trial --html"
 _fsynclab_merge="--junit --no-fail"
 _fsynclab_record="--root --journal"

@@ -1,0 +1,472 @@
+/* DESIGN: any program in the guest: `crash --vm --target contract`.
+ *
+ * The guest sees the host's root file system read-only over virtio-9p, so
+ * every installed program runs there unchanged (static and Go programs
+ * too, which LD_PRELOAD cannot see).  The guest's init builds a root of
+ * tmpfs with the host's top-level directories bound into it, tmpfs on /tmp
+ * and /run and the data disk on /data, and runs the contract's --run
+ * command under /bin/sh in /data (FSYNCLAB_DATA=/data).  Its `ack KEY`
+ * lines are the console; the host timestamps each as it reads it (a lower
+ * bound of what the program acknowledged) and cuts the power as for the
+ * writer (vm_guest_trial).  The images are those of a writer's trial
+ * (vm_plan_images).  One check boot a trial takes them all: for each, a
+ * mount and unmount (the log replay of a real mount), the file system's
+ * own checker from the host's root (e2fsck -fn, xfs_repair -n, btrfs
+ * check), a mount, the --check command on it, whose lines are the keys it
+ * found.  An acknowledged key read before an image's cut and not found on
+ * it is lost.  A failed mount, checker or check is counted, never hidden.
+ *
+ * The commands reach the guest as script files in the scratch directory,
+ * which the guest sees through the shared root at the same path.  Not
+ * here yet: the recorder's journal from inside the guest, so no model's
+ * prediction stands beside these figures (the JSON says so).
+ */
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crashsim/crashsim.h"
+#include "report/report.h"
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+struct key_ack {
+    char *key;
+    uint64_t ns;
+};
+
+struct prog_trial {
+    struct key_ack *acks;
+    size_t n, cap;
+    int oom;
+};
+
+static void on_key(void *ctx, const char *key, uint64_t now)
+{
+    struct prog_trial *pt = ctx;
+    if (pt->n == pt->cap) {
+        size_t c = pt->cap ? pt->cap * 2 : 256;
+        struct key_ack *q = realloc(pt->acks, c * sizeof *q);
+        if (!q) {
+            pt->oom = 1;
+            return;
+        }
+        pt->acks = q;
+        pt->cap = c;
+    }
+    char *k = strdup(key);
+    if (!k) {
+        pt->oom = 1;
+        return;
+    }
+    pt->acks[pt->n++] = (struct key_ack){ k, now };
+}
+
+static void prog_free(struct prog_trial *pt)
+{
+    for (size_t i = 0; i < pt->n; i++)
+        free(pt->acks[i].key);
+    free(pt->acks);
+    memset(pt, 0, sizeof *pt);
+}
+
+/* ---- the check boot's lines ----------------------------------------------------------- */
+struct found {
+    char **keys;
+    size_t n, cap;
+    int mounted_fail, umount_fail, fsck_status, check_status, seen_check;
+};
+
+struct prog_check {
+    struct found *img;
+    size_t n;
+    int oom;
+    char error[200];
+};
+
+static void check_line(void *ctx, const char *text)
+{
+    struct prog_check *c = ctx;
+    if (text[0] == 'E') {
+        if (!c->error[0])
+            snprintf(c->error, sizeof c->error, "%s", text + 1);
+        return;
+    }
+    char *end;
+    unsigned long i = strtoul(text + 1, &end, 10);
+    if (end == text + 1 || i >= c->n)
+        return;
+    struct found *f = &c->img[i];
+    const char *rest = *end == ' ' ? end + 1 : end;
+    switch (text[0]) {
+    case 'M': f->mounted_fail = 1; break;
+    case 'U': f->umount_fail = 1; break;
+    case 'X': f->fsck_status = atoi(rest); break;
+    case 'S': f->check_status = atoi(rest); f->seen_check = 1; break;
+    case 'K':
+        if (f->n == f->cap) {
+            size_t cap = f->cap ? f->cap * 2 : 256;
+            char **q = realloc(f->keys, cap * sizeof *q);
+            if (!q) {
+                c->oom = 1;
+                return;
+            }
+            f->keys = q;
+            f->cap = cap;
+        }
+        if (!(f->keys[f->n] = strdup(rest)))
+            c->oom = 1;
+        else
+            f->n++;
+        break;
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Acks read by cut whose key the image did not hand back. */
+static uint64_t lost_on(const struct prog_trial *pt, struct found *f, uint64_t cut,
+                        uint64_t *acked)
+{
+    qsort(f->keys, f->n, sizeof *f->keys, cmp_str);
+    uint64_t lost = 0;
+    *acked = 0;
+    for (size_t i = 0; i < pt->n; i++) {
+        if (pt->acks[i].ns > cut)
+            continue;
+        ++*acked;
+        const char *k = pt->acks[i].key;
+        lost += bsearch(&k, f->keys, f->n, sizeof *f->keys, cmp_str) == NULL;
+    }
+    return lost;
+}
+
+/* ---- a trial ---------------------------------------------------------------------------- */
+struct prog_paths {
+    char disk[4200], wlog[4200], errlog[4200], out[4200], run[4200], check[4200];
+    char imgs[VM_CHECK_MAX][4200];
+    const char *list[6 + VM_CHECK_MAX];
+};
+
+static int write_script(const char *path, const char *cmd, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%s\n", cmd) < 0 || fclose(f) != 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
+        return rc ? rc : -EIO;
+    }
+    return 0;
+}
+
+static void judge_images(const struct vm_config *cfg, const struct prog_trial *pt,
+                         struct prog_check *c, const struct vm_plan *plans, size_t n,
+                         struct vm_prog_summary *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct found *f = &c->img[i];
+        uint64_t acked = 0, lost = 0;
+        int failed = f->mounted_fail || f->umount_fail || f->fsck_status != 0;
+        s->images++;
+        s->fsck_failed += failed;
+        if (!f->mounted_fail && (!f->seen_check || f->check_status != 0)) {
+            s->check_failed++;
+        } else if (!f->mounted_fail) {
+            lost = lost_on(pt, f, plans[i].cut, &acked);
+        }
+        s->acked_total += acked;
+        s->lost_total += lost;
+        s->images_lost += lost > 0;
+        if (lost > s->lost_max)
+            s->lost_max = lost;
+        if (getenv("FSYNCLAB_VM_TRACE"))
+            fprintf(stderr, "vm: %s image %zu (kind %d, entries %zu) acked %" PRIu64 " found %zu "
+                    "lost %" PRIu64 " fsck %d check %d%s\n", vm_fs_name(cfg), i, plans[i].kind,
+                    plans[i].upto, acked, f->n, lost, f->fsck_status, f->check_status,
+                    f->mounted_fail ? " MOUNT-FAILED" : "");
+    }
+}
+
+static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
+                       const struct vm_env *env, const struct vm_trial *t,
+                       const struct prog_trial *pt, uint64_t seed, struct vm_prog_summary *s,
+                       char *err, size_t errlen)
+{
+    char base[4200];
+    struct stat st;
+    vm_base_image(cfg, base, sizeof base);
+    int fd = stat(base, &st) == 0 ? open(p->wlog, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "open(%s): %s", p->wlog, strerror(errno));
+        return rc;
+    }
+    struct vm_log log;
+    int rc = vm_log_parse(fd, (uint64_t)st.st_size, &log, err, errlen);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    uint64_t rng = seed;
+    struct vm_plan plans[VM_CHECK_MAX];
+    size_t n = vm_plan_images(cfg, t, &log, &rng, plans, VM_CHECK_MAX);
+    const char *imgs[VM_CHECK_MAX];
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        imgs[i] = p->imgs[i];
+        rc = vm_build_image(p->imgs[i], base, &log, fd, &plans[i], &rng, err, errlen);
+    }
+    vm_log_free(&log);
+    close(fd);
+    struct found found[VM_CHECK_MAX];
+    memset(found, 0, sizeof found);
+    struct prog_check c = { found, n, 0, "" };
+    int ofd = rc == 0 ? open(p->out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    if (rc == 0 && (ofd < 0 || ftruncate(ofd, 1 << 20) < 0 || close(ofd) < 0)) {
+        rc = -errno;
+        snprintf(err, errlen, "open/ftruncate(%s): %s", p->out, strerror(errno));
+    }
+    if (rc == 0) {
+        struct vm_guest_args a = { .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
+                                   .accel = env->accel, .kit = vm_kit_dir(cfg),
+                                   .errlog = p->errlog, .boot_timeout_s = 300, .out = p->out,
+                                   .images = imgs, .n_images = n, .root9p = 1,
+                                   .memory_mib = vm_memory_mib(cfg) };
+        snprintf(a.append, sizeof a.append, "fsl_mode=progcheck fsl_fs=%s fsl_n=%zu "
+                 "fsl_script=%.400s%s%s", vm_fs_name(cfg), n, p->check,
+                 cfg->mount_opts ? " fsl_mopts=" : "", cfg->mount_opts ? cfg->mount_opts : "");
+        rc = vm_guest_check(&a, check_line, &c, err, errlen);
+        if (rc == 0 && (c.error[0] || c.oom)) {
+            snprintf(err, errlen, "check boot: %s", c.oom ? "out of memory" : c.error);
+            rc = c.oom ? -ENOMEM : -EIO;
+        }
+    }
+    if (rc == 0)
+        judge_images(cfg, pt, &c, plans, n, s);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < found[i].n; k++)
+            free(found[i].keys[k]);
+        free(found[i].keys);
+        unlink(p->imgs[i]);
+    }
+    unlink(p->out);
+    return rc;
+}
+
+static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
+                     const struct vm_env *env, uint64_t seed, struct vm_prog_summary *s,
+                     char *err, size_t errlen)
+{
+    char base[4200];
+    vm_base_image(cfg, base, sizeof base);
+    int rc = vm_copy_file(base, p->disk, err, errlen);
+    int fd = rc == 0 ? open(p->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    if (rc == 0 && (fd < 0 || close(fd) < 0)) {
+        rc = -errno;
+        snprintf(err, errlen, "open(%s): %s", p->wlog, strerror(errno));
+    }
+    if (rc < 0)
+        return rc;
+    uint64_t rng = seed;
+    struct vm_guest_args a = { .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
+                               .accel = env->accel, .kit = vm_kit_dir(cfg), .disk = p->disk,
+                               .wlog = p->wlog, .errlog = p->errlog, .boot_timeout_s = 300,
+                               .root9p = 1, .memory_mib = vm_memory_mib(cfg) };
+    double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
+    a.kill_after_s = within * (double)(splitmix(&rng) >> 11) / 9007199254740992.0;
+    snprintf(a.append, sizeof a.append, "fsl_mode=program fsl_fs=%s fsl_script=%.400s%s%s",
+             vm_fs_name(cfg), p->run, cfg->mount_opts ? " fsl_mopts=" : "",
+             cfg->mount_opts ? cfg->mount_opts : "");
+    struct prog_trial pt = { 0 };
+    struct vm_trial t;
+    memset(&t, 0, sizeof t);
+    static uint64_t none_acked[1];
+    t.ack_ns = none_acked;
+    t.on_key = on_key;
+    t.key_ctx = &pt;
+    rc = vm_guest_trial(&a, &t, err, errlen);
+    if (rc == 0 && pt.oom) {
+        snprintf(err, errlen, "out of memory for the acknowledgements");
+        rc = -ENOMEM;
+    }
+    if (rc == 0 && !t.acks) {
+        snprintf(err, errlen, "the program acknowledged nothing (no `ack KEY` line); "
+                 "console: %.300s", t.tail);
+        rc = -EIO;
+    }
+    if (rc == 0) {
+        s->trials++;
+        s->acks_seen += t.acks;
+        if (t.ready_ns && t.ready_ns - t.start_ns > s->boot_ns_max)
+            s->boot_ns_max = t.ready_ns - t.start_ns;
+        uint64_t c0 = wal_now_ns();
+        rc = check_trial(p, cfg, env, &t, &pt, seed, s, err, errlen);
+        s->check_ns_total += wal_now_ns() - c0;
+    }
+    free(t.syncs);
+    free(t.begins);
+    free(t.sizes);
+    prog_free(&pt);
+    return rc;
+}
+
+/* The scratch directory as the guest sees it: an absolute path the
+ * kernel command line can carry. */
+static int guest_dir(const char *dir, char *out, size_t len, char *err, size_t errlen)
+{
+    char *real = realpath(dir ? dir : ".", NULL);
+    if (!real) {
+        int rc = -errno;
+        snprintf(err, errlen, "realpath(%s): %s", dir ? dir : ".", strerror(errno));
+        return rc;
+    }
+    int ok = strlen(real) < 300 && strspn(real, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789/_.-+") == strlen(real);
+    if (ok)
+        snprintf(out, len, "%s", real);
+    else
+        snprintf(err, errlen, "--dir %s: the guest reads its scripts there through the kernel "
+                 "command line, which takes only letters, digits and /_.-+ (and at most 300 "
+                 "characters): use another --dir", real);
+    free(real);
+    return ok ? 0 : -EINVAL;
+}
+
+int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struct vm_env *env,
+                   void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
+                   char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    memset(env, 0, sizeof *env);
+    int rc = vm_kit_check(cfg, err, errlen);
+    static struct prog_paths p;
+    char dir[400];
+    if (rc == 0)
+        rc = guest_dir(cfg->dir, dir, sizeof dir, err, errlen);
+    if (rc < 0)
+        return rc;
+    char kv[4200];
+    snprintf(kv, sizeof kv, "%s/kernel-version", vm_kit_dir(cfg));
+    FILE *f = fopen(kv, "r");
+    if (f) {
+        if (fgets(env->kernel, sizeof env->kernel, f))
+            env->kernel[strcspn(env->kernel, "\n")] = 0;
+        fclose(f);
+    }
+    long pid = (long)getpid();
+    char *const fields[] = { p.disk, p.wlog, p.errlog, p.out, p.run, p.check };
+    static const char *const names[] = { "disk.img", "writes.log", "qemu.err", "out.img",
+                                         "run.sh", "check.sh" };
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(fields[i], 4200, "%s/fsynclab-vm-%ld-%s", dir, pid, names[i]);
+        p.list[i] = fields[i];
+    }
+    for (size_t i = 0; i < VM_CHECK_MAX; i++) {
+        snprintf(p.imgs[i], sizeof p.imgs[i], "%s/fsynclab-vm-%ld-image%zu.img", dir, pid, i);
+        p.list[6 + i] = p.imgs[i];
+    }
+    vm_signals_install(p.list, 6 + VM_CHECK_MAX);
+    rc = write_script(p.run, cfg->run_cmd, err, errlen);
+    if (rc == 0)
+        rc = write_script(p.check, cfg->check_cmd, err, errlen);
+    if (rc == 0) {
+        vm_accel_probe(cfg, p.errlog, env);
+        if (strcmp(env->accel, "none") == 0) {
+            snprintf(err, errlen, "FSYNCLAB_VM_ACCEL=kvm: %s", env->probe);
+            rc = -ENODEV;
+        }
+    }
+    uint64_t start = wal_now_ns();
+    for (uint32_t k = 0; k < cfg->trials && rc == 0; k++) {
+        if (cfg->max_seconds > 0 && (double)(wal_now_ns() - start) / 1e9 > cfg->max_seconds)
+            break;
+        rc = one_trial(&p, cfg, env, crashsim_trial_seed(cfg->seed, k), s, err, errlen);
+        if (rc == 0 && progress)
+            progress(progress_arg, k + 1, cfg->trials);
+    }
+    for (size_t i = 0; i < 6 + VM_CHECK_MAX; i++)
+        unlink(p.list[i]);
+    vm_signals_restore();
+    return rc;
+}
+
+unsigned vm_memory_mib(const struct vm_config *cfg)
+{
+    return cfg->memory_mib ? cfg->memory_mib : VM_PROGRAM_MEMORY_MIB;
+}
+
+/* ---- outputs ------------------------------------------------------------------------------- */
+cJSON *vm_program_body(const struct vm_config *cfg, const struct vm_env *env,
+                       const struct vm_prog_summary *s)
+{
+    cJSON *b = cJSON_CreateObject(), *e;
+    int ok = b && cJSON_AddStringToObject(b, "type", "crash_vm_target_ok") &&
+             cJSON_AddStringToObject(b, "target", "contract") &&
+             cJSON_AddStringToObject(b, "model", "vm") &&
+             cJSON_AddNumberToObject(b, "seed", (double)cfg->seed) &&
+             cJSON_AddNumberToObject(b, "trials", s->trials) &&
+             cJSON_AddNumberToObject(b, "images", s->images) &&
+             cJSON_AddNumberToObject(b, "acks_seen", (double)s->acks_seen) &&
+             cJSON_AddNumberToObject(b, "acked_total", (double)s->acked_total) &&
+             cJSON_AddNumberToObject(b, "acked_lost_max", (double)s->lost_max) &&
+             cJSON_AddNumberToObject(b, "acked_lost_total", (double)s->lost_total) &&
+             cJSON_AddNumberToObject(b, "images_lost", s->images_lost) &&
+             cJSON_AddNumberToObject(b, "fsck_failed", s->fsck_failed) &&
+             cJSON_AddNumberToObject(b, "check_failed", s->check_failed) &&
+             cJSON_AddNumberToObject(b, "boot_ms_max", (double)(s->boot_ns_max / 1000000)) &&
+             cJSON_AddNumberToObject(b, "check_ms_per_image",
+                                     s->images ? (double)(s->check_ns_total / s->images / 1000000) : 0) &&
+             cJSON_AddNullToObject(b, "recorder") &&
+             cJSON_AddStringToObject(b, "recorder_reason", "the recorder does not run in the "
+                                     "guest yet: no model's prediction for these images") &&
+             (e = cJSON_AddObjectToObject(b, "environment")) != NULL &&
+             cJSON_AddStringToObject(e, "fs", vm_fs_name(cfg)) &&
+             (cfg->mount_opts ? cJSON_AddStringToObject(e, "mount_opts", cfg->mount_opts) != NULL
+                              : cJSON_AddNullToObject(e, "mount_opts") != NULL) &&
+             cJSON_AddNumberToObject(e, "memory_mib", vm_memory_mib(cfg)) &&
+             cJSON_AddStringToObject(e, "root", "the host's /, read-only over virtio-9p; tmpfs "
+                                     "on /tmp and /run; the data disk on /data") &&
+             cJSON_AddStringToObject(e, "accel", env->accel) &&
+             cJSON_AddStringToObject(e, "accel_probe", env->probe) &&
+             cJSON_AddStringToObject(e, "kernel", env->kernel);
+    if (!ok) {
+        cJSON_Delete(b);
+        return NULL;
+    }
+    return b;
+}
+
+void vm_program_table(FILE *to, const struct vm_config *cfg, const struct vm_env *env,
+                      const struct vm_prog_summary *s)
+{
+    fprintf(to, "%-8s %6s %6s %9s %9s %10s %11s %5s %6s\n", "fs", "trials", "images", "acked",
+            "lost max", "lost total", "images lost", "fsck", "check");
+    fprintf(to, "%-8s %6u %6u %9" PRIu64 " %9" PRIu64 " %10" PRIu64 " %11u %5u %6u\n",
+            vm_fs_name(cfg), s->trials, s->images, s->acked_total, s->lost_max, s->lost_total,
+            s->images_lost, s->fsck_failed, s->check_failed);
+    fprintf(to, "\nacked and lost count per image: acknowledged keys read before the image's "
+            "cut,\nand those of them --check did not find.  fsck: images whose mount, unmount "
+            "or\nchecker failed; check: images where --check failed.  No model's prediction:\n"
+            "the recorder does not run in the guest yet.\n");
+    fprintf(to, "guest: kernel %s, accel %s (%s), %s%s%s, %u MiB, boot max %.1f s, check "
+            "%.1f s an image\nseed %" PRIu64 " replays the kill instants and image choices.\n",
+            env->kernel, env->accel, env->probe, vm_fs_name(cfg), cfg->mount_opts ? " -o " : "",
+            cfg->mount_opts ? cfg->mount_opts : "", vm_memory_mib(cfg),
+            (double)s->boot_ns_max / 1e9,
+            s->images ? (double)s->check_ns_total / (double)s->images / 1e9 : 0.0, cfg->seed);
+}
