@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "crashsim/crashsim.h"
+#include "powerloss/powerloss.h"   /* pl_splitmix64: every random draw of a trial */
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 &&
                    ATOMIC_SHORT_LOCK_FREE == 2,
@@ -99,14 +100,5 @@ int crashsim_calibrate(const struct crashsim_config *cfg, uint64_t *p50_ns, uint
 /* trial.c: the writeback parameters, -1 meaning the kernel's own
  * (/proc/sys/vm/dirty_*_centisecs). */
 void crashsim_resolve_writeback(long expire_ms, long interval_ms, long *e, long *i);
-
-/* Every random draw of a trial derives from its seed through this. */
-static inline uint64_t crashsim_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 #endif

@@ -174,13 +174,13 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
     /* The kill comes after target_acks acknowledgements, short of the
      * last, so that it falls while the writer is still appending. */
     uint64_t rng = seed;
-    out->target_acks = 1 + crashsim_splitmix64(&rng) % (cfg->entries > 1 ? cfg->entries - 1 : 1);
-    t->extra_draw = crashsim_splitmix64(&rng);
-    t->model_seed = crashsim_splitmix64(&rng);
+    out->target_acks = 1 + pl_splitmix64(&rng) % (cfg->entries > 1 ? cfg->entries - 1 : 1);
+    t->extra_draw = pl_splitmix64(&rng);
+    t->model_seed = pl_splitmix64(&rng);
     /* What the log is written under: a stale record of another trial's
      * file fails its CRC, and the verifier knows every payload. */
-    t->l->sh->id.epoch = crashsim_splitmix64(&rng);
-    t->l->sh->id.payload_seed = crashsim_splitmix64(&rng);
+    t->l->sh->id.epoch = pl_splitmix64(&rng);
+    t->l->sh->id.payload_seed = pl_splitmix64(&rng);
 
     rc = wal_scratch_path(t->path, sizeof t->path, cfg->dir, "crash",
                           atomic_fetch_add(&scratch_counter, 1));
