@@ -62,6 +62,11 @@ struct crashsim_shared {
     _Atomic uint64_t sync_log_n;    /* syncs noted in the sync log (the last
                                        CRASHSIM_SYNC_LOG are kept) */
     struct wal_log_id id;           /* the trial's epoch and payload seed, set before fork */
+    /* The parent sleeps on wake (a futex word) until the ack that makes
+     * acked reach wake_acks (set before fork; 0: never) sets it to 1, so
+     * that it waits for the kill point without polling the writer's CPU. */
+    uint64_t wake_acks;
+    _Atomic uint32_t wake;
     char error[4608];               /* the writer's setup failure (names the path) */
 };
 #define CRASHSIM_HEADER_BYTES \
