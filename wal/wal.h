@@ -87,7 +87,6 @@ int wal_recover_fd(int fd, uint64_t epoch, struct wal_recovery *out,
                    void (*record)(void *arg, uint64_t seq, const unsigned char *payload,
                                   uint32_t len),
                    void *arg);
-const char *wal_stop_name(enum wal_stop stop);
 
 /* ---- storage seam -------------------------------------------------------- */
 enum wal_sync_method {
