@@ -26,6 +26,10 @@ check "curve --help prints curve's options" \
 check "fsynclab --help still prints every command's options" \
   '$bin --help | grep -q "^bench options" && $bin --help | grep -q "^crash options" && $bin --help | grep -q "^curve options"'
 
+run "$bin" crash --vm --model torn --dir "$dir"
+check "crash --vm refuses a model other than drop, naming it, exit 2 (before looking for a guest kit)" \
+  '[ $rc -eq 2 ] && grep -q "crash --vm: --model torn does not apply: the guest.s kernel is the model" <<<"$err"'
+
 run "$bin" bench --dir "$dir" --entreis 5
 check "an unknown option is named, with the nearest one, exit 2" \
   '[ $rc -eq 2 ] && grep -q "unknown option \"--entreis\"; did you mean --entries?" <<<"$err"'
