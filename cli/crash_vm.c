@@ -6,8 +6,8 @@
  * long after the first acknowledgement the kill may come, for experiments
  * that need the guest to run longer (docs/lab.md); $FSYNCLAB_VM_DIRSYNC=0 has
  * the guest create its file without syncing the directory, for the
- * experiment of docs/ground-truth.md.  --model does not
- * apply: the kernel is the model, and the drop model is what it is compared
+ * experiment of docs/ground-truth.md.  --model other than drop is refused (it does not
+ * apply): the kernel is the model, and the drop model is what it is compared
  * with.  Defaults differ from crash's because a trial costs seconds: 3
  * trials, no time budget, and the guest appends until the kill
  * (VM_DEFAULT_ENTRIES). */
@@ -43,6 +43,13 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
                              .flush_images = VM_DEFAULT_FLUSH_IMAGES,
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES,
                              .fs = o->vm_fs, .mount_opts = o->vm_mount_opts };
+    /* The guest's kernel decides what survives; its images are compared
+     * with drop, so any other model would be silently ignored. */
+    if (o->model_name && strcmp(o->model_name, "drop") != 0)
+        return cli_usage_error("crash --vm: --model %s does not apply: the guest's kernel is "
+                               "the model, and its images are compared with drop; leave --model "
+                               "out (or give drop), or run crash without --vm for that model",
+                               o->model_name);
     const char *dirsync = getenv("FSYNCLAB_VM_DIRSYNC");
     cfg.no_dirsync = dirsync && strcmp(dirsync, "0") == 0;
     const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");

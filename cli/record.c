@@ -42,9 +42,15 @@ int cli_crash_target(struct cli *o)
         .trials = o->have_trials ? o->trials : 3, .seconds = o->seconds > 0 ? o->seconds : 3, .cuts = o->cuts, .seed = o->seed,
         .keep = o->keep, .nsettings = o->nsettings};
     memcpy(cfg.settings, o->settings, sizeof cfg.settings);
-    if (o->model_name && recorder_model_parse(o->model_name, &cfg.model) < 0)
+    if (o->model_name && recorder_model_parse(o->model_name, &cfg.model) < 0) {
+        enum crashsim_model log_only;
+        if (crashsim_model_parse(o->model_name, &log_only) == 0)   /* a name crash knows */
+            return cli_usage_error("--model %s does not apply with --target: it models fsynclab's "
+                                   "own log (crash without --target); a target's images take "
+                                   RECORDER_MODELS, o->model_name);
         return cli_usage_error("--model: \"%s\" with --target; allowed: " RECORDER_MODELS,
                                o->model_name);
+    }
     int rc = check_timeout(o->check_timeout, &cfg.check_timeout_ms);
     if (rc)
         return rc;
@@ -249,8 +255,13 @@ int cli_image(int argc, char **argv)
     enum recorder_model model = RECORDER_DROP;
     if (!o.journal || !o.snapshot || !o.out)
         return cli_usage_error("image: give --journal FILE --snapshot DIR --out DIR%s", "");
-    if (o.model_name && recorder_model_parse(o.model_name, &model) < 0)
+    if (o.model_name && recorder_model_parse(o.model_name, &model) < 0) {
+        enum crashsim_model log_only;
+        if (crashsim_model_parse(o.model_name, &log_only) == 0)   /* a name crash knows */
+            return cli_usage_error("--model %s does not apply to image: it models fsynclab's own "
+                                   "log (crash); image takes " RECORDER_MODELS, o.model_name);
         return cli_usage_error("--model: \"%s\"; allowed for image: " RECORDER_MODELS, o.model_name);
+    }
     char *end = NULL;
     double at_ms = o.at && strcmp(o.at, "end") != 0 ? strtod(o.at, &end) : -1;
     if (end && (*end || end == o.at || !(at_ms >= 0)))

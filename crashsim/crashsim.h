@@ -112,22 +112,6 @@ uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index);
 /* How many trials cfg asks of this process: all of them, or a shard's share. */
 uint32_t crashsim_trials_planned(const struct crashsim_config *cfg);
 
-/* ---- failure points at the seam (libfiu) ---------------------------------
- * Checked with fiu_fail() inside the wrapper.  The failinfo decides what a
- * failing point does: CRASHSIM_FIU_DIE makes the writer raise(SIGKILL) on
- * the spot; CRASHSIM_FIU_ERRNO(e) makes the call return -e (NULL: -EIO).
- *   write/before  before the ledger notes the write and before pwrite
- *   write/after   after pwrite returned, before the ledger marks it done
- *   sync/before   after the ledger notes a sync in flight, before the sync
- *                 (dying here is a crash in the middle of a sync)
- *   sync/after    after the sync returned, before the ledger publishes it */
-#define CRASHSIM_FIU_WRITE_BEFORE "crashsim/write/before"
-#define CRASHSIM_FIU_WRITE_AFTER "crashsim/write/after"
-#define CRASHSIM_FIU_SYNC_BEFORE "crashsim/sync/before"
-#define CRASHSIM_FIU_SYNC_AFTER "crashsim/sync/after"
-#define CRASHSIM_FIU_DIE ((void *)(intptr_t)-1)
-#define CRASHSIM_FIU_ERRNO(e) ((void *)(intptr_t)(e))
-
 /* ---- the ledger ----------------------------------------------------------
  * One anonymous MAP_SHARED mapping, sized for entries records of entry_size
  * bytes (seq s lives at offset (s-1) * entry_size), shared by a parent and
@@ -178,7 +162,6 @@ struct crashsim_ledger_state {
     uint64_t sync_inflight_ns;  /* start of the oldest of them, 0 if none */
     uint64_t sync_inflight_bytes;   /* the prefix that one would cover */
 };
-void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out);
 uint64_t crashsim_ledger_write_ns(const struct crashsim_ledger *l, uint64_t seq);   /* 0: not done */
 uint64_t crashsim_ledger_ack_ns(const struct crashsim_ledger *l, uint64_t seq);     /* 0: not acked */
 
@@ -207,14 +190,6 @@ uint64_t crashsim_ledger_sync_count(const struct crashsim_ledger *l);
 int crashsim_ledger_sync_event(const struct crashsim_ledger *l, uint64_t i,
                                struct crashsim_sync_event *out);
 
-/* ---- the wrapper ---------------------------------------------------------
- * Wraps inner (taking ownership: closing the wrapper closes inner) so that
- * every call is recorded in l.  writes_durable: each completed write is
- * durable by itself (O_DSYNC, O_DIRECT_DSYNC), so it is published as a
- * sync. */
-int crashsim_file_wrap(struct wal_file *inner, struct crashsim_ledger *l, int writes_durable,
-                       struct wal_file **out);
-
 /* ---- applying a model ------------------------------------------------------ */
 struct crashsim_damage {
     uint64_t size_before, size_after;
@@ -226,30 +201,8 @@ struct crashsim_damage {
     uint64_t lied_bytes;         /* lie: of the durable prefix, lost all the same */
 };
 
-/* Applies model to the log in fd (open for reading and writing) as the
- * ledger l describes it, for a crash at crash_ns; seed drives the random
- * choices.  expire_ms / interval_ms are the writeback model's (>= 0;
- * interval 0 means the flusher never runs). */
-int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
-                         uint64_t seed, uint64_t crash_ns, long expire_ms, long interval_ms,
-                         struct crashsim_damage *out, char *err, size_t errlen);
-
 /* ---- one trial ------------------------------------------------------------ */
-enum crashsim_kill {
-    CRASHSIM_KILL_RANDOM = 0,   /* at a random instant while entries are acknowledged */
-    CRASHSIM_KILL_WAIT,         /* only when the writer died at a failure point, an
-                                   append failed, it acknowledged every entry (and,
-                                   under batch, the flusher synced them all), or the
-                                   deadline came */
-};
-
-struct crashsim_trial_opts {
-    enum crashsim_kill kill;
-    uint64_t deadline_ns;                  /* CLOCK_MONOTONIC; 0: one minute from now */
-    void (*child_hook)(void *arg);         /* run in the writer right after fork */
-    void *hook_arg;
-    long writeback_expire_ms, writeback_interval_ms;   /* < 0: /proc */
-};
+struct crashsim_trial_opts;   /* crashsim/internal.h: the kill mode, a deadline, a hook (tests) */
 
 enum crashsim_writer {
     CRASHSIM_WRITER_STARTING = 0,

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "crashsim/crashsim.h"
+#include "powerloss/powerloss.h"   /* pl_splitmix64: every random draw of a trial */
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 &&
                    ATOMIC_SHORT_LOCK_FREE == 2,
@@ -61,6 +62,11 @@ struct crashsim_shared {
     _Atomic uint64_t sync_log_n;    /* syncs noted in the sync log (the last
                                        CRASHSIM_SYNC_LOG are kept) */
     struct wal_log_id id;           /* the trial's epoch and payload seed, set before fork */
+    /* The parent sleeps on wake (a futex word) until the ack that makes
+     * acked reach wake_acks (set before fork; 0: never) sets it to 1, so
+     * that it waits for the kill point without polling the writer's CPU. */
+    uint64_t wake_acks;
+    _Atomic uint32_t wake;
     char error[4608];               /* the writer's setup failure (names the path) */
 };
 #define CRASHSIM_HEADER_BYTES \
@@ -100,13 +106,56 @@ int crashsim_calibrate(const struct crashsim_config *cfg, uint64_t *p50_ns, uint
  * (/proc/sys/vm/dirty_*_centisecs). */
 void crashsim_resolve_writeback(long expire_ms, long interval_ms, long *e, long *i);
 
-/* Every random draw of a trial derives from its seed through this. */
-static inline uint64_t crashsim_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+/* ---- for crashsim's files and its own test (tests/test_crashsim.c) ---------- */
+
+/* ---- failure points at the seam (libfiu) ---------------------------------
+ * Checked with fiu_fail() inside the wrapper.  The failinfo decides what a
+ * failing point does: CRASHSIM_FIU_DIE makes the writer raise(SIGKILL) on
+ * the spot; CRASHSIM_FIU_ERRNO(e) makes the call return -e (NULL: -EIO).
+ *   write/before  before the ledger notes the write and before pwrite
+ *   write/after   after pwrite returned, before the ledger marks it done
+ *   sync/before   after the ledger notes a sync in flight, before the sync
+ *                 (dying here is a crash in the middle of a sync)
+ *   sync/after    after the sync returned, before the ledger publishes it */
+#define CRASHSIM_FIU_WRITE_BEFORE "crashsim/write/before"
+#define CRASHSIM_FIU_WRITE_AFTER "crashsim/write/after"
+#define CRASHSIM_FIU_SYNC_BEFORE "crashsim/sync/before"
+#define CRASHSIM_FIU_SYNC_AFTER "crashsim/sync/after"
+#define CRASHSIM_FIU_DIE ((void *)(intptr_t)-1)
+#define CRASHSIM_FIU_ERRNO(e) ((void *)(intptr_t)(e))
+
+/* ---- the wrapper ---------------------------------------------------------
+ * Wraps inner (taking ownership: closing the wrapper closes inner) so that
+ * every call is recorded in l.  writes_durable: each completed write is
+ * durable by itself (O_DSYNC, O_DIRECT_DSYNC), so it is published as a
+ * sync. */
+int crashsim_file_wrap(struct wal_file *inner, struct crashsim_ledger *l, int writes_durable,
+                       struct wal_file **out);
+
+/* Applies model to the log in fd (open for reading and writing) as the
+ * ledger l describes it, for a crash at crash_ns; seed drives the random
+ * choices.  expire_ms / interval_ms are the writeback model's (>= 0;
+ * interval 0 means the flusher never runs). */
+int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
+                         uint64_t seed, uint64_t crash_ns, long expire_ms, long interval_ms,
+                         struct crashsim_damage *out, char *err, size_t errlen);
+
+enum crashsim_kill {
+    CRASHSIM_KILL_RANDOM = 0,   /* at a random instant while entries are acknowledged */
+    CRASHSIM_KILL_WAIT,         /* only when the writer died at a failure point, an
+                                   append failed, it acknowledged every entry (and,
+                                   under batch, the flusher synced them all), or the
+                                   deadline came */
+};
+
+struct crashsim_trial_opts {
+    enum crashsim_kill kill;
+    uint64_t deadline_ns;                  /* CLOCK_MONOTONIC; 0: one minute from now */
+    void (*child_hook)(void *arg);         /* run in the writer right after fork */
+    void *hook_arg;
+    long writeback_expire_ms, writeback_interval_ms;   /* < 0: /proc */
+};
+
+void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out);
 
 #endif

@@ -92,10 +92,13 @@
 #include "crashsim/internal.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static size_t round_page(uint64_t n)
 {
@@ -360,7 +363,10 @@ void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_n
                                             memory_order_release, memory_order_relaxed);
     atomic_store_explicit(&l->ack_lane[seq - 1], (uint16_t)lane_tls, memory_order_relaxed);
     atomic_store_explicit(&l->ack_ns[seq - 1], ack_ns, memory_order_release);
-    atomic_fetch_add_explicit(&sh->acked, 1, memory_order_release);
+    if (atomic_fetch_add_explicit(&sh->acked, 1, memory_order_release) + 1 == sh->wake_acks) {
+        atomic_store_explicit(&sh->wake, 1, memory_order_release);
+        syscall(SYS_futex, &sh->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
 }
 
 void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out)

@@ -28,7 +28,7 @@
  *
  * Every random choice comes from the seed, so a trial's damage replays.
  */
-#include "crashsim/crashsim.h"
+#include "crashsim/internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -24,7 +24,7 @@
 uint64_t crashsim_trial_seed(uint64_t run_seed, uint32_t index)
 {
     uint64_t s = run_seed ^ ((uint64_t)index * 0xD1B54A32D192ED03ull);
-    return crashsim_splitmix64(&s);
+    return pl_splitmix64(&s);
 }
 
 /* The promise's terms, fixed before the first trial; and, when the caller

@@ -26,11 +26,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fiu.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,13 +176,15 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
     /* The kill comes after target_acks acknowledgements, short of the
      * last, so that it falls while the writer is still appending. */
     uint64_t rng = seed;
-    out->target_acks = 1 + crashsim_splitmix64(&rng) % (cfg->entries > 1 ? cfg->entries - 1 : 1);
-    t->extra_draw = crashsim_splitmix64(&rng);
-    t->model_seed = crashsim_splitmix64(&rng);
+    out->target_acks = 1 + pl_splitmix64(&rng) % (cfg->entries > 1 ? cfg->entries - 1 : 1);
+    if (t->opts->kill == CRASHSIM_KILL_RANDOM)
+        t->l->sh->wake_acks = out->target_acks;
+    t->extra_draw = pl_splitmix64(&rng);
+    t->model_seed = pl_splitmix64(&rng);
     /* What the log is written under: a stale record of another trial's
      * file fails its CRC, and the verifier knows every payload. */
-    t->l->sh->id.epoch = crashsim_splitmix64(&rng);
-    t->l->sh->id.payload_seed = crashsim_splitmix64(&rng);
+    t->l->sh->id.epoch = pl_splitmix64(&rng);
+    t->l->sh->id.payload_seed = pl_splitmix64(&rng);
 
     rc = wal_scratch_path(t->path, sizeof t->path, cfg->dir, "crash",
                           atomic_fetch_add(&scratch_counter, 1));
@@ -255,6 +259,15 @@ static uint64_t trial_wait(struct trial *t, const struct crashsim_trial_result *
         if (opts->kill == CRASHSIM_KILL_RANDOM) {
             if (!kill_at)
                 t->kill_at = kill_at = random_kill_at(t, out->target_acks, now);
+            if (!kill_at) {
+                /* Asleep until the target ack wakes us (a round a
+                 * millisecond at most, to see a writer that died or the
+                 * deadline): no polling beside a writer that needs the CPU. */
+                uint64_t left = t->deadline - now < 1000000u ? t->deadline - now : 1000000u;
+                struct timespec ts = {0, (long)left};
+                syscall(SYS_futex, &sh->wake, FUTEX_WAIT, 0, &ts, NULL, 0);
+                continue;
+            }
             if (kill_at && now >= kill_at)
                 break;
             /* A sleep overshoots by tens of microseconds: spin the last

@@ -31,9 +31,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "powerloss/powerloss.h"
 #include "recorder/image.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 int recorder_model_parse(const char *name, enum recorder_model *out)
 {
@@ -583,7 +583,7 @@ int recorder_image_build(const struct recorder_journal *j, const char *snapshot_
     int rc = -ENOMEM;
     if (stat(snapshot_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         rc = -(errno ? errno : ENOTDIR);
-        SET_ERR("stat(%s): %s", snapshot_dir, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "stat(%s): %s", snapshot_dir, strerror(-rc));
         return rc;
     }
     if (img_new_file(&im, 1, 0) != 0 || img_new_file(&im, 1, st.st_mode & 07777) != 1)
@@ -595,7 +595,7 @@ int recorder_image_build(const struct recorder_journal *j, const char *snapshot_
     for (; i < j->n && j->recs[i]->ns <= at_ns; i++) {
         rc = img_record(&im, &p, i, j->recs[i]);
         if (rc) {
-            SET_ERR("journal record %zu (%s): %s", i, recorder_type_name(j->recs[i]->type), strerror(-rc));
+            (void)PL_ERR(err, errlen, 0, "journal record %zu (%s): %s", i, recorder_type_name(j->recs[i]->type), strerror(-rc));
             goto out;
         }
     }
@@ -609,7 +609,7 @@ int recorder_image_build(const struct recorder_journal *j, const char *snapshot_
         *stats = im.stats;
 out:
     if (rc == -ENOMEM)
-        SET_ERR("building the image: %s", strerror(ENOMEM));
+        (void)PL_ERR(err, errlen, 0, "building the image: %s", strerror(ENOMEM));
     free(p.handles);
     free(p.hfile);
     free(p.syncs);

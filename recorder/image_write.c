@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "powerloss/powerloss.h"
 #include "recorder/image.h"
 
 #define SECTOR 512u
@@ -160,14 +161,6 @@ static int img_apply(struct img_buf *b, const struct recorder_rec *r, size_t fro
     }
 }
 
-static uint64_t img_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static int img_content(const struct img *im, uint32_t f, struct img_buf *b)
 {
     const struct img_file *file = &im->files[f];
@@ -190,19 +183,19 @@ static int img_content(const struct img *im, uint32_t f, struct img_buf *b)
         return 0;
     uint64_t rng = im->seed ^ ((uint64_t)f * 0xD1B54A32D192ED03ull);
     size_t left = file->nops - k;
-    size_t cut = im->model == RECORDER_TORN ? (size_t)(img_rand(&rng) % (left + 1)) : left;
+    size_t cut = im->model == RECORDER_TORN ? (size_t)(pl_splitmix64(&rng) % (left + 1)) : left;
     for (size_t n = 0; n < cut; n++, k++) {
         const struct recorder_rec *r = im->j->recs[file->ops[k]];
         int partial = r->type == RECORDER_WRITE && !(r->flags & RECORDER_F_REPLACE);
         if (im->model == RECORDER_REORDER && !partial) {
-            if ((img_rand(&rng) & 1) && img_apply(b, r, 0, 0) != 0)
+            if ((pl_splitmix64(&rng) & 1) && img_apply(b, r, 0, 0) != 0)
                 return -ENOMEM;
             continue;
         }
         if (im->model == RECORDER_REORDER) {
             for (size_t s = 0; s < r->len; s += SECTOR) {
                 size_t e = s + SECTOR < r->len ? s + SECTOR : (size_t)r->len;
-                if ((img_rand(&rng) & 1) && img_apply(b, r, s, e) != 0)
+                if ((pl_splitmix64(&rng) & 1) && img_apply(b, r, s, e) != 0)
                     return -ENOMEM;
             }
             continue;
@@ -214,7 +207,7 @@ static int img_content(const struct img *im, uint32_t f, struct img_buf *b)
         const struct recorder_rec *r = im->j->recs[file->ops[k]];
         if (r->type == RECORDER_WRITE && !(r->flags & RECORDER_F_REPLACE)) {
             size_t sectors = (size_t)(r->len / SECTOR);
-            size_t keep = (size_t)(img_rand(&rng) % (sectors + 1)) * SECTOR;
+            size_t keep = (size_t)(pl_splitmix64(&rng) % (sectors + 1)) * SECTOR;
             if (img_apply(b, r, 0, keep) != 0)
                 return -ENOMEM;
         }

@@ -21,9 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "powerloss/powerloss.h"
 #include "recorder/recorder.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 const char *recorder_type_name(unsigned type)
 {
@@ -46,18 +46,18 @@ static int journal_map(const char *path, struct recorder_journal *out, char *err
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        SET_ERR("open(%s): %s", path, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "open(%s): %s", path, strerror(e));
         return -e;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
-        SET_ERR("fstat(%s): %s", path, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "fstat(%s): %s", path, strerror(e));
         close(fd);
         return -e;
     }
     if (!S_ISREG(st.st_mode)) {
-        SET_ERR("%s is not a journal: not a regular file (give the FILE `fsynclab record --journal` wrote)",
+        (void)PL_ERR(err, errlen, 0, "%s is not a journal: not a regular file (give the FILE `fsynclab record --journal` wrote)",
                 path);
         close(fd);
         return -EINVAL;
@@ -67,7 +67,7 @@ static int journal_map(const char *path, struct recorder_journal *out, char *err
         void *m = mmap(NULL, out->bytes, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED) {
             int e = errno;
-            SET_ERR("mmap(%s): %s", path, strerror(e));
+            (void)PL_ERR(err, errlen, 0, "mmap(%s): %s", path, strerror(e));
             close(fd);
             return -e;
         }
@@ -85,12 +85,12 @@ static int journal_check_head(const char *path, const struct recorder_journal *j
         return 0;
     const struct recorder_jhead *h = (const void *)j->base;
     if (j->bytes < RECORDER_JHEAD_SIZE || memcmp(h->magic, RECORDER_MAGIC, 8) != 0) {
-        SET_ERR("%s is not a journal: no %s header (give the FILE `fsynclab record --journal` wrote)", path,
+        (void)PL_ERR(err, errlen, 0, "%s is not a journal: no %s header (give the FILE `fsynclab record --journal` wrote)", path,
                 RECORDER_MAGIC);
         return -EINVAL;
     }
     if (h->version != RECORDER_VERSION || h->header_size < RECORDER_JHEAD_SIZE || h->header_size > j->bytes) {
-        SET_ERR("%s: journal version %u, header %u bytes; this fsynclab reads version %u (record it again)",
+        (void)PL_ERR(err, errlen, 0, "%s: journal version %u, header %u bytes; this fsynclab reads version %u (record it again)",
                 path, h->version, h->header_size, RECORDER_VERSION);
         return -EINVAL;
     }
@@ -114,7 +114,7 @@ int recorder_journal_open(const char *path, struct recorder_journal *out, char *
             cap = cap ? cap * 2 : 1024;
             const struct recorder_rec **grown = realloc(out->recs, cap * sizeof *grown);
             if (!grown) {
-                SET_ERR("realloc(%zu records): %s", cap, strerror(ENOMEM));
+                (void)PL_ERR(err, errlen, 0, "realloc(%zu records): %s", cap, strerror(ENOMEM));
                 recorder_journal_close(out);
                 return -ENOMEM;
             }
@@ -132,7 +132,7 @@ int recorder_journal_create(const char *path, char *err, size_t errlen)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         int e = errno;
-        SET_ERR("open(%s): %s (--journal must name a file that can be written)", path, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "open(%s): %s (--journal must name a file that can be written)", path, strerror(e));
         return -e;
     }
     struct stat st;
@@ -140,13 +140,13 @@ int recorder_journal_create(const char *path, char *err, size_t errlen)
     int rc = 0;
     if (fstat(fd, &st) != 0) {
         rc = -errno;
-        SET_ERR("fstat(%s): %s", path, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "fstat(%s): %s", path, strerror(-rc));
     } else if (!S_ISREG(st.st_mode)) {
         rc = -EINVAL;
-        SET_ERR("--journal %s: not a regular file", path);
+        (void)PL_ERR(err, errlen, 0, "--journal %s: not a regular file", path);
     } else if (st.st_size > 0 && (pread(fd, &h, 8, 0) != 8 || memcmp(h.magic, RECORDER_MAGIC, 8) != 0)) {
         rc = -EEXIST;
-        SET_ERR("--journal %s: the file exists and is not a journal; not overwriting it (remove it, or "
+        (void)PL_ERR(err, errlen, 0, "--journal %s: the file exists and is not a journal; not overwriting it (remove it, or "
                 "name another)", path);
     }
     memset(&h, 0, sizeof h);
@@ -155,11 +155,11 @@ int recorder_journal_create(const char *path, char *err, size_t errlen)
     h.header_size = RECORDER_JHEAD_SIZE;
     if (rc == 0 && (ftruncate(fd, 0) != 0 || pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)) {
         rc = errno ? -errno : -EIO;
-        SET_ERR("writing the journal header to %s: %s", path, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "writing the journal header to %s: %s", path, strerror(-rc));
     }
     if (close(fd) != 0 && rc == 0) {
         rc = -errno;
-        SET_ERR("close(%s): %s", path, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "close(%s): %s", path, strerror(-rc));
     }
     return rc;
 }
@@ -211,7 +211,7 @@ int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen)
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         if (n <= 0) {
             int e = n < 0 ? errno : ENOENT;
-            SET_ERR("readlink(/proc/self/exe): %s", strerror(e));
+            (void)PL_ERR(err, errlen, 0, "readlink(/proc/self/exe): %s", strerror(e));
             return -e;
         }
         exe[n] = '\0';
@@ -226,7 +226,7 @@ int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen)
     }
     if (access(out, R_OK) != 0) {
         int e = errno;
-        SET_ERR("access(%s): %s (set %s)", out, strerror(e), RECORDER_ENV_LIB);
+        (void)PL_ERR(err, errlen, 0, "access(%s): %s (set %s)", out, strerror(e), RECORDER_ENV_LIB);
         return -e;
     }
     return 0;
@@ -303,13 +303,13 @@ static int journal_preflight(const char *root, const char *journal, const char *
     struct stat st;
     int e = stat(root, &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
     if (e) {
-        SET_ERR("--root %s: %s (give an existing directory)", root, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "--root %s: %s (give an existing directory)", root, strerror(e));
         return -EINVAL;
     }
     char exe[PATH_MAX];
     int rc = journal_which(argv0, exe, sizeof exe);
     if (rc) {
-        SET_ERR("record: cannot run %s: %s", argv0, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "record: cannot run %s: %s", argv0, strerror(-rc));
         return -EINVAL;
     }
     if ((rc = recorder_journal_create(journal, err, errlen)) != 0)
@@ -318,7 +318,7 @@ static int journal_preflight(const char *root, const char *journal, const char *
         fprintf(stderr, "fsynclab: warning: %s is a static binary: LD_PRELOAD cannot record its calls; "
                         "the journal holds a flag saying so\n", exe);
         if ((rc = journal_flag_static(journal, exe)) != 0) {
-            SET_ERR("writing a flag to %s: %s", journal, strerror(-rc));
+            (void)PL_ERR(err, errlen, 0, "writing a flag to %s: %s", journal, strerror(-rc));
             return rc;
         }
     }
@@ -337,7 +337,7 @@ int recorder_record(const char *root, const char *journal, char *const argv[], i
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
-        SET_ERR("fork: %s", strerror(e));
+        (void)PL_ERR(err, errlen, 0, "fork: %s", strerror(e));
         return -e;
     }
     if (pid == 0) {
@@ -356,7 +356,7 @@ int recorder_record(const char *root, const char *journal, char *const argv[], i
     while (waitpid(pid, &st, 0) < 0) {
         if (errno != EINTR) {
             int e = errno;
-            SET_ERR("waitpid(%d): %s", (int)pid, strerror(e));
+            (void)PL_ERR(err, errlen, 0, "waitpid(%d): %s", (int)pid, strerror(e));
             kill(-pid, SIGKILL);
             return -e;
         }

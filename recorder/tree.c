@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "powerloss/powerloss.h"
 #include "recorder/recorder.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 static struct {
     struct tree_link { dev_t dev; ino_t ino; char *dst; } *links;   /* files with nlink > 1 */
@@ -144,7 +144,7 @@ int recorder_tree_copy(const char *from, const char *to, char *err, size_t errle
     tree_walk.nlinks = tree_walk.caplinks = 0;
     if (rc == -1) {
         int e = errno;
-        SET_ERR("nftw(%s): %s", from, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "nftw(%s): %s", from, strerror(e));
         return -e;
     }
     return rc;
@@ -169,7 +169,7 @@ int recorder_tree_remove(const char *path, char *err, size_t errlen)
     int rc = nftw(path, tree_remove_one, 32, FTW_PHYS | FTW_DEPTH);
     if (rc == -1) {
         int e = errno;
-        SET_ERR("nftw(%s): %s", path, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "nftw(%s): %s", path, strerror(e));
         return -e;
     }
     return rc;
@@ -194,7 +194,7 @@ int recorder_tree_chown(const char *path, uid_t uid, gid_t gid, char *err, size_
     int rc = nftw(path, tree_chown_one, 32, FTW_PHYS);
     if (rc == -1) {
         int e = errno;
-        SET_ERR("nftw(%s): %s", path, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "nftw(%s): %s", path, strerror(e));
         return -e;
     }
     return rc;

@@ -5,6 +5,7 @@
  * that replays it; a verdict no trial could have contradicted (held null)
  * is <skipped> with the reason, so that it never shows as a pass.  Written
  * to FILE.tmp and renamed, so that a reader never finds half a report. */
+#include "powerloss/powerloss.h"
 #include "report/report.h"
 
 #include <errno.h>
@@ -13,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 /* XML 1.0 text or attribute: the five entities; control bytes other than
  * tab and newline are not allowed in XML at all and become '?'. */
@@ -61,13 +61,13 @@ int report_junit_write(const char *path, const char *suite, const struct report_
 {
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        SET_ERR("--junit %s: name too long", path);
+        (void)PL_ERR(err, errlen, 0, "--junit %s: name too long", path);
         return -ENAMETOOLONG;
     }
     FILE *f = fopen(tmp, "w");
     if (!f) {
         int rc = -errno;
-        SET_ERR("fopen(%s): %s", tmp, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "fopen(%s): %s", tmp, strerror(-rc));
         return rc;
     }
     size_t failures = 0, skipped = 0;
@@ -95,13 +95,13 @@ int report_junit_write(const char *path, const char *suite, const struct report_
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         int rc = errno ? -errno : -EIO;
-        SET_ERR("write(%s): %s", tmp, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "write(%s): %s", tmp, strerror(-rc));
         unlink(tmp);
         return rc;
     }
     if (rename(tmp, path) != 0) {
         int rc = -errno;
-        SET_ERR("rename(%s, %s): %s", tmp, path, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "rename(%s, %s): %s", tmp, path, strerror(-rc));
         unlink(tmp);
         return rc;
     }

@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "crashsim/crashsim.h"
+#include "crashsim/internal.h"
 #include "tests/support.h"
 
 static struct crashsim_config base_config(const char *strategy, enum crashsim_model model,

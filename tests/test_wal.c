@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -861,6 +863,61 @@ START_TEST(open_names_the_call_and_path_when_it_fails)
 }
 END_TEST
 
+/* The one guard serves runners of other programs: on SIGTERM, a process
+ * group it was given is killed and reaped and a scratch tree removed
+ * whole, and the program still ends by the signal. */
+START_TEST(scratch_guard_kills_a_process_group_and_removes_a_tree_on_sigterm)
+{
+    char tree[512], sub[600], file[700];
+    snprintf(tree, sizeof tree, "%s/test-guard-%ld", support_scratch_dir(), (long)getpid());
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        close(fds[0]);
+        signal(SIGTERM, SIG_DFL);   /* check's own handler would pass it to the whole test */
+        wal_scratch_guard_enter();
+        snprintf(sub, sizeof sub, "%s/a/b", tree);
+        snprintf(file, sizeof file, "%s/a/b/f", tree);
+        char mid[560];
+        snprintf(mid, sizeof mid, "%s/a", tree);
+        if (mkdir(tree, 0755) || mkdir(mid, 0755) || mkdir(sub, 0755))
+            _exit(10);
+        int fd = open(file, O_CREAT | O_WRONLY, 0644);
+        if (fd < 0 || write(fd, "x", 1) != 1 || close(fd))
+            _exit(11);
+        pid_t server = fork();
+        if (server == 0) {
+            close(fds[1]);
+            setpgid(0, 0);
+            for (;;)
+                pause();
+        }
+        setpgid(server, server);
+        if (wal_scratch_group(server, 1) || wal_scratch_tree(tree, 1))
+            _exit(12);
+        if (write(fds[1], &server, sizeof server) != (ssize_t)sizeof server)
+            _exit(13);
+        raise(SIGTERM);
+        _exit(14);   /* not reached: the guard raises SIGTERM again with its default */
+    }
+    close(fds[1]);
+    pid_t server = 0;
+    ssize_t got = read(fds[0], &server, sizeof server);
+    close(fds[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(got == (ssize_t)sizeof server, "the child failed before its signal: status %d", status);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %d", status);
+    struct stat st;
+    ck_assert_int_eq(stat(tree, &st), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_int_eq(kill(-server, 0), -1);   /* killed and reaped: no such group left */
+    ck_assert_int_eq(errno, ESRCH);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wal");
@@ -887,6 +944,7 @@ int main(void)
     TCase *str = tcase_create("strategy");
     tcase_set_timeout(str, 30);
     tcase_add_test(str, strategy_names_parse_exactly);
+    tcase_add_test(str, scratch_guard_kills_a_process_group_and_removes_a_tree_on_sigterm);
     tcase_add_test(str, sync_method_names_parse_exactly);
     tcase_add_test(str, under_o_dsync_every_strategy_is_durable_at_every_write);
     tcase_add_test(str, always_acknowledges_only_after_its_sync_returned);

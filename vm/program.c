@@ -22,6 +22,7 @@
  * prediction stands beside these figures (the JSON says so).
  */
 #include "vm/vm.h"
+#include "powerloss/powerloss.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,14 +35,6 @@
 
 #include "crashsim/crashsim.h"
 #include "report/report.h"
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 struct key_ack {
     char *key;
@@ -159,8 +152,8 @@ static uint64_t lost_on(const struct prog_trial *pt, struct found *f, uint64_t c
 
 /* ---- a trial ---------------------------------------------------------------------------- */
 struct prog_paths {
-    char disk[4200], wlog[4200], errlog[4200], out[4200], run[4200], check[4200];
-    char imgs[VM_CHECK_MAX][4200];
+    char disk[WAL_PATH_MAX], wlog[WAL_PATH_MAX], errlog[WAL_PATH_MAX], out[WAL_PATH_MAX], run[WAL_PATH_MAX], check[WAL_PATH_MAX];
+    char imgs[VM_CHECK_MAX][WAL_PATH_MAX];
     const char *list[6 + VM_CHECK_MAX];
 };
 
@@ -208,7 +201,7 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
                        const struct prog_trial *pt, uint64_t seed, struct vm_prog_summary *s,
                        char *err, size_t errlen)
 {
-    char base[4200];
+    char base[WAL_PATH_MAX];
     struct stat st;
     vm_base_image(cfg, base, sizeof base);
     int fd = stat(base, &st) == 0 ? open(p->wlog, O_RDONLY | O_CLOEXEC) : -1;
@@ -272,7 +265,7 @@ static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
                      const struct vm_env *env, uint64_t seed, struct vm_prog_summary *s,
                      char *err, size_t errlen)
 {
-    char base[4200];
+    char base[WAL_PATH_MAX];
     vm_base_image(cfg, base, sizeof base);
     int rc = vm_copy_file(base, p->disk, err, errlen);
     int fd = rc == 0 ? open(p->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
@@ -288,7 +281,7 @@ static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
                                .wlog = p->wlog, .errlog = p->errlog, .boot_timeout_s = 300,
                                .root9p = 1, .memory_mib = vm_memory_mib(cfg) };
     double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
-    a.kill_after_s = within * (double)(splitmix(&rng) >> 11) / 9007199254740992.0;
+    a.kill_after_s = within * (double)(pl_splitmix64(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append, "fsl_mode=program fsl_fs=%s fsl_script=%.400s%s%s",
              vm_fs_name(cfg), p->run, cfg->mount_opts ? " fsl_mopts=" : "",
              cfg->mount_opts ? cfg->mount_opts : "");
@@ -360,7 +353,7 @@ int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struc
         rc = guest_dir(cfg->dir, dir, sizeof dir, err, errlen);
     if (rc < 0)
         return rc;
-    char kv[4200];
+    char kv[WAL_PATH_MAX];
     snprintf(kv, sizeof kv, "%s/kernel-version", vm_kit_dir(cfg));
     FILE *f = fopen(kv, "r");
     if (f) {
@@ -373,7 +366,7 @@ int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struc
     static const char *const names[] = { "disk.img", "writes.log", "qemu.err", "out.img",
                                          "run.sh", "check.sh" };
     for (size_t i = 0; i < 6; i++) {
-        snprintf(fields[i], 4200, "%s/fsynclab-vm-%ld-%s", dir, pid, names[i]);
+        snprintf(fields[i], WAL_PATH_MAX, "%s/fsynclab-vm-%ld-%s", dir, pid, names[i]);
         p.list[i] = fields[i];
     }
     for (size_t i = 0; i < VM_CHECK_MAX; i++) {

@@ -27,6 +27,7 @@
  * that kept an acked seq the model dropped makes it pessimistic.
  */
 #include "vm/vm.h"
+#include "powerloss/powerloss.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,8 +44,8 @@ enum image_kind { IMG_LAST_FLUSH, IMG_END, IMG_SUBSET, IMG_FLUSH };
 static const char *const kind_names[] = { "last_flush", "end", "subset", "flush" };
 
 struct paths {
-    char disk[4200], wlog[4200], img[4200], dump[4200], errlog[4200], out[4200];
-    char imgs[VM_CHECK_MAX][4200];    /* a check boot's images (xfs, btrfs) */
+    char disk[WAL_PATH_MAX], wlog[WAL_PATH_MAX], img[WAL_PATH_MAX], dump[WAL_PATH_MAX], errlog[WAL_PATH_MAX], out[WAL_PATH_MAX];
+    char imgs[VM_CHECK_MAX][WAL_PATH_MAX];    /* a check boot's images (xfs, btrfs) */
     const char *list[6 + VM_CHECK_MAX];
 };
 #define N_PATHS (6 + VM_CHECK_MAX)
@@ -71,14 +72,6 @@ static uint64_t view_ack(const void *ctx, uint64_t seq)
         return 0;
     uint64_t a = v->t->ack_ns[seq];
     return a && a <= v->cut_ns ? a : 0;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
 }
 
 const char *vm_kit_dir(const struct vm_config *cfg)
@@ -109,7 +102,7 @@ int vm_kit_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
     const char *kit = vm_kit_dir(cfg);
     static const char *const need[] = { "vmlinux", "initramfs.cpio", "" };
-    char p[4200];
+    char p[WAL_PATH_MAX];
     for (size_t i = 0; i < 3; i++) {
         if (need[i][0])
             snprintf(p, sizeof p, "%s/%s", kit, need[i]);
@@ -324,7 +317,7 @@ size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
     for (unsigned i = 0; i < cfg->subset_images && n < cap && last < log->n; i++)
         out[n++] = (struct vm_plan){ IMG_SUBSET, log->n, t->kill_ns, 1 };
     for (unsigned i = 0; i < cfg->flush_images && n < cap && log->n_flushes > 1; i++) {
-        size_t j = (size_t)(splitmix(rng) % (log->n_flushes - 1));
+        size_t j = (size_t)(pl_splitmix64(rng) % (log->n_flushes - 1));
         const struct vm_log_entry *e = &log->entries[log->flushes[j]];
         out[n++] = (struct vm_plan){ IMG_FLUSH, log->flushes[j] + 1, flush_cut(t, e), 0 };
     }
@@ -367,7 +360,7 @@ int vm_build_image(const char *img, const char *base, const struct vm_log *log,
         return -ENOMEM;
     }
     for (size_t i = last; skip && i < log->n; i++)
-        skip[i] = splitmix(rng) & 1;
+        skip[i] = pl_splitmix64(rng) & 1;
     int fd = open(img, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         rc = -errno;
@@ -428,7 +421,7 @@ static int judge_booted(const struct paths *p, const struct vm_config *cfg, cons
                         const struct vm_log *log, int wlog_fd, const struct vm_plan *plans, size_t n,
                         uint64_t *rng, char *err, size_t errlen)
 {
-    char base[4200];
+    char base[WAL_PATH_MAX];
     const char *imgs[VM_CHECK_MAX];
     struct vm_checked res[VM_CHECK_MAX];
     vm_base_image(cfg, base, sizeof base);
@@ -465,7 +458,7 @@ static int judge_trial(const struct paths *p, const struct vm_config *cfg, const
                        const struct vm_trial *t, uint64_t seed, struct vm_summary *s, char *err,
                        size_t errlen)
 {
-    char base[4200];
+    char base[WAL_PATH_MAX];
     struct stat st;
     vm_base_image(cfg, base, sizeof base);
     if (stat(base, &st) < 0) {
@@ -535,7 +528,7 @@ static int one_trial(const struct paths *p, const struct vm_config *cfg, const s
                      const struct wal_strategy *st, uint64_t seed, struct vm_summary *s,
                      char *err, size_t errlen)
 {
-    char base[4200], name[32];
+    char base[WAL_PATH_MAX], name[32];
     vm_base_image(cfg, base, sizeof base);
     int rc = vm_copy_file(base, p->disk, err, errlen);
     int fd = rc == 0 ? open(p->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
@@ -550,7 +543,7 @@ static int one_trial(const struct paths *p, const struct vm_config *cfg, const s
                                .accel = env->accel, .kit = vm_kit_dir(cfg), .disk = p->disk,
                                .wlog = p->wlog, .errlog = p->errlog, .boot_timeout_s = 120 };
     double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
-    a.kill_after_s = within * (double)(splitmix(&rng) >> 11) / 9007199254740992.0;
+    a.kill_after_s = within * (double)(pl_splitmix64(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append,
              "fsl_strategy=%s fsl_writers=%u fsl_entry_size=%u fsl_sync_method=%s "
              "fsl_entries=%" PRIu64 "%s fsl_fs=%s%s%s", wal_strategy_name(st, name, sizeof name),
@@ -614,7 +607,7 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
     int rc = vm_kit_check(cfg, err, errlen);
     if (rc < 0)
         return rc;
-    char kv[4200];
+    char kv[WAL_PATH_MAX];
     snprintf(kv, sizeof kv, "%s/kernel-version", vm_kit_dir(cfg));
     FILE *f = fopen(kv, "r");
     if (f) {

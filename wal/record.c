@@ -144,17 +144,6 @@ int wal_payload_matches(const unsigned char *payload, uint32_t len, uint64_t see
     return 1;
 }
 
-const char *wal_stop_name(enum wal_stop stop)
-{
-    switch (stop) {
-    case WAL_STOP_END: return "end";
-    case WAL_STOP_SHORT: return "short";
-    case WAL_STOP_CORRUPT: return "corrupt";
-    case WAL_STOP_SEQ: return "out-of-sequence";
-    }
-    return "unknown";
-}
-
 int wal_recover_fd(int fd, uint64_t epoch, struct wal_recovery *out,
                    void (*record)(void *arg, uint64_t seq, const unsigned char *payload,
                                   uint32_t len),

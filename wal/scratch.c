@@ -12,13 +12,22 @@
  * around its file): the handler is installed by the outermost enter and
  * restored by the matching leave.  Only async-signal-safe calls run in the
  * handler; the path is written before it is marked live.
+ *
+ * It is the one guard of fsynclab: besides the one log and its writer, it
+ * takes process groups (a server and its children: kill(-g) and reap every
+ * member) and scratch directories (removed whole, with openat, getdents64
+ * and unlinkat, no allocation), so the targets' runner and the guest's
+ * QEMU can hand it theirs instead of keeping a handler of their own.
  */
 #include "wal/wal.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +36,41 @@ static volatile sig_atomic_t live_path_set;
 static volatile sig_atomic_t live_pid;
 static struct sigaction old_int, old_term;
 static int guard_depth;
+static volatile sig_atomic_t live_group[WAL_GUARD_MAX];
+static char live_tree[WAL_GUARD_MAX][WAL_PATH_MAX];
+static volatile sig_atomic_t live_tree_set[WAL_GUARD_MAX];
+
+/* Removes name (under dirfd) and, for a directory, everything in it, with
+ * async-signal-safe calls only; depth bounds the stack it takes. */
+static void remove_at(int dirfd, const char *name, int depth)
+{
+    if (unlinkat(dirfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM) || depth <= 0)
+        return;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[1024];
+    /* Read from the start again after a pass that found entries: removing
+     * entries while reading a directory may make getdents skip some.  A few
+     * passes at most (an entry that cannot be removed stays). */
+    for (int pass = 0; pass < 4; pass++) {
+        long n, seen = 0;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+            for (long at = 0; at < n;) {
+                struct dirent64 *de = (struct dirent64 *)(void *)(buf + at);
+                at += de->d_reclen;
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+                    remove_at(fd, de->d_name, depth - 1);
+                    seen++;
+                }
+            }
+        if (seen == 0)
+            break;
+    }
+    close(fd);
+    unlinkat(dirfd, name, AT_REMOVEDIR);
+}
 
 static void on_fatal_signal(int sig)
 {
@@ -38,8 +82,20 @@ static void on_fatal_signal(int sig)
         while (waitpid((pid_t)live_pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    for (int i = 0; i < WAL_GUARD_MAX; i++) {
+        pid_t g = (pid_t)live_group[i];
+        if (g <= 0)
+            continue;
+        kill(-g, SIGKILL);
+        while (waitpid(-g, NULL, 0) > 0 || errno == EINTR)
+            ;
+        live_group[i] = 0;
+    }
     if (live_path_set)
         unlink(live_path);
+    for (int i = 0; i < WAL_GUARD_MAX; i++)
+        if (live_tree_set[i])
+            remove_at(AT_FDCWD, live_tree[i], 32);
     /* The scratch file is gone, so the program must end now: a previous
      * handler of the program's own gets the signal; an ignored one (a
      * background job's SIGINT) or the default means dying by it. */
@@ -92,4 +148,31 @@ void wal_scratch_live(const char *path)
 void wal_scratch_child(pid_t pid)
 {
     live_pid = pid > 0 ? pid : 0;
+}
+
+int wal_scratch_group(pid_t pgid, int add)
+{
+    for (int i = 0; i < WAL_GUARD_MAX; i++)
+        if (add ? live_group[i] == 0 : live_group[i] == pgid) {
+            live_group[i] = add ? pgid : 0;
+            return 0;
+        }
+    return add ? -ENOSPC : 0;
+}
+
+int wal_scratch_tree(const char *dir, int add)
+{
+    for (int i = 0; i < WAL_GUARD_MAX; i++) {
+        if (!add && live_tree_set[i] && strcmp(live_tree[i], dir) == 0) {
+            live_tree_set[i] = 0;
+            return 0;
+        }
+        if (add && !live_tree_set[i]) {
+            if ((size_t)snprintf(live_tree[i], sizeof live_tree[i], "%s", dir) >= sizeof live_tree[i])
+                return -ENAMETOOLONG;
+            live_tree_set[i] = 1;   /* after the path is written: the handler may run now */
+            return 0;
+        }
+    }
+    return add ? -ENOSPC : 0;
 }

@@ -87,7 +87,6 @@ int wal_recover_fd(int fd, uint64_t epoch, struct wal_recovery *out,
                    void (*record)(void *arg, uint64_t seq, const unsigned char *payload,
                                   uint32_t len),
                    void *arg);
-const char *wal_stop_name(enum wal_stop stop);
 
 /* ---- storage seam -------------------------------------------------------- */
 enum wal_sync_method {
@@ -247,6 +246,14 @@ void wal_scratch_guard_leave(void);
 void wal_scratch_live(const char *path);
 /* The child to kill and reap on a signal; 0: none. */
 void wal_scratch_child(pid_t pid);
+/* Up to WAL_GUARD_MAX process groups to kill (SIGKILL to -pgid) and reap on
+ * a signal, and as many scratch directories to remove whole: add 1 lists
+ * one (-ENOSPC when full, -ENAMETOOLONG for a path over WAL_PATH_MAX), add
+ * 0 takes it off again.  For runners of other programs (a server's process
+ * tree, a guest's QEMU and its disk copies). */
+#define WAL_GUARD_MAX 8
+int wal_scratch_group(pid_t pgid, int add);
+int wal_scratch_tree(const char *dir, int add);
 
 /* A sync (or, under O_DSYNC, a durable write) that returns faster than this
  * did not reach stable storage: no device flushes that fast.  Measured

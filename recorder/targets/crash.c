@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
 #define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
@@ -77,14 +78,6 @@ static void crash_ev_trial(const struct target_trial *t, const struct recorder_j
     }
     free(crash_ev.lost);
     crash_ev.lost = NULL;
-}
-
-static uint64_t crash_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 struct crash_acc {
@@ -249,7 +242,7 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
         return rc;
     if ((rc = recorder_tree_copy(t->data, snap, err, errlen)) != 0)
         return rc;
-    double frac = 0.25 + 0.75 * (double)(crash_rand(rng) >> 11) / 9007199254740992.0;
+    double frac = 0.25 + 0.75 * (double)(pl_splitmix64(rng) >> 11) / 9007199254740992.0;
     t->run_ns = (uint64_t)(t->cfg->seconds * frac * 1e9);
     t->exited = 0;
     t->exit_status = -1;
@@ -287,8 +280,8 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
         for (unsigned k = 0; rc == 0 && k <= t->cfg->cuts; k++) {
             uint64_t cut = t->kill_ns;
             if (k > 0 && t->kill_ns > first)
-                cut = first + crash_rand(rng) % (t->kill_ns - first);
-            rc = crash_image(ops, t, &j, cut, crash_rand(rng), k, out, acc, err, errlen);
+                cut = first + pl_splitmix64(rng) % (t->kill_ns - first);
+            rc = crash_image(ops, t, &j, cut, pl_splitmix64(rng), k, out, acc, err, errlen);
             if (rc == 0 && target_stopped()) {
                 SET_ERR("interrupted");
                 rc = -EINTR;

@@ -26,6 +26,17 @@ check "curve --help prints curve's options" \
 check "fsynclab --help still prints every command's options" \
   '$bin --help | grep -q "^bench options" && $bin --help | grep -q "^crash options" && $bin --help | grep -q "^curve options"'
 
+run "$bin" crash --vm --model torn --dir "$dir"
+check "crash --vm refuses a model other than drop, naming it, exit 2 (before looking for a guest kit)" \
+  '[ $rc -eq 2 ] && grep -q "crash --vm: --model torn does not apply: the guest.s kernel is the model" <<<"$err"'
+
+run "$bin" image --journal "$dir/j" --snapshot "$dir" --out "$dir/o" --model lie
+check "image --model lie says the model does not apply to image and names image's, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "model lie does not apply to image: .*image takes drop, ext4, torn, reorder" <<<"$err"'
+run "$bin" crash --target contract --run true --check true --dir "$dir" --model writeback
+check "crash --target --model writeback says it does not apply with --target, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "model writeback does not apply with --target" <<<"$err"'
+
 run "$bin" bench --dir "$dir" --entreis 5
 check "an unknown option is named, with the nearest one, exit 2" \
   '[ $rc -eq 2 ] && grep -q "unknown option \"--entreis\"; did you mean --entries?" <<<"$err"'
