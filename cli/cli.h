@@ -105,6 +105,9 @@ const struct report_meta *cli_meta(void);
 /* The data directory (--dir, $FSYNCLAB_DIR, or .) and its environment;
  * 0, or the exit status after naming the failure. */
 int cli_probe_data_dir(const char *flag, const char **dir, struct bench_env *env);
+/* The whole of a file of at most max bytes, NUL-terminated (free it); NULL
+ * after naming the failure as cmd's. */
+char *cli_read_file(const char *cmd, const char *path, size_t max);
 /* Prints body as the node would (and frees it); the exit status. */
 int cli_print_json(cJSON *body);
 /* 0, or CLI_EXIT_RUN when stdout could not be written. */

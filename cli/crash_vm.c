@@ -33,6 +33,37 @@ static int vm_outputs(const struct cli *o, const struct bench_env *env, const st
                       const struct vm_env *venv, const struct wal_strategy *strategies,
                       const struct vm_summary *out, size_t n, double seconds);
 
+/* What both forms check before a guest starts: --model, the kill window
+ * from the environment, the data directory (into env) and the guest kit.
+ * 0, or the exit status after naming the problem. */
+static int vm_prepare(const struct cli *o, struct vm_config *cfg, struct bench_env *env)
+{
+    /* The guest's kernel decides what survives; its images are compared
+     * with drop, so any other model would be silently ignored. */
+    if (o->model_name && strcmp(o->model_name, "drop") != 0)
+        return cli_usage_error("crash --vm: --model %s does not apply: the guest's kernel is "
+                               "the model, and its images are compared with drop; leave --model "
+                               "out (or give drop), or run crash without --vm for that model",
+                               o->model_name);
+    const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
+    if (within && *within) {
+        char *end;
+        cfg->kill_within_s = strtod(within, &end);
+        if (*end || !(cfg->kill_within_s > 0) || cfg->kill_within_s > 600)
+            return cli_usage_error("FSYNCLAB_VM_KILL_WITHIN must be seconds above 0 and at "
+                                   "most 600, not \"%s\"", within);
+    }
+    int rc = cli_probe_data_dir(o->dir, &cfg->dir, env);
+    if (rc)
+        return rc;
+    char err[512] = "";
+    if (vm_kit_check(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "fsynclab: crash --vm: %s\n", err);
+        return CLI_EXIT_RUN;
+    }
+    return 0;
+}
+
 int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, size_t n)
 {
     static struct vm_summary out[BENCH_MAX_STRATEGIES];
@@ -43,32 +74,13 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
                              .flush_images = VM_DEFAULT_FLUSH_IMAGES,
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES,
                              .fs = o->vm_fs, .mount_opts = o->vm_mount_opts };
-    /* The guest's kernel decides what survives; its images are compared
-     * with drop, so any other model would be silently ignored. */
-    if (o->model_name && strcmp(o->model_name, "drop") != 0)
-        return cli_usage_error("crash --vm: --model %s does not apply: the guest's kernel is "
-                               "the model, and its images are compared with drop; leave --model "
-                               "out (or give drop), or run crash without --vm for that model",
-                               o->model_name);
     const char *dirsync = getenv("FSYNCLAB_VM_DIRSYNC");
     cfg.no_dirsync = dirsync && strcmp(dirsync, "0") == 0;
-    const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
-    if (within && *within) {
-        char *end;
-        cfg.kill_within_s = strtod(within, &end);
-        if (*end || !(cfg.kill_within_s > 0) || cfg.kill_within_s > 600)
-            return cli_usage_error("FSYNCLAB_VM_KILL_WITHIN must be seconds above 0 and at "
-                                   "most 600, not \"%s\"", within);
-    }
     struct bench_env env;
-    int rc = cli_probe_data_dir(o->dir, &cfg.dir, &env);
+    int rc = vm_prepare(o, &cfg, &env);
     if (rc)
         return rc;
     char err[512] = "";
-    if (vm_kit_check(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "fsynclab: crash --vm: %s\n", err);
-        return CLI_EXIT_RUN;
-    }
     if (!o->json) {
         report_print_where(stdout, &env);
         printf("run           %u guest trials per strategy, %u-byte entries, sync by %s, "
@@ -220,23 +232,11 @@ int cli_crash_vm_target(const struct cli *o)
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES, .fs = o->vm_fs,
                              .mount_opts = o->vm_mount_opts, .run_cmd = o->run,
                              .check_cmd = o->check };
-    const char *within = getenv("FSYNCLAB_VM_KILL_WITHIN");
-    if (within && *within) {
-        char *end;
-        cfg.kill_within_s = strtod(within, &end);
-        if (*end || !(cfg.kill_within_s > 0) || cfg.kill_within_s > 600)
-            return cli_usage_error("FSYNCLAB_VM_KILL_WITHIN must be seconds above 0 and at "
-                                   "most 600, not \"%s\"", within);
-    }
     struct bench_env env;
-    int rc = cli_probe_data_dir(o->dir, &cfg.dir, &env);
+    int rc = vm_prepare(o, &cfg, &env);
     if (rc)
         return rc;
     char err[512] = "";
-    if (vm_kit_check(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "fsynclab: crash --vm: %s\n", err);
-        return CLI_EXIT_RUN;
-    }
     if (!o->json) {
         printf("run           %u guest trials of the contract on %s%s%s\n\n", cfg.trials,
                vm_fs_name(&cfg), cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "");

@@ -27,27 +27,6 @@ struct diff_file {
     size_t n;
 };
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        fprintf(stderr, "fsynclab: diff: fopen(%s): %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(DIFF_MAX_BYTES + 1);
-    size_t len = buf ? fread(buf, 1, DIFF_MAX_BYTES + 1, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad || len > DIFF_MAX_BYTES) {
-        fprintf(stderr, "fsynclab: diff: read(%s): %s\n", path,
-                !buf ? strerror(ENOMEM) : bad ? strerror(EIO) : "larger than 16 MiB");
-        free(buf);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
 /* One result object's runs into s; 0, or -EINVAL naming what is missing. */
 static int take_result(const cJSON *r, struct diff_set *s, const char *path)
 {
@@ -80,7 +59,7 @@ static int load(const char *path, struct diff_file *f)
 {
     f->path = path;
     f->n = 0;
-    char *text = read_all(path);
+    char *text = cli_read_file("diff", path, DIFF_MAX_BYTES);
     if (!text)
         return CLI_EXIT_RUN;
     cJSON *doc = cJSON_Parse(text);

@@ -44,27 +44,6 @@ static int merge_error(const char *fmt, const char *a, const char *b)
     return CLI_EXIT_USAGE;
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        fprintf(stderr, "fsynclab: merge: fopen(%s): %s\n", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(MERGE_MAX_BYTES + 1);
-    size_t len = buf ? fread(buf, 1, MERGE_MAX_BYTES + 1, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad || len > MERGE_MAX_BYTES) {
-        fprintf(stderr, "fsynclab: merge: read(%s): %s\n", path,
-                !buf ? strerror(ENOMEM) : bad ? strerror(EIO) : "larger than 64 MiB");
-        free(buf);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
 static const cJSON *get(const cJSON *o, const char *key)
 {
     return cJSON_GetObjectItemCaseSensitive(o, key);
@@ -353,7 +332,7 @@ int cli_merge(int argc, char **argv)
     }
     for (int i = 0; rc == 0 && i < n; i++) {
         sh[i].path = argv[o.rest + i];
-        if (!(sh[i].text = read_all(sh[i].path))) {
+        if (!(sh[i].text = cli_read_file("merge", sh[i].path, MERGE_MAX_BYTES))) {
             rc = CLI_EXIT_RUN;
         } else if (!(sh[i].body = cJSON_Parse(sh[i].text))) {
             rc = merge_error("%s is not JSON%s", sh[i].path, "");

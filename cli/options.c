@@ -482,3 +482,43 @@ void cli_progress_end(struct cli_progress *p)
     if (p->shown)
         fprintf(stderr, "\r%60s\r", "");
 }
+
+char *cli_read_file(const char *cmd, const char *path, size_t max)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "fsynclab: %s: fopen(%s): %s\n", cmd, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    int e = buf ? 0 : ENOMEM;
+    while (!e && n <= max) {
+        if (n + 1 == cap) {
+            char *g = realloc(buf, cap * 2);
+            if (!g) {
+                e = ENOMEM;
+                break;
+            }
+            buf = g;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) {
+            e = ferror(f) ? EIO : 0;
+            break;
+        }
+    }
+    fclose(f);
+    if (e || n > max) {
+        if (e)
+            fprintf(stderr, "fsynclab: %s: read(%s): %s\n", cmd, path, strerror(e));
+        else
+            fprintf(stderr, "fsynclab: %s: read(%s): larger than %zu MiB\n", cmd, path, max >> 20);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}

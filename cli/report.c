@@ -111,42 +111,6 @@ int cli_html(const char *path, const cJSON *body, const char *title,
     return 0;
 }
 
-/* The whole of a file, NUL-terminated; NULL after naming the failure. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        fprintf(stderr, "fsynclab: report: open(%s): %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (size_t got = 1; buf && got > 0;) {
-        if (n + 1 == cap) {
-            char *g = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (!g) {
-                free(buf);
-                buf = NULL;
-                fprintf(stderr, "fsynclab: report: %s is larger than 64 MiB\n", path);
-                break;
-            }
-            buf = g;
-            cap *= 2;
-        }
-        got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-    }
-    if (buf && ferror(f)) {
-        fprintf(stderr, "fsynclab: report: read(%s): %s\n", path, strerror(errno ? errno : EIO));
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
 int cli_report(int argc, char **argv)
 {
     struct cli o = { .rest = 1 };
@@ -164,7 +128,7 @@ int cli_report(int argc, char **argv)
         images[n].path = argv[i];
         images[n++].caption = argv[i];
     }
-    char *text = slurp(argv[o.rest]);
+    char *text = cli_read_file("report", argv[o.rest], 64u << 20);
     if (!text)
         return CLI_EXIT_RUN;
     cJSON *body = cJSON_Parse(text);
