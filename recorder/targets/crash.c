@@ -30,7 +30,6 @@
 #include "recorder/targets/targets.h"
 #include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 static const struct target_ops *crash_target(const char *name)
 {
@@ -229,13 +228,13 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
     int rc = 0;
     if (mkdir(t->base, 0755) != 0 || mkdir(t->data, 0700) != 0) {
         rc = -errno;
-        SET_ERR("mkdir(%s): %s", t->base, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "mkdir(%s): %s", t->base, strerror(-rc));
         return rc;
     }
     int jfd = open(t->journal, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (jfd < 0 || close(jfd) != 0) {
         rc = -errno;
-        SET_ERR("open(%s): %s", t->journal, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "open(%s): %s", t->journal, strerror(-rc));
         return rc;
     }
     if (ops->prepare && (rc = ops->prepare(t, err, errlen)) != 0)
@@ -250,18 +249,18 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
     if ((rc = ops->run(t, err, errlen)) != 0)
         return rc;
     if (target_stopped()) {
-        SET_ERR("interrupted");
+        (void)PL_ERR(err, errlen, 0, "interrupted");
         return -EINTR;
     }
     out->trials++;
     for (size_t i = 0; i < t->nacks; i++)
         if ((rc = target_keyset_add(&acc->acked, t->acks[i].key)) != 0) {
-            SET_ERR("recording an ack: %s", strerror(-rc));
+            (void)PL_ERR(err, errlen, 0, "recording an ack: %s", strerror(-rc));
             return rc;
         }
     for (size_t i = 0; i < t->late.cap; i++)
         if (t->late.slots[i] && (rc = target_keyset_add(&acc->acked, t->late.slots[i])) != 0) {
-            SET_ERR("recording an ack: %s", strerror(-rc));
+            (void)PL_ERR(err, errlen, 0, "recording an ack: %s", strerror(-rc));
             return rc;
         }
     target_keyset_free(&t->late);
@@ -283,7 +282,7 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
                 cut = first + pl_splitmix64(rng) % (t->kill_ns - first);
             rc = crash_image(ops, t, &j, cut, pl_splitmix64(rng), k, out, acc, err, errlen);
             if (rc == 0 && target_stopped()) {
-                SET_ERR("interrupted");
+                (void)PL_ERR(err, errlen, 0, "interrupted");
                 rc = -EINTR;
             }
         }
@@ -347,7 +346,7 @@ static int crash_validate(const struct recorder_crash_config *cfg, char *err, si
 {
     if (!cfg->dir || cfg->trials < 1 || cfg->trials > RECORDER_MAX_TRIALS || cfg->cuts > RECORDER_MAX_CUTS ||
         !(cfg->seconds > 0 && cfg->seconds <= 3600)) {
-        SET_ERR("crash: need --dir, 1..%u trials, 0..%u cuts, 0 < seconds <= 3600", RECORDER_MAX_TRIALS,
+        (void)PL_ERR(err, errlen, 0, "crash: need --dir, 1..%u trials, 0..%u cuts, 0 < seconds <= 3600", RECORDER_MAX_TRIALS,
                 RECORDER_MAX_CUTS);
         return -EINVAL;
     }
@@ -365,7 +364,7 @@ static int crash_sock_root(char *out, size_t outlen, char *err, size_t errlen)
     snprintf(out, outlen, "%s/fsynclab-sock-XXXXXX", tmp);
     if (!mkdtemp(out) || chmod(out, 0711) != 0) {
         int e = errno;
-        SET_ERR("mkdtemp(%s): %s", out, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "mkdtemp(%s): %s", out, strerror(e));
         return -e;
     }
     return 0;
@@ -379,18 +378,18 @@ static int crash_run_dir(const struct recorder_crash_config *cfg, char *run, siz
     int rc;
     if (!realpath(cfg->dir, dir)) {   /* programs chdir: every path handed on is absolute */
         rc = -errno;
-        SET_ERR("realpath(%s): %s", cfg->dir, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "realpath(%s): %s", cfg->dir, strerror(-rc));
         return rc;
     }
     if ((size_t)snprintf(run, runlen, "%s/fsynclab-rec-%d", dir, (int)getpid()) >= runlen - 64) {
-        SET_ERR("crash: directory name %s too long", dir);
+        (void)PL_ERR(err, errlen, 0, "crash: directory name %s too long", dir);
         return -ENAMETOOLONG;
     }
     if ((rc = recorder_tree_remove(run, err, errlen)) != 0)
         return rc;
     if (mkdir(run, 0755) != 0) {
         rc = -errno;
-        SET_ERR("mkdir(%s): %s", run, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "mkdir(%s): %s", run, strerror(-rc));
         return rc;
     }
     return 0;
@@ -407,12 +406,12 @@ static int crash_trials(const struct target_ops *ops, struct target_trial *t, co
             (size_t)snprintf(t->data, sizeof t->data, "%s/data", t->base) >= sizeof t->data ||
             (size_t)snprintf(t->journal, sizeof t->journal, "%s/journal", t->base) >= sizeof t->journal ||
             (size_t)snprintf(t->sock, sizeof t->sock, "%s/t%u", sockroot, i) >= sizeof t->sock) {
-            SET_ERR("crash: directory name %s too long", run);
+            (void)PL_ERR(err, errlen, 0, "crash: directory name %s too long", run);
             return -ENAMETOOLONG;
         }
         if (mkdir(t->sock, 0700) != 0) {
             rc = -errno;
-            SET_ERR("mkdir(%s): %s", t->sock, strerror(-rc));
+            (void)PL_ERR(err, errlen, 0, "mkdir(%s): %s", t->sock, strerror(-rc));
             return rc;
         }
         rc = crash_trial(ops, t, &rng, out, acc, err, errlen);
@@ -433,7 +432,7 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
     memset(out, 0, sizeof *out);
     const struct target_ops *ops = crash_target(cfg->target);
     if (!ops) {
-        SET_ERR("unknown target %s (contract, sqlite, redis, postgres, mariadb, rocksdb, lmdb)", cfg->target ? cfg->target : "(none)");
+        (void)PL_ERR(err, errlen, 0, "unknown target %s (contract, sqlite, redis, postgres, mariadb, rocksdb, lmdb)", cfg->target ? cfg->target : "(none)");
         return -EINVAL;
     }
     int rc = crash_validate(cfg, err, errlen);

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 #define CALIBRATE_SMALL 24
 #define CALIBRATE_BIG 4
 #define CALIBRATE_NS 1000000000ull
@@ -43,7 +43,7 @@ static int calibrate_one(int fd, const char *path, const char *buf, size_t len, 
             continue;
         if (w < 0) {
             int e = errno;
-            SET_ERR("write(%s): %s", path, strerror(e));
+            (void)PL_ERR(err, errlen, 0, "write(%s): %s", path, strerror(e));
             return -e;
         }
         done += (size_t)w;
@@ -51,7 +51,7 @@ static int calibrate_one(int fd, const char *path, const char *buf, size_t len, 
     uint64_t t0 = target_now_ns();
     if (fdatasync(fd) != 0) {
         int e = errno;
-        SET_ERR("fdatasync(%s): %s", path, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "fdatasync(%s): %s", path, strerror(e));
         return -e;
     }
     *ns = target_now_ns() - t0;
@@ -65,14 +65,14 @@ int target_calibrate(const char *dir, double *p50_us, double *p99_us, char *err,
     size_t big = 1u << 20;
     char *buf = malloc(big);
     if (!buf) {
-        SET_ERR("calibration: %s", strerror(ENOMEM));
+        (void)PL_ERR(err, errlen, 0, "calibration: %s", strerror(ENOMEM));
         return -ENOMEM;
     }
     memset(buf, 'c', big);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600), rc = 0;
     if (fd < 0) {
         rc = -errno;
-        SET_ERR("open(%s): %s", path, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "open(%s): %s", path, strerror(-rc));
         free(buf);
         return rc;
     }
@@ -87,15 +87,15 @@ int target_calibrate(const char *dir, double *p50_us, double *p99_us, char *err,
     }
     if (close(fd) != 0 && rc == 0) {
         rc = -errno;
-        SET_ERR("close(%s): %s", path, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "close(%s): %s", path, strerror(-rc));
     }
     if (unlink(path) != 0 && rc == 0) {
         rc = -errno;
-        SET_ERR("unlink(%s): %s", path, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "unlink(%s): %s", path, strerror(-rc));
     }
     free(buf);
     if (rc == 0 && n == 0) {
-        SET_ERR("calibration: interrupted");
+        (void)PL_ERR(err, errlen, 0, "calibration: interrupted");
         rc = -EINTR;
     }
     if (rc)

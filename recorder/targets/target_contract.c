@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 static const char *const contract_keys[] = {"promise", "promised_window_ms", NULL};
 
@@ -33,13 +33,13 @@ static int contract_setup(const struct recorder_crash_config *cfg, struct record
                           char *err, size_t errlen)
 {
     if (!cfg->run_cmd || !cfg->check_cmd) {
-        SET_ERR("target contract needs --run CMD and --check CMD");
+        (void)PL_ERR(err, errlen, 0, "target contract needs --run CMD and --check CMD");
         return -EINVAL;
     }
     out->promised = target_setting(cfg, "promise", "an acknowledged write is durable");
     const char *w = target_setting(cfg, "promised_window_ms", "0");
     if (target_number(w, 0, 3600000, &out->promised_window_ms) != 0) {
-        SET_ERR("--set promised_window_ms: milliseconds from 0 to 3600000, not \"%s\"", w);
+        (void)PL_ERR(err, errlen, 0, "--set promised_window_ms: milliseconds from 0 to 3600000, not \"%s\"", w);
         return -EINVAL;
     }
     for (unsigned i = 0; i < cfg->nsettings; i++)   /* fsynclab's own: applied as given */
@@ -65,7 +65,7 @@ int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen)
     size_t have = 0;
     for (;;) {
         if (target_stopped()) {
-            SET_ERR("interrupted");
+            (void)PL_ERR(err, errlen, 0, "interrupted");
             return -EINTR;
         }
         if (!target_running(t))
@@ -77,14 +77,14 @@ int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen)
         int wait_ms = now < until ? (int)((until - now + 999999) / 1000000) : 0;
         int r = poll(&p, 1, wait_ms);
         if (target_stopped()) {
-            SET_ERR("interrupted");
+            (void)PL_ERR(err, errlen, 0, "interrupted");
             return -EINTR;
         }
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
             int e = errno;
-            SET_ERR("poll: %s", strerror(e));
+            (void)PL_ERR(err, errlen, 0, "poll: %s", strerror(e));
             return -e;
         }
         if (r == 0)
@@ -107,7 +107,7 @@ int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen)
                 continue;
             if (i - start > 4 && memcmp(buf + start, "ack ", 4) == 0 &&
                 target_ack(t, buf + start + 4, i - start - 4, ns) != 0) {
-                SET_ERR("recording an ack: %s", strerror(ENOMEM));
+                (void)PL_ERR(err, errlen, 0, "recording an ack: %s", strerror(ENOMEM));
                 return -ENOMEM;
             }
             if (i - start > 8 && memcmp(buf + start, "setting ", 8) == 0)
@@ -183,11 +183,11 @@ static int contract_keys_in(struct target_trial *t, int fd, uint64_t deadline, s
     for (;;) {
         uint64_t now = target_now_ns();
         if (target_stopped()) {
-            SET_ERR("interrupted");
+            (void)PL_ERR(err, errlen, 0, "interrupted");
             return -EINTR;
         }
         if (now >= deadline) {
-            SET_ERR("--check did not finish within %d ms (--check-timeout S): %s", target_timeout_ms(t),
+            (void)PL_ERR(err, errlen, 0, "--check did not finish within %d ms (--check-timeout S): %s", target_timeout_ms(t),
                     t->cfg->check_cmd);
             return -ETIMEDOUT;
         }
@@ -210,7 +210,7 @@ static int contract_keys_in(struct target_trial *t, int fd, uint64_t deadline, s
             int rc = have ? target_keyset_add(found, line) : 0;
             have = 0;
             if (rc) {
-                SET_ERR("recording a key: %s", strerror(-rc));
+                (void)PL_ERR(err, errlen, 0, "recording a key: %s", strerror(-rc));
                 return rc;
             }
         }
@@ -218,7 +218,7 @@ static int contract_keys_in(struct target_trial *t, int fd, uint64_t deadline, s
     line[have] = '\0';
     int rc = have ? target_keyset_add(found, line) : 0;
     if (rc)
-        SET_ERR("recording a key: %s", strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "recording a key: %s", strerror(-rc));
     return rc;
 }
 
@@ -246,7 +246,7 @@ static int contract_check(struct target_trial *t, const char *image, struct targ
     *ok = exited && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     if (rc == 0 && !exited) {
         rc = target_stopped() ? -EINTR : -ETIMEDOUT;
-        SET_ERR("--check did not exit within %d ms (--check-timeout S): %s", target_timeout_ms(t),
+        (void)PL_ERR(err, errlen, 0, "--check did not exit within %d ms (--check-timeout S): %s", target_timeout_ms(t),
                 t->cfg->check_cmd);
     }
     target_kill_group(pid);

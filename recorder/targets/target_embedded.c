@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 #define WORKER_CHECK_MS 60000
 #define WORKER_MAX_ARGS 8
 
@@ -31,7 +31,7 @@ static int worker_path(const struct target_trial *t, const char *name, char *out
     snprintf(file, sizeof file, "fsynclab-%s-worker", name);
     int rc = target_helper(t, file, out, outlen);
     if (rc)
-        SET_ERR("%s next to %s: %s (make builds it; make install puts it there)", file, t->lib, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "%s next to %s: %s (make builds it; make install puts it there)", file, t->lib, strerror(-rc));
     return rc;
 }
 
@@ -87,7 +87,7 @@ int target_worker_prepare(struct target_trial *t, const char *name, const char *
     int exited = target_wait(pid, WORKER_CHECK_MS, &st);
     target_kill_group(pid);
     if (!exited || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        SET_ERR("fsynclab-%s-worker prepare on %s: %s (its messages: %s/stderr.log, or FSYNCLAB_REC_VERBOSE=1)",
+        (void)PL_ERR(err, errlen, 0, "fsynclab-%s-worker prepare on %s: %s (its messages: %s/stderr.log, or FSYNCLAB_REC_VERBOSE=1)",
                 name, t->data, exited ? "failed" : "no exit in time", t->base);
         return -EIO;
     }
@@ -178,11 +178,11 @@ int target_worker_check(struct target_trial *t, const char *name, const char *di
     target_kill_group(pid);
     close(fd);
     if (rc) {
-        SET_ERR("recording a key: %s", strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "recording a key: %s", strerror(-rc));
         return rc;
     }
     if (!exited) {
-        SET_ERR("fsynclab-%s-worker check %s: no answer within %d ms", name, dir, WORKER_CHECK_MS);
+        (void)PL_ERR(err, errlen, 0, "fsynclab-%s-worker check %s: no answer within %d ms", name, dir, WORKER_CHECK_MS);
         return -ETIMEDOUT;
     }
     *ok = saw_ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;

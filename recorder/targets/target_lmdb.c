@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 static const char *const lmdb_keys[] = {"flags", NULL};
 static const char *const lmdb_flags[] = {"none", "MDB_NOSYNC", "MDB_NOMETASYNC", "MDB_WRITEMAP", NULL};
@@ -41,7 +41,7 @@ static int lmdb_setup(const struct recorder_crash_config *cfg, struct recorder_c
     while (lmdb_flags[i] && strcmp(lmdb_flags[i], flags) != 0)
         i++;
     if (!lmdb_flags[i]) {
-        SET_ERR("lmdb: --set flags=%s: allowed values none, MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP", flags);
+        (void)PL_ERR(err, errlen, 0, "lmdb: --set flags=%s: allowed values none, MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP", flags);
         return -EINVAL;
     }
     memset(&lm, 0, sizeof lm);

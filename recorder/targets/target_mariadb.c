@@ -34,8 +34,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 #define MARIA_START_MS 60000
 #define MARIA_INSTALL_MS 180000
 
@@ -81,12 +81,12 @@ static int maria_validate(const struct recorder_crash_config *cfg, char *err, si
                                      : strcmp(k, "innodb_use_native_aio") == 0        ? onoff
                                                                                       : NULL;
         if (allowed && !maria_one_of(v, allowed)) {
-            SET_ERR("mariadb: --set %s=%s: allowed values %s", k, v,
+            (void)PL_ERR(err, errlen, 0, "mariadb: --set %s=%s: allowed values %s", k, v,
                     allowed == trx ? "0, 1, 2" : allowed == binlog ? "0, 1" : "0, 1, ON, OFF");
             return -EINVAL;
         }
         if (!*v) {
-            SET_ERR("mariadb: --set %s= has no value", k);
+            (void)PL_ERR(err, errlen, 0, "mariadb: --set %s= has no value", k);
             return -EINVAL;
         }
     }
@@ -101,7 +101,7 @@ static int maria_setup(const struct recorder_crash_config *cfg, struct recorder_
     if (rc)
         return rc;
     if (access("/usr/sbin/mariadbd", X_OK) != 0 || access("/usr/bin/mariadb-install-db", X_OK) != 0) {
-        SET_ERR("mariadb: mariadbd and mariadb-install-db are not installed (apt-get install mariadb-server)");
+        (void)PL_ERR(err, errlen, 0, "mariadb: mariadbd and mariadb-install-db are not installed (apt-get install mariadb-server)");
         return -ENOENT;
     }
     memset(&maria, 0, sizeof maria);
@@ -153,7 +153,7 @@ static int maria_user(struct target_trial *t, char *err, size_t errlen)
         return 0;
     const struct passwd *pw = getpwnam("nobody");
     if (!pw) {
-        SET_ERR("mariadb: fsynclab is root and there is no user nobody to run the server as");
+        (void)PL_ERR(err, errlen, 0, "mariadb: fsynclab is root and there is no user nobody to run the server as");
         return -ENOENT;
     }
     t->uid = pw->pw_uid;
@@ -162,7 +162,7 @@ static int maria_user(struct target_trial *t, char *err, size_t errlen)
     int rc = recorder_tree_chown(t->base, t->uid, t->gid, err, errlen);
     char bad[PATH_MAX + 32];
     if (rc == 0 && (rc = maria_reachable(t->base, t->uid, t->gid, bad, sizeof bad)) != 0)
-        SET_ERR("mariadb: the server runs as nobody (fsynclab is root) and cannot reach %s; give --dir a "
+        (void)PL_ERR(err, errlen, 0, "mariadb: the server runs as nobody (fsynclab is root) and cannot reach %s; give --dir a "
                 "directory every user can search, e.g. --dir /var/tmp", bad);
     return rc;
 }
@@ -207,10 +207,10 @@ static int maria_first_start(struct target_trial *t, const char *tmpl, char *err
     else if (mysql_query(c, "CREATE DATABASE IF NOT EXISTS lab") != 0 ||
              mysql_query(c, "CREATE TABLE IF NOT EXISTS lab.t(k BIGINT PRIMARY KEY) ENGINE=InnoDB") != 0 ||
              mysql_query(c, "SHUTDOWN") != 0) {
-        SET_ERR("mariadb on %s: %s", tmpl, mysql_error(c));
+        (void)PL_ERR(err, errlen, 0, "mariadb on %s: %s", tmpl, mysql_error(c));
         rc = -EIO;
     } else if (!target_wait(pid, MARIA_START_MS, &st) || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        SET_ERR("mariadb on %s: no clean shutdown to prepare the trials", tmpl);
+        (void)PL_ERR(err, errlen, 0, "mariadb on %s: no clean shutdown to prepare the trials", tmpl);
         rc = -EIO;
     }
     mysql_close(c);
@@ -222,7 +222,7 @@ static int maria_template(struct target_trial *t, const char *tmpl, char *err, s
 {
     if (mkdir(tmpl, 0700) != 0 || (t->drop_privileges && chown(tmpl, t->uid, t->gid) != 0)) {
         int e = errno;
-        SET_ERR("mkdir(%s): %s", tmpl, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "mkdir(%s): %s", tmpl, strerror(e));
         return -e;
     }
     char datadir[PATH_MAX + 48];
@@ -237,7 +237,7 @@ static int maria_template(struct target_trial *t, const char *tmpl, char *err, s
         char log[PATH_MAX + 16], last[512];
         snprintf(log, sizeof log, "%s/stderr.log", t->base);
         maria_last_line(log, "ERROR", last, sizeof last);
-        SET_ERR("mariadb-install-db %s: status %d%s%s", datadir, st, last[0] ? ": " : "", last);
+        (void)PL_ERR(err, errlen, 0, "mariadb-install-db %s: status %d%s%s", datadir, st, last[0] ? ": " : "", last);
         rc = -EIO;
     }
     return rc ? rc : maria_first_start(t, tmpl, err, errlen);
@@ -271,7 +271,7 @@ static int maria_start(struct target_trial *t, const char *dir, const char *sock
     int n = 0;
     struct sockaddr_un sa;
     if (strlen(sockdir) + sizeof "/mariadb.sock" > sizeof sa.sun_path) {
-        SET_ERR("mariadb: the server's socket in %s would be longer than a Unix socket's %zu bytes; give a "
+        (void)PL_ERR(err, errlen, 0, "mariadb: the server's socket in %s would be longer than a Unix socket's %zu bytes; give a "
                 "shorter --dir", sockdir, sizeof sa.sun_path);
         return -ENAMETOOLONG;
     }
@@ -326,7 +326,7 @@ static int maria_no_server(struct target_trial *t, const char *sockdir, const ch
     snprintf(log, sizeof log, "%s/mariadbd.err", sockdir);
     maria_last_line(log, "[ERROR]", last, sizeof last);
     (void)t;
-    SET_ERR("mariadbd on %s did not accept connections%s%s", dir, last[0] ? ": " : "", last[0] ? last : "");
+    (void)PL_ERR(err, errlen, 0, "mariadbd on %s did not accept connections%s%s", dir, last[0] ? ": " : "", last[0] ? last : "");
     return strstr(last, "unknown variable") || strstr(last, "unknown option") || strstr(last, "Invalid")
                ? -EINVAL
                : -ETIMEDOUT;
@@ -386,12 +386,12 @@ static int maria_verify(MYSQL *c, struct target_trial *t, char *note, size_t not
             continue;   /* given with --set: read back below */
         int rc = maria_show(c, s->key, val, sizeof val);
         if (rc == -ENOENT || (rc == 0 && !maria_same(s->value, val))) {
-            SET_ERR("mariadb: --set %s=%s, but the server reports %s", s->key, s->value,
+            (void)PL_ERR(err, errlen, 0, "mariadb: --set %s=%s, but the server reports %s", s->key, s->value,
                     rc ? "no such variable" : val);
             return -EINVAL;
         }
         if (rc) {
-            SET_ERR("mariadb SHOW VARIABLES: %s", mysql_error(c));
+            (void)PL_ERR(err, errlen, 0, "mariadb SHOW VARIABLES: %s", mysql_error(c));
             return rc;
         }
         if (at < notelen)
@@ -429,7 +429,7 @@ static int maria_inserts(struct target_trial *t, MYSQL *c, char *err, size_t err
 {
     if (mysql_query(c, "CREATE DATABASE IF NOT EXISTS lab") != 0 ||
         mysql_query(c, "CREATE TABLE IF NOT EXISTS lab.t(k BIGINT PRIMARY KEY) ENGINE=InnoDB") != 0) {
-        SET_ERR("mariadb CREATE TABLE: %s", mysql_error(c));
+        (void)PL_ERR(err, errlen, 0, "mariadb CREATE TABLE: %s", mysql_error(c));
         return -EIO;
     }
     uint64_t start = target_now_ns();
@@ -441,7 +441,7 @@ static int maria_inserts(struct target_trial *t, MYSQL *c, char *err, size_t err
         int failed = mysql_query(c, sql);
         uint64_t ns = target_now_ns();
         if (failed) {
-            SET_ERR("mariadb INSERT %ld: %s", k, mysql_error(c));
+            (void)PL_ERR(err, errlen, 0, "mariadb INSERT %ld: %s", k, mysql_error(c));
             return -EIO;
         }
         int len = snprintf(key, sizeof key, "%ld", k);
@@ -513,7 +513,7 @@ static int maria_check(struct target_trial *t, const char *image, struct target_
     if ((mkdir(sockdir, 0700) != 0 && errno != EEXIST) ||
         (t->drop_privileges && chown(sockdir, t->uid, t->gid) != 0)) {
         int e = errno;
-        SET_ERR("mkdir(%s): %s", sockdir, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "mkdir(%s): %s", sockdir, strerror(e));
         return -e;
     }
     pid_t pid;
@@ -527,7 +527,7 @@ static int maria_check(struct target_trial *t, const char *image, struct target_
     target_kill_group(pid);
     mysql_close(c);
     if (rc)
-        SET_ERR("recording a row: %s", strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "recording a row: %s", strerror(-rc));
     return rc;
 }
 

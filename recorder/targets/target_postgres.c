@@ -36,8 +36,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 #define PG_BINDIR "/usr/lib/postgresql/15/bin"
 
 /* The server settings that bear on durability, and bindir (fsynclab's). */
@@ -75,13 +75,13 @@ static int pg_setup(const struct recorder_crash_config *cfg, struct recorder_cra
     char initdb[PATH_MAX];
     snprintf(initdb, sizeof initdb, "%s/initdb", target_setting(cfg, "bindir", PG_BINDIR));
     if (access(initdb, X_OK) != 0) {
-        SET_ERR("postgres: %s: %s (set bindir=DIR)", initdb, strerror(errno));
+        (void)PL_ERR(err, errlen, 0, "postgres: %s: %s (set bindir=DIR)", initdb, strerror(errno));
         return -ENOENT;
     }
     const char *wd = target_setting(cfg, "wal_writer_delay", "200");
     double delay = 200;
     if (pg_delay_ms(wd, &delay) != 0) {
-        SET_ERR("--set wal_writer_delay: 1 to 10000 ms (200, 200ms, 1s), not \"%s\"", wd);
+        (void)PL_ERR(err, errlen, 0, "--set wal_writer_delay: 1 to 10000 ms (200, 200ms, 1s), not \"%s\"", wd);
         return -EINVAL;
     }
     if (strcasecmp(sc, "off") == 0) {
@@ -93,7 +93,7 @@ static int pg_setup(const struct recorder_crash_config *cfg, struct recorder_cra
         out->promised = "on: a reported commit is durable";
         out->promised_window_ms = 0;
     } else {
-        SET_ERR("--set synchronous_commit: on, off, local, remote_write or remote_apply, not \"%s\"", sc);
+        (void)PL_ERR(err, errlen, 0, "--set synchronous_commit: on, off, local, remote_write or remote_apply, not \"%s\"", sc);
         return -EINVAL;
     }
     return 0;
@@ -151,14 +151,14 @@ static int pg_reachable(struct target_trial *t, char *err, size_t errlen)
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
         int e = errno;
-        SET_ERR("pipe2: %s", strerror(e));
+        (void)PL_ERR(err, errlen, 0, "pipe2: %s", strerror(e));
         return -e;
     }
     pid_t c = fork();
     if (c < 0) {
         int e = errno;
         close(p[0]), close(p[1]);
-        SET_ERR("fork: %s", strerror(e));
+        (void)PL_ERR(err, errlen, 0, "fork: %s", strerror(e));
         return -e;
     }
     if (c == 0) {
@@ -195,7 +195,7 @@ static int pg_reachable(struct target_trial *t, char *err, size_t errlen)
         return 0;
     struct stat sb;
     unsigned mode = stat(bad, &sb) == 0 ? (unsigned)(sb.st_mode & 07777) : 0;
-    SET_ERR("postgres: user nobody cannot reach %s (mode %04o): PostgreSQL refuses root, so it runs as "
+    (void)PL_ERR(err, errlen, 0, "postgres: user nobody cannot reach %s (mode %04o): PostgreSQL refuses root, so it runs as "
             "nobody, who needs search permission on every directory above the trials; give --dir a "
             "directory nobody can reach (e.g. --dir /var/tmp) or run chmod o+x %s",
             bad, mode, bad);
@@ -207,7 +207,7 @@ static int pg_prepare(struct target_trial *t, char *err, size_t errlen)
     if (geteuid() == 0) {
         const struct passwd *pw = getpwnam("nobody");
         if (!pw) {
-            SET_ERR("postgres refuses root and there is no user nobody");
+            (void)PL_ERR(err, errlen, 0, "postgres refuses root and there is no user nobody");
             return -ENOENT;
         }
         t->uid = pw->pw_uid;
@@ -231,7 +231,7 @@ static int pg_prepare(struct target_trial *t, char *err, size_t errlen)
         char how[64], tail[400];
         target_status_text(st, how, sizeof how);
         target_log_tail(t, log_from, tail, sizeof tail);
-        SET_ERR("initdb -D %s: %s: %s", t->data, how, *tail ? tail : "no message");
+        (void)PL_ERR(err, errlen, 0, "initdb -D %s: %s: %s", t->data, how, *tail ? tail : "no message");
         rc = -EIO;
     }
     return rc;
@@ -281,7 +281,7 @@ static PGconn *pg_connect(struct target_trial *t, const char *dir, const char *s
             char how[64], tail[400];
             target_status_text(st, how, sizeof how);
             target_log_tail(t, log_from, tail, sizeof tail);
-            SET_ERR("postgres on %s ended at its start (%s): %s", dir, how, *tail ? tail : "no message");
+            (void)PL_ERR(err, errlen, 0, "postgres on %s ended at its start (%s): %s", dir, how, *tail ? tail : "no message");
             return NULL;
         }
         if (PQping(conninfo) == PQPING_OK) {
@@ -295,9 +295,9 @@ static PGconn *pg_connect(struct target_trial *t, const char *dir, const char *s
         usleep(20000);
     }
     if (target_stopped())
-        SET_ERR("interrupted");
+        (void)PL_ERR(err, errlen, 0, "interrupted");
     else
-        SET_ERR("postgres on %s did not accept connections within %d ms (--check-timeout S)", dir, limit);
+        (void)PL_ERR(err, errlen, 0, "postgres on %s did not accept connections within %d ms (--check-timeout S)", dir, limit);
     return NULL;
 }
 
@@ -319,7 +319,7 @@ static int pg_applied(struct target_trial *t, PGconn *c, char *err, size_t errle
                                    1, NULL, param, NULL, NULL, 0);
         int found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
         if (!found || (i < n && strcmp(PQgetvalue(r, 0, 1), "command line") != 0)) {
-            SET_ERR("postgres did not take --set %s=%s: %s", key, i < n ? t->cfg->settings[i].value : "",
+            (void)PL_ERR(err, errlen, 0, "postgres did not take --set %s=%s: %s", key, i < n ? t->cfg->settings[i].value : "",
                     found ? "pg_settings shows it from elsewhere" : PQerrorMessage(c));
             PQclear(r);
             return -EINVAL;
@@ -361,7 +361,7 @@ static int pg_run(struct target_trial *t, char *err, size_t errlen)
     }
     PGresult *r = PQexec(c, "CREATE TABLE IF NOT EXISTS t(k bigint PRIMARY KEY)");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        SET_ERR("postgres CREATE TABLE: %s", PQerrorMessage(c));
+        (void)PL_ERR(err, errlen, 0, "postgres CREATE TABLE: %s", PQerrorMessage(c));
         rc = -EIO;
     }
     PQclear(r);
@@ -374,7 +374,7 @@ static int pg_run(struct target_trial *t, char *err, size_t errlen)
         int acked = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
         if (!acked) {
-            SET_ERR("postgres INSERT %ld: %s", k, PQerrorMessage(c));
+            (void)PL_ERR(err, errlen, 0, "postgres INSERT %ld: %s", k, PQerrorMessage(c));
             rc = -EIO;
             break;
         }
@@ -396,12 +396,12 @@ static int pg_check(struct target_trial *t, const char *image, struct target_key
     snprintf(sockdir, sizeof sockdir, "%s/check", t->sock);
     if (mkdir(sockdir, 0700) != 0 && errno != EEXIST) {
         int e = errno;
-        SET_ERR("mkdir(%s): %s", sockdir, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "mkdir(%s): %s", sockdir, strerror(e));
         return -e;
     }
     if (t->drop_privileges && chown(sockdir, t->uid, t->gid) != 0) {
         int e = errno;
-        SET_ERR("chown(%s): %s", sockdir, strerror(e));
+        (void)PL_ERR(err, errlen, 0, "chown(%s): %s", sockdir, strerror(e));
         return -e;
     }
     pid_t pid;
@@ -414,7 +414,7 @@ static int pg_check(struct target_trial *t, const char *image, struct target_key
     PGconn *c = pg_connect(t, image, sockdir, pid, log_from, why, sizeof why);
     if (!c && !strstr(why, "ended at its start")) {   /* a server that refuses the image: not recovered */
         pg_stop(t, pid, image, 0);
-        SET_ERR("%s", why);
+        (void)PL_ERR(err, errlen, 0, "%s", why);
         return target_stopped() ? -EINTR : -ETIMEDOUT;
     }
     if (c) {
@@ -432,7 +432,7 @@ static int pg_check(struct target_trial *t, const char *image, struct target_key
     }
     pg_stop(t, pid, image, 1);
     if (rc)
-        SET_ERR("recording a row: %s", strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "recording a row: %s", strerror(-rc));
     return rc;
 }
 

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 uint64_t target_now_ns(void)
 {
@@ -206,14 +206,14 @@ int target_spawn(struct target_trial *t, char *const argv[], char *const env[], 
     int p[2] = {-1, -1};
     if (out_fd && pipe2(p, O_CLOEXEC) != 0) {
         int e = errno;
-        SET_ERR("pipe2: %s", strerror(e));
+        (void)PL_ERR(err, errlen, 0, "pipe2: %s", strerror(e));
         return -e;
     }
     fflush(NULL);
     pid_t c = fork();
     if (c < 0) {
         int e = errno;
-        SET_ERR("fork: %s", strerror(e));
+        (void)PL_ERR(err, errlen, 0, "fork: %s", strerror(e));
         if (out_fd)
             close(p[0]), close(p[1]);
         return -e;
@@ -329,10 +329,10 @@ int target_run_quiet(struct target_trial *t, char *const argv[], int drop, int t
     if (!target_wait(pid, timeout_ms, status)) {
         target_kill_group(pid);
         if (target_stopped()) {
-            SET_ERR("%s: interrupted", argv[0]);
+            (void)PL_ERR(err, errlen, 0, "%s: interrupted", argv[0]);
             return -EINTR;
         }
-        SET_ERR("%s: no exit within %d ms", argv[0], timeout_ms);
+        (void)PL_ERR(err, errlen, 0, "%s: no exit within %d ms", argv[0], timeout_ms);
         return -ETIMEDOUT;
     }
     target_kill_group(pid);

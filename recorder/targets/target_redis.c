@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 /* appendfsync is the server's; fresh is fsynclab's (redis_prepare). */
 static const char *const redis_keys[] = {"appendfsync", "fresh", NULL};
@@ -31,7 +31,7 @@ static int redis_setup(const struct recorder_crash_config *cfg, struct recorder_
 {
     const char *fresh = target_setting(cfg, "fresh", "no");
     if (strcmp(fresh, "yes") != 0 && strcmp(fresh, "no") != 0) {
-        SET_ERR("--set fresh: yes or no, not \"%s\"", fresh);
+        (void)PL_ERR(err, errlen, 0, "--set fresh: yes or no, not \"%s\"", fresh);
         return -EINVAL;
     }
     if (target_setting(cfg, "fresh", NULL))
@@ -46,7 +46,7 @@ static int redis_setup(const struct recorder_crash_config *cfg, struct recorder_
     } else if (strcasecmp(mode, "no") == 0) {
         out->promised = "no: data in the hands of the OS";
     } else {
-        SET_ERR("--set appendfsync: always, everysec or no, not \"%s\"", mode);
+        (void)PL_ERR(err, errlen, 0, "--set appendfsync: always, everysec or no, not \"%s\"", mode);
         return -EINVAL;
     }
     return 0;
@@ -75,7 +75,7 @@ static redisContext *redis_connect(struct target_trial *t, const char *dir, cons
             char how[64], tail[400];
             target_status_text(st, how, sizeof how);
             target_log_tail(t, log_from, tail, sizeof tail);
-            SET_ERR("redis-server on %s ended at its start (%s): %s", dir, how, *tail ? tail : "no message");
+            (void)PL_ERR(err, errlen, 0, "redis-server on %s ended at its start (%s): %s", dir, how, *tail ? tail : "no message");
             return NULL;
         }
         redisContext *c = redisConnectUnix(sock);
@@ -90,9 +90,9 @@ static redisContext *redis_connect(struct target_trial *t, const char *dir, cons
         poll(NULL, 0, 10);
     }
     if (target_stopped())
-        SET_ERR("interrupted");
+        (void)PL_ERR(err, errlen, 0, "interrupted");
     else
-        SET_ERR("redis-server on %s did not answer within %d ms (--check-timeout S)", dir, limit);
+        (void)PL_ERR(err, errlen, 0, "redis-server on %s did not answer within %d ms (--check-timeout S)", dir, limit);
     return NULL;
 }
 
@@ -115,7 +115,7 @@ static int redis_applied(struct target_trial *t, redisContext *c, char *err, siz
     redis_config(c, "appendfsync", fsync, sizeof fsync);
     redis_config(c, "appendonly", aof, sizeof aof);
     if (strcasecmp(fsync, want) != 0 || strcmp(aof, "yes") != 0) {
-        SET_ERR("redis-server did not take appendfsync=%s appendonly=yes: CONFIG GET reports "
+        (void)PL_ERR(err, errlen, 0, "redis-server did not take appendfsync=%s appendonly=yes: CONFIG GET reports "
                 "appendfsync=%s appendonly=%s", want, *fsync ? fsync : "(nothing)", *aof ? aof : "(nothing)");
         return -EINVAL;
     }
@@ -149,7 +149,7 @@ static int redis_prepare(struct target_trial *t, char *err, size_t errlen)
         if (!clean) {
             char tail[400];
             target_log_tail(t, log_from, tail, sizeof tail);
-            SET_ERR("redis-server on %s: no clean shutdown to prepare the trial: %s", t->data,
+            (void)PL_ERR(err, errlen, 0, "redis-server on %s: no clean shutdown to prepare the trial: %s", t->data,
                     *tail ? tail : "no message");
         }
     }
@@ -189,7 +189,7 @@ static int redis_run(struct target_trial *t, char *err, size_t errlen)
         int acked = r && r->type == REDIS_REPLY_STATUS;
         freeReplyObject(r);
         if (!acked) {
-            SET_ERR("redis SET %s: %s", key, c->err ? c->errstr : "not OK");
+            (void)PL_ERR(err, errlen, 0, "redis SET %s: %s", key, c->err ? c->errstr : "not OK");
             rc = -EIO;
             break;
         }
@@ -219,7 +219,7 @@ static int redis_check(struct target_trial *t, const char *image, struct target_
     redisContext *c = redis_connect(t, image, sock, pid, log_from, why, sizeof why);
     if (!c && !strstr(why, "ended at its start")) {   /* a server that refuses the image: not recovered */
         target_kill_group(pid);
-        SET_ERR("%s", why);
+        (void)PL_ERR(err, errlen, 0, "%s", why);
         return target_stopped() ? -EINTR : -ETIMEDOUT;
     }
     if (c) {
@@ -235,7 +235,7 @@ static int redis_check(struct target_trial *t, const char *image, struct target_
     target_kill_group(pid);
     unlink(sock);
     if (rc)
-        SET_ERR("recording a key: %s", strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "recording a key: %s", strerror(-rc));
     return rc;
 }
 

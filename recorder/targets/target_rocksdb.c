@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 static const char *const rocks_keys[] = {"sync", "disable_wal", "manual_wal_flush", NULL};
 
@@ -31,7 +31,7 @@ static int rocks_bool(const char *key, const char *v, char *err, size_t errlen)
 {
     if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
         return 0;
-    SET_ERR("rocksdb: --set %s=%s: allowed values true, false", key, v);
+    (void)PL_ERR(err, errlen, 0, "rocksdb: --set %s=%s: allowed values true, false", key, v);
     return -EINVAL;
 }
 
@@ -46,7 +46,7 @@ static int rocks_setup(const struct recorder_crash_config *cfg, struct recorder_
         (rc = rocks_bool("manual_wal_flush", manual, err, errlen)))
         return rc;
     if (strcmp(nowal, "true") == 0 && strcmp(manual, "true") == 0) {
-        SET_ERR("rocksdb: manual_wal_flush=true applies to the WAL, and disable_wal=true writes none; drop one");
+        (void)PL_ERR(err, errlen, 0, "rocksdb: manual_wal_flush=true applies to the WAL, and disable_wal=true writes none; drop one");
         return -EINVAL;
     }
     memset(&rocks, 0, sizeof rocks);

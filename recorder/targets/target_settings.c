@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 const char *target_setting(const struct recorder_crash_config *cfg, const char *key, const char *dflt)
 {
@@ -117,13 +117,13 @@ int target_check_keys(const struct target_ops *ops, const struct recorder_crash_
             char hint[128] = "";
             if (near)
                 snprintf(hint, sizeof hint, " (did you mean %s?)", near);
-            SET_ERR("--set %s: %s has no such setting%s; allowed: %s", key, ops->name, hint,
+            (void)PL_ERR(err, errlen, 0, "--set %s: %s has no such setting%s; allowed: %s", key, ops->name, hint,
                     *allowed ? allowed : "none");
             return -EINVAL;
         }
         for (unsigned j = 0; j < i; j++)
             if (strcmp(cfg->settings[j].key, key) == 0) {
-                SET_ERR("--set %s: given twice (%s and %s); give each setting once", key,
+                (void)PL_ERR(err, errlen, 0, "--set %s: given twice (%s and %s); give each setting once", key,
                         cfg->settings[j].value, cfg->settings[i].value);
                 return -EINVAL;
             }

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "recorder/targets/targets.h"
+#include "powerloss/powerloss.h"
 
-#define SET_ERR(...) ((void)(err ? snprintf(err, errlen, __VA_ARGS__) : 0))
 
 static int sqlite_one_of(const char *v, const char *const *allowed)
 {
@@ -38,11 +38,11 @@ static int sqlite_setup(const struct recorder_crash_config *cfg, struct recorder
     const char *mode = target_setting(cfg, "journal_mode", "WAL");
     const char *sync = target_setting(cfg, "synchronous", "FULL");
     if (!sqlite_one_of(mode, modes)) {
-        SET_ERR("--set journal_mode: WAL, DELETE, TRUNCATE or PERSIST, not \"%s\"", mode);
+        (void)PL_ERR(err, errlen, 0, "--set journal_mode: WAL, DELETE, TRUNCATE or PERSIST, not \"%s\"", mode);
         return -EINVAL;
     }
     if (!sqlite_one_of(sync, syncs)) {
-        SET_ERR("--set synchronous: FULL, NORMAL, OFF or EXTRA, not \"%s\"", sync);
+        (void)PL_ERR(err, errlen, 0, "--set synchronous: FULL, NORMAL, OFF or EXTRA, not \"%s\"", sync);
         return -EINVAL;
     }
     int wal = strcasecmp(mode, "WAL") == 0;
@@ -65,7 +65,7 @@ static int sqlite_run(struct target_trial *t, char *err, size_t errlen)
     char worker[PATH_MAX];
     int rc = target_helper(t, "fsynclab-sqlite-worker", worker, sizeof worker);
     if (rc) {
-        SET_ERR("fsynclab-sqlite-worker next to %s: %s", t->lib, strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "fsynclab-sqlite-worker next to %s: %s", t->lib, strerror(-rc));
         return rc;
     }
     char env[PATH_MAX + 32];
@@ -92,7 +92,7 @@ static int sqlite_run(struct target_trial *t, char *err, size_t errlen)
         char tail[400], how[64];
         target_log_tail(t, log_from, tail, sizeof tail);
         target_status_text(t->exit_status, how, sizeof how);
-        SET_ERR("fsynclab-sqlite-worker ended (%s): %s", how, *tail ? tail : "no message");
+        (void)PL_ERR(err, errlen, 0, "fsynclab-sqlite-worker ended (%s): %s", how, *tail ? tail : "no message");
         /* 3: SQLite did not take a setting; that is the --set's fault (exit 2) */
         rc = t->exit_status >= 0 && WIFEXITED(t->exit_status) && WEXITSTATUS(t->exit_status) == 3 ? -EINVAL : -EIO;
     }
@@ -135,7 +135,7 @@ out:
     sqlite3_finalize(st);
     sqlite3_close(db);
     if (rc)
-        SET_ERR("recording a row: %s", strerror(-rc));
+        (void)PL_ERR(err, errlen, 0, "recording a row: %s", strerror(-rc));
     return rc;
 }
 
