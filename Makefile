@@ -29,10 +29,10 @@ override CFLAGS   += -std=c11 -Wall -Wextra -pthread $(PKG_CFLAGS)
 override LDLIBS   += $(PKG_LIBS) -pthread -lm
 
 # Lowest first: each may include only the ones before it (docs/design.md).
-MODULES := powerloss hist stats view wal verifier crashsim bench recorder report recorder/targets vm node
-# recorder/preload*.c is the LD_PRELOAD library and *_worker.c are programs
-# run under it: none of them belongs in libfsynclab.a.
-LIB_SRC := $(filter-out %/main.c recorder/preload%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
+MODULES := preload powerloss hist stats view wal verifier crashsim bench recorder report recorder/targets vm node
+# preload/ is the LD_PRELOAD library (first: it includes nothing of fsynclab's)
+# and *_worker.c are programs run under it: none of them belongs in libfsynclab.a.
+LIB_SRC := $(filter-out %/main.c preload/%.c %_worker.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
@@ -101,8 +101,8 @@ $(BUILD)/tests/slow_sync.so: tests/helpers/slow_sync.c
 # ASan runtime must come first in a process) and without the 64-bit
 # off_t redirections, so that open and open64 stay two symbols.
 REC_CFLAGS = $(filter -O% -g% -W%,$(CFLAGS)) -std=c11 -Wall -Wextra -pthread -I. -D_GNU_SOURCE
-REC_SRC := $(wildcard recorder/preload*.c)
-$(BUILD)/libfsynclab-rec.so: $(REC_SRC) recorder/preload.h recorder/recorder.h
+REC_SRC := $(wildcard preload/*.c)
+$(BUILD)/libfsynclab-rec.so: $(REC_SRC) $(wildcard preload/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -U_FORTIFY_SOURCE -fPIC -shared -o $@ $(REC_SRC) -ldl
 

@@ -1,23 +1,15 @@
 /* recorder: crash real programs.
  *
  * DESIGN.  A program runs with build/libfsynclab-rec.so preloaded
- * (recorder/preload*.c, built apart from libfsynclab.a).  The library
- * appends one record per mutating file-system call under one root
- * directory to one journal opened O_APPEND, each record with a single
- * writev, so the journal's order is a causal order across threads and
- * processes.  From a snapshot of the root taken before the program started
- * and the journal, recorder_image_build() makes the directory that a power
- * cut at instant T would leave under a model.  target_crash_run() (recorder/targets/) drives
- * whole trials against a target (the contract, sqlite, redis, postgres).
- *
- * Journal file: a 4096-byte header (struct recorder_jhead: magic, version;
- * the rest is the writers' lock, which serializes a data call that moves
- * a shared file offset with its record), then records.  Journal record: a
- * fixed 48-byte little-endian header, then `size - 48` payload bytes (data
- * written, or NUL-terminated paths).  Files are named
- * by handles: an OPEN record binds a handle (unique in the run: pid << 32 |
- * counter) to the file its path named at that point of the journal, so a
- * file's identity comes from its creation event, never from an inode.
+ * (preload/, built apart from libfsynclab.a; its journal format is
+ * preload/journal.h).  The library appends one record per mutating
+ * file-system call under one root directory to one journal opened
+ * O_APPEND, each record with a single writev, so the journal's order is a
+ * causal order across threads and processes.  recorder/ reads journals:
+ * from a snapshot of the root taken before the program started and the
+ * journal, recorder_image_build() makes the directory that a power cut at
+ * instant T would leave under a model.  target_crash_run()
+ * (recorder/targets/) drives whole trials against a target.
  *
  * Functions that can fail return 0 or a negative errno, with a message
  * naming the failing call in err when err is not NULL.
@@ -29,74 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ---- the journal --------------------------------------------------------- */
-#define RECORDER_ENV_ROOT "FSYNCLAB_REC_ROOT"
-#define RECORDER_ENV_JOURNAL "FSYNCLAB_REC_JOURNAL"
-#define RECORDER_ENV_LIB "FSYNCLAB_REC_LIB"     /* where the .so is, if not next to the binary */
-#define RECORDER_LIB_NAME "libfsynclab-rec.so"
-
-enum recorder_type {
-    RECORDER_START = 1,   /* a process armed the recorder (after exec); aux = ppid */
-    RECORDER_FORK,        /* a forked child; aux = parent pid */
-    RECORDER_OPEN,        /* handle bound to path; aux = open flags, off = st_mode (0: not
-                             known); payload: path */
-    RECORDER_WRITE,       /* handle, off, len; payload: the len bytes written */
-    RECORDER_TRUNCATE,    /* handle, off = new size */
-    RECORDER_TRUNCATE_PATH, /* off = new size; payload: path */
-    RECORDER_FALLOCATE,   /* handle, off, len, aux = mode (KEEP_SIZE: size unchanged) */
-    RECORDER_SYNC_BEGIN,  /* handle (0: every file, sync/syncfs), off = sync id, aux = kind */
-    RECORDER_SYNC_END,    /* same handle and id as its begin, aux = 0 or errno */
-    RECORDER_RANGE_HINT,  /* sync_file_range: a writeback hint, never a durability point */
-    RECORDER_RENAME,      /* aux = renameat2 flags; payload: old\0new\0 */
-    RECORDER_UNLINK,      /* payload: path */
-    RECORDER_MKDIR,       /* off = st_mode (0: not known); payload: path */
-    RECORDER_RMDIR,       /* payload: path */
-    RECORDER_LINK,        /* payload: old\0new\0 */
-    RECORDER_FLAG,        /* something the recorder cannot see; payload: text */
-    RECORDER_SYMLINK,     /* payload: target\0path\0 */
-    RECORDER_CHMOD,       /* off = mode; handle (fchmod), or 0 and payload: path */
-    RECORDER_TYPE_MAX
-};
-
-/* RECORDER_WRITE flags */
-#define RECORDER_F_REPLACE 1u   /* the file is exactly the payload afterwards (stdio capture) */
-#define RECORDER_F_MAPPED 2u    /* captured from a shared mapping (msync/fsync) */
-/* RECORDER_SYNC_BEGIN kinds */
-enum recorder_sync_kind { RECORDER_SYNC_FSYNC = 0, RECORDER_SYNC_FDATASYNC, RECORDER_SYNC_MSYNC,
-                          RECORDER_SYNC_ALL };
-
-/* The journal file's first bytes.  An empty file is an empty journal (the
- * first preloaded process writes the header); anything else without the
- * magic is not a journal. */
-#define RECORDER_MAGIC "FSYNCREC"
-#define RECORDER_VERSION 1u
-#define RECORDER_JHEAD_SIZE 4096u
-struct recorder_jhead {
-    char magic[8];
-    uint32_t version;
-    uint32_t header_size;     /* records start here */
-    uint32_t lock_ready;      /* the preload initialized the lock below */
-    uint32_t reserved[3];
-    unsigned char lock[RECORDER_JHEAD_SIZE - 32];   /* a process-shared mutex: preload only */
-};
-_Static_assert(sizeof(struct recorder_jhead) == RECORDER_JHEAD_SIZE, "journal header is 4096 bytes");
-
-#define RECORDER_HEADER 48u
-/* Packed: records follow each other with no padding (the journal holds the
- * data plus 48 bytes a call), so a header in the mapping may sit at any
- * address; packed makes the compiler read its fields unaligned. */
-struct __attribute__((packed)) recorder_rec {
-    uint32_t size;        /* header + payload */
-    uint16_t type;
-    uint16_t flags;
-    uint32_t pid;
-    int32_t aux;
-    uint64_t ns;          /* CLOCK_MONOTONIC when the record was made */
-    uint64_t handle;
-    uint64_t off;
-    uint64_t len;
-};
-_Static_assert(sizeof(struct recorder_rec) == RECORDER_HEADER, "journal header is 48 bytes");
+#include "preload/journal.h"
 
 const char *recorder_type_name(unsigned type);
 
@@ -113,10 +38,6 @@ struct recorder_journal {
 };
 int recorder_journal_open(const char *path, struct recorder_journal *out, char *err, size_t errlen);
 void recorder_journal_close(struct recorder_journal *j);
-static inline const void *recorder_payload(const struct recorder_rec *r)
-{
-    return (const unsigned char *)r + RECORDER_HEADER;
-}
 
 /* ---- running a command under the recorder --------------------------------- */
 /* The preload library's path: $FSYNCLAB_REC_LIB, else next to the running

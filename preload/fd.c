@@ -1,4 +1,4 @@
-/* preload_fd: descriptors made or closed by calls other than open and
+/* preload/fd.c: descriptors made or closed by calls other than open and
  * close, and data that moves kernel to kernel.
  *
  * DESIGN.  The fd table must never hold an entry for a descriptor that
@@ -35,7 +35,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "recorder/preload.h"
+#include "preload/internal.h"
 
 static void *rec_real_close_range, *rec_real_closedir, *rec_real_opendir,
     *rec_real_socket, *rec_real_socketpair, *rec_real_accept, *rec_real_accept4, *rec_real_pipe,

@@ -1,4 +1,4 @@
-/* preload_map: stores through shared mappings of files under the root.
+/* preload/map.c: stores through shared mappings of files under the root.
  *
  * DESIGN.  Mappings are tracked by the file they map (dev, ino), not by
  * descriptor: a store is in the page cache until some sync of that file,
@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "recorder/preload.h"
+#include "preload/internal.h"
 
 static void *rec_real_mmap, *rec_real_munmap, *rec_real_msync, *rec_real_open, *rec_real_close;
 #define REC_MAPS 64

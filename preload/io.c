@@ -1,4 +1,4 @@
-/* preload_io: the hooks that change data, durability and names.
+/* preload/io.c: the hooks that change data, durability and names.
  *
  * DESIGN.  A data call is recorded after it returned, with what it really
  * wrote (a short write records its short length), so a record always
@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "recorder/preload.h"
+#include "preload/internal.h"
 
 static void *rec_real_write, *rec_real_pwrite, *rec_real_pwrite64, *rec_real_writev,
     *rec_real_pwritev, *rec_real_pwritev2, *rec_real_fsync, *rec_real_fdatasync,

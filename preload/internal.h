@@ -1,19 +1,19 @@
-/* preload: internals shared by the two halves of libfsynclab-rec.so.
+/* preload/internal.h: internals shared by the two halves of libfsynclab-rec.so.
  *
  * DESIGN.  preload.c arms the recorder (environment, journal, fd table,
  * path resolution) and hooks the calls that create, name or pass file
- * descriptors; preload_io.c hooks the calls that change data or names.
+ * descriptors; io.c hooks the calls that change data or names.
  * Not part of libfsynclab.a: the library is preloaded into other programs,
  * so nothing here may depend on fsynclab code or be built with sanitizers.
  */
-#ifndef FSYNCLAB_RECORDER_PRELOAD_H
-#define FSYNCLAB_RECORDER_PRELOAD_H
+#ifndef FSYNCLAB_PRELOAD_INTERNAL_H
+#define FSYNCLAB_PRELOAD_INTERNAL_H
 
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "recorder/recorder.h"
+#include "preload/journal.h"
 
 /* Resolves the next definition of a symbol once (thread-safe enough: the
  * pointer is written with the same value by every racer). */
@@ -67,16 +67,16 @@ void rec_lock(void);
 void rec_unlock(void);
 int rec_journal_fd(void);
 int rec_on_root_fs(int fd);
-/* preload_io.c: where a write of r bytes through fd landed (writers' lock
+/* io.c: where a write of r bytes through fd landed (writers' lock
  * held); -1 when it cannot be told. */
 off_t rec_landed(int fd, int append, ssize_t r);
 void rec_record_write(uint64_t raw, uint64_t off, const void *buf, size_t n);   /* fd is on the file system that holds the root */
 
-/* preload_io.c: shared mappings and stdio capture before a sync of h. */
+/* io.c: shared mappings and stdio capture before a sync of h. */
 void rec_capture_for_sync(int fd, uint64_t raw_handle);
 void rec_stdio_capture(int fd, uint64_t handle);
 void rec_maps_capture_all(void);      /* before exec and at exit */
-/* preload_fd.c: a descriptor that is no longer (or not) a file under the root. */
+/* fd.c: a descriptor that is no longer (or not) a file under the root. */
 void rec_forget(int fd);
 
 #endif

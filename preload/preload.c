@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "recorder/preload.h"
+#include "preload/internal.h"
 
 int rec_armed;
 static int rec_jfd = -1;
