@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "recorder/targets/targets.h"
+#include "recorder/targets/internal.h"
 #include "powerloss/powerloss.h"
 
 

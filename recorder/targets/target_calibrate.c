@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "recorder/targets/targets.h"
+#include "recorder/targets/internal.h"
 #include "powerloss/powerloss.h"
 
 #define CALIBRATE_SMALL 24

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "recorder/targets/targets.h"
+#include "recorder/targets/internal.h"
 #include "powerloss/powerloss.h"
 
 

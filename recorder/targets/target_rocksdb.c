@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "recorder/targets/targets.h"
+#include "recorder/targets/internal.h"
 #include "powerloss/powerloss.h"
 
 

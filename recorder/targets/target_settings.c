@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recorder/targets/targets.h"
+#include "recorder/targets/internal.h"
 #include "powerloss/powerloss.h"
 
 

@@ -1,20 +1,18 @@
-/* targets: the programs target_crash_run() drives, behind one interface.
+/* targets: crash trials of real programs (`crash --target`).
  *
- * DESIGN.  A target knows how to prepare a fresh data directory (not
- * recorded: e.g. initdb), run its program under the recorder until the
- * kill instant while timestamping acknowledgements, and check an image
- * (start the program on it, or run the check command) and list the keys
- * it finds.  recorder/crash.c does the rest (snapshot, kill, cuts,
- * images, counting) the same way for all of them.  Helpers for starting
- * and killing process groups live in recorder/targets/proc.c.
+ * DESIGN.  The programs (the contract, sqlite, redis, postgres, mariadb,
+ * rocksdb, lmdb) sit behind one interface (struct target_ops, in
+ * recorder/targets/internal.h): prepare a fresh data directory, run the
+ * program under the recorder until the kill instant while timestamping
+ * acknowledgements, and check an image.  crash.c does the rest (snapshot,
+ * kill, cuts, images, counting) the same way for all of them.  This
+ * header is what the command line uses: the run and its per-trial capture.
  */
 #ifndef FSYNCLAB_RECORDER_TARGETS_H
 #define FSYNCLAB_RECORDER_TARGETS_H
 
-#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "recorder/recorder.h"
 
@@ -22,118 +20,6 @@ struct target_ack {
     char *key;
     uint64_t ns;       /* CLOCK_MONOTONIC when fsynclab learnt of it */
 };
-
-struct target_keyset {   /* keys found on an image: open addressing */
-    char **slots;
-    size_t cap, n;
-};
-int target_keyset_add(struct target_keyset *s, const char *key);
-int target_keyset_has(const struct target_keyset *s, const char *key);
-void target_keyset_free(struct target_keyset *s);
-
-struct target_trial {
-    const struct recorder_crash_config *cfg;
-    char base[PATH_MAX];      /* the trial's directory */
-    char data[PATH_MAX];      /* base/data: the recorded root */
-    char journal[PATH_MAX];   /* base/journal */
-    char lib[PATH_MAX];       /* the preload library */
-    char sock[128];           /* the trial's Unix sockets go here: a short path under $TMPDIR or
-                                 /tmp, since sun_path holds 108 bytes and --dir may be deep */
-    uint64_t run_ns;          /* how long the workload runs before the kill */
-    uint64_t kill_ns;         /* when to kill (set by run); then when it happened */
-    struct target_ack *acks;
-    size_t nacks, capacks;
-    uid_t uid;                /* who runs the program (root: an unprivileged user) */
-    gid_t gid;
-    int drop_privileges;
-    const char *cwd;          /* the working directory of what target_spawn starts; NULL: ours */
-    struct recorder_crash_result *out;   /* target_applied() fills its settings */
-    int exited, exit_status;  /* the run ended by itself before the kill, with this wait status */
-    uint64_t ack_reads, ack_reads_partial;   /* target_read_acks: reads, and those ending mid-line */
-    struct target_keyset late;   /* acks read only after the kill: keys of the run, never counted */
-};
-/* Records an ack; the first one, when it comes after t->kill_ns, moves the
- * kill instant to it. */
-int target_ack(struct target_trial *t, const char *key, size_t len, uint64_t ns);
-/* 1 until t->kill_ns, or until the first ack when none came by then (at
- * most --check-timeout more); 0 also after a signal. */
-int target_running(const struct target_trial *t);
-
-struct target_ops {
-    const char *name;
-    /* The --set keys the target accepts, NULL-terminated.  target_crash_run
-     * refuses any other key, and a repeated one, before setup. */
-    const char *const *keys;
-    /* Checks the settings; fills the promise fields of out. */
-    int (*setup)(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
-                 char *err, size_t errlen);
-    int (*prepare)(struct target_trial *t, char *err, size_t errlen);   /* may be NULL */
-    /* Runs the program under the recorder, acknowledging into t, kills its
-     * process group at t->kill_ns (or when it ends) and reaps it. */
-    int (*run)(struct target_trial *t, char *err, size_t errlen);
-    /* Starts the program (or the check) on image; *ok: it recovered. */
-    int (*check)(struct target_trial *t, const char *image, struct target_keyset *found, int *ok,
-                 char *err, size_t errlen);
-};
-
-/* Reads `ack KEY` lines from fd until t->kill_ns or end of file. */
-int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen);
-/* After the kill: the ack lines still in the pipe into t->late (the
- * program gave them, fsynclab read them too late to count them). */
-void target_drain_acks(struct target_trial *t, int fd);
-
-extern const struct target_ops target_contract, target_sqlite, target_redis, target_postgres;
-extern const struct target_ops target_mariadb, target_rocksdb, target_lmdb;
-
-const char *target_setting(const struct recorder_crash_config *cfg, const char *key, const char *dflt);
-uint64_t target_now_ns(void);
-/* Refuses (-EINVAL, a message naming the allowed keys) a key ops does not
- * list or one given twice. */
-int target_check_keys(const struct target_ops *ops, const struct recorder_crash_config *cfg, char *err,
-                      size_t errlen);
-/* Records a setting as the program reports it (the result's settings). */
-void target_applied(struct recorder_crash_result *out, const char *key, const char *value);
-/* A strict number: all of s, finite, lo <= x <= hi.  0 or -EINVAL. */
-int target_number(const char *s, double lo, double hi, double *x);
-/* The key of keys nearest to key (a typo's fix), or NULL when none is close. */
-const char *target_nearest(const char *key, const char *const *keys);
-/* The last lines (up to 3, joined by " | ") of <trial>/stderr.log from
- * byte from on; "" when there are none.  target_log_size: where it ends now. */
-void target_log_tail(const struct target_trial *t, long from, char *out, size_t outlen);
-long target_log_size(const struct target_trial *t);
-/* The check's or a server start's time limit in ms (--check-timeout). */
-int target_timeout_ms(const struct target_trial *t);
-
-/* proc.c: process groups.  A spawned child runs in its own process group
- * (its pid); with recorded set it runs under the recorder on t->data.
- * env: extra NAME=VALUE strings (NULL-terminated, may be NULL).  out_fd:
- * when not NULL, the child's stdout is a pipe whose read end lands here. */
-int target_spawn(struct target_trial *t, char *const argv[], char *const env[], int recorded,
-                 int drop_privileges, int *out_fd, pid_t *pid, char *err, size_t errlen);
-/* Freezes (SIGSTOP) and kills (SIGKILL) the process tree under root and
- * its process group, then reaps all of it (the caller is a child
- * subreaper, so orphans of the tree are its children).  A child's stderr
- * goes to <trial>/stderr.log unless FSYNCLAB_REC_VERBOSE is set. */
-void target_kill_group(pid_t pgid);
-/* enter 1: until target_guard(0), a SIGINT or SIGTERM is noted (a second
- * one ends fsynclab at once); target_stopped() then returns it, every loop
- * that waits checks it and unwinds through the usual kill, reap and IPC
- * removal, and target_crash_run removes the trial directories and ends
- * the program by the signal. */
-void target_guard(int enter);
-int target_stopped(void);
-/* Kills and reaps every process left that fsynclab started (its children,
- * orphans included: it is their subreaper). */
-void target_reap_all(void);
-/* Waits for the child to exit by itself, up to timeout_ms; 1: it did. */
-int target_wait(pid_t pid, int timeout_ms, int *status);
-/* "exit status 3", "killed by signal 9"; status < 0: "no exit status". */
-void target_status_text(int status, char *out, size_t outlen);
-/* The path of a helper next to the preload library (fsynclab-sqlite-worker). */
-int target_helper(const struct target_trial *t, const char *name, char *out, size_t outlen);
-/* Runs argv (not recorded) to completion with output to /dev/null; status in *status. */
-int target_run_quiet(struct target_trial *t, char *const argv[], int drop_privileges, int timeout_ms,
-                     int *status, char *err, size_t errlen);
 
 /* A timeline's capture: after each trial's images, the trial as the
  * images judged it.  Everything points into the trial and is valid only
@@ -153,29 +39,6 @@ struct target_trial_events {
 };
 /* Set before target_crash_run (NULL: none); one run at a time. */
 void target_crash_on_trial(void (*fn)(void *arg, const struct target_trial_events *ev), void *arg);
-/* Syncs measured on a scratch file in dir before the trials
- * (target_calibrate.c): median and 99th percentile in microseconds. */
-int target_calibrate(const char *dir, double *p50_us, double *p99_us, char *err, size_t errlen);
-/* target_embedded.c: the rocksdb and lmdb targets' programs, fsynclab-NAME-worker
- * next to the preload library.  run: `run ARGS...` under the recorder on
- * t->data until t->kill_ns, acknowledging into t.  check: `check DIR`
- * (not recorded); *ok: it opened and listed DIR; reason: why not. */
-int target_worker_run(struct target_trial *t, const char *name, const char *const args[], int *aio, char *err,
-                      size_t errlen);
-/* 1: process pid has an io_uring descriptor or a Linux AIO ring mapped:
- * asynchronous I/O the recorder cannot see.  *aio of target_worker_run:
- * the worker had one at the kill. */
-int target_aio_open(pid_t pid);
-/* `prepare ARGS...`, not recorded: the database as installed. */
-int target_worker_prepare(struct target_trial *t, const char *name, const char *const args[], char *err,
-                          size_t errlen);
-int target_worker_check(struct target_trial *t, const char *name, const char *dir, struct target_keyset *found,
-                        int *ok, char *reason, size_t rlen, char *err, size_t errlen);
-/* The process-crash check: a copy of t->data as the kill left it (the
- * page cache intact: no power cut), checked as an image is. */
-int target_worker_killed(struct target_trial *t, const char *name, uint64_t *acked, uint64_t *lost, char *reason,
-                         size_t rlen, char *err, size_t errlen);
-
 /* Runs cfg->trials crash trials and fills out.  Every process started is
  * killed with its process group and reaped before this returns. */
 int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
