@@ -111,7 +111,15 @@ static void hand_begin(struct hand *h, const char *name)
 }
 
 /* Builds the image at at_ns (UINT64_MAX: all) under model into dir/<out>. */
-static const char *hand_image(struct hand *h, enum recorder_model model, uint64_t at_ns, uint64_t seed,
+static struct pl_model M(const char *name)
+{
+    struct pl_model m;
+    char err[256];
+    ck_assert_msg(pl_model_parse(name, &m, err, sizeof err) == 0, "%s", err);
+    return m;
+}
+
+static const char *hand_image(struct hand *h, const char *model, uint64_t at_ns, uint64_t seed,
                               const char *out, char *path)
 {
     if (jw) {
@@ -123,7 +131,8 @@ static const char *hand_image(struct hand *h, enum recorder_model model, uint64_
     ck_assert_int_eq(recorder_journal_open(h->journal, &j, err, sizeof err), 0);
     ck_assert_int_lt(snprintf(path, PATH_MAX, "%s/%s", h->dir, out), PATH_MAX);
     ck_assert_int_eq(recorder_tree_remove(path, NULL, 0), 0);
-    int rc = recorder_image_build(&j, h->snap, at_ns, model, seed, path, NULL, err, sizeof err);
+    struct pl_model m = M(model);
+    int rc = recorder_image_build(&j, h->snap, at_ns, &m, seed, path, NULL, err, sizeof err);
     ck_assert_msg(rc == 0, "image: %s", err);
     recorder_journal_close(&j);
     return path;
@@ -152,8 +161,8 @@ START_TEST(synced_write_is_kept_and_unsynced_lost_under_drop)
     jsync(2);
     jsync(1);
     jwrite(2, 3, "def");   /* never synced */
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img), "f", "abc");
-    assert_content(hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img), "f", "abc");
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "drop", img), "f", "abc");
+    assert_content(hand_image(&h, "ext4", UINT64_MAX, 1, "ext4", img), "f", "abc");
 }
 END_TEST
 
@@ -169,7 +178,7 @@ START_TEST(a_write_journaled_after_the_sync_began_is_not_covered)
     jrec(RECORDER_SYNC_BEGIN, 0, 0, 2, 99, 0, NULL, 0);
     jwrite(2, 3, "def");   /* the main thread writes while the bio thread syncs */
     jrec(RECORDER_SYNC_END, 0, 0, 2, 99, 0, NULL, 0);
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img), "f", "abc");
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "drop", img), "f", "abc");
 }
 END_TEST
 
@@ -185,8 +194,8 @@ START_TEST(a_sync_that_had_not_returned_at_the_cut_covers_nothing)
     jrec(RECORDER_SYNC_BEGIN, 0, 0, 2, 5, 0, NULL, 0);
     uint64_t began = jw_ns;
     jrec(RECORDER_SYNC_END, 0, 0, 2, 5, 0, NULL, 0);
-    assert_content(hand_image(&h, RECORDER_DROP, began, 1, "before", img), "f", "");
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "after", img), "f", "abc");
+    assert_content(hand_image(&h, "drop", began, 1, "before", img), "f", "");
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "after", img), "f", "abc");
 }
 END_TEST
 
@@ -200,8 +209,8 @@ START_TEST(a_file_whose_directory_was_never_synced_is_lost_under_drop_kept_under
     jsync(2);
     jopen(3, "g", O_CREAT | O_WRONLY);   /* created, written, never synced */
     jwrite(3, 0, "xyz");
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img), "f", NULL);
-    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img);
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "drop", img), "f", NULL);
+    hand_image(&h, "ext4", UINT64_MAX, 1, "ext4", img);
     assert_content(img, "f", "abc");
     assert_content(img, "g", NULL);   /* created after the last commit */
 
@@ -211,9 +220,9 @@ START_TEST(a_file_whose_directory_was_never_synced_is_lost_under_drop_kept_under
     jwrite(3, 0, "xyz");
     jopen(2, "f", O_CREAT | O_WRONLY);
     jsync(2);
-    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img);
+    hand_image(&h, "ext4", UINT64_MAX, 1, "ext4", img);
     assert_content(img, "g", "");
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img), "g", NULL);
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "drop", img), "g", NULL);
 }
 END_TEST
 
@@ -231,11 +240,11 @@ START_TEST(names_change_only_once_their_directory_is_synced)
     jname(RECORDER_MKDIR, "d", NULL);
     jopen(5, "other", O_CREAT | O_WRONLY);
     jsync(5);
-    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img);
+    hand_image(&h, "drop", UINT64_MAX, 1, "drop", img);
     assert_content(img, "x", "old");
     assert_content(img, "cfg", "v1");
     /* ext4: the commit carries every name, and auto_da_alloc the replaced file's data */
-    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img);
+    hand_image(&h, "ext4", UINT64_MAX, 1, "ext4", img);
     assert_content(img, "x", NULL);
     assert_content(img, "cfg", "v2");
     assert_content(img, "cfg.tmp", NULL);
@@ -248,7 +257,7 @@ START_TEST(names_change_only_once_their_directory_is_synced)
     ck_assert_ptr_nonnull(jw);
     jopen(1, "", O_RDONLY | O_DIRECTORY);
     jsync(1);
-    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop2", img);
+    hand_image(&h, "drop", UINT64_MAX, 1, "drop2", img);
     assert_content(img, "x", NULL);
     assert_content(img, "cfg", "");
 }
@@ -264,7 +273,7 @@ START_TEST(sync_of_everything_covers_every_file_and_name)
     jwrite(2, 0, "abc");
     jsync(0);
     jwrite(2, 3, "def");
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img), "d/f", "abc");
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "drop", img), "d/f", "abc");
 }
 END_TEST
 
@@ -284,7 +293,7 @@ START_TEST(torn_and_reorder_let_part_of_the_unsynced_data_through)
     int torn_lengths[9] = {0}, holes = 0, partial = 0;
     for (uint64_t seed = 1; seed <= 40; seed++) {
         size_t len;
-        hand_image(&h, RECORDER_TORN, UINT64_MAX, seed, "t", img);
+        hand_image(&h, "torn", UINT64_MAX, seed, "t", img);
         char *got = slurp(img, "f", &len);
         ck_assert_ptr_nonnull(got);
         ck_assert_uint_eq(len % 512, 0);
@@ -292,7 +301,7 @@ START_TEST(torn_and_reorder_let_part_of_the_unsynced_data_through)
             ck_assert_int_eq(got[i], 'z');
         torn_lengths[len / 512] = 1;
         free(got);
-        hand_image(&h, RECORDER_REORDER, UINT64_MAX, seed, "r", img);
+        hand_image(&h, "reorder", UINT64_MAX, seed, "r", img);
         got = slurp(img, "f", &len);
         ck_assert_ptr_nonnull(got);
         int zero_seen = 0;
@@ -311,7 +320,7 @@ START_TEST(torn_and_reorder_let_part_of_the_unsynced_data_through)
     ck_assert_int_ge(distinct, 3);
     ck_assert_int_eq(holes, 1);
     ck_assert_int_eq(partial, 1);
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "d", img), "f", "");
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "d", img), "f", "");
 }
 END_TEST
 
@@ -363,7 +372,7 @@ START_TEST(fallocate_zero_collapse_and_insert_change_the_image_as_linux_does)
     jrec(RECORDER_FALLOCATE, 0, 0x10, 2, 14, 4, NULL, 0);   /* zeroes past the end: grows */
     jsync(2);
     jsync(1);
-    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img);
+    hand_image(&h, "drop", UINT64_MAX, 1, "drop", img);
     assert_bytes(img, "f", "\0\0AA\0\0\0\0BBDDDD\0\0\0\0", 18);
 }
 END_TEST
@@ -379,7 +388,7 @@ START_TEST(a_mapped_write_never_extends_its_file)
     jrec(RECORDER_WRITE, RECORDER_F_MAPPED, 0, 2, 2, 8, "WXYZ1234", 8);   /* a page past the end */
     jsync(2);
     jsync(1);
-    assert_content(hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img), "f", "abWX");
+    assert_content(hand_image(&h, "drop", UINT64_MAX, 1, "drop", img), "f", "abWX");
 }
 END_TEST
 
@@ -397,7 +406,8 @@ START_TEST(a_torn_journal_is_a_flag_in_the_image_stats)
     char img[PATH_MAX + 8], err[256] = "";
     ck_assert_int_eq(recorder_journal_open(h.journal, &j, NULL, 0), 0);
     snprintf(img, sizeof img, "%s/img", h.dir);
-    ck_assert_msg(recorder_image_build(&j, h.snap, UINT64_MAX, RECORDER_DROP, 1, img, &st, err, sizeof err) == 0,
+    struct pl_model drop = M("drop");
+    ck_assert_msg(recorder_image_build(&j, h.snap, UINT64_MAX, &drop, 1, img, &st, err, sizeof err) == 0,
                   "%s", err);
     ck_assert_uint_eq(st.torn_bytes, RECORDER_HEADER);
     ck_assert_uint_ge(st.flags, 1);
@@ -420,10 +430,10 @@ START_TEST(ext4_a_commit_carries_another_files_truncation)
     jopen(3, "g", O_CREAT | O_WRONLY);
     jwrite(3, 0, "g");
     jsync(3);
-    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img);
+    hand_image(&h, "ext4", UINT64_MAX, 1, "ext4", img);
     assert_content(img, "f", "");
     assert_content(img, "o", "");
-    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img);
+    hand_image(&h, "drop", UINT64_MAX, 1, "drop", img);
     assert_content(img, "f", "old bytes");
     assert_content(img, "o", "old too");
 }
@@ -441,7 +451,7 @@ START_TEST(ext4_fdatasync_of_a_pure_overwrite_commits_nothing)
     jopen(3, "new", O_CREAT | O_WRONLY);
     jwrite(2, 0, "AB");
     jsync_kind(2, RECORDER_SYNC_FDATASYNC);
-    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img);
+    hand_image(&h, "ext4", UINT64_MAX, 1, "ext4", img);
     assert_content(img, "f", "AB23456789");
     assert_content(img, "new", NULL);
 
@@ -449,12 +459,12 @@ START_TEST(ext4_fdatasync_of_a_pure_overwrite_commits_nothing)
     ck_assert_ptr_nonnull(jw);
     jwrite(2, 2, "CD");
     jsync_kind(2, RECORDER_SYNC_FDATASYNC);   /* still nothing to commit */
-    assert_content(hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4b", img), "new", NULL);
+    assert_content(hand_image(&h, "ext4", UINT64_MAX, 1, "ext4b", img), "new", NULL);
     jw = fopen(h.journal, "ab");
     ck_assert_ptr_nonnull(jw);
     jwrite(2, 10, "+");                        /* an append: the size must be committed */
     jsync_kind(2, RECORDER_SYNC_FDATASYNC);
-    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4c", img);
+    hand_image(&h, "ext4", UINT64_MAX, 1, "ext4c", img);
     assert_content(img, "new", "");
     assert_content(img, "f", "ABCD456789+");
 
@@ -464,7 +474,7 @@ START_TEST(ext4_fdatasync_of_a_pure_overwrite_commits_nothing)
     jopen(3, "new", O_CREAT | O_WRONLY);
     jwrite(2, 0, "AB");
     jsync_kind(2, RECORDER_SYNC_FSYNC);       /* the mtime is metadata: fsync commits */
-    assert_content(hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "ext4", img), "new", "");
+    assert_content(hand_image(&h, "ext4", UINT64_MAX, 1, "ext4", img), "new", "");
 }
 END_TEST
 
@@ -481,11 +491,11 @@ START_TEST(ext4_a_rename_over_is_durable_with_the_next_commit_and_carries_its_da
     jopen(3, "f", O_WRONLY);
     jwrite(3, 0, "X");
     jsync_kind(3, RECORDER_SYNC_FDATASYNC);   /* a pure overwrite: no commit */
-    assert_content(hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "a", img), "cfg", "v1");
+    assert_content(hand_image(&h, "ext4", UINT64_MAX, 1, "a", img), "cfg", "v1");
     jw = fopen(h.journal, "ab");
     ck_assert_ptr_nonnull(jw);
     jsync_kind(3, RECORDER_SYNC_FSYNC);       /* f's mtime: commits the rename */
-    hand_image(&h, RECORDER_EXT4, UINT64_MAX, 1, "b", img);
+    hand_image(&h, "ext4", UINT64_MAX, 1, "b", img);
     assert_content(img, "cfg", "v2");
     assert_content(img, "cfg.tmp", NULL);
 }
@@ -506,7 +516,7 @@ START_TEST(hard_links_stay_one_file_and_modes_are_kept)
     jname(RECORDER_LINK, "p", "q");
     jsync(2);
     jsync(1);
-    hand_image(&h, RECORDER_DROP, UINT64_MAX, 1, "drop", img);
+    hand_image(&h, "drop", UINT64_MAX, 1, "drop", img);
     struct stat sa, sb, sp, sq, sd;
     snprintf(a, sizeof a, "%s/a", img);
     snprintf(b, sizeof b, "%s/b", img);
@@ -546,6 +556,71 @@ START_TEST(what_is_not_a_journal_is_refused_by_name)
     spit(d, "empty", "");
     ck_assert_int_eq(recorder_journal_open(path, &j, err, sizeof err), 0);   /* a trial nothing armed */
     ck_assert_uint_eq(j.n, 0);
+    recorder_journal_close(&j);
+}
+END_TEST
+
+/* Every model of the engine applies to images: process keeps what was
+ * written, lie may lose synced bytes (never invents any), writeback keeps
+ * what the flusher had found older than expire, and torn cuts at 4096. */
+START_TEST(process_lie_writeback_and_a_4096_sector_apply_to_images)
+{
+    struct hand h;
+    char img[PATH_MAX], data[8193];
+    hand_begin(&h, "models");
+    jopen(1, "", O_RDONLY | O_DIRECTORY);
+    jopen(2, "f", O_CREAT | O_WRONLY);
+    jwrite(2, 0, "synced");
+    jsync(2);
+    jsync(1);
+    jopen(3, "g", O_CREAT | O_WRONLY);
+    jwrite(3, 0, "old enough");          /* 60 s before the cut: the flusher found it */
+    jw_ns += 60000000000ull;
+    memset(data, 'z', 8192);
+    data[8192] = '\0';
+    jwrite(2, 6, data);                   /* unsynced 8 KiB at the end of f */
+    hand_image(&h, "drop", UINT64_MAX, 1, "drop", img);
+    assert_content(img, "f", "synced");
+    assert_content(img, "g", NULL);
+    hand_image(&h, "process", UINT64_MAX, 1, "process", img);
+    assert_content(img, "g", "old enough");
+    size_t len;
+    char *got = slurp(img, "f", &len);
+    ck_assert_uint_eq(len, 6 + 8192);
+    free(got);
+    hand_image(&h, "writeback", UINT64_MAX, 1, "wb", img);
+    assert_content(img, "g", "old enough");
+    got = slurp(img, "f", &len);
+    ck_assert_uint_eq(len, 6);            /* the new write was not old enough */
+    free(got);
+    int lost = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        got = slurp(hand_image(&h, "lie", UINT64_MAX, seed, "lie", img), "f", &len);
+        ck_assert_msg(!got || (len <= 6 && memcmp(got, "synced", len) == 0), "lie invented bytes");
+        lost |= !got || len < 6;
+        free(got);
+    }
+    ck_assert_int_eq(lost, 1);
+    struct pl_model torn = M("torn");
+    ck_assert_int_eq(pl_model_set_sector(&torn, "4096", NULL, 0), 0);
+    struct recorder_journal j;
+    char err[256] = "";
+    int lengths = 0;
+    ck_assert_int_eq(recorder_journal_open(h.journal, &j, err, sizeof err), 0);
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        char t4096[PATH_MAX + 16];
+        snprintf(t4096, sizeof t4096, "%s/t4096", h.dir);
+        ck_assert_int_eq(recorder_tree_remove(t4096, NULL, 0), 0);
+        ck_assert_msg(recorder_image_build(&j, h.snap, UINT64_MAX, &torn, seed, t4096, NULL, err, sizeof err) == 0,
+                      "%s", err);
+        got = slurp(t4096, "f", &len);
+        if (got) {   /* f's bytes end at a 4096 boundary of the file, or at the write's end */
+            ck_assert_msg(len == 6 || len % 4096 == 0 || len == 6 + 8192, "torn at 4096 left %zu bytes", len);
+            lengths |= len == 4096 ? 1 : len == 8192 ? 2 : 0;
+        }
+        free(got);
+    }
+    ck_assert_int_ne(lengths, 0);
     recorder_journal_close(&j);
 }
 END_TEST
@@ -718,7 +793,8 @@ START_TEST(the_probe_image_follows_its_syncs)
     ck_assert_int_eq(mkdir(snap, 0755), 0);
     snprintf(img, sizeof img, "%s/drop", probe_dir);
     ck_assert_int_eq(recorder_tree_remove(img, NULL, 0), 0);
-    ck_assert_msg(recorder_image_build(&probe_j, snap, UINT64_MAX, RECORDER_DROP, 1, img, NULL, err,
+    struct pl_model drop = M("drop"), ext4 = M("ext4");
+    ck_assert_msg(recorder_image_build(&probe_j, snap, UINT64_MAX, &drop, 1, img, NULL, err,
                                        sizeof err) == 0, "%s", err);
     assert_content(img, "b.txt", "Hello world");   /* fdatasync, then rename and mkdir, dir synced */
     assert_content(img, "a.txt", NULL);
@@ -726,7 +802,7 @@ START_TEST(the_probe_image_follows_its_syncs)
     assert_content(img, "child.txt", NULL);        /* the root was not synced after it */
     snprintf(img, sizeof img, "%s/ext4", probe_dir);
     ck_assert_int_eq(recorder_tree_remove(img, NULL, 0), 0);
-    ck_assert_msg(recorder_image_build(&probe_j, snap, UINT64_MAX, RECORDER_EXT4, 1, img, NULL, err,
+    ck_assert_msg(recorder_image_build(&probe_j, snap, UINT64_MAX, &ext4, 1, img, NULL, err,
                                        sizeof err) == 0, "%s", err);
     assert_content(img, "sub/s.txt", "stdio!");
     assert_content(img, "child.txt", "kid");
@@ -769,6 +845,7 @@ int main(void)
     tcase_add_test(tc, hard_links_stay_one_file_and_modes_are_kept);
     tcase_add_test(tc, what_is_not_a_journal_is_refused_by_name);
     tcase_add_test(tc, the_journal_becomes_an_operation_list_on_file_ids);
+    tcase_add_test(tc, process_lie_writeback_and_a_4096_sector_apply_to_images);
     tcase_add_test(tc, the_probe_journal_holds_every_call);
     tcase_add_test(tc, the_probe_image_follows_its_syncs);
     suite_add_tcase(s, tc);
