@@ -125,6 +125,7 @@ cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_c
     cJSON_AddNumberToObject(o, "journal_ops", (double)r->journal_ops);
     add_ms(o, "image_ms_max", r->image_ms_max);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
+    cJSON_AddNumberToObject(o, "sector_size", r->model.sector);   /* where torn, reorder, lie cut */
     if (!(r->note[0] ? cJSON_AddStringToObject(o, "note", r->note)
                      : cJSON_AddNullToObject(o, "note")) ||
         !add_later(o, env, cfg, r)) {
