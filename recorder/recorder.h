@@ -5,10 +5,12 @@
  * preload/journal.h).  The library appends one record per mutating
  * file-system call under one root directory to one journal opened
  * O_APPEND, each record with a single writev, so the journal's order is a
- * causal order across threads and processes.  recorder/ reads journals:
- * from a snapshot of the root taken before the program started and the
- * journal, recorder_image_build() makes the directory that a power cut at
- * instant T would leave under a model.  target_crash_run()
+ * causal order across threads and processes.  recorder/ reads journals
+ * and is one of the power-loss engine's producers: a snapshot of the root
+ * taken before the program started and the journal become the engine's
+ * operation list (recorder_ops_build), and recorder_image_build() makes
+ * the directory that a power cut at instant T would leave under a model
+ * (powerloss/ decides it).  target_crash_run()
  * (recorder/targets/) drives whole trials against a target.
  *
  * Functions that can fail return 0 or a negative errno, with a message

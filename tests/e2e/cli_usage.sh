@@ -33,6 +33,9 @@ check "crash --vm refuses a model other than drop, naming it, exit 2 (before loo
 run "$bin" crash --dir "$dir" --model ext4 --trials 1
 check "crash --model ext4 (fsynclab's own log) says it does not apply there and where it does, exit 2" \
   '[ $rc -eq 2 ] && grep -q "model ext4 does not apply to crash of fsynclab.s own log .*apply to crash --target and image" <<<"$err"'
+run "$bin" curve --dir "$dir" --model ext4 --out "$dir/never"
+check "curve --model ext4 is refused, not run as drop, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "model ext4 does not apply to curve" <<<"$err" && ! [ -e "$dir/never" ]'
 run "$bin" image --journal "$dir/j" --snapshot "$dir" --out "$dir/o" --model fast
 check "image --model fast names the engine's models, exit 2" \
   '[ $rc -eq 2 ] && grep -q "model fast: unknown model; use one of drop, ext4, torn, reorder, writeback, process, lie" <<<"$err"'
