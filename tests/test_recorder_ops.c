@@ -295,6 +295,43 @@ START_TEST(the_journal_becomes_an_operation_list_on_file_ids)
 }
 END_TEST
 
+/* An image's figures count only the records inside its cut. */
+START_TEST(image_stats_count_only_records_inside_the_cut)
+{
+    struct hand h;
+    hand_begin(&h, "cutstats");
+    jopen(1, "", O_RDONLY | O_DIRECTORY);
+    jopen(2, "f", O_CREAT | O_WRONLY);
+    jwrite(2, 0, "abc");
+    jrec(RECORDER_SYNC_BEGIN, 0, 0, 2, 1, 0, NULL, 0);
+    jw_ns += 5000000;                                   /* a 5 ms sync */
+    jrec(RECORDER_SYNC_END, 0, 0, 2, 1, 0, NULL, 0);
+    uint64_t early = jw_ns;
+    jrec(RECORDER_OPEN, 0, O_WRONLY, 3, 0, 0, "made-unseen", 12);   /* no O_CREAT: not seen */
+    jrec(RECORDER_FLAG, 0, 0, 0, 0, 0, "sendfile", 9);
+    ck_assert_int_eq(fclose(jw), 0);
+    jw = NULL;
+    struct recorder_journal j;
+    struct recorder_image_stats st;
+    struct pl_model drop = M("drop");
+    char img[PATH_MAX + 16], err[256] = "";
+    ck_assert_int_eq(recorder_journal_open(h.journal, &j, err, sizeof err), 0);
+    snprintf(img, sizeof img, "%s/early", h.dir);
+    ck_assert_msg(recorder_image_build(&j, h.snap, early, &drop, 1, img, &st, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(st.records, 5);
+    ck_assert_uint_eq(st.unknown_opens, 0);
+    ck_assert_uint_eq(st.flags, 0);
+    ck_assert_uint_ge(st.max_sync_ns, 5000000);
+    snprintf(img, sizeof img, "%s/end", h.dir);
+    ck_assert_msg(recorder_image_build(&j, h.snap, UINT64_MAX, &drop, 1, img, &st, err, sizeof err) == 0, "%s",
+                  err);
+    ck_assert_uint_eq(st.records, 7);
+    ck_assert_uint_eq(st.unknown_opens, 1);
+    ck_assert_uint_eq(st.flags, 1);
+    recorder_journal_close(&j);
+}
+END_TEST
+
 int main(void)
 {
     const char *dir = getenv("FSYNCLAB_DIR");
@@ -309,6 +346,7 @@ int main(void)
     tcase_add_test(tc, the_journal_becomes_an_operation_list_on_file_ids);
     tcase_add_test(tc, a_journal_and_the_same_hand_made_list_give_the_same_states);
     tcase_add_test(tc, process_lie_writeback_and_a_4096_sector_apply_to_images);
+    tcase_add_test(tc, image_stats_count_only_records_inside_the_cut);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
