@@ -1,7 +1,7 @@
 /* Unit tests for vm/: the dm-log-writes parser and replay on hand-made logs
  * (a stale header count, a last entry cut short, invalid and empty entries),
  * the console protocol, the comparison with the drop model (proven by
- * breaking what it guards) and the JSON body's keys.  No QEMU here: the
+ * breaking what it guards) and the bodies and tables, byte for byte.  No QEMU here: the
  * guest runs in tests/e2e/vm.sh. */
 #include <check.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "report/report.h"
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 #define SS 512u
 
@@ -344,44 +344,90 @@ START_TEST(a_sync_running_at_the_cut_counts_as_the_longest)
 }
 END_TEST
 
-START_TEST(json_body_carries_the_comparison)
+/* Two strategies with every count set, printed as crash --vm and crash
+ * --vm --target contract print them, on ext4 and on xfs -o wsync. */
+static void print_outputs(FILE *to)
 {
-    struct wal_strategy st;
-    ck_assert_int_eq(wal_strategy_parse("always", &st), 0);
-    struct vm_summary s;
-    memset(&s, 0, sizeof s);
-    verifier_summary_init(&s.v, &st);
-    s.trials = 2;
-    s.images = 9;
-    s.model_optimistic = 1;
-    struct vm_config cfg = { .entry_size = 128, .trials = 2, .writers = 4 };
-    struct vm_env env = { .accel = "tcg", .kernel = "6.1.0-57-amd64" };
-    struct bench_env benv = { .fs_type = "ext4" };
-    cJSON *body = vm_crash_body(&benv, &cfg, &env, &s, 1);
-    ck_assert_ptr_nonnull(body);
-    char *text = report_json_print(body);
-    ck_assert_ptr_nonnull(text);
-    ck_assert_ptr_nonnull(strstr(text, "\"type\": \"crash_test_ok\""));
-    ck_assert_ptr_nonnull(strstr(text, "\"model\": \"vm\""));
-    ck_assert_ptr_nonnull(strstr(text, "\"images\": 9"));
-    ck_assert_ptr_nonnull(strstr(text, "\"trials\": 2"));
-    ck_assert_ptr_nonnull(strstr(text, "\"model_optimistic\": 1"));
-    ck_assert_ptr_nonnull(strstr(text, "\"model_pessimistic\": 0"));
-    ck_assert_ptr_nonnull(strstr(text, "\"fsck_failed\": 0"));
-    ck_assert_ptr_nonnull(strstr(text, "\"accel\": \"tcg\""));
-    ck_assert_ptr_nonnull(strstr(text, "\"fs\": \"ext4\""));
-    ck_assert_ptr_nonnull(strstr(text, "\"mount_opts\": null"));
-    free(text);
-    cJSON_Delete(body);
-    cfg.fs = "xfs";
-    cfg.mount_opts = "wsync";
-    body = vm_crash_body(&benv, &cfg, &env, &s, 1);
-    ck_assert_ptr_nonnull(body);
-    text = report_json_print(body);
-    ck_assert_ptr_nonnull(strstr(text, "\"fs\": \"xfs\""));
-    ck_assert_ptr_nonnull(strstr(text, "\"mount_opts\": \"wsync\""));
-    free(text);
-    cJSON_Delete(body);
+    struct wal_strategy st[2];
+    ck_assert_int_eq(wal_strategy_parse("always", &st[0]), 0);
+    ck_assert_int_eq(wal_strategy_parse("batch_10ms", &st[1]), 0);
+    static struct report_vm_result s[2];
+    memset(s, 0, sizeof s);
+    for (unsigned i = 0; i < 2; i++) {
+        verifier_summary_init(&s[i].v, &st[i]);
+        struct verifier_trial t;
+        memset(&t, 0, sizeof t);
+        t.acked = 40 + i;
+        t.acked_lost = i * 3;
+        t.loss_window_ns = i * 12345678ull;
+        t.max_sync_ns = 2000000;
+        verifier_summary_add(&s[i].v, &t, 77);
+        s[i].trials = 2;
+        s[i].images = 9 + i;
+        s[i].fsck_failed = i;
+        s[i].log_missing = 2 * i;
+        s[i].model_optimistic = 1;
+        s[i].model_pessimistic = 3 + i;
+        s[i].predicted_lost_total = 17;
+        s[i].acks_seen = 123;
+        s[i].syncs_seen = 45;
+        s[i].boot_ns_max = 3456789012ull;
+    }
+    struct vm_config cfg = { .entry_size = 128, .trials = 2, .writers = 4, .seed = 99,
+                             .flush_images = 3, .subset_images = 3 };
+    struct report_vm_env env = { .accel = "tcg", .kernel = "6.1.0-57-amd64", .probe = "no KVM" };
+    struct bench_env benv = { .fs_type = "ext4", .device = "vda", .warning = "" };
+    struct report_vm_prog ps = { 3, 12, 2, 1, 1, 77, 60, 2, 3, 4567000000ull, 8900000000ull };
+    for (int k = 0; k < 2; k++) {
+        if (k) {
+            cfg.fs = "xfs";
+            cfg.mount_opts = "wsync";
+            cfg.entries = 5000;
+        }
+        struct report_vm_run run;
+        vm_report_run(&cfg, &run);
+        cJSON *b = report_vm_body(&benv, &run, &env, s, 2);
+        char *t = report_json_print(b);
+        ck_assert_ptr_nonnull(t);
+        fprintf(to, "%s\n", t);
+        free(t);
+        cJSON_Delete(b);
+        report_print_vm_table(to, &run, &env, s, 2);
+        b = report_vm_program_body(&run, &env, &ps);
+        t = report_json_print(b);
+        ck_assert_ptr_nonnull(t);
+        fprintf(to, "%s\n", t);
+        free(t);
+        cJSON_Delete(b);
+        report_print_vm_program_table(to, &run, &env, &ps);
+    }
+}
+
+START_TEST(bodies_and_tables_are_byte_for_byte_the_pinned_ones)
+{
+    /* tests/vm-golden.txt is what vm/json.c and vm/program.c printed before
+     * report/ took the bodies and tables over: crash --vm's crash_test_ok
+     * body (crash's own object, "model" "vm", trials counting QEMU runs,
+     * the comparison appended), its table, and the contract's body and
+     * table.  Any byte that moves fails here. */
+    char *got = NULL, *want = NULL;
+    size_t got_len = 0, want_len = 0;
+    FILE *m = open_memstream(&got, &got_len);
+    ck_assert_ptr_nonnull(m);
+    print_outputs(m);
+    ck_assert_int_eq(fclose(m), 0);
+    FILE *f = fopen("tests/vm-golden.txt", "r");
+    ck_assert_msg(f != NULL, "tests/vm-golden.txt: run the test from the top of the tree");
+    m = open_memstream(&want, &want_len);
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, m);
+    fclose(f);
+    ck_assert_int_eq(fclose(m), 0);
+    ck_assert_str_eq(got, want);
+    ck_assert_ptr_nonnull(strstr(got, "\"model_optimistic\": 1, \"entries_per_trial\""));
+    free(got);
+    free(want);
 }
 END_TEST
 
@@ -446,7 +492,7 @@ int main(void)
     tcase_add_test(tc, console_lines_fill_the_ledger);
     tcase_add_test(tc, comparison_flags_an_optimistic_model);
     tcase_add_test(tc, a_sync_running_at_the_cut_counts_as_the_longest);
-    tcase_add_test(tc, json_body_carries_the_comparison);
+    tcase_add_test(tc, bodies_and_tables_are_byte_for_byte_the_pinned_ones);
     tcase_add_test(tc, fs_and_mount_opts_are_checked);
     tcase_add_test(tc, check_slot_is_extracted_exactly);
     suite_add_tcase(s, tc);

@@ -21,7 +21,7 @@
  * here yet: the recorder's journal from inside the guest, so no model's
  * prediction stands beside these figures (the JSON says so).
  */
-#include "vm/vm.h"
+#include "vm/internal.h"
 #include "powerloss/powerloss.h"
 
 #include <errno.h>
@@ -170,7 +170,7 @@ static int write_script(const char *path, const char *cmd, char *err, size_t err
 
 static void judge_images(const struct vm_config *cfg, const struct prog_trial *pt,
                          struct prog_check *c, const struct vm_plan *plans, size_t n,
-                         struct vm_prog_summary *s)
+                         struct report_vm_prog *s)
 {
     for (size_t i = 0; i < n; i++) {
         struct found *f = &c->img[i];
@@ -197,8 +197,8 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
 }
 
 static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
-                       const struct vm_env *env, const struct vm_trial *t,
-                       const struct prog_trial *pt, uint64_t seed, struct vm_prog_summary *s,
+                       const struct report_vm_env *env, const struct vm_trial *t,
+                       const struct prog_trial *pt, uint64_t seed, struct report_vm_prog *s,
                        char *err, size_t errlen)
 {
     char base[WAL_PATH_MAX];
@@ -262,7 +262,7 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
 }
 
 static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
-                     const struct vm_env *env, uint64_t seed, struct vm_prog_summary *s,
+                     const struct report_vm_env *env, uint64_t seed, struct report_vm_prog *s,
                      char *err, size_t errlen)
 {
     char base[WAL_PATH_MAX];
@@ -340,7 +340,7 @@ static int guest_dir(const char *dir, char *out, size_t len, char *err, size_t e
     return ok ? 0 : -EINVAL;
 }
 
-int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struct vm_env *env,
+int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct report_vm_env *env,
                    void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                    char *err, size_t errlen)
 {
@@ -403,63 +403,13 @@ unsigned vm_memory_mib(const struct vm_config *cfg)
     return cfg->memory_mib ? cfg->memory_mib : VM_PROGRAM_MEMORY_MIB;
 }
 
-/* ---- outputs ------------------------------------------------------------------------------- */
-cJSON *vm_program_body(const struct vm_config *cfg, const struct vm_env *env,
-                       const struct vm_prog_summary *s)
+void vm_report_run(const struct vm_config *cfg, struct report_vm_run *out)
 {
-    cJSON *b = cJSON_CreateObject(), *e;
-    int ok = b && cJSON_AddStringToObject(b, "type", "crash_vm_target_ok") &&
-             cJSON_AddStringToObject(b, "target", "contract") &&
-             cJSON_AddStringToObject(b, "model", "vm") &&
-             cJSON_AddNumberToObject(b, "seed", (double)cfg->seed) &&
-             cJSON_AddNumberToObject(b, "trials", s->trials) &&
-             cJSON_AddNumberToObject(b, "images", s->images) &&
-             cJSON_AddNumberToObject(b, "acks_seen", (double)s->acks_seen) &&
-             cJSON_AddNumberToObject(b, "acked_total", (double)s->acked_total) &&
-             cJSON_AddNumberToObject(b, "acked_lost_max", (double)s->lost_max) &&
-             cJSON_AddNumberToObject(b, "acked_lost_total", (double)s->lost_total) &&
-             cJSON_AddNumberToObject(b, "images_lost", s->images_lost) &&
-             cJSON_AddNumberToObject(b, "fsck_failed", s->fsck_failed) &&
-             cJSON_AddNumberToObject(b, "check_failed", s->check_failed) &&
-             cJSON_AddNumberToObject(b, "boot_ms_max", (double)(s->boot_ns_max / 1000000)) &&
-             cJSON_AddNumberToObject(b, "check_ms_per_image",
-                                     s->images ? (double)(s->check_ns_total / s->images / 1000000) : 0) &&
-             cJSON_AddNullToObject(b, "recorder") &&
-             cJSON_AddStringToObject(b, "recorder_reason", "the recorder does not run in the "
-                                     "guest yet: no model's prediction for these images") &&
-             (e = cJSON_AddObjectToObject(b, "environment")) != NULL &&
-             cJSON_AddStringToObject(e, "fs", vm_fs_name(cfg)) &&
-             (cfg->mount_opts ? cJSON_AddStringToObject(e, "mount_opts", cfg->mount_opts) != NULL
-                              : cJSON_AddNullToObject(e, "mount_opts") != NULL) &&
-             cJSON_AddNumberToObject(e, "memory_mib", vm_memory_mib(cfg)) &&
-             cJSON_AddStringToObject(e, "root", "the host's /, read-only over virtio-9p; tmpfs "
-                                     "on /tmp and /run; the data disk on /data") &&
-             cJSON_AddStringToObject(e, "accel", env->accel) &&
-             cJSON_AddStringToObject(e, "accel_probe", env->probe) &&
-             cJSON_AddStringToObject(e, "kernel", env->kernel);
-    if (!ok) {
-        cJSON_Delete(b);
-        return NULL;
-    }
-    return b;
-}
-
-void vm_program_table(FILE *to, const struct vm_config *cfg, const struct vm_env *env,
-                      const struct vm_prog_summary *s)
-{
-    fprintf(to, "%-8s %6s %6s %9s %9s %10s %11s %5s %6s\n", "fs", "trials", "images", "acked",
-            "lost max", "lost total", "images lost", "fsck", "check");
-    fprintf(to, "%-8s %6u %6u %9" PRIu64 " %9" PRIu64 " %10" PRIu64 " %11u %5u %6u\n",
-            vm_fs_name(cfg), s->trials, s->images, s->acked_total, s->lost_max, s->lost_total,
-            s->images_lost, s->fsck_failed, s->check_failed);
-    fprintf(to, "\nacked and lost count per image: acknowledged keys read before the image's "
-            "cut,\nand those of them --check did not find.  fsck: images whose mount, unmount "
-            "or\nchecker failed; check: images where --check failed.  No model's prediction:\n"
-            "the recorder does not run in the guest yet.\n");
-    fprintf(to, "guest: kernel %s, accel %s (%s), %s%s%s, %u MiB, boot max %.1f s, check "
-            "%.1f s an image\nseed %" PRIu64 " replays the kill instants and image choices.\n",
-            env->kernel, env->accel, env->probe, vm_fs_name(cfg), cfg->mount_opts ? " -o " : "",
-            cfg->mount_opts ? cfg->mount_opts : "", vm_memory_mib(cfg),
-            (double)s->boot_ns_max / 1e9,
-            s->images ? (double)s->check_ns_total / (double)s->images / 1e9 : 0.0, cfg->seed);
+    *out = (struct report_vm_run){
+        .entries = cfg->entries ? cfg->entries : VM_DEFAULT_ENTRIES,
+        .entry_size = cfg->entry_size, .sync_method = cfg->sync_method,
+        .writers = cfg->writers ? cfg->writers : 1, .trials = cfg->trials, .seed = cfg->seed,
+        .images_max = 2 + cfg->flush_images + cfg->subset_images, .fs = vm_fs_name(cfg),
+        .mount_opts = cfg->mount_opts, .memory_mib = vm_memory_mib(cfg),
+    };
 }

@@ -17,7 +17,7 @@
  * on paravirtual hosts /dev/kvm opens and the guest then hangs, so trying
  * KVM first with TCG as QEMU's fallback does not work.
  */
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -519,7 +519,7 @@ int vm_guest_trial(const struct vm_guest_args *a, struct vm_trial *t, char *err,
 }
 
 /* ---- KVM or TCG ---------------------------------------------------------------------- */
-void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct vm_env *env)
+void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct report_vm_env *env)
 {
     snprintf(env->accel, sizeof env->accel, "tcg");
     const char *want = cfg->accel ? cfg->accel : "auto";
