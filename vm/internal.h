@@ -122,9 +122,13 @@ int vm_check_extract(const char *out, size_t i, uint64_t size, const char *dump,
 void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct report_vm_env *env);
 /* Handles one console line into t at host time now. */
 void vm_trial_line(struct vm_trial *t, const char *line, uint64_t now);
-/* Scratch paths removed (and QEMU killed) on SIGINT/SIGTERM during a run. */
-void vm_signals_install(const char *const *paths, size_t n);
-void vm_signals_restore(void);
+/* A run's scratch files live in sub = dir/fsynclab-vm-<pid> (made 0700),
+ * which wal's signal guard removes whole on SIGINT/SIGTERM after killing
+ * and reaping QEMU's process group and any checker vm_exec runs.
+ * vm_scratch_close removes the n paths and sub and leaves the guard. */
+#define VM_SCRATCH_DIR_MAX (WAL_PATH_MAX - 64)   /* room for the file names in it */
+int vm_scratch_open(const char *dir, char *sub, size_t len, char *err, size_t errlen);
+void vm_scratch_close(const char *sub, const char *const *paths, size_t n);
 
 /* The drop model against an image for a cut at cut_ns: acks the host read
  * by then, the widest sync it had seen complete by then (covered), and the

@@ -348,9 +348,12 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
     memset(env, 0, sizeof *env);
     int rc = vm_kit_check(cfg, err, errlen);
     static struct prog_paths p;
+    static char sub[VM_SCRATCH_DIR_MAX];
     char dir[400];
     if (rc == 0)
         rc = guest_dir(cfg->dir, dir, sizeof dir, err, errlen);
+    if (rc == 0)
+        rc = vm_scratch_open(dir, sub, sizeof sub, err, errlen);
     if (rc < 0)
         return rc;
     char kv[WAL_PATH_MAX];
@@ -366,14 +369,13 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
     static const char *const names[] = { "disk.img", "writes.log", "qemu.err", "out.img",
                                          "run.sh", "check.sh" };
     for (size_t i = 0; i < 6; i++) {
-        snprintf(fields[i], WAL_PATH_MAX, "%s/fsynclab-vm-%ld-%s", dir, pid, names[i]);
+        snprintf(fields[i], WAL_PATH_MAX, "%s/fsynclab-vm-%ld-%s", sub, pid, names[i]);
         p.list[i] = fields[i];
     }
     for (size_t i = 0; i < VM_CHECK_MAX; i++) {
-        snprintf(p.imgs[i], sizeof p.imgs[i], "%s/fsynclab-vm-%ld-image%zu.img", dir, pid, i);
+        snprintf(p.imgs[i], sizeof p.imgs[i], "%s/fsynclab-vm-%ld-image%zu.img", sub, pid, i);
         p.list[6 + i] = p.imgs[i];
     }
-    vm_signals_install(p.list, 6 + VM_CHECK_MAX);
     rc = write_script(p.run, cfg->run_cmd, err, errlen);
     if (rc == 0)
         rc = write_script(p.check, cfg->check_cmd, err, errlen);
@@ -392,9 +394,7 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
         if (rc == 0 && progress)
             progress(progress_arg, k + 1, cfg->trials);
     }
-    for (size_t i = 0; i < 6 + VM_CHECK_MAX; i++)
-        unlink(p.list[i]);
-    vm_signals_restore();
+    vm_scratch_close(sub, p.list, 6 + VM_CHECK_MAX);
     return rc;
 }
 

@@ -30,48 +30,39 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- signals: kill the guest and remove the scratch files ----------------- */
-static volatile sig_atomic_t running_pgid;   /* QEMU's process group */
-static volatile sig_atomic_t running_child;  /* an e2fsck or debugfs */
-static const char *const *scratch_paths;
-static size_t scratch_n;
-static struct sigaction old_int, old_term;
-static int installed;
-
-static void on_signal(int sig)
+/* ---- the scratch directory and signals ------------------------------------
+ * wal's guard (wal/scratch.c) is fsynclab's one SIGINT/SIGTERM handler:
+ * QEMU's process group and a running e2fsck or debugfs are handed to it,
+ * and the run's scratch directory, so that a signal kills and reaps them
+ * first, then removes the directory whole and passes the signal on. */
+int vm_scratch_open(const char *dir, char *sub, size_t len, char *err, size_t errlen)
 {
-    if (running_pgid > 0)
-        kill(-(pid_t)running_pgid, SIGKILL);
-    if (running_child > 0)
-        kill((pid_t)running_child, SIGKILL);   /* before it writes a file we unlink */
-    for (size_t i = 0; i < scratch_n; i++)
-        unlink(scratch_paths[i]);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    raise(sig);
+    if ((size_t)snprintf(sub, len, "%s/fsynclab-vm-%ld", dir ? dir : ".", (long)getpid()) >= len) {
+        snprintf(err, errlen, "--dir %s: the path is too long", dir ? dir : ".");
+        return -ENAMETOOLONG;
+    }
+    if (mkdir(sub, 0700) < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "mkdir(%s): %s", sub, strerror(errno));
+        return rc;
+    }
+    wal_scratch_guard_enter();
+    int rc = wal_scratch_tree(sub, 1);
+    if (rc < 0) {
+        snprintf(err, errlen, "the signal guard cannot take %s: %s", sub, strerror(-rc));
+        wal_scratch_guard_leave();
+        rmdir(sub);
+    }
+    return rc;
 }
 
-void vm_signals_install(const char *const *paths, size_t n)
+void vm_scratch_close(const char *sub, const char *const *paths, size_t n)
 {
-    scratch_paths = paths;
-    scratch_n = n;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    installed = 1;
-}
-
-void vm_signals_restore(void)
-{
-    if (!installed)
-        return;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    installed = 0;
-    scratch_n = 0;
+    for (size_t i = 0; i < n; i++)
+        unlink(paths[i]);
+    rmdir(sub);
+    wal_scratch_tree(sub, 0);
+    wal_scratch_guard_leave();
 }
 
 /* ---- running programs ------------------------------------------------------- */
@@ -109,7 +100,7 @@ int vm_exec(const char *const *argv)
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    running_child = pid;
+    wal_scratch_child(pid);
     sigprocmask(SIG_SETMASK, &old, NULL);
     int status, rc = 0;
     while (waitpid(pid, &status, 0) < 0)
@@ -117,7 +108,7 @@ int vm_exec(const char *const *argv)
             rc = -errno;
             break;
         }
-    running_child = 0;
+    wal_scratch_child(0);
     if (rc < 0)
         return rc;
     if (!WIFEXITED(status))
@@ -241,8 +232,18 @@ static int start_qemu(const struct vm_guest_args *a, int probe, pid_t *pid_out, 
         _exit(127);
     }
     setpgid(pid, pid);   /* also here: the child may not have run yet */
-    running_pgid = pid;
+    int rc = wal_scratch_group(pid, 1);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (rc < 0) {   /* the guard is full: no QEMU that a signal could leave behind */
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        close(p[0]);
+        close(p[1]);
+        snprintf(err, errlen, "the signal guard cannot take QEMU's process group: %s",
+                 strerror(-rc));
+        return rc;
+    }
     close(p[1]);
     *pid_out = pid;
     *out_fd = p[0];
@@ -256,7 +257,7 @@ static void kill_and_reap(pid_t pid)
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    running_pgid = 0;
+    wal_scratch_group(pid, 0);
 }
 
 /* ---- the console ----------------------------------------------------------------- */

@@ -616,8 +616,10 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
         fclose(f);
     }
     static struct paths p;
-    make_paths(&p, cfg->dir ? cfg->dir : ".");
-    vm_signals_install(p.list, N_PATHS);
+    static char sub[VM_SCRATCH_DIR_MAX];
+    if ((rc = vm_scratch_open(cfg->dir, sub, sizeof sub, err, errlen)) < 0)
+        return rc;
+    make_paths(&p, sub);
     vm_accel_probe(cfg, p.errlog, env);
     if (strcmp(env->accel, "none") == 0) {
         snprintf(err, errlen, "FSYNCLAB_VM_ACCEL=kvm: %s", env->probe);
@@ -634,8 +636,6 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
                 progress(progress_arg, i, k + 1, cfg->trials);
         }
     }
-    for (size_t i = 0; i < N_PATHS; i++)
-        unlink(p.list[i]);
-    vm_signals_restore();
+    vm_scratch_close(sub, p.list, N_PATHS);
     return rc;
 }

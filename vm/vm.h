@@ -105,8 +105,9 @@ const char *vm_fs_name(const struct vm_config *cfg);
 /* Runs cfg->trials trials for each of the n strategies; out[i] answers
  * strategies[i].  progress (may be NULL) is called after each trial.
  * QEMU runs in its own process group and is killed and reaped whatever
- * happens, also on SIGINT/SIGTERM (the handler kills it, removes the
- * scratch files and passes the signal on).  -ENOENT with a message when
+ * happens, also on SIGINT/SIGTERM (wal's scratch guard kills it, removes
+ * the scratch directory cfg->dir/fsynclab-vm-<pid> and passes the signal
+ * on).  -ENOENT with a message when
  * the kit or QEMU is missing. */
 int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strategies, size_t n,
                  struct report_vm_result *out, struct report_vm_env *env,

@@ -116,16 +116,20 @@ out=$($bin --target redis 2>&1); rc=$?
 check "--vm --target redis: exit 2, only contract runs in the guest so far" \
   '[ $rc -eq 2 ] && grep -q "only contract" <<<"$out"'
 
-# SIGTERM while the guest runs: QEMU is killed with its group and the
-# scratch files go.
-$bin --strategies always --trials 5 --dir "$dir" >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 600); do pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && break; sleep 0.1; done
-check "a guest was running" 'pgrep -f "qemu-system-x86_64.*$dir" >/dev/null'
-kill -TERM $pid
-wait $pid; rc=$?
-check "SIGTERM ends the run by the signal" '[ $rc -eq 143 ]'
-check "after SIGTERM no QEMU and no scratch file is left" '[ -z "$(leftovers)" ]'
+# SIGTERM and SIGINT (Ctrl-C) while the guest runs: wal's guard kills QEMU
+# with its group and reaps it, removes the scratch directory and the run
+# ends by the signal.
+for sig in TERM INT; do
+  $bin --strategies always --trials 5 --dir "$dir" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && break; sleep 0.1; done
+  check "a guest was running (SIG$sig)" 'pgrep -f "qemu-system-x86_64.*$dir" >/dev/null'
+  kill -$sig $pid
+  wait $pid; rc=$?
+  want=$([ $sig = TERM ] && echo 143 || echo 130)
+  check "SIG$sig ends the run by the signal" '[ $rc -eq $want ]'
+  check "after SIG$sig no QEMU and no scratch file is left" '[ -z "$(leftovers)" ]'
+done
 
 [ $fail -eq 0 ] && rm -rf "$dir" "$dir.err"
 finish
