@@ -168,6 +168,28 @@ static int write_script(const char *path, const char *cmd, char *err, size_t err
     return 0;
 }
 
+/* One line per image on stderr when $FSYNCLAB_VM_TRACE is set, with the
+ * first keys the check found on it (tests/e2e/vm_ext4.sh compares them
+ * with the model's image). */
+static void trace_image(const struct vm_config *cfg, size_t i, const struct vm_plan *pl,
+                        const struct found *f, uint64_t acked, uint64_t lost)
+{
+    char keys[512] = "";
+    size_t at = 0;
+    for (size_t k = 0; k < f->n && at < sizeof keys; k++) {
+        int w = snprintf(keys + at, sizeof keys - at, " %s", f->keys[k]);
+        if (w < 0 || (size_t)w >= sizeof keys - at) {
+            snprintf(keys + at, sizeof keys - at, " ...");
+            break;
+        }
+        at += (size_t)w;
+    }
+    fprintf(stderr, "vm: %s image %zu (kind %d, entries %zu) acked %" PRIu64 " found %zu "
+            "lost %" PRIu64 " fsck %d check %d%s keys:%s\n", vm_fs_name(cfg), i, pl->kind,
+            pl->upto, acked, f->n, lost, f->fsck_status, f->check_status,
+            f->mounted_fail ? " MOUNT-FAILED" : "", keys);
+}
+
 static void judge_images(const struct vm_config *cfg, const struct prog_trial *pt,
                          struct prog_check *c, const struct vm_plan *plans, size_t n,
                          struct report_vm_prog *s)
@@ -189,10 +211,7 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
         if (lost > s->lost_max)
             s->lost_max = lost;
         if (getenv("FSYNCLAB_VM_TRACE"))
-            fprintf(stderr, "vm: %s image %zu (kind %d, entries %zu) acked %" PRIu64 " found %zu "
-                    "lost %" PRIu64 " fsck %d check %d%s\n", vm_fs_name(cfg), i, plans[i].kind,
-                    plans[i].upto, acked, f->n, lost, f->fsck_status, f->check_status,
-                    f->mounted_fail ? " MOUNT-FAILED" : "");
+            trace_image(cfg, i, &plans[i], f, acked, lost);
     }
 }
 
