@@ -6,7 +6,8 @@
  * long after the first acknowledgement the kill may come, for experiments
  * that need the guest to run longer (docs/lab.md); $FSYNCLAB_VM_DIRSYNC=0 has
  * the guest create its file without syncing the directory, for the
- * experiment of docs/ground-truth.md.  --model other than drop is refused (it does not
+ * experiment of docs/ground-truth.md; $FSYNCLAB_VM_RECORD=0 runs --target
+ * contract without the recorder in the guest.  --model other than drop is refused (it does not
  * apply): the kernel is the model, and the drop model is what it is compared
  * with.  Defaults differ from crash's because a trial costs seconds: 3
  * trials, no time budget, and the guest appends until the kill
@@ -236,6 +237,8 @@ int cli_crash_vm_target(const struct cli *o)
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES, .fs = o->vm_fs,
                              .mount_opts = o->vm_mount_opts, .run_cmd = o->run,
                              .check_cmd = o->check };
+    const char *record = getenv("FSYNCLAB_VM_RECORD");
+    cfg.record = !record || strcmp(record, "0") != 0;
     struct bench_env env;
     int rc = vm_prepare(o, &cfg, &env);
     if (rc)

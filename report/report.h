@@ -194,11 +194,24 @@ struct report_vm_result {
     uint64_t syncs_seen;          /* completed syncs the guest reported */
     uint64_t boot_ns_max;         /* QEMU start to the writer's first line */
 };
+/* One recorder model against the real kernel, on the images at the kill. */
+struct report_vm_model_cmp {
+    uint64_t predicted_lost_total;   /* acked keys the model's image lacks, over the images */
+    uint32_t optimistic;             /* images where the kernel lost a key the model kept */
+    uint32_t pessimistic;            /* images where the kernel kept a key the model lost */
+    uint32_t check_failed;           /* trials whose model image --check failed on */
+};
 /* `crash --vm --target contract`: counts per image. */
 struct report_vm_prog {
     uint32_t trials, images, images_lost, fsck_failed, check_failed;
     uint64_t acks_seen, acked_total, lost_max, lost_total;
     uint64_t boot_ns_max, check_ns_total;
+    /* The same run recorded in the guest (LD_PRELOAD), judged by the models. */
+    int recorded;                    /* 0: recorder_reason says why not */
+    char recorder_reason[200];
+    uint32_t trials_recorded, images_compared;
+    uint64_t journal_flags, unknown_opens;
+    struct report_vm_model_cmp drop, ext4;
 };
 /* The crash_test_ok body `crash --vm --json` prints ("model" "vm", "trials"
  * counting QEMU runs while the loss fields are per image, the comparison

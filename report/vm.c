@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 struct vm_reply {
@@ -102,6 +103,54 @@ void report_print_vm_table(FILE *to, const struct report_vm_run *run,
             run->mount_opts ? run->mount_opts : "", run->seed);
 }
 
+static cJSON *model_cmp(const struct report_vm_model_cmp *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddNumberToObject(o, "predicted_lost_total", (double)m->predicted_lost_total) &&
+        cJSON_AddNumberToObject(o, "images_optimistic", m->optimistic) &&
+        cJSON_AddNumberToObject(o, "images_pessimistic", m->pessimistic) &&
+        cJSON_AddNumberToObject(o, "check_failed", m->check_failed))
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+static int add_item(cJSON *o, const char *key, cJSON *item)
+{
+    if (item && cJSON_AddItemToObject(o, key, item))
+        return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+/* "recorder": what the recorder's drop and ext4 models predicted for the
+ * images at the kill, or null; "recorder_reason": why not, or what the
+ * journal could not see. */
+static int add_recorder(cJSON *b, const struct report_vm_prog *s)
+{
+    if (!s->recorded)
+        return cJSON_AddNullToObject(b, "recorder") &&
+               cJSON_AddStringToObject(b, "recorder_reason", s->recorder_reason[0]
+                   ? s->recorder_reason
+                   : "the recorder does not run in the guest yet: no model's prediction for "
+                     "these images");
+    cJSON *r = cJSON_CreateObject();
+    if (!add_item(b, "recorder", r))
+        return 0;
+    char why[160];
+    snprintf(why, sizeof why, "the journals carry %" PRIu64 " flags: calls the recorder could "
+             "not see or follow, which the models cannot know", s->journal_flags);
+    return cJSON_AddNumberToObject(r, "trials_recorded", s->trials_recorded) &&
+           cJSON_AddNumberToObject(r, "images_compared", s->images_compared) &&
+           cJSON_AddStringToObject(r, "compared", "the images at the kill (last flush, end, "
+                                   "subsets) against the model's image at the journal's end") &&
+           cJSON_AddNumberToObject(r, "journal_flags", (double)s->journal_flags) &&
+           cJSON_AddNumberToObject(r, "unknown_opens", (double)s->unknown_opens) &&
+           add_item(r, "drop", model_cmp(&s->drop)) && add_item(r, "ext4", model_cmp(&s->ext4)) &&
+           (s->journal_flags ? cJSON_AddStringToObject(b, "recorder_reason", why) != NULL
+                             : cJSON_AddNullToObject(b, "recorder_reason") != NULL);
+}
+
 cJSON *report_vm_program_body(const struct report_vm_run *run, const struct report_vm_env *env,
                               const struct report_vm_prog *s)
 {
@@ -122,9 +171,7 @@ cJSON *report_vm_program_body(const struct report_vm_run *run, const struct repo
              cJSON_AddNumberToObject(b, "boot_ms_max", (double)(s->boot_ns_max / 1000000)) &&
              cJSON_AddNumberToObject(b, "check_ms_per_image",
                                      s->images ? (double)(s->check_ns_total / s->images / 1000000) : 0) &&
-             cJSON_AddNullToObject(b, "recorder") &&
-             cJSON_AddStringToObject(b, "recorder_reason", "the recorder does not run in the "
-                                     "guest yet: no model's prediction for these images") &&
+             add_recorder(b, s) &&
              (e = cJSON_AddObjectToObject(b, "environment")) != NULL &&
              cJSON_AddStringToObject(e, "fs", run->fs) && add_mount_opts(e, run->mount_opts) &&
              cJSON_AddNumberToObject(e, "memory_mib", run->memory_mib) &&
@@ -151,8 +198,28 @@ void report_print_vm_program_table(FILE *to, const struct report_vm_run *run,
             s->images_lost, s->fsck_failed, s->check_failed);
     fprintf(to, "\nacked and lost count per image: acknowledged keys read before the image's "
             "cut,\nand those of them --check did not find.  fsck: images whose mount, unmount "
-            "or\nchecker failed; check: images where --check failed.  No model's prediction:\n"
-            "the recorder does not run in the guest yet.\n");
+            "or\nchecker failed; check: images where --check failed.");
+    if (!s->recorded) {
+        if (s->recorder_reason[0])
+            fprintf(to, "\nNo model's prediction: %s.\n", s->recorder_reason);
+        else
+            fprintf(to, "  No model's prediction:\nthe recorder does not run in the guest yet.\n");
+    } else {
+        fprintf(to, "\n\nthe same run recorded in the guest (LD_PRELOAD, journal over virtio-9p): "
+                "%u trials,\n%u images at the kill against the model's image at the journal's "
+                "end\n%-6s %14s %10s %11s %12s\n", s->trials_recorded, s->images_compared,
+                "model", "predicted lost", "optimistic", "pessimistic", "check failed");
+        const struct report_vm_model_cmp *m[2] = { &s->drop, &s->ext4 };
+        for (int k = 0; k < 2; k++)
+            fprintf(to, "%-6s %14" PRIu64 " %10u %11u %12u\n", k ? "ext4" : "drop",
+                    m[k]->predicted_lost_total, m[k]->optimistic, m[k]->pessimistic,
+                    m[k]->check_failed);
+        fprintf(to, "optimistic: images where the real kernel lost an acknowledged key the "
+                "model kept.\n");
+        if (s->journal_flags)
+            fprintf(to, "WARNING: the journals carry %" PRIu64 " flags: calls the recorder "
+                    "could not see or follow.\n", s->journal_flags);
+    }
     fprintf(to, "guest: kernel %s, accel %s (%s), %s%s%s, %u MiB, boot max %.1f s, check "
             "%.1f s an image\nseed %" PRIu64 " replays the kill instants and image choices.\n",
             env->kernel, env->accel, env->probe, run->fs, run->mount_opts ? " -o " : "",

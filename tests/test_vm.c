@@ -377,7 +377,10 @@ static void print_outputs(FILE *to)
                              .flush_images = 3, .subset_images = 3 };
     struct report_vm_env env = { .accel = "tcg", .kernel = "6.1.0-57-amd64", .probe = "no KVM" };
     struct bench_env benv = { .fs_type = "ext4", .device = "vda", .warning = "" };
-    struct report_vm_prog ps = { 3, 12, 2, 1, 1, 77, 60, 2, 3, 4567000000ull, 8900000000ull };
+    struct report_vm_prog ps = { .trials = 3, .images = 12, .images_lost = 2, .fsck_failed = 1,
+                                 .check_failed = 1, .acks_seen = 77, .acked_total = 60,
+                                 .lost_max = 2, .lost_total = 3, .boot_ns_max = 4567000000ull,
+                                 .check_ns_total = 8900000000ull };
     for (int k = 0; k < 2; k++) {
         if (k) {
             cfg.fs = "xfs";
@@ -428,6 +431,81 @@ START_TEST(bodies_and_tables_are_byte_for_byte_the_pinned_ones)
     ck_assert_ptr_nonnull(strstr(got, "\"model_optimistic\": 1, \"entries_per_trial\""));
     free(got);
     free(want);
+}
+END_TEST
+
+START_TEST(recorded_contract_body_carries_both_models)
+{
+    struct report_vm_prog ps = { .trials = 1, .images = 5, .acked_total = 8, .recorded = 1,
+                                 .trials_recorded = 1, .images_compared = 2,
+                                 .drop = { .predicted_lost_total = 4, .pessimistic = 2 } };
+    struct vm_config cfg = { .seed = 5, .flush_images = 3, .subset_images = 3 };
+    struct report_vm_env env = { .accel = "tcg", .kernel = "6.1.0-57-amd64", .probe = "TCG" };
+    struct report_vm_run run;
+    vm_report_run(&cfg, &run);
+    cJSON *b = report_vm_program_body(&run, &env, &ps);
+    char *t = report_json_print(b);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(strstr(t, "\"recorder\": {\"trials_recorded\": 1, \"images_compared\": 2"));
+    ck_assert_ptr_nonnull(strstr(t, "\"drop\": {\"predicted_lost_total\": 4, \"images_optimistic\": 0, "
+                                    "\"images_pessimistic\": 2, \"check_failed\": 0}"));
+    ck_assert_ptr_nonnull(strstr(t, "\"ext4\": {\"predicted_lost_total\": 0"));
+    ck_assert_ptr_nonnull(strstr(t, "\"recorder_reason\": null"));
+    free(t);
+    cJSON_Delete(b);
+    /* flags in the journal: the reason names them, in the JSON and the table */
+    ps.journal_flags = 3;
+    b = report_vm_program_body(&run, &env, &ps);
+    t = report_json_print(b);
+    ck_assert_ptr_nonnull(strstr(t, "\"recorder_reason\": \"the journals carry 3 flags"));
+    free(t);
+    cJSON_Delete(b);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    report_print_vm_program_table(m, &run, &env, &ps);
+    fclose(m);
+    ck_assert_ptr_nonnull(strstr(text, "drop                4          0           2            0"));
+    ck_assert_ptr_nonnull(strstr(text, "WARNING: the journals carry 3 flags"));
+    free(text);
+    /* not recorded, with a reason */
+    ps.recorded = 0;
+    snprintf(ps.recorder_reason, sizeof ps.recorder_reason, "FSYNCLAB_VM_RECORD=0: not recorded");
+    b = report_vm_program_body(&run, &env, &ps);
+    t = report_json_print(b);
+    ck_assert_ptr_nonnull(strstr(t, "\"recorder\": null, \"recorder_reason\": \"FSYNCLAB_VM_RECORD=0"));
+    free(t);
+    cJSON_Delete(b);
+}
+END_TEST
+
+START_TEST(record_script_runs_the_command_under_record_or_says_why_not)
+{
+    char script[4200], inner[4200], err[400] = "";
+    snprintf(script, sizeof script, "%s.sh", log_path);
+    snprintf(inner, sizeof inner, "%s.inner", log_path);
+    int rc = vm_record_script(script, inner, err, sizeof err);
+    if (rc == -ENOTSUP && strstr(err, "access(")) {
+        unlink(script);
+        return;   /* no recorder library next to this test: nothing to check */
+    }
+    ck_assert_msg(rc == 0, "%s", err);
+    FILE *f = fopen(script, "r");
+    ck_assert_ptr_nonnull(f);
+    char text[8192] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "mount -t 9p -o trans=virtio,version=9p2000.L,cache=mmap "
+                                       "fslshare /tmp/fslshare"));
+    ck_assert_ptr_nonnull(strstr(text, " record --root /data --journal /tmp/fslshare/journal -- "
+                                       "/bin/sh "));
+    ck_assert_ptr_nonnull(strstr(text, inner));
+    ck_assert_ptr_nonnull(strstr(text, "FSYNCLAB_REC_LIB="));
+    /* a path the script could not carry unquoted: refused with the reason */
+    ck_assert_int_eq(vm_record_script(script, "/tmp/a b", err, sizeof err), -ENOTSUP);
+    ck_assert_ptr_nonnull(strstr(err, "letters, digits"));
+    unlink(script);
 }
 END_TEST
 
@@ -493,6 +571,8 @@ int main(void)
     tcase_add_test(tc, comparison_flags_an_optimistic_model);
     tcase_add_test(tc, a_sync_running_at_the_cut_counts_as_the_longest);
     tcase_add_test(tc, bodies_and_tables_are_byte_for_byte_the_pinned_ones);
+    tcase_add_test(tc, recorded_contract_body_carries_both_models);
+    tcase_add_test(tc, record_script_runs_the_command_under_record_or_says_why_not);
     tcase_add_test(tc, fs_and_mount_opts_are_checked);
     tcase_add_test(tc, check_slot_is_extracted_exactly);
     suite_add_tcase(s, tc);

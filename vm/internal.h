@@ -89,6 +89,8 @@ struct vm_guest_args {
     const char *const *images;
     size_t n_images;
     int root9p;                   /* the host's root, read-only over virtio-9p */
+    const char *share;            /* NULL, or a host directory the guest may write over
+                                     virtio-9p (tag fslshare): the recorder's journal */
     unsigned memory_mib;          /* 0: 256 */
 };
 #define VM_CHECK_MAX 15
@@ -161,5 +163,33 @@ void vm_base_image(const struct vm_config *cfg, char *buf, size_t len);
 /* Runs argv (stdout and stderr to /dev/null) and returns its exit status
  * (0..255), or a negative errno when it could not run or was killed. */
 int vm_exec(const char *const *argv);
+/* The same in directory cwd (NULL: here) with stdout to the file out
+ * (NULL: /dev/null); the command is ended after 300 s. */
+int vm_exec_in(const char *const *argv, const char *cwd, const char *out);
+/* Removes path and everything under it. */
+void vm_remove_tree(const char *path);
+
+/* ---- the recorder in the guest (predict.c) ----------------------------------
+ * `crash --vm --target contract` runs --run under `fsynclab record` in the
+ * guest, its journal on a host directory shared writable over virtio-9p
+ * (tag fslshare, never the data disk), and judges the images at the kill
+ * by the recorder's models as well as by the real kernel. */
+struct vm_keys {
+    char **v;                     /* sorted */
+    size_t n;
+};
+void vm_keys_free(struct vm_keys *k);
+int vm_keys_has(const struct vm_keys *k, const char *key);
+/* Writes the guest's run script to path: mount the share, then `fsynclab
+ * record` (this binary, with the recorder's library) of /bin/sh inner.
+ * -ENOTSUP with why in err when the recorder cannot run in the guest. */
+int vm_record_script(const char *path, const char *inner, char *err, size_t errlen);
+/* The image `fsynclab image --model model` builds from journal and the
+ * snapshot snap into out (made afresh), and the keys the check script
+ * prints in it.  *check_failed when the check exits non-zero; *flags and
+ * *unknown are the image's counts of flags and unknown opens. */
+int vm_model_keys(const char *journal, const char *snap, const char *out, const char *model,
+                  const char *check, struct vm_keys *keys, uint64_t *flags, uint64_t *unknown,
+                  int *check_failed, char *err, size_t errlen);
 
 #endif

@@ -17,9 +17,10 @@
  * it is lost.  A failed mount, checker or check is counted, never hidden.
  *
  * The commands reach the guest as script files in the scratch directory,
- * which the guest sees through the shared root at the same path.  Not
- * here yet: the recorder's journal from inside the guest, so no model's
- * prediction stands beside these figures (the JSON says so).
+ * which the guest sees through the shared root at the same path.  Unless
+ * cfg->record is 0, --run goes under `fsynclab record` in the guest and
+ * the images at the kill are judged by the drop and ext4 models as well
+ * (predict.c).
  */
 #include "vm/internal.h"
 #include "powerloss/powerloss.h"
@@ -155,6 +156,12 @@ struct prog_paths {
     char disk[WAL_PATH_MAX], wlog[WAL_PATH_MAX], errlog[WAL_PATH_MAX], out[WAL_PATH_MAX], run[WAL_PATH_MAX], check[WAL_PATH_MAX];
     char imgs[VM_CHECK_MAX][WAL_PATH_MAX];
     const char *list[6 + VM_CHECK_MAX];
+    /* The recorder (predict.c): the user's --run, the share, the journal,
+     * an empty snapshot and the model's image.  share is NULL when the run
+     * is not recorded. */
+    char inner[WAL_PATH_MAX], share_dir[WAL_PATH_MAX], journal[WAL_PATH_MAX], snap[WAL_PATH_MAX],
+         model[WAL_PATH_MAX];
+    const char *share;
 };
 
 static int write_script(const char *path, const char *cmd, char *err, size_t errlen)
@@ -190,9 +197,29 @@ static void trace_image(const struct vm_config *cfg, size_t i, const struct vm_p
             f->mounted_fail ? " MOUNT-FAILED" : "", keys);
 }
 
+/* The recorder's model m against image f, cut at the kill: acked keys
+ * the model's image lacks, and whether the kernel lost one it kept
+ * (optimistic) or kept one it lost (pessimistic). */
+static void compare_model(const struct prog_trial *pt, const struct found *f, uint64_t cut,
+                          const struct vm_keys *m, struct report_vm_model_cmp *out)
+{
+    struct vm_keys real = { f->keys, f->n };
+    int opt = 0, pess = 0;
+    for (size_t i = 0; i < pt->n; i++) {
+        if (pt->acks[i].ns > cut)
+            continue;
+        int kept = vm_keys_has(&real, pt->acks[i].key), predicted = vm_keys_has(m, pt->acks[i].key);
+        out->predicted_lost_total += !predicted;
+        opt |= !kept && predicted;
+        pess |= kept && !predicted;
+    }
+    out->optimistic += (uint32_t)opt;
+    out->pessimistic += (uint32_t)pess;
+}
+
 static void judge_images(const struct vm_config *cfg, const struct prog_trial *pt,
                          struct prog_check *c, const struct vm_plan *plans, size_t n,
-                         struct report_vm_prog *s)
+                         uint64_t kill_ns, const struct vm_keys *models, struct report_vm_prog *s)
 {
     for (size_t i = 0; i < n; i++) {
         struct found *f = &c->img[i];
@@ -203,7 +230,12 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
         if (!f->mounted_fail && (!f->seen_check || f->check_status != 0)) {
             s->check_failed++;
         } else if (!f->mounted_fail) {
-            lost = lost_on(pt, f, plans[i].cut, &acked);
+            lost = lost_on(pt, f, plans[i].cut, &acked);   /* sorts f->keys */
+            if (models && plans[i].cut == kill_ns && !failed) {
+                s->images_compared++;
+                compare_model(pt, f, plans[i].cut, &models[0], &s->drop);
+                compare_model(pt, f, plans[i].cut, &models[1], &s->ext4);
+            }
         }
         s->acked_total += acked;
         s->lost_total += lost;
@@ -213,6 +245,38 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
         if (getenv("FSYNCLAB_VM_TRACE"))
             trace_image(cfg, i, &plans[i], f, acked, lost);
     }
+}
+
+/* The keys --check finds in the drop and ext4 images of the trial's
+ * journal; *recorded stays 0 when the guest left no journal (the kill
+ * came before the recorder started) or a model's check failed. */
+static int predict(const struct prog_paths *p, struct report_vm_prog *s, struct vm_keys *models,
+                   int *recorded, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(p->journal, &st) < 0 || st.st_size == 0)
+        return 0;
+    static const char *const names[2] = { "drop", "ext4" };
+    struct report_vm_model_cmp *cmp[2] = { &s->drop, &s->ext4 };
+    int ok = 1;
+    for (int k = 0; k < 2; k++) {
+        int failed = 0;
+        uint64_t flags = 0, unknown = 0;
+        int rc = vm_model_keys(p->journal, p->snap, p->model, names[k], p->check, &models[k],
+                               &flags, &unknown, &failed, err, errlen);
+        if (rc < 0)
+            return rc;
+        cmp[k]->check_failed += (uint32_t)failed;
+        ok &= !failed;
+        if (k == 0) {
+            s->journal_flags += flags;
+            s->unknown_opens += unknown;
+        }
+    }
+    vm_remove_tree(p->model);
+    s->trials_recorded++;
+    *recorded = ok;
+    return 0;
 }
 
 static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
@@ -268,8 +332,14 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
             rc = c.oom ? -ENOMEM : -EIO;
         }
     }
+    struct vm_keys models[2] = { { NULL, 0 }, { NULL, 0 } };
+    int recorded = 0;
+    if (rc == 0 && p->share)
+        rc = predict(p, s, models, &recorded, err, errlen);
     if (rc == 0)
-        judge_images(cfg, pt, &c, plans, n, s);
+        judge_images(cfg, pt, &c, plans, n, t->kill_ns, recorded ? models : NULL, s);
+    vm_keys_free(&models[0]);
+    vm_keys_free(&models[1]);
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < found[i].n; k++)
             free(found[i].keys[k]);
@@ -298,7 +368,10 @@ static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
     struct vm_guest_args a = { .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
                                .accel = env->accel, .kit = vm_kit_dir(cfg), .disk = p->disk,
                                .wlog = p->wlog, .errlog = p->errlog, .boot_timeout_s = 300,
-                               .root9p = 1, .memory_mib = vm_memory_mib(cfg) };
+                               .root9p = 1, .memory_mib = vm_memory_mib(cfg),
+                               .share = p->share };
+    if (p->share)
+        unlink(p->journal);   /* record makes its journal afresh */
     double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
     a.kill_after_s = within * (double)(pl_splitmix64(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append, "fsl_mode=program fsl_fs=%s fsl_script=%.400s%s%s",
@@ -359,6 +432,38 @@ static int guest_dir(const char *dir, char *out, size_t len, char *err, size_t e
     return ok ? 0 : -EINVAL;
 }
 
+/* The run goes under the recorder: the user's command moves to p->inner,
+ * p->run mounts the share and records it.  When the recorder cannot run
+ * in the guest, s->recorder_reason says why and the run is not recorded. */
+static int setup_recorder(struct prog_paths *p, const char *sub, long pid,
+                          const struct vm_config *cfg, struct report_vm_prog *s, char *err,
+                          size_t errlen)
+{
+    snprintf(p->inner, sizeof p->inner, "%s/fsynclab-vm-%ld-inner.sh", sub, pid);
+    snprintf(p->share_dir, sizeof p->share_dir, "%s/share", sub);
+    snprintf(p->journal, sizeof p->journal, "%s/share/journal", sub);
+    snprintf(p->snap, sizeof p->snap, "%s/snap", sub);
+    snprintf(p->model, sizeof p->model, "%s/model", sub);
+    if (mkdir(p->share_dir, 0700) < 0 || mkdir(p->snap, 0700) < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "mkdir(%s): %s", p->share_dir, strerror(errno));
+        return rc;
+    }
+    int rc = write_script(p->inner, cfg->run_cmd, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = vm_record_script(p->run, p->inner, s->recorder_reason, sizeof s->recorder_reason);
+    if (rc == -ENOTSUP)
+        return write_script(p->run, cfg->run_cmd, err, errlen);   /* as it was */
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", s->recorder_reason);
+        return rc;
+    }
+    s->recorded = 1;
+    p->share = p->share_dir;
+    return 0;
+}
+
 int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct report_vm_env *env,
                    void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                    char *err, size_t errlen)
@@ -367,6 +472,7 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
     memset(env, 0, sizeof *env);
     int rc = vm_kit_check(cfg, err, errlen);
     static struct prog_paths p;
+    memset(&p, 0, sizeof p);
     static char sub[VM_SCRATCH_DIR_MAX];
     char dir[400];
     if (rc == 0)
@@ -398,6 +504,11 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
     rc = write_script(p.run, cfg->run_cmd, err, errlen);
     if (rc == 0)
         rc = write_script(p.check, cfg->check_cmd, err, errlen);
+    if (rc == 0 && cfg->record)
+        rc = setup_recorder(&p, sub, pid, cfg, s, err, errlen);
+    else if (rc == 0)
+        snprintf(s->recorder_reason, sizeof s->recorder_reason, "FSYNCLAB_VM_RECORD=0: the run "
+                 "was not recorded in the guest");
     if (rc == 0) {
         vm_accel_probe(cfg, p.errlog, env);
         if (strcmp(env->accel, "none") == 0) {

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,11 +57,27 @@ int vm_scratch_open(const char *dir, char *sub, size_t len, char *err, size_t er
     return rc;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+void vm_remove_tree(const char *path)
+{
+    nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 void vm_scratch_close(const char *sub, const char *const *paths, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         unlink(paths[i]);
-    rmdir(sub);
+    vm_remove_tree(sub);
     wal_scratch_tree(sub, 0);
     wal_scratch_guard_leave();
 }
@@ -78,6 +95,11 @@ static void block_fatal_signals(sigset_t *old)
     sigprocmask(SIG_BLOCK, &block, old);
 }
 int vm_exec(const char *const *argv)
+{
+    return vm_exec_in(argv, NULL, NULL);
+}
+
+int vm_exec_in(const char *const *argv, const char *cwd, const char *out)
 {
     sigset_t old;
     block_fatal_signals(&old);   /* the handler must see the child */
@@ -97,6 +119,10 @@ int vm_exec(const char *const *argv)
             dup2(null, STDOUT_FILENO);
             dup2(null, STDERR_FILENO);
         }
+        int to = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        if ((out && (to < 0 || dup2(to, STDOUT_FILENO) < 0)) || (cwd && chdir(cwd) < 0))
+            _exit(126);
+        alarm(300);   /* a command that hangs ends, as a check boot does */
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -122,7 +148,7 @@ int vm_exec(const char *const *argv)
 struct argv_buf {
     const char *v[MAX_ARGS];
     size_t n;
-    char store[6][4400];
+    char store[7][4400];
     char disks[VM_CHECK_MAX + 1][4400];
 };
 
@@ -167,6 +193,14 @@ static void build_argv(struct argv_buf *b, const struct vm_guest_args *a, int pr
         add(b, "local,id=hostroot,path=/,security_model=none,readonly=on");
         add(b, "-device");
         add(b, "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot");
+    }
+    if (!probe && a->share) {
+        snprintf(b->store[6], sizeof b->store[6],
+                 "local,id=fslshare,path=%s,security_model=none", a->share);
+        add(b, "-fsdev");
+        add(b, b->store[6]);
+        add(b, "-device");
+        add(b, "virtio-9p-pci,fsdev=fslshare,mount_tag=fslshare");
     }
     if (!probe && a->out) {
         add_check_disks(b, a);

@@ -81,6 +81,8 @@ struct vm_config {
     /* crash --vm --target contract (program.c) */
     const char *run_cmd, *check_cmd;
     unsigned memory_mib;          /* the guest's memory (0: VM_PROGRAM_MEMORY_MIB) */
+    int record;                   /* also record the run in the guest (LD_PRELOAD) and judge
+                                     the images at the kill by the drop and ext4 models */
 };
 #define VM_PROGRAM_MEMORY_MIB 512u
 

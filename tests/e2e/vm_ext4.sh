@@ -60,6 +60,8 @@ real() {
     done >"$dir/$1.real"
 }
 one() { grep -o "\"$1\": [^,}]*" <<<"$json" | head -n1 | sed 's/.*: //'; }
+recorder_field() { grep -o "\"recorder\": {.*" <<<"$json" | grep -o "\"$1\": [^,}]*" | head -n1 | sed 's/.*: //'; }
+model_field() { grep -o "\"$1\": {[^}]*}" <<<"$json" | grep -o "\"$2\": [^,}]*" | sed 's/.*: //'; }
 
 # model SCENARIO MODEL: the same program under the recorder on the host,
 # the image a cut at the end leaves under MODEL, its facts in
@@ -106,6 +108,16 @@ for scen in run rename-cut; do
     'model $scen ext4 && model $scen drop'
   check "$scen: every real image agrees with the ext4 model's, point by point ($(cat "$dir/$scen.ext4" 2>/dev/null))" \
     'agree $scen ext4'
+  # The same run judged both ways by crash --vm itself: the recorder ran in
+  # the guest, and its ext4 model was neither optimistic nor pessimistic.
+  check "$scen: crash --vm recorded the run in the guest; its ext4 model agrees on every image at the kill" \
+    '[ "$(model_field ext4 images_optimistic)" = 0 ] && [ "$(model_field ext4 images_pessimistic)" = 0 ] &&
+     [ "$(model_field ext4 check_failed)" = 0 ] && [ "$(recorder_field images_compared)" -ge 2 ] &&
+     [ "$(recorder_field journal_flags)" = 0 ] || { echo "$json"; false; }'
+  if [ $scen = run ]; then
+    check "run: and its drop model is pessimistic there (f and old differ), so the built-in comparison can fail" \
+      '[ "$(model_field drop images_pessimistic)" -ge 2 ] && [ "$(model_field drop predicted_lost_total)" -gt 0 ]'
+  fi
 done
 # The mutation: the drop model keeps f's old bytes (10) and old's old data
 # (the rename was never made durable by a directory sync): the same
