@@ -40,6 +40,8 @@ TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe $(BUILD)/rec_honest
 # The rocksdb and lmdb targets' programs (recorder/targets/target_embedded.c).
 REC_BINS += $(BUILD)/fsynclab-rocksdb-worker $(BUILD)/fsynclab-lmdb-worker
+# The ext4 points run in the guest and under the recorder (tests/e2e/vm_ext4.sh).
+REC_BINS += $(BUILD)/rec_ext4
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench \
      $(BUILD)/bench/powerloss/pl_producer_bench
@@ -127,6 +129,10 @@ $(BUILD)/rec_probe: tests/rec_probe.c
 	$(CC) $(REC_CFLAGS) -o $@ $<
 
 $(BUILD)/rec_honest: tests/rec_honest.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
+$(BUILD)/rec_ext4: tests/rec_ext4.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<
 

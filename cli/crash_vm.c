@@ -6,7 +6,8 @@
  * long after the first acknowledgement the kill may come, for experiments
  * that need the guest to run longer (docs/lab.md); $FSYNCLAB_VM_DIRSYNC=0 has
  * the guest create its file without syncing the directory, for the
- * experiment of docs/ground-truth.md.  --model other than drop is refused (it does not
+ * experiment of docs/ground-truth.md; $FSYNCLAB_VM_RECORD=0 runs --target
+ * contract without the recorder in the guest.  --model other than drop is refused (it does not
  * apply): the kernel is the model, and the drop model is what it is compared
  * with.  Defaults differ from crash's because a trial costs seconds: 3
  * trials, no time budget, and the guest appends until the kill
@@ -30,8 +31,8 @@ static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t to
 }
 
 static int vm_outputs(const struct cli *o, const struct bench_env *env, const struct vm_config *cfg,
-                      const struct vm_env *venv, const struct wal_strategy *strategies,
-                      const struct vm_summary *out, size_t n, double seconds);
+                      const struct report_vm_env *venv, const struct wal_strategy *strategies,
+                      const struct report_vm_result *out, size_t n, double seconds);
 
 /* What both forms check before a guest starts: --model, the kill window
  * from the environment, the data directory (into env) and the guest kit.
@@ -66,7 +67,7 @@ static int vm_prepare(const struct cli *o, struct vm_config *cfg, struct bench_e
 
 int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, size_t n)
 {
-    static struct vm_summary out[BENCH_MAX_STRATEGIES];
+    static struct report_vm_result out[BENCH_MAX_STRATEGIES];
     struct vm_config cfg = { .entries = o->entries, .entry_size = o->entry_size,
                              .sync_method = o->sync_method, .writers = o->writers,
                              .trials = o->trials ? o->trials : 3, .seed = o->seed,
@@ -90,7 +91,7 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
                vm_kit_dir(&cfg));
         fflush(stdout);
     }
-    struct vm_env venv;
+    struct report_vm_env venv;
     struct cli_vm_capture *cap = NULL;   /* --timeline, --html */
     if ((o->timeline || o->html) && cli_vm_capture_new(o, strategies, n, &cfg, &cap) < 0)
         return CLI_EXIT_RUN;
@@ -98,7 +99,9 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
     rc = vm_crash_run(&cfg, strategies, n, out, &venv, show_progress, &p, err, sizeof err);
     cli_progress_end(&p);
     if (rc == 0 && cap) {
-        cJSON *body = o->html ? vm_crash_body(&env, &cfg, &venv, out, n) : NULL;
+        struct report_vm_run run;
+        vm_report_run(&cfg, &run);
+        cJSON *body = o->html ? report_vm_body(&env, &run, &venv, out, n) : NULL;
         int pictures = cli_vm_pictures(o, cap, body);
         cJSON_Delete(body);
         if (pictures) {
@@ -117,7 +120,7 @@ int cli_crash_vm(const struct cli *o, const struct wal_strategy *strategies, siz
 
 /* A strategy fails when its promise broke, a record came back corrupt or
  * an image failed e2fsck. */
-static int vm_failed(const struct vm_summary *s)
+static int vm_failed(const struct report_vm_result *s)
 {
     return s->v.held == VERIFIER_HELD_FALSE || s->v.corrupt_recovered > 0 || s->fsck_failed > 0;
 }
@@ -145,7 +148,7 @@ static void vm_command(const struct vm_config *cfg, const struct wal_strategy *s
              cfg->mount_opts ? " --mount-opts " : "", cfg->mount_opts ? cfg->mount_opts : "");
 }
 
-static void vm_junit_case(const struct vm_summary *s, const char *replay, struct report_junit_case *jc)
+static void vm_junit_case(const struct report_vm_result *s, const char *replay, struct report_junit_case *jc)
 {
     char name[32];
     memset(jc, 0, sizeof *jc);
@@ -168,11 +171,13 @@ static void vm_junit_case(const struct vm_summary *s, const char *replay, struct
 }
 
 static int vm_outputs(const struct cli *o, const struct bench_env *env, const struct vm_config *cfg,
-                      const struct vm_env *venv, const struct wal_strategy *strategies,
-                      const struct vm_summary *out, size_t n, double seconds)
+                      const struct report_vm_env *venv, const struct wal_strategy *strategies,
+                      const struct report_vm_result *out, size_t n, double seconds)
 {
     static struct report_junit_case cases[BENCH_MAX_STRATEGIES];
     char replay[2048], err[512];
+    struct report_vm_run run;
+    vm_report_run(cfg, &run);
     vm_command(cfg, strategies, n, replay, sizeof replay);
     int failed = 0;
     for (size_t k = 0; k < n; k++) {
@@ -186,7 +191,7 @@ static int vm_outputs(const struct cli *o, const struct bench_env *env, const st
         return CLI_EXIT_RUN;
     }
     if (o->json) {
-        cJSON *body = vm_crash_body(env, cfg, venv, out, n);
+        cJSON *body = report_vm_body(env, &run, venv, out, n);
         cJSON *results = body ? cJSON_GetObjectItemCaseSensitive(body, "results") : NULL;
         for (size_t k = 0; results && k < n; k++) {   /* CLI only, like the rest of the body */
             cJSON *r = cJSON_GetArrayItem(results, (int)k);
@@ -200,7 +205,7 @@ static int vm_outputs(const struct cli *o, const struct bench_env *env, const st
         }
         return cli_verdict_status(o, failed, cli_print_json(body));
     }
-    vm_print_table(stdout, venv, cfg, out, n);
+    report_print_vm_table(stdout, &run, venv, out, n);
     if (failed)
         printf("FAILED        replay: %s\n", replay);
     return cli_verdict_status(o, failed, cli_flush());
@@ -232,6 +237,8 @@ int cli_crash_vm_target(const struct cli *o)
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES, .fs = o->vm_fs,
                              .mount_opts = o->vm_mount_opts, .run_cmd = o->run,
                              .check_cmd = o->check };
+    const char *record = getenv("FSYNCLAB_VM_RECORD");
+    cfg.record = !record || strcmp(record, "0") != 0;
     struct bench_env env;
     int rc = vm_prepare(o, &cfg, &env);
     if (rc)
@@ -242,8 +249,8 @@ int cli_crash_vm_target(const struct cli *o)
                vm_fs_name(&cfg), cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "");
         fflush(stdout);
     }
-    static struct vm_prog_summary s;
-    struct vm_env venv;
+    static struct report_vm_prog s;
+    struct report_vm_env venv;
     struct cli_progress p = { .start_ns = wal_now_ns() };
     rc = vm_program_run(&cfg, &s, &venv, show_target_progress, &p, err, sizeof err);
     cli_progress_end(&p);
@@ -252,8 +259,11 @@ int cli_crash_vm_target(const struct cli *o)
         return CLI_EXIT_RUN;
     }
     int failed = s.fsck_failed > 0;
+    struct report_vm_run run;
+    vm_report_run(&cfg, &run);
     if (o->json)
-        return cli_verdict_status(o, failed, cli_print_json(vm_program_body(&cfg, &venv, &s)));
-    vm_program_table(stdout, &cfg, &venv, &s);
+        return cli_verdict_status(o, failed,
+                                  cli_print_json(report_vm_program_body(&run, &venv, &s)));
+    report_print_vm_program_table(stdout, &run, &venv, &s);
     return cli_verdict_status(o, failed, cli_flush());
 }

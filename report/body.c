@@ -5,6 +5,7 @@
  * digits.  The node adds in_reply_to and msg_id; `--json` prints the body
  * as it is. */
 #include "report/report.h"
+#include "report/internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -121,7 +122,7 @@ static cJSON *result_object(const struct bench_env *env, enum wal_sync_method me
 
 /* {"type": type, "results": [item(ctx, 0), ..., item(ctx, n - 1)]}; NULL when
  * out of memory. */
-static cJSON *results_body(const char *type, size_t n,
+cJSON *report_results_body(const char *type, size_t n,
                            cJSON *(*item)(const void *ctx, size_t i), const void *ctx)
 {
     cJSON *body = cJSON_CreateObject();
@@ -143,7 +144,7 @@ static cJSON *results_body(const char *type, size_t n,
 
 /* Adds "environment": {"fs_type", "device", "warning"} to body and returns
  * it for more keys; NULL when out of memory. */
-static cJSON *add_environment(cJSON *body, const struct bench_env *env)
+cJSON *report_add_environment(cJSON *body, const struct bench_env *env)
 {
     cJSON *e = cJSON_CreateObject();
     if (!e || !cJSON_AddItemToObject(body, "environment", e)) {
@@ -172,8 +173,8 @@ cJSON *report_benchmark_body(const struct bench_env *env, const struct bench_con
                            const struct bench_result *results, size_t n)
 {
     struct bench_reply r = { env, cfg->sync_method, results };
-    cJSON *body = results_body("fsync_benchmark_ok", n, bench_item, &r);
-    cJSON *e = body ? add_environment(body, env) : NULL;
+    cJSON *body = report_results_body("fsync_benchmark_ok", n, bench_item, &r);
+    cJSON *e = body ? report_add_environment(body, env) : NULL;
     int ok = e && add_cs_ms(e, "dirty_expire_ms", env->dirty_expire_cs) &&
              add_cs_ms(e, "dirty_writeback_ms", env->dirty_writeback_cs) &&
              cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(cfg->sync_method)) &&
@@ -199,14 +200,15 @@ static int add_validity(cJSON *o, const struct verifier_summary *v)
     return 0;
 }
 
-static cJSON *crash_object(const struct crashsim_config *cfg, const struct verifier_summary *v)
+cJSON *report_crash_object(const char *model, uint32_t trials, uint32_t trials_requested,
+                           cJSON *optimistic, const struct verifier_summary *v)
 {
     char name[32];
     cJSON *o = cJSON_CreateObject();
-    int ok = o &&
+    int ok = o && optimistic &&
         cJSON_AddStringToObject(o, "strategy", wal_strategy_name(&v->strategy, name, sizeof name)) &&
-        cJSON_AddStringToObject(o, "model", crashsim_model_name(cfg->model)) &&
-        cJSON_AddNumberToObject(o, "trials", v->trials) &&
+        cJSON_AddStringToObject(o, "model", model) &&
+        cJSON_AddNumberToObject(o, "trials", trials) &&
         cJSON_AddNumberToObject(o, "acked_lost_max", (double)v->acked_lost_max) &&
         add_float(o, "acked_lost_mean", round(verifier_summary_acked_lost_mean(v) * 1e3) / 1e3) &&
         add_float(o, "loss_window_ms_max", round(verifier_summary_window_ms_max(v) * 1e3) / 1e3) &&
@@ -218,7 +220,7 @@ static cJSON *crash_object(const struct crashsim_config *cfg, const struct verif
                                        : cJSON_AddBoolToObject(o, "held",
                                                                v->held == VERIFIER_HELD_TRUE) != NULL) &&
         cJSON_AddNumberToObject(o, "corrupt_recovered", (double)v->corrupt_recovered) &&
-        cJSON_AddNumberToObject(o, "trials_requested", cfg->trials) &&
+        cJSON_AddNumberToObject(o, "trials_requested", trials_requested) &&
         cJSON_AddNumberToObject(o, "acked_total", (double)v->acked_total) &&
         cJSON_AddNumberToObject(o, "acked_lost_total", (double)v->acked_lost_total) &&
         cJSON_AddNumberToObject(o, "unacked_recovered", (double)v->unacked_recovered) &&
@@ -234,9 +236,11 @@ static cJSON *crash_object(const struct crashsim_config *cfg, const struct verif
         cJSON_AddBoolToObject(o, "syncs_trusted", !v->syncs_untrusted) &&
         add_float(o, "kill_delay_us_p50", us(hist_quantile(&v->kill_delay_ns, 0.5))) &&
         add_float(o, "kill_delay_us_max", us(hist_quantile(&v->kill_delay_ns, 1.0))) &&
-        cJSON_AddBoolToObject(o, "model_optimistic", cfg->model == CRASHSIM_WRITEBACK) &&
+        cJSON_AddItemToObject(o, "model_optimistic", optimistic) &&
         cJSON_AddNumberToObject(o, "entries_per_trial", (double)v->entries_per_trial);
     if (!ok) {
+        if (!o || !cJSON_GetObjectItemCaseSensitive(o, "model_optimistic"))
+            cJSON_Delete(optimistic);   /* not o's yet */
         cJSON_Delete(o);
         return NULL;
     }
@@ -251,21 +255,23 @@ struct crash_reply {
 static cJSON *crash_item(const void *ctx, size_t i)
 {
     const struct crash_reply *r = ctx;
-    return crash_object(r->base, &r->out[i]);
+    const struct crashsim_config *cfg = r->base;
+    return report_crash_object(crashsim_model_name(cfg->model), r->out[i].trials, cfg->trials,
+                               cJSON_CreateBool(cfg->model == CRASHSIM_WRITEBACK), &r->out[i]);
 }
 
 cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_config *base,
                        const struct verifier_summary *out, size_t n)
 {
     struct crash_reply r = { base, out };
-    cJSON *body = results_body("crash_test_ok", n, crash_item, &r);
+    cJSON *body = report_results_body("crash_test_ok", n, crash_item, &r);
     int ok = body && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
              cJSON_AddNumberToObject(body, "seed", (double)base->seed) &&
              (base->entries ? cJSON_AddNumberToObject(body, "entries", (double)base->entries) != NULL
                             : cJSON_AddNullToObject(body, "entries") != NULL) &&
              cJSON_AddNumberToObject(body, "entry_size", base->entry_size) &&
              cJSON_AddStringToObject(body, "sync_method", wal_sync_method_name(base->sync_method)) &&
-             add_environment(body, env);
+             report_add_environment(body, env);
     if (!ok) {
         cJSON_Delete(body);
         return NULL;

@@ -158,6 +158,77 @@ int report_curve_has_window(const struct bench_curve_point *p);
 /* The loss window's p10 and p90 over the point's crash trials, in ms. */
 void report_curve_window_spread(const struct bench_curve_point *p, double *p10, double *p90);
 
+/* ---- crash --vm (report/vm.c) ----------------------------------------------------
+ * What vm/ hands over after a run of the guest: the run's settings as the
+ * guest ran them, the guest itself, and the results; report/ builds the
+ * JSON bodies and the tables from them. */
+struct report_vm_env {
+    char accel[8];                /* "kvm" or "tcg" */
+    char kernel[64];              /* the guest kernel's version */
+    char probe[160];              /* why KVM was or was not used */
+};
+struct report_vm_run {
+    uint64_t entries;             /* per guest trial */
+    uint32_t entry_size;
+    enum wal_sync_method sync_method;
+    unsigned writers;
+    uint32_t trials;              /* requested, per strategy */
+    uint64_t seed;
+    unsigned images_max;          /* images a trial at most */
+    const char *fs;               /* "ext4", "xfs" or "btrfs" */
+    const char *mount_opts;       /* NULL: the defaults */
+    unsigned memory_mib;          /* the guest's, for a program */
+};
+/* One strategy of `crash --vm`: the verifier's summary over images (one
+ * verifier "trial" per image) beside the drop model's prediction. */
+struct report_vm_result {
+    struct verifier_summary v;
+    uint32_t trials;              /* QEMU runs */
+    uint32_t images;
+    uint32_t fsck_failed;         /* images that failed the file system's check: never hidden */
+    uint32_t log_missing;         /* images without /LOG (the writer's file) */
+    uint32_t model_optimistic;    /* images where the kernel lost an ack the drop model kept */
+    uint32_t model_pessimistic;   /* images where it kept an ack the drop model lost */
+    uint64_t predicted_lost_total;
+    uint64_t acks_seen;           /* acknowledgements the host read, all trials */
+    uint64_t syncs_seen;          /* completed syncs the guest reported */
+    uint64_t boot_ns_max;         /* QEMU start to the writer's first line */
+};
+/* One recorder model against the real kernel, on the images at the kill. */
+struct report_vm_model_cmp {
+    uint64_t predicted_lost_total;   /* acked keys the model's image lacks, over the images */
+    uint32_t optimistic;             /* images where the kernel lost a key the model kept */
+    uint32_t pessimistic;            /* images where the kernel kept a key the model lost */
+    uint32_t check_failed;           /* trials whose model image --check failed on */
+};
+/* `crash --vm --target contract`: counts per image. */
+struct report_vm_prog {
+    uint32_t trials, images, images_lost, fsck_failed, check_failed;
+    uint64_t acks_seen, acked_total, lost_max, lost_total;
+    uint64_t boot_ns_max, check_ns_total;
+    /* The same run recorded in the guest (LD_PRELOAD), judged by the models. */
+    int recorded;                    /* 0: recorder_reason says why not */
+    char recorder_reason[200];
+    uint32_t trials_recorded, images_compared;
+    uint64_t journal_flags, unknown_opens;
+    struct report_vm_model_cmp drop, ext4;
+};
+/* The crash_test_ok body `crash --vm --json` prints ("model" "vm", "trials"
+ * counting QEMU runs while the loss fields are per image, the comparison
+ * with the drop model, the guest in "environment"); NULL when out of memory. */
+cJSON *report_vm_body(const struct bench_env *benv, const struct report_vm_run *run,
+                      const struct report_vm_env *env, const struct report_vm_result *r,
+                      size_t n);
+void report_print_vm_table(FILE *to, const struct report_vm_run *run,
+                           const struct report_vm_env *env, const struct report_vm_result *r,
+                           size_t n);
+/* crash_vm_target_ok and its table. */
+cJSON *report_vm_program_body(const struct report_vm_run *run, const struct report_vm_env *env,
+                              const struct report_vm_prog *s);
+void report_print_vm_program_table(FILE *to, const struct report_vm_run *run,
+                                   const struct report_vm_env *env,
+                                   const struct report_vm_prog *s);
+
 /* ---- JUnit XML (report/junit.c) ------------------------------------------------ */
 
 /* One testcase: passed, failed (a <failure> with message and text) or

@@ -13,7 +13,7 @@
  * check --readonly`.  A failed mount, unmount or check is counted as a
  * failed fsck, never hidden.
  */
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +84,7 @@ static int host_fsck(const char *fs, const char *img, int *failed)
     return 0;
 }
 
-int vm_check_images(const struct vm_config *cfg, const struct vm_env *env,
+int vm_check_images(const struct vm_config *cfg, const struct report_vm_env *env,
                     const char *const *images, size_t n, const char *out, const char *errlog,
                     struct vm_checked *res, char *err, size_t errlen)
 {

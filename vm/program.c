@@ -17,11 +17,12 @@
  * it is lost.  A failed mount, checker or check is counted, never hidden.
  *
  * The commands reach the guest as script files in the scratch directory,
- * which the guest sees through the shared root at the same path.  Not
- * here yet: the recorder's journal from inside the guest, so no model's
- * prediction stands beside these figures (the JSON says so).
+ * which the guest sees through the shared root at the same path.  Unless
+ * cfg->record is 0, --run goes under `fsynclab record` in the guest and
+ * the images at the kill are judged by the drop and ext4 models as well
+ * (predict.c).
  */
-#include "vm/vm.h"
+#include "vm/internal.h"
 #include "powerloss/powerloss.h"
 
 #include <errno.h>
@@ -155,6 +156,12 @@ struct prog_paths {
     char disk[WAL_PATH_MAX], wlog[WAL_PATH_MAX], errlog[WAL_PATH_MAX], out[WAL_PATH_MAX], run[WAL_PATH_MAX], check[WAL_PATH_MAX];
     char imgs[VM_CHECK_MAX][WAL_PATH_MAX];
     const char *list[6 + VM_CHECK_MAX];
+    /* The recorder (predict.c): the user's --run, the share, the journal,
+     * an empty snapshot and the model's image.  share is NULL when the run
+     * is not recorded. */
+    char inner[WAL_PATH_MAX], share_dir[WAL_PATH_MAX], journal[WAL_PATH_MAX], snap[WAL_PATH_MAX],
+         model[WAL_PATH_MAX];
+    const char *share;
 };
 
 static int write_script(const char *path, const char *cmd, char *err, size_t errlen)
@@ -168,9 +175,51 @@ static int write_script(const char *path, const char *cmd, char *err, size_t err
     return 0;
 }
 
+/* One line per image on stderr when $FSYNCLAB_VM_TRACE is set, with the
+ * first keys the check found on it (tests/e2e/vm_ext4.sh compares them
+ * with the model's image). */
+static void trace_image(const struct vm_config *cfg, size_t i, const struct vm_plan *pl,
+                        const struct found *f, uint64_t acked, uint64_t lost)
+{
+    char keys[512] = "";
+    size_t at = 0;
+    for (size_t k = 0; k < f->n && at < sizeof keys; k++) {
+        int w = snprintf(keys + at, sizeof keys - at, " %s", f->keys[k]);
+        if (w < 0 || (size_t)w >= sizeof keys - at) {
+            snprintf(keys + at, sizeof keys - at, " ...");
+            break;
+        }
+        at += (size_t)w;
+    }
+    fprintf(stderr, "vm: %s image %zu (kind %d, entries %zu) acked %" PRIu64 " found %zu "
+            "lost %" PRIu64 " fsck %d check %d%s keys:%s\n", vm_fs_name(cfg), i, pl->kind,
+            pl->upto, acked, f->n, lost, f->fsck_status, f->check_status,
+            f->mounted_fail ? " MOUNT-FAILED" : "", keys);
+}
+
+/* The recorder's model m against image f, cut at the kill: acked keys
+ * the model's image lacks, and whether the kernel lost one it kept
+ * (optimistic) or kept one it lost (pessimistic). */
+static void compare_model(const struct prog_trial *pt, const struct found *f, uint64_t cut,
+                          const struct vm_keys *m, struct report_vm_model_cmp *out)
+{
+    struct vm_keys real = { f->keys, f->n };
+    int opt = 0, pess = 0;
+    for (size_t i = 0; i < pt->n; i++) {
+        if (pt->acks[i].ns > cut)
+            continue;
+        int kept = vm_keys_has(&real, pt->acks[i].key), predicted = vm_keys_has(m, pt->acks[i].key);
+        out->predicted_lost_total += !predicted;
+        opt |= !kept && predicted;
+        pess |= kept && !predicted;
+    }
+    out->optimistic += (uint32_t)opt;
+    out->pessimistic += (uint32_t)pess;
+}
+
 static void judge_images(const struct vm_config *cfg, const struct prog_trial *pt,
                          struct prog_check *c, const struct vm_plan *plans, size_t n,
-                         struct vm_prog_summary *s)
+                         uint64_t kill_ns, const struct vm_keys *models, struct report_vm_prog *s)
 {
     for (size_t i = 0; i < n; i++) {
         struct found *f = &c->img[i];
@@ -181,7 +230,12 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
         if (!f->mounted_fail && (!f->seen_check || f->check_status != 0)) {
             s->check_failed++;
         } else if (!f->mounted_fail) {
-            lost = lost_on(pt, f, plans[i].cut, &acked);
+            lost = lost_on(pt, f, plans[i].cut, &acked);   /* sorts f->keys */
+            if (models && plans[i].cut == kill_ns && !failed) {
+                s->images_compared++;
+                compare_model(pt, f, plans[i].cut, &models[0], &s->drop);
+                compare_model(pt, f, plans[i].cut, &models[1], &s->ext4);
+            }
         }
         s->acked_total += acked;
         s->lost_total += lost;
@@ -189,16 +243,45 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
         if (lost > s->lost_max)
             s->lost_max = lost;
         if (getenv("FSYNCLAB_VM_TRACE"))
-            fprintf(stderr, "vm: %s image %zu (kind %d, entries %zu) acked %" PRIu64 " found %zu "
-                    "lost %" PRIu64 " fsck %d check %d%s\n", vm_fs_name(cfg), i, plans[i].kind,
-                    plans[i].upto, acked, f->n, lost, f->fsck_status, f->check_status,
-                    f->mounted_fail ? " MOUNT-FAILED" : "");
+            trace_image(cfg, i, &plans[i], f, acked, lost);
     }
 }
 
+/* The keys --check finds in the drop and ext4 images of the trial's
+ * journal; *recorded stays 0 when the guest left no journal (the kill
+ * came before the recorder started) or a model's check failed. */
+static int predict(const struct prog_paths *p, struct report_vm_prog *s, struct vm_keys *models,
+                   int *recorded, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(p->journal, &st) < 0 || st.st_size == 0)
+        return 0;
+    static const char *const names[2] = { "drop", "ext4" };
+    struct report_vm_model_cmp *cmp[2] = { &s->drop, &s->ext4 };
+    int ok = 1;
+    for (int k = 0; k < 2; k++) {
+        int failed = 0;
+        uint64_t flags = 0, unknown = 0;
+        int rc = vm_model_keys(p->journal, p->snap, p->model, names[k], p->check, &models[k],
+                               &flags, &unknown, &failed, err, errlen);
+        if (rc < 0)
+            return rc;
+        cmp[k]->check_failed += (uint32_t)failed;
+        ok &= !failed;
+        if (k == 0) {
+            s->journal_flags += flags;
+            s->unknown_opens += unknown;
+        }
+    }
+    vm_remove_tree(p->model);
+    s->trials_recorded++;
+    *recorded = ok;
+    return 0;
+}
+
 static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
-                       const struct vm_env *env, const struct vm_trial *t,
-                       const struct prog_trial *pt, uint64_t seed, struct vm_prog_summary *s,
+                       const struct report_vm_env *env, const struct vm_trial *t,
+                       const struct prog_trial *pt, uint64_t seed, struct report_vm_prog *s,
                        char *err, size_t errlen)
 {
     char base[WAL_PATH_MAX];
@@ -249,8 +332,14 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
             rc = c.oom ? -ENOMEM : -EIO;
         }
     }
+    struct vm_keys models[2] = { { NULL, 0 }, { NULL, 0 } };
+    int recorded = 0;
+    if (rc == 0 && p->share)
+        rc = predict(p, s, models, &recorded, err, errlen);
     if (rc == 0)
-        judge_images(cfg, pt, &c, plans, n, s);
+        judge_images(cfg, pt, &c, plans, n, t->kill_ns, recorded ? models : NULL, s);
+    vm_keys_free(&models[0]);
+    vm_keys_free(&models[1]);
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < found[i].n; k++)
             free(found[i].keys[k]);
@@ -262,7 +351,7 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
 }
 
 static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
-                     const struct vm_env *env, uint64_t seed, struct vm_prog_summary *s,
+                     const struct report_vm_env *env, uint64_t seed, struct report_vm_prog *s,
                      char *err, size_t errlen)
 {
     char base[WAL_PATH_MAX];
@@ -279,7 +368,10 @@ static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
     struct vm_guest_args a = { .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
                                .accel = env->accel, .kit = vm_kit_dir(cfg), .disk = p->disk,
                                .wlog = p->wlog, .errlog = p->errlog, .boot_timeout_s = 300,
-                               .root9p = 1, .memory_mib = vm_memory_mib(cfg) };
+                               .root9p = 1, .memory_mib = vm_memory_mib(cfg),
+                               .share = p->share };
+    if (p->share)
+        unlink(p->journal);   /* record makes its journal afresh */
     double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
     a.kill_after_s = within * (double)(pl_splitmix64(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append, "fsl_mode=program fsl_fs=%s fsl_script=%.400s%s%s",
@@ -340,7 +432,39 @@ static int guest_dir(const char *dir, char *out, size_t len, char *err, size_t e
     return ok ? 0 : -EINVAL;
 }
 
-int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struct vm_env *env,
+/* The run goes under the recorder: the user's command moves to p->inner,
+ * p->run mounts the share and records it.  When the recorder cannot run
+ * in the guest, s->recorder_reason says why and the run is not recorded. */
+static int setup_recorder(struct prog_paths *p, const char *sub, long pid,
+                          const struct vm_config *cfg, struct report_vm_prog *s, char *err,
+                          size_t errlen)
+{
+    snprintf(p->inner, sizeof p->inner, "%s/fsynclab-vm-%ld-inner.sh", sub, pid);
+    snprintf(p->share_dir, sizeof p->share_dir, "%s/share", sub);
+    snprintf(p->journal, sizeof p->journal, "%s/share/journal", sub);
+    snprintf(p->snap, sizeof p->snap, "%s/snap", sub);
+    snprintf(p->model, sizeof p->model, "%s/model", sub);
+    if (mkdir(p->share_dir, 0700) < 0 || mkdir(p->snap, 0700) < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "mkdir(%s): %s", p->share_dir, strerror(errno));
+        return rc;
+    }
+    int rc = write_script(p->inner, cfg->run_cmd, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = vm_record_script(p->run, p->inner, s->recorder_reason, sizeof s->recorder_reason);
+    if (rc == -ENOTSUP)
+        return write_script(p->run, cfg->run_cmd, err, errlen);   /* as it was */
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", s->recorder_reason);
+        return rc;
+    }
+    s->recorded = 1;
+    p->share = p->share_dir;
+    return 0;
+}
+
+int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct report_vm_env *env,
                    void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                    char *err, size_t errlen)
 {
@@ -348,9 +472,13 @@ int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struc
     memset(env, 0, sizeof *env);
     int rc = vm_kit_check(cfg, err, errlen);
     static struct prog_paths p;
+    memset(&p, 0, sizeof p);
+    static char sub[VM_SCRATCH_DIR_MAX];
     char dir[400];
     if (rc == 0)
         rc = guest_dir(cfg->dir, dir, sizeof dir, err, errlen);
+    if (rc == 0)
+        rc = vm_scratch_open(dir, sub, sizeof sub, err, errlen);
     if (rc < 0)
         return rc;
     char kv[WAL_PATH_MAX];
@@ -366,17 +494,21 @@ int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struc
     static const char *const names[] = { "disk.img", "writes.log", "qemu.err", "out.img",
                                          "run.sh", "check.sh" };
     for (size_t i = 0; i < 6; i++) {
-        snprintf(fields[i], WAL_PATH_MAX, "%s/fsynclab-vm-%ld-%s", dir, pid, names[i]);
+        snprintf(fields[i], WAL_PATH_MAX, "%s/fsynclab-vm-%ld-%s", sub, pid, names[i]);
         p.list[i] = fields[i];
     }
     for (size_t i = 0; i < VM_CHECK_MAX; i++) {
-        snprintf(p.imgs[i], sizeof p.imgs[i], "%s/fsynclab-vm-%ld-image%zu.img", dir, pid, i);
+        snprintf(p.imgs[i], sizeof p.imgs[i], "%s/fsynclab-vm-%ld-image%zu.img", sub, pid, i);
         p.list[6 + i] = p.imgs[i];
     }
-    vm_signals_install(p.list, 6 + VM_CHECK_MAX);
     rc = write_script(p.run, cfg->run_cmd, err, errlen);
     if (rc == 0)
         rc = write_script(p.check, cfg->check_cmd, err, errlen);
+    if (rc == 0 && cfg->record)
+        rc = setup_recorder(&p, sub, pid, cfg, s, err, errlen);
+    else if (rc == 0)
+        snprintf(s->recorder_reason, sizeof s->recorder_reason, "FSYNCLAB_VM_RECORD=0: the run "
+                 "was not recorded in the guest");
     if (rc == 0) {
         vm_accel_probe(cfg, p.errlog, env);
         if (strcmp(env->accel, "none") == 0) {
@@ -392,9 +524,7 @@ int vm_program_run(const struct vm_config *cfg, struct vm_prog_summary *s, struc
         if (rc == 0 && progress)
             progress(progress_arg, k + 1, cfg->trials);
     }
-    for (size_t i = 0; i < 6 + VM_CHECK_MAX; i++)
-        unlink(p.list[i]);
-    vm_signals_restore();
+    vm_scratch_close(sub, p.list, 6 + VM_CHECK_MAX);
     return rc;
 }
 
@@ -403,63 +533,13 @@ unsigned vm_memory_mib(const struct vm_config *cfg)
     return cfg->memory_mib ? cfg->memory_mib : VM_PROGRAM_MEMORY_MIB;
 }
 
-/* ---- outputs ------------------------------------------------------------------------------- */
-cJSON *vm_program_body(const struct vm_config *cfg, const struct vm_env *env,
-                       const struct vm_prog_summary *s)
+void vm_report_run(const struct vm_config *cfg, struct report_vm_run *out)
 {
-    cJSON *b = cJSON_CreateObject(), *e;
-    int ok = b && cJSON_AddStringToObject(b, "type", "crash_vm_target_ok") &&
-             cJSON_AddStringToObject(b, "target", "contract") &&
-             cJSON_AddStringToObject(b, "model", "vm") &&
-             cJSON_AddNumberToObject(b, "seed", (double)cfg->seed) &&
-             cJSON_AddNumberToObject(b, "trials", s->trials) &&
-             cJSON_AddNumberToObject(b, "images", s->images) &&
-             cJSON_AddNumberToObject(b, "acks_seen", (double)s->acks_seen) &&
-             cJSON_AddNumberToObject(b, "acked_total", (double)s->acked_total) &&
-             cJSON_AddNumberToObject(b, "acked_lost_max", (double)s->lost_max) &&
-             cJSON_AddNumberToObject(b, "acked_lost_total", (double)s->lost_total) &&
-             cJSON_AddNumberToObject(b, "images_lost", s->images_lost) &&
-             cJSON_AddNumberToObject(b, "fsck_failed", s->fsck_failed) &&
-             cJSON_AddNumberToObject(b, "check_failed", s->check_failed) &&
-             cJSON_AddNumberToObject(b, "boot_ms_max", (double)(s->boot_ns_max / 1000000)) &&
-             cJSON_AddNumberToObject(b, "check_ms_per_image",
-                                     s->images ? (double)(s->check_ns_total / s->images / 1000000) : 0) &&
-             cJSON_AddNullToObject(b, "recorder") &&
-             cJSON_AddStringToObject(b, "recorder_reason", "the recorder does not run in the "
-                                     "guest yet: no model's prediction for these images") &&
-             (e = cJSON_AddObjectToObject(b, "environment")) != NULL &&
-             cJSON_AddStringToObject(e, "fs", vm_fs_name(cfg)) &&
-             (cfg->mount_opts ? cJSON_AddStringToObject(e, "mount_opts", cfg->mount_opts) != NULL
-                              : cJSON_AddNullToObject(e, "mount_opts") != NULL) &&
-             cJSON_AddNumberToObject(e, "memory_mib", vm_memory_mib(cfg)) &&
-             cJSON_AddStringToObject(e, "root", "the host's /, read-only over virtio-9p; tmpfs "
-                                     "on /tmp and /run; the data disk on /data") &&
-             cJSON_AddStringToObject(e, "accel", env->accel) &&
-             cJSON_AddStringToObject(e, "accel_probe", env->probe) &&
-             cJSON_AddStringToObject(e, "kernel", env->kernel);
-    if (!ok) {
-        cJSON_Delete(b);
-        return NULL;
-    }
-    return b;
-}
-
-void vm_program_table(FILE *to, const struct vm_config *cfg, const struct vm_env *env,
-                      const struct vm_prog_summary *s)
-{
-    fprintf(to, "%-8s %6s %6s %9s %9s %10s %11s %5s %6s\n", "fs", "trials", "images", "acked",
-            "lost max", "lost total", "images lost", "fsck", "check");
-    fprintf(to, "%-8s %6u %6u %9" PRIu64 " %9" PRIu64 " %10" PRIu64 " %11u %5u %6u\n",
-            vm_fs_name(cfg), s->trials, s->images, s->acked_total, s->lost_max, s->lost_total,
-            s->images_lost, s->fsck_failed, s->check_failed);
-    fprintf(to, "\nacked and lost count per image: acknowledged keys read before the image's "
-            "cut,\nand those of them --check did not find.  fsck: images whose mount, unmount "
-            "or\nchecker failed; check: images where --check failed.  No model's prediction:\n"
-            "the recorder does not run in the guest yet.\n");
-    fprintf(to, "guest: kernel %s, accel %s (%s), %s%s%s, %u MiB, boot max %.1f s, check "
-            "%.1f s an image\nseed %" PRIu64 " replays the kill instants and image choices.\n",
-            env->kernel, env->accel, env->probe, vm_fs_name(cfg), cfg->mount_opts ? " -o " : "",
-            cfg->mount_opts ? cfg->mount_opts : "", vm_memory_mib(cfg),
-            (double)s->boot_ns_max / 1e9,
-            s->images ? (double)s->check_ns_total / (double)s->images / 1e9 : 0.0, cfg->seed);
+    *out = (struct report_vm_run){
+        .entries = cfg->entries ? cfg->entries : VM_DEFAULT_ENTRIES,
+        .entry_size = cfg->entry_size, .sync_method = cfg->sync_method,
+        .writers = cfg->writers ? cfg->writers : 1, .trials = cfg->trials, .seed = cfg->seed,
+        .images_max = 2 + cfg->flush_images + cfg->subset_images, .fs = vm_fs_name(cfg),
+        .mount_opts = cfg->mount_opts, .memory_mib = vm_memory_mib(cfg),
+    };
 }

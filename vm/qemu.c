@@ -17,10 +17,11 @@
  * on paravirtual hosts /dev/kvm opens and the guest then hangs, so trying
  * KVM first with TCG as QEMU's fallback does not work.
  */
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,48 +31,55 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- signals: kill the guest and remove the scratch files ----------------- */
-static volatile sig_atomic_t running_pgid;   /* QEMU's process group */
-static volatile sig_atomic_t running_child;  /* an e2fsck or debugfs */
-static const char *const *scratch_paths;
-static size_t scratch_n;
-static struct sigaction old_int, old_term;
-static int installed;
-
-static void on_signal(int sig)
+/* ---- the scratch directory and signals ------------------------------------
+ * wal's guard (wal/scratch.c) is fsynclab's one SIGINT/SIGTERM handler:
+ * QEMU's process group and a running e2fsck or debugfs are handed to it,
+ * and the run's scratch directory, so that a signal kills and reaps them
+ * first, then removes the directory whole and passes the signal on. */
+int vm_scratch_open(const char *dir, char *sub, size_t len, char *err, size_t errlen)
 {
-    if (running_pgid > 0)
-        kill(-(pid_t)running_pgid, SIGKILL);
-    if (running_child > 0)
-        kill((pid_t)running_child, SIGKILL);   /* before it writes a file we unlink */
-    for (size_t i = 0; i < scratch_n; i++)
-        unlink(scratch_paths[i]);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    raise(sig);
+    if ((size_t)snprintf(sub, len, "%s/fsynclab-vm-%ld", dir ? dir : ".", (long)getpid()) >= len) {
+        snprintf(err, errlen, "--dir %s: the path is too long", dir ? dir : ".");
+        return -ENAMETOOLONG;
+    }
+    if (mkdir(sub, 0700) < 0) {
+        int rc = -errno;
+        snprintf(err, errlen, "mkdir(%s): %s", sub, strerror(errno));
+        return rc;
+    }
+    wal_scratch_guard_enter();
+    int rc = wal_scratch_tree(sub, 1);
+    if (rc < 0) {
+        snprintf(err, errlen, "the signal guard cannot take %s: %s", sub, strerror(-rc));
+        wal_scratch_guard_leave();
+        rmdir(sub);
+    }
+    return rc;
 }
 
-void vm_signals_install(const char *const *paths, size_t n)
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    scratch_paths = paths;
-    scratch_n = n;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    installed = 1;
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
 }
 
-void vm_signals_restore(void)
+void vm_remove_tree(const char *path)
 {
-    if (!installed)
-        return;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    installed = 0;
-    scratch_n = 0;
+    nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void vm_scratch_close(const char *sub, const char *const *paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        unlink(paths[i]);
+    vm_remove_tree(sub);
+    wal_scratch_tree(sub, 0);
+    wal_scratch_guard_leave();
 }
 
 /* ---- running programs ------------------------------------------------------- */
@@ -87,6 +95,11 @@ static void block_fatal_signals(sigset_t *old)
     sigprocmask(SIG_BLOCK, &block, old);
 }
 int vm_exec(const char *const *argv)
+{
+    return vm_exec_in(argv, NULL, NULL);
+}
+
+int vm_exec_in(const char *const *argv, const char *cwd, const char *out)
 {
     sigset_t old;
     block_fatal_signals(&old);   /* the handler must see the child */
@@ -106,10 +119,14 @@ int vm_exec(const char *const *argv)
             dup2(null, STDOUT_FILENO);
             dup2(null, STDERR_FILENO);
         }
+        int to = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        if ((out && (to < 0 || dup2(to, STDOUT_FILENO) < 0)) || (cwd && chdir(cwd) < 0))
+            _exit(126);
+        alarm(300);   /* a command that hangs ends, as a check boot does */
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    running_child = pid;
+    wal_scratch_child(pid);
     sigprocmask(SIG_SETMASK, &old, NULL);
     int status, rc = 0;
     while (waitpid(pid, &status, 0) < 0)
@@ -117,7 +134,7 @@ int vm_exec(const char *const *argv)
             rc = -errno;
             break;
         }
-    running_child = 0;
+    wal_scratch_child(0);
     if (rc < 0)
         return rc;
     if (!WIFEXITED(status))
@@ -131,7 +148,7 @@ int vm_exec(const char *const *argv)
 struct argv_buf {
     const char *v[MAX_ARGS];
     size_t n;
-    char store[6][4400];
+    char store[7][4400];
     char disks[VM_CHECK_MAX + 1][4400];
 };
 
@@ -176,6 +193,14 @@ static void build_argv(struct argv_buf *b, const struct vm_guest_args *a, int pr
         add(b, "local,id=hostroot,path=/,security_model=none,readonly=on");
         add(b, "-device");
         add(b, "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot");
+    }
+    if (!probe && a->share) {
+        snprintf(b->store[6], sizeof b->store[6],
+                 "local,id=fslshare,path=%s,security_model=none", a->share);
+        add(b, "-fsdev");
+        add(b, b->store[6]);
+        add(b, "-device");
+        add(b, "virtio-9p-pci,fsdev=fslshare,mount_tag=fslshare");
     }
     if (!probe && a->out) {
         add_check_disks(b, a);
@@ -241,8 +266,18 @@ static int start_qemu(const struct vm_guest_args *a, int probe, pid_t *pid_out, 
         _exit(127);
     }
     setpgid(pid, pid);   /* also here: the child may not have run yet */
-    running_pgid = pid;
+    int rc = wal_scratch_group(pid, 1);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (rc < 0) {   /* the guard is full: no QEMU that a signal could leave behind */
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        close(p[0]);
+        close(p[1]);
+        snprintf(err, errlen, "the signal guard cannot take QEMU's process group: %s",
+                 strerror(-rc));
+        return rc;
+    }
     close(p[1]);
     *pid_out = pid;
     *out_fd = p[0];
@@ -256,7 +291,7 @@ static void kill_and_reap(pid_t pid)
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    running_pgid = 0;
+    wal_scratch_group(pid, 0);
 }
 
 /* ---- the console ----------------------------------------------------------------- */
@@ -519,7 +554,7 @@ int vm_guest_trial(const struct vm_guest_args *a, struct vm_trial *t, char *err,
 }
 
 /* ---- KVM or TCG ---------------------------------------------------------------------- */
-void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct vm_env *env)
+void vm_accel_probe(const struct vm_config *cfg, const char *errlog, struct report_vm_env *env)
 {
     snprintf(env->accel, sizeof env->accel, "tcg");
     const char *want = cfg->accel ? cfg->accel : "auto";

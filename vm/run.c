@@ -26,7 +26,7 @@
  * an acked seq the model kept makes the model optimistic (a finding); one
  * that kept an acked seq the model dropped makes it pessimistic.
  */
-#include "vm/vm.h"
+#include "vm/internal.h"
 #include "powerloss/powerloss.h"
 
 #include <errno.h>
@@ -328,13 +328,13 @@ size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
  * guest sync by its cut, the one the cut interrupted included.  crash
  * calibrates the allowance before its trials; a guest's syncs are known
  * only as the trial runs, so each image gets its own. */
-static uint64_t image_allowance(const struct vm_summary *s, const struct image_result *r)
+static uint64_t image_allowance(const struct report_vm_result *s, const struct image_result *r)
 {
     int64_t promised = s->v.promised_window_ms;
     return promised > 0 ? (uint64_t)promised * 1000000ull + r->v.max_sync_ns : 0;
 }
 
-static void add_image(struct vm_summary *s, const struct image_result *r, uint64_t seed)
+static void add_image(struct report_vm_result *s, const struct image_result *r, uint64_t seed)
 {
     verifier_summary_set_allowance(&s->v, image_allowance(s, r));
     verifier_summary_add(&s->v, &r->v, seed);
@@ -378,7 +378,7 @@ int vm_build_image(const char *img, const char *base, const struct vm_log *log,
 
 /* One line per image on stderr when $FSYNCLAB_VM_TRACE is set (the figures
  * of docs/ground-truth.md come from these lines). */
-static void trace_image(const struct vm_summary *s, uint64_t seed, const struct vm_plan *pl,
+static void trace_image(const struct report_vm_result *s, uint64_t seed, const struct vm_plan *pl,
                         size_t entries, const struct image_result *r)
 {
     if (!getenv("FSYNCLAB_VM_TRACE"))
@@ -398,7 +398,7 @@ static void trace_image(const struct vm_summary *s, uint64_t seed, const struct 
 
 /* A timeline's capture: the trial, its flushes and its worst image. */
 static void export_trial(const struct vm_config *cfg, const struct vm_trial *t,
-                         const struct vm_log *log, uint64_t seed, const struct vm_summary *s,
+                         const struct vm_log *log, uint64_t seed, const struct report_vm_result *s,
                          const struct image_result *worst, const char *image)
 {
     uint64_t *flush_ns = calloc(log->n_flushes + 1, sizeof *flush_ns);
@@ -416,8 +416,8 @@ static void export_trial(const struct vm_config *cfg, const struct vm_trial *t,
 
 /* XFS and Btrfs: the images of one trial built, checked in one check boot
  * (check.c), then judged. */
-static int judge_booted(const struct paths *p, const struct vm_config *cfg, const struct vm_env *env,
-                        const struct vm_trial *t, uint64_t seed, struct vm_summary *s,
+static int judge_booted(const struct paths *p, const struct vm_config *cfg, const struct report_vm_env *env,
+                        const struct vm_trial *t, uint64_t seed, struct report_vm_result *s,
                         const struct vm_log *log, int wlog_fd, const struct vm_plan *plans, size_t n,
                         uint64_t *rng, char *err, size_t errlen)
 {
@@ -454,8 +454,8 @@ static int judge_booted(const struct paths *p, const struct vm_config *cfg, cons
 }
 
 /* The images of one trial whose log is at p->wlog, into s. */
-static int judge_trial(const struct paths *p, const struct vm_config *cfg, const struct vm_env *env,
-                       const struct vm_trial *t, uint64_t seed, struct vm_summary *s, char *err,
+static int judge_trial(const struct paths *p, const struct vm_config *cfg, const struct report_vm_env *env,
+                       const struct vm_trial *t, uint64_t seed, struct report_vm_result *s, char *err,
                        size_t errlen)
 {
     char base[WAL_PATH_MAX];
@@ -524,8 +524,8 @@ static uint64_t t_entries(const struct vm_config *cfg)
 }
 
 /* One trial: a fresh disk and log, the guest, the power cut, the images. */
-static int one_trial(const struct paths *p, const struct vm_config *cfg, const struct vm_env *env,
-                     const struct wal_strategy *st, uint64_t seed, struct vm_summary *s,
+static int one_trial(const struct paths *p, const struct vm_config *cfg, const struct report_vm_env *env,
+                     const struct wal_strategy *st, uint64_t seed, struct report_vm_result *s,
                      char *err, size_t errlen)
 {
     char base[WAL_PATH_MAX], name[32];
@@ -593,7 +593,7 @@ static void make_paths(struct paths *p, const char *dir)
 }
 
 int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strategies, size_t n,
-                 struct vm_summary *out, struct vm_env *env,
+                 struct report_vm_result *out, struct report_vm_env *env,
                  void (*progress)(void *arg, size_t strategy, uint32_t done, uint32_t total),
                  void *progress_arg, char *err, size_t errlen)
 {
@@ -616,8 +616,10 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
         fclose(f);
     }
     static struct paths p;
-    make_paths(&p, cfg->dir ? cfg->dir : ".");
-    vm_signals_install(p.list, N_PATHS);
+    static char sub[VM_SCRATCH_DIR_MAX];
+    if ((rc = vm_scratch_open(cfg->dir, sub, sizeof sub, err, errlen)) < 0)
+        return rc;
+    make_paths(&p, sub);
     vm_accel_probe(cfg, p.errlog, env);
     if (strcmp(env->accel, "none") == 0) {
         snprintf(err, errlen, "FSYNCLAB_VM_ACCEL=kvm: %s", env->probe);
@@ -634,8 +636,6 @@ int vm_crash_run(const struct vm_config *cfg, const struct wal_strategy *strateg
                 progress(progress_arg, i, k + 1, cfg->trials);
         }
     }
-    for (size_t i = 0; i < N_PATHS; i++)
-        unlink(p.list[i]);
-    vm_signals_restore();
+    vm_scratch_close(sub, p.list, N_PATHS);
     return rc;
 }

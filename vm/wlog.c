@@ -9,7 +9,7 @@
  * the disk before the entry to the log, so an entry cut short by the kill
  * describes a write the log cannot give back: it is dropped.
  */
-#include "vm/vm.h"
+#include "vm/internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -98,16 +98,23 @@ if command -v sqlite3 >/dev/null && command -v stdbuf >/dev/null; then
     --seed 5 --dir "$dir" --json 2>"$dir.err"); rc=$?
   echo "   (a SQLite trial and its check boot in $(( $(date +%s) - start )) s)"
   one() { grep -o "\"$1\": [^,}]*" <<<"$json" | head -n1 | sed 's/.*: //'; }
+  rec() { grep -o "\"recorder\": {.*" <<<"$json" | grep -o "\"$1\": [^,}]*" | head -n1 | sed 's/.*: //'; }
+  model() { grep -o "\"$1\": {[^}]*}" <<<"$json" | grep -o "\"$2\": [^,}]*" | sed 's/.*: //'; }
   check "sqlite EXTRA in the guest: a crash_vm_target_ok body with the memory and the root" \
     '[ $rc -eq 0 ] && grep -q "\"type\": \"crash_vm_target_ok\"" <<<"$json" &&
      grep -q "\"memory_mib\": 512" <<<"$json" && grep -q "virtio-9p" <<<"$json" || { cat "$dir.err"; false; }'
   check "sqlite EXTRA: rows acknowledged, none lost, every image passed e2fsck and the check" \
     '[ "$(one acked_total)" -gt 0 ] && [ "$(one acked_lost_max)" = 0 ] &&
      [ "$(one fsck_failed)" = 0 ] && [ "$(one check_failed)" = 0 ]'
+  check "sqlite EXTRA: the run was recorded in the guest and the images at the kill judged by the models too" \
+    '[ "$(rec images_compared)" -ge 1 ] && [ "$(model ext4 images_optimistic)" = 0 ] &&
+     [ "$(model ext4 check_failed)" = 0 ] || { echo "$json"; false; }'
   json=$($bin --target contract --run "$(sqlite_run OFF)" --check "$sqlite_check" --trials 1 \
     --seed 5 --dir "$dir" --json 2>"$dir.err"); rc=$?
   check "sqlite OFF (never syncs) loses acknowledged rows on the real kernel" \
     '[ $rc -eq 0 ] && [ "$(one acked_lost_total)" -gt 0 ] || { cat "$dir.err"; false; }'
+  check "sqlite OFF: the recorder's drop model predicts losses too, and is never optimistic" \
+    '[ "$(model drop predicted_lost_total)" -gt 0 ] && [ "$(model drop images_optimistic)" = 0 ] || { echo "$json"; false; }'
   check "no QEMU and no scratch file left after the program trials" '[ -z "$(leftovers)" ]'
 else
   echo "SKIP sqlite in the guest: sqlite3 or stdbuf is not installed (apt-get install sqlite3 coreutils)"
@@ -116,16 +123,20 @@ out=$($bin --target redis 2>&1); rc=$?
 check "--vm --target redis: exit 2, only contract runs in the guest so far" \
   '[ $rc -eq 2 ] && grep -q "only contract" <<<"$out"'
 
-# SIGTERM while the guest runs: QEMU is killed with its group and the
-# scratch files go.
-$bin --strategies always --trials 5 --dir "$dir" >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 600); do pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && break; sleep 0.1; done
-check "a guest was running" 'pgrep -f "qemu-system-x86_64.*$dir" >/dev/null'
-kill -TERM $pid
-wait $pid; rc=$?
-check "SIGTERM ends the run by the signal" '[ $rc -eq 143 ]'
-check "after SIGTERM no QEMU and no scratch file is left" '[ -z "$(leftovers)" ]'
+# SIGTERM and SIGINT (Ctrl-C) while the guest runs: wal's guard kills QEMU
+# with its group and reaps it, removes the scratch directory and the run
+# ends by the signal.
+for sig in TERM INT; do
+  $bin --strategies always --trials 5 --dir "$dir" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do pgrep -f "qemu-system-x86_64.*$dir" >/dev/null && break; sleep 0.1; done
+  check "a guest was running (SIG$sig)" 'pgrep -f "qemu-system-x86_64.*$dir" >/dev/null'
+  kill -$sig $pid
+  wait $pid; rc=$?
+  want=$([ $sig = TERM ] && echo 143 || echo 130)
+  check "SIG$sig ends the run by the signal" '[ $rc -eq $want ]'
+  check "after SIG$sig no QEMU and no scratch file is left" '[ -z "$(leftovers)" ]'
+done
 
 [ $fail -eq 0 ] && rm -rf "$dir" "$dir.err"
 finish

@@ -1,0 +1,22 @@
+/* report/'s own: what its files share and no other module uses. */
+#ifndef FSYNCLAB_REPORT_INTERNAL_H
+#define FSYNCLAB_REPORT_INTERNAL_H
+
+#include "report/report.h"
+
+/* {"type": type, "results": [item(ctx, 0), ..., item(ctx, n - 1)]}; NULL when
+ * out of memory (body.c). */
+cJSON *report_results_body(const char *type, size_t n,
+                           cJSON *(*item)(const void *ctx, size_t i), const void *ctx);
+/* Adds "environment": {"fs_type", "device", "warning"} to body and returns
+ * it for more keys; NULL when out of memory. */
+cJSON *report_add_environment(cJSON *body, const struct bench_env *env);
+/* One strategy's object of a crash_test_ok body, from the verifier's
+ * summary: model names what decided the losses, trials counts what the
+ * run counts as one (a crash trial; an image of crash --vm), and
+ * optimistic (taken over, freed on failure) is "model_optimistic": a bool
+ * for crash, a count of images for crash --vm.  NULL when out of memory. */
+cJSON *report_crash_object(const char *model, uint32_t trials, uint32_t trials_requested,
+                           cJSON *optimistic, const struct verifier_summary *v);
+
+#endif
