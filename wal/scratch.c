@@ -18,6 +18,13 @@
  * member) and scratch directories (removed whole, with openat, getdents64
  * and unlinkat, no allocation), so the targets' runner and the guest's
  * QEMU can hand it theirs instead of keeping a handler of their own.
+ *
+ * A runner whose every wait looks for a stop (the targets' runner) enters
+ * it deferred instead: the first SIGINT or SIGTERM is only noted, for
+ * wal_scratch_stopped(), and interrupts a blocking call (no SA_RESTART),
+ * so that the runner unwinds through its usual kill, reap and removal and
+ * then ends by the signal itself.  A second signal does not wait for that:
+ * it takes the immediate path above, as if the guard were not deferred.
  */
 #include "wal/wal.h"
 
@@ -39,6 +46,8 @@ static int guard_depth;
 static volatile sig_atomic_t live_group[WAL_GUARD_MAX];
 static char live_tree[WAL_GUARD_MAX][WAL_PATH_MAX];
 static volatile sig_atomic_t live_tree_set[WAL_GUARD_MAX];
+static volatile sig_atomic_t defer_depth;   /* deferred enters not yet left */
+static volatile sig_atomic_t stop_sig;      /* the signal a deferred guard noted */
 
 /* Removes name (under dirfd) and, for a directory, everything in it, with
  * async-signal-safe calls only; depth bounds the stack it takes. */
@@ -74,6 +83,10 @@ static void remove_at(int dirfd, const char *name, int depth)
 
 static void on_fatal_signal(int sig)
 {
+    if (defer_depth > 0 && !stop_sig) {
+        stop_sig = sig;   /* the runner unwinds; a second signal does not wait */
+        return;
+    }
     int saved = errno;
     if (live_pid > 0) {
         kill((pid_t)live_pid, SIGKILL);
@@ -128,6 +141,25 @@ void wal_scratch_guard_leave(void)
         return;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+}
+
+void wal_scratch_guard_enter_deferred(void)
+{
+    wal_scratch_guard_enter();
+    if (defer_depth++ == 0)
+        stop_sig = 0;
+}
+
+void wal_scratch_guard_leave_deferred(void)
+{
+    if (defer_depth > 0)
+        defer_depth--;
+    wal_scratch_guard_leave();
+}
+
+int wal_scratch_stopped(void)
+{
+    return (int)stop_sig;
 }
 
 int wal_scratch_path(char *buf, size_t len, const char *dir, const char *what, unsigned n)
