@@ -1002,6 +1002,37 @@ START_TEST(deferred_guard_notes_the_first_signal_and_ends_on_the_second)
 }
 END_TEST
 
+/* A runner's list of scratch files (a guest's disk copies, more than the
+ * guard's own slots) is unlinked on SIGTERM, empty entries skipped, and
+ * the program still ends by the signal. */
+START_TEST(scratch_guard_unlinks_a_callers_list_of_files_on_sigterm)
+{
+    char a[WAL_PATH_MAX], b[WAL_PATH_MAX];
+    support_scratch_file(a, sizeof a, "guard-list-a");
+    support_scratch_file(b, sizeof b, "guard-list-b");
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        signal(SIGTERM, SIG_DFL);   /* check's own handler would pass it to the whole test */
+        const char *const list[] = {a, "", NULL, b};
+        for (int i = 0; i < 4; i += 3) {
+            int fd = open(list[i], O_CREAT | O_WRONLY, 0644);
+            if (fd < 0 || close(fd))
+                _exit(10);
+        }
+        wal_scratch_guard_enter();
+        wal_scratch_list(list, 4);
+        raise(SIGTERM);
+        _exit(11);   /* not reached: the guard raises SIGTERM again with its default */
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %d", status);
+    ck_assert_int_eq(access(a, F_OK), -1);
+    ck_assert_int_eq(access(b, F_OK), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wal");
@@ -1030,6 +1061,7 @@ int main(void)
     tcase_add_test(str, strategy_names_parse_exactly);
     tcase_add_test(str, scratch_guard_kills_a_process_group_and_removes_a_tree_on_sigterm);
     tcase_add_test(str, deferred_guard_notes_the_first_signal_and_ends_on_the_second);
+    tcase_add_test(str, scratch_guard_unlinks_a_callers_list_of_files_on_sigterm);
     tcase_add_test(str, sync_method_names_parse_exactly);
     tcase_add_test(str, under_o_dsync_every_strategy_is_durable_at_every_write);
     tcase_add_test(str, always_acknowledges_only_after_its_sync_returned);

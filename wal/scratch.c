@@ -46,6 +46,8 @@ static int guard_depth;
 static volatile sig_atomic_t live_group[WAL_GUARD_MAX];
 static char live_tree[WAL_GUARD_MAX][WAL_PATH_MAX];
 static volatile sig_atomic_t live_tree_set[WAL_GUARD_MAX];
+static const char *const *volatile live_list;   /* the caller's, unlinked on a signal */
+static volatile sig_atomic_t live_list_n;
 static volatile sig_atomic_t defer_depth;   /* deferred enters not yet left */
 static volatile sig_atomic_t stop_sig;      /* the signal a deferred guard noted */
 
@@ -106,6 +108,9 @@ static void on_fatal_signal(int sig)
     }
     if (live_path_set)
         unlink(live_path);
+    for (int i = 0; i < live_list_n; i++)
+        if (live_list[i] && live_list[i][0])
+            unlink(live_list[i]);
     for (int i = 0; i < WAL_GUARD_MAX; i++)
         if (live_tree_set[i])
             remove_at(AT_FDCWD, live_tree[i], 32);
@@ -180,6 +185,13 @@ void wal_scratch_live(const char *path)
 void wal_scratch_child(pid_t pid)
 {
     live_pid = pid > 0 ? pid : 0;
+}
+
+void wal_scratch_list(const char *const *paths, size_t n)
+{
+    live_list_n = 0;   /* the handler never sees a count with the old list */
+    live_list = paths;
+    live_list_n = paths ? (sig_atomic_t)n : 0;
 }
 
 int wal_scratch_group(pid_t pgid, int add)

@@ -254,6 +254,10 @@ void wal_scratch_child(pid_t pid);
 #define WAL_GUARD_MAX 8
 int wal_scratch_group(pid_t pgid, int add);
 int wal_scratch_tree(const char *dir, int add);
+/* Scratch files of the caller's (paths[0..n), kept valid by it until it
+ * calls this again with NULL), unlinked on a signal; a NULL or empty entry
+ * is skipped.  For a runner with many at once (a guest's disk copies). */
+void wal_scratch_list(const char *const *paths, size_t n);
 /* The guard for a runner that checks for a stop in every wait: entered so,
  * the first SIGINT or SIGTERM is only noted (and interrupts a blocking
  * call with EINTR); wal_scratch_stopped() then returns it, 0 before, until
