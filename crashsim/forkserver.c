@@ -14,9 +14,8 @@
  *     and reads its wait status exactly as before, and PR_SET_PDEATHSIG
  *     still names the parent.  The helper only hands back the pid.
  *   - one writer ahead: the parent asks for the next writer as soon as the
- *     last one is reaped, so that the clone and the new process's first
- *     page faults run beside the parent's model and verifier, not in the
- *     trial.  That spare waits on a futex word in a shared page until the
+ *     last one is reaped, so that the clone and the new process's start
+ *     run beside the parent's model and verifier, not in the trial.  That spare waits on a futex word in a shared page until the
  *     parent releases it with its trial's scratch path; only then does it
  *     run the writer (writer.c), open its log and append.  So one writer at
  *     most ever appends, and a trial's clock starts at the release.
@@ -29,9 +28,9 @@
  *
  * The clone is a raw system call (glibc's fork cannot take CLONE_PARENT).
  * Its child does not run glibc's fork handlers: the helper is
- * single-threaded and blocked in read() when it clones, so no lock it
- * could hold is taken, and the child only calls what the writer always
- * called (raise() finds its own thread with gettid()).
+ * single-threaded and clones between two reads of its pipe, so it holds
+ * no lock.  The child's thread descriptor keeps the helper's thread id;
+ * nothing a writer calls depends on it (raise() asks gettid()).
  */
 #include "crashsim/internal.h"
 
