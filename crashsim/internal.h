@@ -6,6 +6,7 @@
  *   seam.c    the wrapper at the storage seam, with its failure points
  *   writer.c  the forked writer (child side)
  *   trial.c   one trial (parent side)
+ *   forkserver.c  the helper that makes a run's writers
  *   run.c     runs of trials, one strategy or several
  *   model.c   the power-loss models
  */
@@ -148,8 +149,11 @@ enum crashsim_kill {
                                    deadline came */
 };
 
+struct crashsim_forkserver;
+
 struct crashsim_trial_opts {
     enum crashsim_kill kill;
+    struct crashsim_forkserver *server;    /* makes the writer; NULL: fork it here */
     uint64_t deadline_ns;                  /* CLOCK_MONOTONIC; 0: one minute from now */
     void (*child_hook)(void *arg);         /* run in the writer right after fork */
     void *hook_arg;
@@ -157,5 +161,35 @@ struct crashsim_trial_opts {
 };
 
 void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out);
+
+/* ---- the fork server (forkserver.c) -----------------------------------------
+ * A helper forked once per run that clones each trial's writer as a child
+ * of the caller (CLONE_PARENT), one ahead of the trial that needs it.  The
+ * caller holds the scratch guard from start to stop: the helper's process
+ * group is listed in it.  cfg, l and opts are the writers' (opts->server
+ * is not used by them). */
+struct crashsim_forkserver {
+    pid_t pid;                     /* the helper, which leads the group; 0: none */
+    pid_t parent;
+    int req_fd, pid_fd;            /* requests out, pids in (the caller's ends) */
+    uint32_t asked, taken;         /* writers asked for, handed out */
+    struct crashsim_go *go;            /* shared: the writer released and its path */
+    const struct crashsim_config *cfg;
+    struct crashsim_ledger *l;
+    const struct crashsim_trial_opts *opts;
+};
+int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crashsim_config *cfg,
+                              struct crashsim_ledger *l, const struct crashsim_trial_opts *opts,
+                              char *err, size_t errlen);
+/* The next writer's pid, waiting for path; it runs from _go on. */
+int crashsim_forkserver_take(struct crashsim_forkserver *fs, const char *path, pid_t *pid,
+                             char *err, size_t errlen);
+void crashsim_forkserver_go(struct crashsim_forkserver *fs);
+/* Asks for the next writer now, once the last is reaped. */
+void crashsim_forkserver_ahead(struct crashsim_forkserver *fs);
+/* Kills and reaps the helper and a spare writer; frees the rest. */
+void crashsim_forkserver_stop(struct crashsim_forkserver *fs);
+/* trial.c: libfiu's start, once per process, before any writer exists. */
+void crashsim_fiu_start(void);
 
 #endif

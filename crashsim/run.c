@@ -156,8 +156,13 @@ int crashsim_run(const struct crashsim_config *given, struct verifier_summary *o
     struct crashsim_ledger *l = NULL;
     if (rc == 0 && (rc = crashsim_ledger_create(cfg.entries, cfg.entry_size, &l)) < 0 && err)
         snprintf(err, errlen, "mmap(ledger): %s", strerror(-rc));
+    struct crashsim_forkserver fs = {0};
+    if (rc == 0 && (rc = crashsim_forkserver_start(&fs, &cfg, l, &opts, err, errlen)) == 0)
+        opts.server = &fs;
     if (rc == 0)
         rc = trials(&cfg, l, &opts, out, progress, progress_arg, err, errlen);
+    if (opts.server)
+        crashsim_forkserver_stop(&fs);
     wal_scratch_guard_leave();
     crashsim_ledger_destroy(l);
     return rc;

@@ -122,6 +122,11 @@ static void fiu_start(void)
     fiu_init(0);
 }
 
+void crashsim_fiu_start(void)
+{
+    pthread_once(&fiu_once, fiu_start);
+}
+
 static _Atomic unsigned scratch_counter;
 
 /* How close to the drawn kill instant the parent stops sleeping and spins. */
@@ -169,7 +174,7 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
         return -EINVAL;
     }
     crashsim_ledger_reset(t->l);
-    pthread_once(&fiu_once, fiu_start);
+    crashsim_fiu_start();
 
     crashsim_resolve_writeback(t->opts->writeback_expire_ms, t->opts->writeback_interval_ms,
                                &t->expire_ms, &t->interval_ms);
@@ -197,6 +202,19 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
 static int trial_fork(struct trial *t, struct crashsim_trial_result *out, char *err,
                       size_t errlen)
 {
+    struct crashsim_forkserver *fs = t->opts->server;
+    if (fs && fs->cfg == t->cfg && fs->l == t->l) {
+        /* Made ahead by the fork server; the clock starts at its release. */
+        int rc = crashsim_forkserver_take(fs, t->path, &t->pid, err, errlen);
+        if (rc < 0)
+            return rc;
+        wal_scratch_child(t->pid);
+        t->start = wal_now_ns();
+        t->deadline = t->opts->deadline_ns ? t->opts->deadline_ns : t->start + 60000000000ull;
+        out->start_ns = t->start;
+        crashsim_forkserver_go(fs);
+        return 0;
+    }
     t->start = wal_now_ns();
     t->deadline = t->opts->deadline_ns ? t->opts->deadline_ns : t->start + 60000000000ull;
     out->start_ns = t->start;
@@ -436,6 +454,8 @@ static int trial_run_writer(struct trial *t, struct crashsim_trial_result *out, 
     int rc = trial_reap(t, err, errlen);
     if (rc < 0)
         return rc;
+    if (t->opts->server)
+        crashsim_forkserver_ahead(t->opts->server);   /* made while this trial is checked */
     out->writer = (enum crashsim_writer)atomic_load_explicit(&t->l->sh->writer,
                                                              memory_order_acquire);
     enum trial_end end = trial_classify(out->writer, t->status);

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crashsim/internal.h"
@@ -1008,6 +1009,20 @@ START_TEST(batch_loses_at_most_its_interval_plus_a_sync)
 }
 END_TEST
 
+/* The writers come from the run's fork server as children of the caller
+ * (so it kills and reaps them itself), and the end of the run takes the
+ * server and its spare writer too: no child is left, not even a zombie. */
+START_TEST(a_run_leaves_no_child_behind_not_even_a_zombie)
+{
+    struct verifier_summary s = run("none", CRASHSIM_DROP, 300, 20);
+    ck_assert_uint_eq(s.trials, 20);
+    int status;
+    errno = 0;
+    ck_assert_int_eq(waitpid(-1, &status, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
 START_TEST(budget_ends_a_run_early)
 {
     struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 1000);
@@ -1085,6 +1100,7 @@ int main(void)
     tcase_add_test(random, process_crash_loses_nothing_under_none);
     tcase_add_test(random, power_loss_under_none_loses_acknowledged_entries);
     tcase_add_test(random, batch_loses_at_most_its_interval_plus_a_sync);
+    tcase_add_test(random, a_run_leaves_no_child_behind_not_even_a_zombie);
     tcase_add_test(random, budget_ends_a_run_early);
     tcase_add_test(random, o_direct_dsync_pads_records_and_every_acknowledged_write_survives_power_loss);
     tcase_add_test(random, preallocated_logs_recover_like_growing_ones);

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -918,6 +920,119 @@ START_TEST(scratch_guard_kills_a_process_group_and_removes_a_tree_on_sigterm)
 }
 END_TEST
 
+/* Entered deferred (the targets' runner), the guard only notes the first
+ * signal: the program goes on, a blocking read returns EINTR, the live file
+ * stays for the runner to remove; a second signal ends the program by it
+ * at once, removing the live file and killing the listed group. */
+START_TEST(deferred_guard_notes_the_first_signal_and_ends_on_the_second)
+{
+    char path[WAL_PATH_MAX];
+    support_scratch_file(path, sizeof path, "guard-deferred");
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);   /* check's own handler would pass it to the whole test */
+        wal_scratch_guard_enter_deferred();
+        if (wal_scratch_stopped() != 0)
+            _exit(10);
+        int fd = open(path, O_CREAT | O_WRONLY, 0644);
+        if (fd < 0 || close(fd))
+            _exit(11);
+        wal_scratch_live(path);
+        pid_t server = fork();
+        if (server == 0) {
+            setpgid(0, 0);
+            signal(SIGTERM, SIG_DFL);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);   /* gone with the child, whatever happens */
+            for (;;)
+                pause();
+        }
+        setpgid(server, server);
+        if (wal_scratch_group(server, 1))
+            _exit(12);
+        alarm(10);   /* SIGALRM ends it if the read below were not interrupted */
+        int quiet[2];
+        char c;
+        if (pipe(quiet))
+            _exit(17);
+        if (fork() == 0) {
+            /* A SIGINT once the parent is blocked in read (its
+             * /proc/PID/syscall names the call it sleeps in). */
+            char sys[64], want[32];
+            snprintf(sys, sizeof sys, "/proc/%ld/syscall", (long)getppid());
+            snprintf(want, sizeof want, "%d ", SYS_read);
+            for (;;) {
+                char line[64] = "";
+                FILE *f = fopen(sys, "re");
+                if (f && fgets(line, sizeof line, f) && strncmp(line, want, strlen(want)) == 0)
+                    break;
+                if (f)
+                    fclose(f);
+                sched_yield();
+            }
+            kill(getppid(), SIGINT);
+            _exit(0);
+        }
+        if (read(quiet[0], &c, 1) != -1 || errno != EINTR)
+            _exit(13);
+        alarm(0);
+        wait(NULL);
+        if (wal_scratch_stopped() != SIGINT || access(path, F_OK) != 0 || kill(-server, 0) != 0)
+            _exit(14);   /* only noted: the file and the group are still there */
+        if (write(fds[1], &server, sizeof server) != (ssize_t)sizeof server)
+            _exit(15);
+        raise(SIGTERM);
+        _exit(16);   /* not reached: the second signal ends it */
+    }
+    close(fds[1]);
+    pid_t server = 0;
+    ssize_t got = read(fds[0], &server, sizeof server);
+    close(fds[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(got == (ssize_t)sizeof server, "the child failed before its second signal: status %d",
+                  status);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %d", status);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(kill(-server, 0), -1);
+    ck_assert_int_eq(errno, ESRCH);
+}
+END_TEST
+
+/* A runner's list of scratch files (a guest's disk copies, more than the
+ * guard's own slots) is unlinked on SIGTERM, empty entries skipped, and
+ * the program still ends by the signal. */
+START_TEST(scratch_guard_unlinks_a_callers_list_of_files_on_sigterm)
+{
+    char a[WAL_PATH_MAX], b[WAL_PATH_MAX];
+    support_scratch_file(a, sizeof a, "guard-list-a");
+    support_scratch_file(b, sizeof b, "guard-list-b");
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        signal(SIGTERM, SIG_DFL);   /* check's own handler would pass it to the whole test */
+        const char *const list[] = {a, "", NULL, b};
+        for (int i = 0; i < 4; i += 3) {
+            int fd = open(list[i], O_CREAT | O_WRONLY, 0644);
+            if (fd < 0 || close(fd))
+                _exit(10);
+        }
+        wal_scratch_guard_enter();
+        wal_scratch_list(list, 4);
+        raise(SIGTERM);
+        _exit(11);   /* not reached: the guard raises SIGTERM again with its default */
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %d", status);
+    ck_assert_int_eq(access(a, F_OK), -1);
+    ck_assert_int_eq(access(b, F_OK), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wal");
@@ -945,6 +1060,8 @@ int main(void)
     tcase_set_timeout(str, 30);
     tcase_add_test(str, strategy_names_parse_exactly);
     tcase_add_test(str, scratch_guard_kills_a_process_group_and_removes_a_tree_on_sigterm);
+    tcase_add_test(str, deferred_guard_notes_the_first_signal_and_ends_on_the_second);
+    tcase_add_test(str, scratch_guard_unlinks_a_callers_list_of_files_on_sigterm);
     tcase_add_test(str, sync_method_names_parse_exactly);
     tcase_add_test(str, under_o_dsync_every_strategy_is_durable_at_every_write);
     tcase_add_test(str, always_acknowledges_only_after_its_sync_returned);

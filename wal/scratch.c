@@ -18,6 +18,13 @@
  * member) and scratch directories (removed whole, with openat, getdents64
  * and unlinkat, no allocation), so the targets' runner and the guest's
  * QEMU can hand it theirs instead of keeping a handler of their own.
+ *
+ * A runner whose every wait looks for a stop (the targets' runner) enters
+ * it deferred instead: the first SIGINT or SIGTERM is only noted, for
+ * wal_scratch_stopped(), and interrupts a blocking call (no SA_RESTART),
+ * so that the runner unwinds through its usual kill, reap and removal and
+ * then ends by the signal itself.  A second signal does not wait for that:
+ * it takes the immediate path above, as if the guard were not deferred.
  */
 #include "wal/wal.h"
 
@@ -39,6 +46,10 @@ static int guard_depth;
 static volatile sig_atomic_t live_group[WAL_GUARD_MAX];
 static char live_tree[WAL_GUARD_MAX][WAL_PATH_MAX];
 static volatile sig_atomic_t live_tree_set[WAL_GUARD_MAX];
+static const char *const *volatile live_list;   /* the caller's, unlinked on a signal */
+static volatile sig_atomic_t live_list_n;
+static volatile sig_atomic_t defer_depth;   /* deferred enters not yet left */
+static volatile sig_atomic_t stop_sig;      /* the signal a deferred guard noted */
 
 /* Removes name (under dirfd) and, for a directory, everything in it, with
  * async-signal-safe calls only; depth bounds the stack it takes. */
@@ -74,6 +85,10 @@ static void remove_at(int dirfd, const char *name, int depth)
 
 static void on_fatal_signal(int sig)
 {
+    if (defer_depth > 0 && !stop_sig) {
+        stop_sig = sig;   /* the runner unwinds; a second signal does not wait */
+        return;
+    }
     int saved = errno;
     if (live_pid > 0) {
         kill((pid_t)live_pid, SIGKILL);
@@ -93,6 +108,9 @@ static void on_fatal_signal(int sig)
     }
     if (live_path_set)
         unlink(live_path);
+    for (int i = 0; i < live_list_n; i++)
+        if (live_list[i] && live_list[i][0])
+            unlink(live_list[i]);
     for (int i = 0; i < WAL_GUARD_MAX; i++)
         if (live_tree_set[i])
             remove_at(AT_FDCWD, live_tree[i], 32);
@@ -130,6 +148,25 @@ void wal_scratch_guard_leave(void)
     sigaction(SIGTERM, &old_term, NULL);
 }
 
+void wal_scratch_guard_enter_deferred(void)
+{
+    wal_scratch_guard_enter();
+    if (defer_depth++ == 0)
+        stop_sig = 0;
+}
+
+void wal_scratch_guard_leave_deferred(void)
+{
+    if (defer_depth > 0)
+        defer_depth--;
+    wal_scratch_guard_leave();
+}
+
+int wal_scratch_stopped(void)
+{
+    return (int)stop_sig;
+}
+
 int wal_scratch_path(char *buf, size_t len, const char *dir, const char *what, unsigned n)
 {
     int w = snprintf(buf, len, "%s/fsynclab-%s-%ld-%u.wal", dir, what, (long)getpid(), n);
@@ -148,6 +185,13 @@ void wal_scratch_live(const char *path)
 void wal_scratch_child(pid_t pid)
 {
     live_pid = pid > 0 ? pid : 0;
+}
+
+void wal_scratch_list(const char *const *paths, size_t n)
+{
+    live_list_n = 0;   /* the handler never sees a count with the old list */
+    live_list = paths;
+    live_list_n = paths ? (sig_atomic_t)n : 0;
 }
 
 int wal_scratch_group(pid_t pgid, int add)

@@ -254,6 +254,21 @@ void wal_scratch_child(pid_t pid);
 #define WAL_GUARD_MAX 8
 int wal_scratch_group(pid_t pgid, int add);
 int wal_scratch_tree(const char *dir, int add);
+/* Scratch files of the caller's (paths[0..n), kept valid by it until it
+ * calls this again with NULL), unlinked on a signal; a NULL or empty entry
+ * is skipped.  For a runner with many at once (a guest's disk copies). */
+void wal_scratch_list(const char *const *paths, size_t n);
+/* The guard for a runner that checks for a stop in every wait: entered so,
+ * the first SIGINT or SIGTERM is only noted (and interrupts a blocking
+ * call with EINTR); wal_scratch_stopped() then returns it, 0 before, until
+ * the next deferred enter.  The runner unwinds through its own kill, reap
+ * and removal and ends by the signal itself.  A second signal takes the
+ * immediate path (kill, reap, remove what is listed, end by the signal).
+ * Nests with the plain guard; deferred while any deferred enter is not
+ * left. */
+void wal_scratch_guard_enter_deferred(void);
+void wal_scratch_guard_leave_deferred(void);
+int wal_scratch_stopped(void);
 
 /* A sync (or, under O_DSYNC, a durable write) that returns faster than this
  * did not reach stable storage: no device flushes that fast.  Measured

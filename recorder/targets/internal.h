@@ -104,8 +104,9 @@ int target_spawn(struct target_trial *t, char *const argv[], char *const env[], 
  * subreaper, so orphans of the tree are its children).  A child's stderr
  * goes to <trial>/stderr.log unless FSYNCLAB_REC_VERBOSE is set. */
 void target_kill_group(pid_t pgid);
-/* enter 1: until target_guard(0), a SIGINT or SIGTERM is noted (a second
- * one ends fsynclab at once); target_stopped() then returns it, every loop
+/* enter 1: until target_guard(0), a SIGINT or SIGTERM is noted by wal's one
+ * guard, entered deferred (a second one ends fsynclab at once);
+ * target_stopped() then returns it, every loop
  * that waits checks it and unwinds through the usual kill, reap and IPC
  * removal, and target_crash_run removes the trial directories and ends
  * the program by the signal. */

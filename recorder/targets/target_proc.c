@@ -26,6 +26,7 @@
 
 #include "recorder/targets/internal.h"
 #include "powerloss/powerloss.h"
+#include "wal/wal.h"
 
 
 uint64_t target_now_ns(void)
@@ -123,43 +124,28 @@ void target_keyset_free(struct target_keyset *s)
 }
 
 /* ---- SIGINT and SIGTERM ---------------------------------------------------------------
- * While a crash run holds the guard, a SIGINT or SIGTERM is only noted:
- * every loop that waits (acks, a server's start, a check, target_wait)
- * looks at target_stopped() and unwinds through the same kill, reap and
- * IPC removal as a normal end, then target_crash_run removes the trial
- * directories and ends the program by the signal.  The handler resets
- * itself, so a second signal ends fsynclab at once.  The processes
- * target_spawn started are listed for target_reap_all. */
-static volatile sig_atomic_t stopped_by;
-static struct sigaction old_int, old_term;
-static int guarded;
-
-static void target_on_signal(int sig)
-{
-    stopped_by = sig;
-}
-
+ * The guard is fsynclab's one (wal/scratch.c), entered deferred while a
+ * crash run holds it: a SIGINT or SIGTERM is only noted, and every loop
+ * that waits (acks, a server's start, a check, target_wait) looks at
+ * target_stopped() and unwinds through the same kill, reap and IPC removal
+ * as a normal end; then target_crash_run removes the trial directories and
+ * ends the program by the signal.  A second signal ends fsynclab at once.
+ * The processes target_spawn started are listed for target_reap_all. */
 int target_stopped(void)
 {
-    return (int)stopped_by;
+    return wal_scratch_stopped();
 }
 
 void target_guard(int enter)
 {
-    if (enter && !guarded) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = target_on_signal;
-        sa.sa_flags = SA_RESETHAND;   /* no SA_RESTART: a blocked poll or read returns EINTR */
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-        guarded = 1;
-    } else if (!enter && guarded) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        guarded = 0;
-    }
+    static int guarded;
+    if (enter && !guarded)
+        wal_scratch_guard_enter_deferred();
+    else if (!enter && guarded)
+        wal_scratch_guard_leave_deferred();
+    else
+        return;
+    guarded = enter;
 }
 
 /* ---- processes --------------------------------------------------------------------- */

@@ -20,8 +20,8 @@ bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
 check() { if eval "$2"; then ok "$1"; else bad "$1" "${out:0:600}"; fi; }
 
 # Every run gets a seed of its own that only this script uses, so that pgrep
-# can tell whether a process of the run (the parent or a forked writer,
-# which keeps the parent's command line) is still there.
+# can tell whether a process of the run (the parent, its fork server or a
+# writer, which keep the parent's command line) is still there.
 base_seed=$((($$ % 100000) * 1000))
 runs=0
 # crash ARGS...: runs fsynclab crash --json in $dir; sets out, rc, seed.
@@ -132,10 +132,10 @@ for _ in $(seq 1 1000); do    # until the first trial's scratch file exists (10 
     kill -0 $pid 2>/dev/null || break
     sleep 0.01
 done
-writers=$(pgrep -f -- "--seed $seed( |\$)" | wc -l)   # the parent and its writer
+writers=$(pgrep -f -- "--seed $seed( |\$)" | wc -l)   # the parent, its fork server and the writer
 kill -TERM $pid; wait $pid; rc=$?
 check "SIGTERM mid-run exits 143, removes the scratch file and the writer" \
-    '[ $had -eq 1 ] && [ $writers -eq 2 ] && [ $rc -eq 143 ] && clean'
+    '[ $had -eq 1 ] && [ $writers -eq 3 ] && [ $rc -eq 143 ] && clean'
 
 echo "crash_trials: $(( ($(date +%s%N) - t0) / 1000000 )) ms of trials"
 rm -f "$dir/err"

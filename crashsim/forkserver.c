@@ -1,0 +1,250 @@
+/* DESIGN: the fork server, which makes a run's writers.
+ *
+ * A trial's writer used to be forked from the harness itself.  That fork
+ * copies the harness's page tables (some 270 mappings: fsynclab links
+ * about fifty libraries) and write-protects every private page on both
+ * sides, so that afterwards each page the parent or the writer writes to
+ * first faults to be copied or made writable again.  perf put the fork and
+ * those faults at about 40% of a trial's CPU time (docs/performance.md).
+ *
+ * So a run forks one helper, once, right after its ledger is mapped, and
+ * the helper makes the writers:
+ *   - clone(CLONE_PARENT): the writer is the harness's child, not the
+ *     helper's.  The parent waits for it, kills it with SIGKILL, reaps it
+ *     and reads its wait status exactly as before, and PR_SET_PDEATHSIG
+ *     still names the parent.  The helper only hands back the pid.
+ *   - one writer ahead: the parent asks for the next writer as soon as the
+ *     last one is reaped, so that the clone and the new process's start
+ *     run beside the parent's model and verifier, not in the trial.  That spare waits on a futex word in a shared page until the
+ *     parent releases it with its trial's scratch path; only then does it
+ *     run the writer (writer.c), open its log and append.  So one writer at
+ *     most ever appends, and a trial's clock starts at the release.
+ *   - the helper leads a process group of its own, holding the spare and
+ *     every writer, which the scratch guard lists (wal_scratch_group): a
+ *     SIGINT or SIGTERM kills and reaps the helper and the spare as well
+ *     as the trial's writer.  The end of a run does the same.
+ * The helper writes nothing but its stack, so the pages a writer inherits
+ * stay shared until the writer writes to them.
+ *
+ * The clone is a raw system call (glibc's fork cannot take CLONE_PARENT).
+ * Its child does not run glibc's fork handlers: the helper is
+ * single-threaded and clones between two reads of its pipe, so it holds
+ * no lock.  The child's thread descriptor keeps the helper's thread id;
+ * nothing a writer calls depends on it (raise() asks gettid()).
+ */
+#include "crashsim/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The shared page: the number of the writer released, and its path. */
+struct crashsim_go {
+    _Atomic uint32_t released;   /* futex word; writer n runs once it is n */
+    char path[WAL_PATH_MAX];
+};
+
+/* A spare writer: waits for its number, then is the trial's writer. */
+static _Noreturn void spare_main(struct crashsim_forkserver *fs, uint32_t n)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != fs->parent)
+        _exit(1);
+    close(fs->req_fd);
+    close(fs->pid_fd);
+    uint32_t now;
+    while ((now = atomic_load_explicit(&fs->go->released, memory_order_acquire)) != n)
+        syscall(SYS_futex, &fs->go->released, FUTEX_WAIT, now, NULL, NULL, 0);
+    crashsim_writer_main(fs->cfg, fs->l, fs->go->path, fs->opts, fs->parent);
+}
+
+/* The helper: a writer for each byte read, its pid (or -errno) written
+ * back; ends when the parent closes its end. */
+static _Noreturn void server_main(struct crashsim_forkserver *fs)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != fs->parent)
+        _exit(1);
+    setpgid(0, 0);
+    for (uint32_t n = 1;;) {
+        char c;
+        ssize_t r = read(fs->req_fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            _exit(r == 0 ? 0 : 1);
+        long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL,
+                           NULL);
+        if (pid == 0)
+            spare_main(fs, n);
+        int32_t reply = pid < 0 ? -errno : (int32_t)pid;
+        if (pid > 0)
+            n++;
+        while ((r = write(fs->pid_fd, &reply, sizeof reply)) < 0 && errno == EINTR)
+            ;
+        if (r != (ssize_t)sizeof reply)
+            _exit(1);
+    }
+}
+
+static int ask(struct crashsim_forkserver *fs)
+{
+    char c = 1;
+    ssize_t r;
+    while ((r = write(fs->req_fd, &c, 1)) < 0 && errno == EINTR)
+        ;
+    if (r == 1)
+        fs->asked++;
+    return r == 1 ? 0 : -(r < 0 ? errno : EIO);
+}
+
+int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crashsim_config *cfg,
+                              struct crashsim_ledger *l, const struct crashsim_trial_opts *opts,
+                              char *err, size_t errlen)
+{
+    memset(fs, 0, sizeof *fs);
+    fs->req_fd = fs->pid_fd = -1;
+    fs->cfg = cfg;
+    fs->l = l;
+    fs->opts = opts;
+    fs->parent = getpid();
+    crashsim_fiu_start();   /* the writers inherit libfiu's state from the helper */
+    fs->go = mmap(NULL, sizeof *fs->go, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (fs->go == MAP_FAILED) {
+        int rc = -errno;
+        fs->go = NULL;
+        if (err)
+            snprintf(err, errlen, "mmap(fork server): %s", strerror(-rc));
+        return rc;
+    }
+    int req[2], rep[2];
+    if (pipe2(req, O_CLOEXEC) < 0) {
+        int rc = -errno;
+        crashsim_forkserver_stop(fs);
+        if (err)
+            snprintf(err, errlen, "pipe2(fork server): %s", strerror(-rc));
+        return rc;
+    }
+    if (pipe2(rep, O_CLOEXEC) < 0) {
+        int rc = -errno;
+        close(req[0]);
+        close(req[1]);
+        crashsim_forkserver_stop(fs);
+        if (err)
+            snprintf(err, errlen, "pipe2(fork server): %s", strerror(-rc));
+        return rc;
+    }
+    /* SIGINT and SIGTERM wait until the guard lists the helper's group. */
+    sigset_t fatal, old;
+    sigemptyset(&fatal);
+    sigaddset(&fatal, SIGINT);
+    sigaddset(&fatal, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &fatal, &old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        close(req[1]);
+        close(rep[0]);
+        fs->req_fd = req[0];
+        fs->pid_fd = rep[1];
+        server_main(fs);
+    }
+    close(req[0]);
+    close(rep[1]);
+    fs->req_fd = req[1];
+    fs->pid_fd = rep[0];
+    if (pid < 0) {
+        int rc = -errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        crashsim_forkserver_stop(fs);
+        if (err)
+            snprintf(err, errlen, "fork(fork server): %s", strerror(-rc));
+        return rc;
+    }
+    setpgid(pid, pid);   /* also here: the group exists before the guard kills it */
+    fs->pid = pid;
+    int rc = wal_scratch_group(pid, 1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        rc = ask(fs);   /* the first trial's writer */
+    if (rc < 0) {
+        crashsim_forkserver_stop(fs);
+        if (err)
+            snprintf(err, errlen, "fork server: %s", strerror(-rc));
+    }
+    return rc;
+}
+
+int crashsim_forkserver_take(struct crashsim_forkserver *fs, const char *path, pid_t *pid,
+                             char *err, size_t errlen)
+{
+    int rc = fs->asked > fs->taken ? 0 : ask(fs);
+    int32_t reply = 0;
+    ssize_t r = 0;
+    if (rc == 0) {
+        while ((r = read(fs->pid_fd, &reply, sizeof reply)) < 0 && errno == EINTR)
+            ;
+        rc = r == (ssize_t)sizeof reply ? (reply > 0 ? 0 : reply) : r < 0 ? -errno : -ECHILD;
+    }
+    if (rc < 0) {
+        if (err)
+            snprintf(err, errlen, "%s: %s", r == (ssize_t)sizeof reply ? "clone(writer)"
+                                            : "fork server", strerror(-rc));
+        return rc;
+    }
+    fs->taken++;
+    snprintf(fs->go->path, sizeof fs->go->path, "%s", path);
+    *pid = (pid_t)reply;
+    return 0;
+}
+
+void crashsim_forkserver_go(struct crashsim_forkserver *fs)
+{
+    atomic_store_explicit(&fs->go->released, fs->taken, memory_order_release);
+    syscall(SYS_futex, &fs->go->released, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+void crashsim_forkserver_ahead(struct crashsim_forkserver *fs)
+{
+    /* A failure shows at the next take, which asks again. */
+    if (fs->pid > 0 && fs->asked == fs->taken)
+        (void)ask(fs);
+}
+
+void crashsim_forkserver_stop(struct crashsim_forkserver *fs)
+{
+    if (fs->req_fd >= 0)
+        close(fs->req_fd);
+    if (fs->pid_fd >= 0)
+        close(fs->pid_fd);
+    fs->req_fd = fs->pid_fd = -1;
+    if (fs->pid > 0) {
+        /* The helper and any spare; the trial's writer is already reaped. */
+        kill(-fs->pid, SIGKILL);
+        while (waitpid(-fs->pid, NULL, 0) > 0 || errno == EINTR)
+            ;
+        /* SIGCHLD ignored: the kernel reaps them; wait until they are gone. */
+        while (kill(-fs->pid, 0) == 0) {
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
+        wal_scratch_group(fs->pid, 0);
+        fs->pid = 0;
+    }
+    if (fs->go)
+        munmap(fs->go, sizeof *fs->go);
+    fs->go = NULL;
+}
