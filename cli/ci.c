@@ -80,6 +80,8 @@ static void options_tail(const struct crashsim_config *cfg, uint64_t entries, ch
         at += snprintf(buf + at, len - (size_t)at, " --entry-size %u --sync-method %s --writers %u%s",
                        cfg->entry_size, wal_sync_method_name(cfg->sync_method),
                        cfg->writers ? cfg->writers : 1, cfg->prealloc ? " --prealloc" : "");
+    if (cfg->sector_size && cfg->sector_size != 512 && at >= 0 && (size_t)at < len)
+        at += snprintf(buf + at, len - (size_t)at, " --sector-size %u", cfg->sector_size);
     if (cfg->writeback_expire_ms >= 0 && at >= 0 && (size_t)at < len)
         at += snprintf(buf + at, len - (size_t)at, " --writeback-expire-ms %ld", cfg->writeback_expire_ms);
     if (cfg->writeback_interval_ms >= 0 && at >= 0 && (size_t)at < len)

@@ -116,9 +116,6 @@ int cli_crash(int argc, char **argv)
         return cli_usage_error("--model %s does not apply to crash of fsynclab's own log (one file, "
                                "no names): it takes " CRASHSIM_MODELS "; ext4 and combinations such as "
                                "ext4+torn apply to crash --target and image", o.model_name);
-    if (o.sector_size)
-        return cli_usage_error("--sector-size %s: for crash --target and image; crash of fsynclab's "
-                               "own log cuts at 512-byte sectors", o.sector_size);
     size_t n;
     if ((rc = cli_parse_strategies(o.strategies, strategies, &n)))
         return rc;
@@ -130,6 +127,7 @@ int cli_crash(int argc, char **argv)
         o.max_seconds = 60;
     struct crashsim_config cfg = { .entries = o.entries, .entry_size = o.entry_size,
                                    .sync_method = o.sync_method, .model = o.model,
+                                   .sector_size = o.sector_size ? o.pmodel.sector : 0,
                                    .seed = o.seed, .trials = o.trials,
                                    .max_seconds = o.max_seconds,
                                    .writeback_expire_ms = o.expire_ms,

@@ -86,6 +86,7 @@ static void usage_crash(FILE *to)
         "  --entries N        entries each trial's writer appends, 1..%llu (default: 1000,\n"
         "                     or for batch_<N>ms eight intervals' worth at this disk's rate)\n"
         "  --model M          %s (default drop)\n"
+        "  --sector-size N    512 or 4096: where torn, reorder and lie cut (default 512)\n"
         "  --seed S           replay a run's choices (kill instants, model draws; not the\n"
         "                     disk's timing, so not its losses): 0..2^53-1 (default: clock)\n"
         "  --max-seconds S    budget for all trials (default 60)\n"

@@ -256,6 +256,7 @@ static int take_config(const struct shard *s, struct crashsim_config *cfg, struc
     cfg->seed = (uint64_t)fnum(s->body, "seed");
     cfg->entries = cJSON_IsNumber(entries) ? (uint64_t)entries->valuedouble : 0;
     cfg->entry_size = (uint32_t)fnum(s->body, "entry_size");
+    cfg->sector_size = cJSON_IsNumber(get(s->body, "sector_size")) ? (unsigned)fnum(s->body, "sector_size") : 0;
     cfg->trials = (uint32_t)fnum(r0, "trials_requested");
     const char *keys[3] = { "fs_type", "device", "warning" };
     char *dst[3] = { env->fs_type, env->device, env->warning };

@@ -69,6 +69,7 @@ struct crashsim_config {
                                          share of entries; 0 or 1: one, at most
                                          CRASHSIM_MAX_WRITERS */
     int prealloc;                     /* fallocate and zero-fill each trial's file first */
+    unsigned sector_size;             /* the disk's atomic unit for the models: 0 or 512, or 4096 */
     /* A shard (docs/scale.md): only the trials whose index is shard_index
      * modulo shard_count run, each with the seed it has in the whole run;
      * shard_count 0 or 1: all of them. */

@@ -136,10 +136,11 @@ int crashsim_file_wrap(struct wal_file *inner, struct crashsim_ledger *l, int wr
 /* Applies model to the log in fd (open for reading and writing) as the
  * ledger l describes it, for a crash at crash_ns; seed drives the random
  * choices.  expire_ms / interval_ms are the writeback model's (>= 0;
- * interval 0 means the flusher never runs). */
+ * interval 0 means the flusher never runs); sector is the disk's atomic
+ * unit (0: 512, or 4096). */
 int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
                          uint64_t seed, uint64_t crash_ns, long expire_ms, long interval_ms,
-                         struct crashsim_damage *out, char *err, size_t errlen);
+                         unsigned sector, struct crashsim_damage *out, char *err, size_t errlen);
 
 enum crashsim_kill {
     CRASHSIM_KILL_RANDOM = 0,   /* at a random instant while entries are acknowledged */

@@ -9,8 +9,9 @@
  * write and the tail after it as unsynced writes, and writes the state the
  * engine decides back into the file.
  *
- * The tail is one write (the engine cuts it into 512-byte sectors of the
- * file, the first from the durable boundary, as the disk sees them), except
+ * The tail is one write (the engine cuts it into sectors of the file: 512
+ * bytes, or 4096 with --sector-size; the first from the durable boundary,
+ * as the disk sees them), except
  * under writeback, which needs each record's age (write_ns in the ledger):
  * there it is one write per record, stamped with its time.  Sectors are the
  * disk's atomic unit; records are not, so a model that keeps whole sectors
@@ -114,11 +115,12 @@ static int add(struct pl_list *pl, struct pl_op op)
 
 /* The log as an operation list: file 2, "log", empty in the snapshot. */
 static int log_list(struct pl_list *pl, const struct crashsim_ledger *l, enum crashsim_model model,
-                    const unsigned char *bytes, uint64_t durable, uint64_t size, size_t *tail)
+                    unsigned sector, const unsigned char *bytes, uint64_t durable, uint64_t size,
+                    size_t *tail)
 {
     int rc = add(pl, (struct pl_op){.kind = PL_CREATE, .file = 2, .dir = 1, .name = "log"});
     pl_list_mark_base(pl);
-    uint64_t synced = model == CRASHSIM_LIE ? durable / CRASHSIM_SECTOR * CRASHSIM_SECTOR : durable;
+    uint64_t synced = model == CRASHSIM_LIE ? durable / sector * sector : durable;
     if (!rc && synced) {
         rc = add(pl, (struct pl_op){.kind = PL_WRITE, .file = 2, .len = synced, .data = bytes});
         rc = rc ? rc : add(pl, (struct pl_op){.kind = PL_SYNC_BEGIN, .file = 2});
@@ -145,13 +147,14 @@ static int log_list(struct pl_list *pl, const struct crashsim_ledger *l, enum cr
 }
 
 /* crashsim's torn noise, drawn after the engine's one draw from the seed. */
-static void garble(unsigned char *out, uint64_t end, uint64_t durable, uint64_t seed, struct crashsim_damage *d)
+static void garble(unsigned char *out, uint64_t end, uint64_t durable, uint64_t seed, unsigned sector,
+                   struct crashsim_damage *d)
 {
     uint64_t rng = seed;
     (void)pl_splitmix64(&rng);
     if (end <= durable || !(pl_splitmix64(&rng) & 1))
         return;
-    uint64_t last_start = (end - 1) / CRASHSIM_SECTOR * CRASHSIM_SECTOR;
+    uint64_t last_start = (end - 1) / sector * sector;
     if (last_start < durable)
         last_start = durable;
     uint64_t from = last_start + pl_splitmix64(&rng) % (end - last_start);
@@ -202,7 +205,7 @@ static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model m
     unsigned char *out = NULL;
     size_t tail = 0;
     *call = "crashsim_apply_model";
-    int rc = log_list(&pl, l, model, bytes, d->durable_bytes, d->size_before, &tail);
+    int rc = log_list(&pl, l, model, pm->sector, bytes, d->durable_bytes, d->size_before, &tail);
     rc = rc ? rc : pl_engine_new(&pl, &e, NULL, 0);
     rc = rc ? rc : pl_decide(e, pm, pl.n, crash_ns, seed, &st, NULL, 0);
     const unsigned char *data = NULL;
@@ -218,7 +221,7 @@ static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model m
                 if (st.pieces[i].op >= tail)
                     d->kept_bytes += st.pieces[i].to - st.pieces[i].from;
             if (model == CRASHSIM_TORN)
-                garble(out, len, d->durable_bytes, seed, d);
+                garble(out, len, d->durable_bytes, seed, pm->sector, d);
             d->kept_bytes -= d->garbled_len;
             d->size_after = out_len;
             if (out_len > d->durable_bytes)
@@ -237,7 +240,7 @@ static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model m
 
 int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
                          uint64_t seed, uint64_t crash_ns, long expire_ms, long interval_ms,
-                         struct crashsim_damage *out, char *err, size_t errlen)
+                         unsigned sector, struct crashsim_damage *out, char *err, size_t errlen)
 {
     struct crashsim_damage d;
     memset(&d, 0, sizeof d);
@@ -249,6 +252,12 @@ int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_
         return fail(err, errlen, "crashsim_apply_model", -EINVAL);
     pm.expire_ms = expire_ms;
     pm.interval_ms = interval_ms;
+    if (sector && sector != pm.sector) {
+        char num[16];
+        snprintf(num, sizeof num, "%u", sector);
+        if (pl_model_set_sector(&pm, num, NULL, 0) != 0)
+            return fail(err, errlen, "crashsim_apply_model", -EINVAL);
+    }
     struct stat sb;
     if (fstat(fd, &sb) < 0)
         return fail(err, errlen, "fstat", -errno);

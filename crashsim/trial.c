@@ -83,6 +83,8 @@ int crashsim_check_config(const struct crashsim_config *cfg, char *err, size_t e
         bad = "dir";
     else if (cfg->writers > CRASHSIM_MAX_WRITERS)
         bad = "writers";
+    else if (cfg->sector_size != 0 && cfg->sector_size != 512 && cfg->sector_size != 4096)
+        bad = "sector_size (512 or 4096)";
     if (bad && err)
         snprintf(err, errlen, "crash config: invalid %s", bad);
     return bad ? -EINVAL : 0;
@@ -417,7 +419,7 @@ static int trial_verify(const struct trial *t, uint64_t crash, struct crashsim_t
         return rc;
     }
     int rc = crashsim_apply_model(fd, t->l, cfg->model, t->model_seed, crash, t->expire_ms,
-                                  t->interval_ms, &out->damage, err, errlen);
+                                  t->interval_ms, cfg->sector_size, &out->damage, err, errlen);
     if (rc == 0) {
         /* A sync still running at the crash proves nothing and adds
          * nothing: the allowance was fixed before the trials. */

@@ -266,6 +266,10 @@ cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_conf
     struct crash_reply r = { base, out };
     cJSON *body = report_results_body("crash_test_ok", n, crash_item, &r);
     int ok = body && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
+             /* Only when --sector-size changed it: the node never does, and its
+              * replies keep their bytes. */
+             (!base->sector_size || base->sector_size == 512 ||
+              cJSON_AddNumberToObject(body, "sector_size", base->sector_size)) &&
              cJSON_AddNumberToObject(body, "seed", (double)base->seed) &&
              (base->entries ? cJSON_AddNumberToObject(body, "entries", (double)base->entries) != NULL
                             : cJSON_AddNullToObject(body, "entries") != NULL) &&

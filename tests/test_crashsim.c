@@ -139,7 +139,7 @@ START_TEST(drop_truncates_to_the_durable_prefix)
     struct handmade h;
     handmade_open(&h, 40, 100, 13, 1000000, 1000);
     struct crashsim_damage d;
-    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_DROP, 1, 2000000, 0, 0, &d, NULL, 0), 0);
+    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_DROP, 1, 2000000, 0, 0, 0, &d, NULL, 0), 0);
     ck_assert_uint_eq(d.size_before, 4000);
     ck_assert_uint_eq(d.durable_bytes, 1300);
     ck_assert_uint_eq(d.size_after, 1300);
@@ -159,10 +159,34 @@ START_TEST(process_keeps_the_file_as_the_page_cache_had_it)
     struct handmade h;
     handmade_open(&h, 40, 100, 0, 1000000, 1000);
     struct crashsim_damage d;
-    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_PROCESS, 1, 2000000, 0, 0, &d, NULL, 0), 0);
+    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_PROCESS, 1, 2000000, 0, 0, 0, &d, NULL, 0), 0);
     ck_assert_uint_eq(d.size_after, 4000);
     ck_assert_uint_eq(d.kept_bytes, 4000);
     ck_assert_uint_eq(handmade_recovered(&h), 40);
+    handmade_close(&h);
+}
+END_TEST
+
+/* --sector-size 4096: the 4,000-byte log's unsynced tail (1300 .. 4000)
+ * lies inside one 4 KiB sector, so torn keeps all of it or none, where at
+ * 512 bytes it keeps some sectors (the test above). */
+START_TEST(torn_at_4096_keeps_the_tail_whole_or_not_at_all)
+{
+    struct handmade h;
+    handmade_open(&h, 40, 100, 13, 1000000, 1000);
+    int none = 0, all = 0;
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        handmade_restore(&h);
+        struct crashsim_damage d;
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_TORN, seed, 0, 0, 0, 4096, &d, NULL, 0), 0);
+        ck_assert(d.size_after == 1300 || d.size_after == 4000);
+        none += d.size_after == 1300;
+        all += d.size_after == 4000;
+    }
+    ck_assert_int_gt(none, 0);
+    ck_assert_int_gt(all, 0);
+    handmade_restore(&h);
+    ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_TORN, 1, 0, 0, 0, 1000, NULL, NULL, 0), -EINVAL);
     handmade_close(&h);
 }
 END_TEST
@@ -177,7 +201,7 @@ START_TEST(torn_keeps_whole_sectors_of_the_tail_and_may_garble_the_last)
     for (uint64_t seed = 1; seed <= 300; seed++) {
         handmade_restore(&h);
         struct crashsim_damage d;
-        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_TORN, seed, 0, 0, 0, &d, NULL, 0), 0);
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_TORN, seed, 0, 0, 0, 0, &d, NULL, 0), 0);
         unsigned char *now;
         uint64_t size;
         handmade_reload(&h, &now, &size);
@@ -219,7 +243,7 @@ START_TEST(reorder_keeps_a_subset_of_sectors_and_zeroes_the_holes)
     for (uint64_t seed = 1; seed <= 200; seed++) {
         handmade_restore(&h);
         struct crashsim_damage d;
-        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_REORDER, seed, 0, 0, 0, &d, NULL, 0), 0);
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_REORDER, seed, 0, 0, 0, 0, &d, NULL, 0), 0);
         unsigned char *now;
         uint64_t size;
         handmade_reload(&h, &now, &size);
@@ -263,7 +287,7 @@ START_TEST(writeback_keeps_what_had_expired_before_the_last_tick)
         handmade_restore(&h);
         struct crashsim_damage d;
         ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_WRITEBACK, seed, base + 30 * ms,
-                                              10, 1, &d, NULL, 0), 0);
+                                              10, 1, 0, &d, NULL, 0), 0);
         uint64_t rec = handmade_recovered(&h);
         ck_assert_uint_ge(rec, 19);
         ck_assert_uint_le(rec, 20);
@@ -272,12 +296,12 @@ START_TEST(writeback_keeps_what_had_expired_before_the_last_tick)
     /* The default expiry (30 s) keeps nothing of a young tail. */
     handmade_restore(&h);
     ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_WRITEBACK, 1, base + 30 * ms,
-                                          30000, 5000, NULL, NULL, 0), 0);
+                                          30000, 5000, 0, NULL, NULL, 0), 0);
     ck_assert_uint_eq(handmade_recovered(&h), 5);
     /* No flusher at all (dirty_writeback_centisecs = 0): as drop. */
     handmade_restore(&h);
     ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, CRASHSIM_WRITEBACK, 1, base + 30 * ms,
-                                          10, 0, NULL, NULL, 0), 0);
+                                          10, 0, 0, NULL, NULL, 0), 0);
     ck_assert_uint_eq(handmade_recovered(&h), 5);
     handmade_close(&h);
 }
@@ -291,10 +315,10 @@ START_TEST(same_seed_same_damage)
         unsigned char *a, *b;
         uint64_t sa, sb;
         handmade_restore(&h);
-        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, m, 77, 0, 0, 0, NULL, NULL, 0), 0);
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, m, 77, 0, 0, 0, 0, NULL, NULL, 0), 0);
         handmade_reload(&h, &a, &sa);
         handmade_restore(&h);
-        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, m, 77, 0, 0, 0, NULL, NULL, 0), 0);
+        ck_assert_int_eq(crashsim_apply_model(h.fd, h.l, m, 77, 0, 0, 0, 0, NULL, NULL, 0), 0);
         handmade_reload(&h, &b, &sb);
         ck_assert_uint_eq(sa, sb);
         ck_assert_int_eq(memcmp(a, b, sa), 0);
@@ -1105,6 +1129,7 @@ int main(void)
     tcase_add_test(random, batch_loses_at_most_its_interval_plus_a_sync);
     tcase_add_test(random, a_run_leaves_no_child_behind_not_even_a_zombie);
     tcase_add_test(random, budget_ends_a_run_early);
+    tcase_add_test(random, torn_at_4096_keeps_the_tail_whole_or_not_at_all);
     tcase_add_test(random, o_direct_dsync_pads_records_and_every_acknowledged_write_survives_power_loss);
     tcase_add_test(random, preallocated_logs_recover_like_growing_ones);
     tcase_add_test(random, progress_is_reported_after_each_trial);

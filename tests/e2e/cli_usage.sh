@@ -44,9 +44,12 @@ check "image --model torn+reorder: two tails refused, exit 2" '[ $rc -eq 2 ] && 
 run "$bin" image --journal "$dir/j" --snapshot "$dir" --out "$dir/o" --model torn --sector-size 1000
 check "--sector-size 1000 is refused, naming 512 and 4096, exit 2" \
   '[ $rc -eq 2 ] && grep -q "sector-size 1000: use 512 or 4096" <<<"$err"'
-run "$bin" crash --dir "$dir" --model torn --sector-size 4096 --trials 1
-check "crash of fsynclab's own log refuses --sector-size, naming where it applies, exit 2" \
-  '[ $rc -eq 2 ] && grep -q "sector-size 4096: for crash --target and image" <<<"$err"'
+run "$bin" crash --dir "$dir" --strategies none --model torn --sector-size 4096 --trials 2 --json --no-fail
+check "crash of fsynclab's own log takes --sector-size 4096 and names it in the JSON" \
+  '[ $rc -eq 0 ] && grep -q "\"sector_size\": 4096" <<<"$out"'
+run "$bin" crash --dir "$dir" --strategies none --model torn --trials 2 --json --no-fail
+check "without --sector-size the crash JSON has no sector_size (the node's bytes stay)" \
+  '[ $rc -eq 0 ] && ! grep -q "sector_size" <<<"$out"'
 
 run "$bin" bench --dir "$dir" --entreis 5
 check "an unknown option is named, with the nearest one, exit 2" \
