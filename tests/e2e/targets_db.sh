@@ -21,7 +21,10 @@ check() { if eval "$2"; then ok "$1"; else bad "$1" "${out:0:900} $(head -c 400 
 crash() { out=$("$bin" crash --json --dir "$dir" --seed 7 "$@" 2>"$dir/err"); rc=$?; }
 get() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" <<<"$out"; }
 note() { sed -n 's/.*"note": "\([^"]*\)".*/\1/p' <<<"$out"; }
-left() { pgrep -f -- "$dir" >/dev/null || pgrep -f 'fsynclab-(rocksdb|lmdb)-worker' >/dev/null; }
+# Only this test's processes: their command line or working directory is
+# under $dir (other runs on the machine are none of this test's business).
+ours() { for p in $(pgrep -f -- "$1"); do { readlink "/proc/$p/cwd"; tr '\0' ' ' <"/proc/$p/cmdline"; echo; } 2>/dev/null; done | grep -qF -- "$dir"; }
+left() { pgrep -f -- "$dir" >/dev/null || ours 'fsynclab-(rocksdb|lmdb)-worker'; }
 usage() { "$bin" crash --dir "$dir" --trials 1 --seconds 1 "$@" >/dev/null 2>"$dir/err"; rc=$?; }
 
 # ---- RocksDB ---------------------------------------------------------------------------
@@ -110,7 +113,7 @@ if [ -z "$maria_skip" ]; then
     else
         echo "skip the native AIO detector: the server turned native AIO off by itself here ($(note | head -c 200))"
     fi
-    check "mariadb: no mariadbd left" '! left && ! pgrep -u nobody -x mariadbd >/dev/null'
+    check "mariadb: no mariadbd left" '! left && ! ours mariadbd'
     # SIGTERM in the middle of a trial: the server goes with fsynclab.
     "$bin" crash --target mariadb --trials 1 --seconds 120 --dir "$dir" >/dev/null 2>&1 &
     fpid=$!
