@@ -50,6 +50,7 @@ int pl_model_parse(const char *name, struct pl_model *m, char *err, size_t errle
         return PL_ERR(err, errlen, -EINVAL, "--model %s: unknown model; use one of %s (or a base and a tail "
                       "joined by '+', e.g. ext4+torn)", name, PL_MODELS);
     *m = *p;
+    m->eio_pages_clean = 1;
     while (plus) {
         const char *s = plus + 1;
         plus = strchr(s, '+');
