@@ -40,6 +40,8 @@ TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe $(BUILD)/rec_honest
 # The rocksdb and lmdb targets' programs (recorder/targets/target_embedded.c).
 REC_BINS += $(BUILD)/fsynclab-rocksdb-worker $(BUILD)/fsynclab-lmdb-worker
+# The two versions of a program that meets a failed fdatasync (docs/fsync-failures.md).
+REC_BINS += $(BUILD)/eio_kv
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench
 
@@ -119,6 +121,10 @@ $(BUILD)/fsynclab-lmdb-worker: recorder/targets/lmdb_worker.c
 	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs lmdb)
 
 $(BUILD)/rec_probe: tests/rec_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
+$(BUILD)/eio_kv: tests/eio_kv.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<
 

@@ -99,6 +99,9 @@ int cli_crash(int argc, char **argv)
     if ((o.vm_fs || o.vm_mount_opts) && !o.vm)
         return cli_usage_error("--fs and --mount-opts need --vm (the file system of the "
                                "guest's data disk)%s", "");
+    if (o.faults.n && (o.vm || !(o.target || o.run || o.check)))
+        return cli_usage_error("--fault needs --target and no --vm: the recorder injects it into a "
+                               "target's run on this machine (or use fsynclab record --fault)%s", "");
     if (o.vm && (o.target || o.run || o.check))
         return cli_crash_vm_target(&o);
     if ((rc = cli_timeline_check(&o)))

@@ -133,6 +133,9 @@ static void usage_target(FILE *to)
         "  --model M          %s (default drop)\n"
         "  --keep             leave the trial directories (journal, snapshot, images)\n"
         "  --check-timeout S  the longest a check or a server's start may take (default 60)\n"
+        "  --fault SPEC       inject a failed call into each trial's run (repeatable, at most\n"
+        "                     8): " RECORDER_FAULT_FORMS "\n"
+        "                     (docs/fsync-failures.md)\n"
         "\n",
         RECORDER_MAX_CUTS, RECORDER_MODELS);
 }
@@ -140,7 +143,8 @@ static void usage_target(FILE *to)
 static void usage_record(FILE *to)
 {
     fprintf(to,
-        "record --root DIR --journal FILE [--] CMD ARGS...\n"
+        "record --root DIR --journal FILE [--fault SPEC]... [--] CMD ARGS...\n"
+        "                     --fault: the Nth fsync or write under DIR fails, e.g. fsync:eio@3\n"
         "image --journal FILE --snapshot DIR --at MS|end --model M --out DIR [--seed S]\n"
         "                     MS: milliseconds after the journal's first record\n"
         "journal --journal FILE [--summary]\n"

@@ -45,8 +45,9 @@ void recorder_journal_close(struct recorder_journal *j);
  * -ENOENT when there is none. */
 int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen);
 /* Sets the environment of the calling process (call in a forked child
- * before exec) so that an exec arms the recorder on root into journal. */
-int recorder_arm_env(const char *lib, const char *root, const char *journal);
+ * before exec) so that an exec arms the recorder on root into journal,
+ * injecting faults (recorder_fault_env's list; NULL or "": none). */
+int recorder_arm_env(const char *lib, const char *root, const char *journal, const char *faults);
 /* Creates (or empties) a journal at path with its header; refuses a
  * non-empty file that is not a journal. */
 int recorder_journal_create(const char *path, char *err, size_t errlen);
@@ -58,8 +59,30 @@ int recorder_elf_is_static(const char *path);
  * is a directory, that the journal can be written (it is created afresh)
  * and that argv[0] can be run; a static binary gets a flag record and a
  * warning on stderr. */
-int recorder_record(const char *root, const char *journal, char *const argv[], int *status,
-                    char *err, size_t errlen);
+int recorder_record(const char *root, const char *journal, char *const argv[], const char *faults,
+                    int *status, char *err, size_t errlen);
+
+/* ---- fault injection: --fault (recorder/fault.c) ------------------------------ */
+#define RECORDER_FAULT_FORMS "fsync:eio@N, fsync:eio@path=GLOB, write:enospc@N, write:eio@N"
+struct recorder_fault {
+    int sync;            /* 1: fsync, fdatasync, sync_file_range with a wait; 0: a write */
+    int err;             /* EIO or ENOSPC */
+    uint32_t n;          /* the Nth such call of the run, from 1; 0: the first sync of a
+                          * file whose path under the root matches glob */
+    char glob[256];
+};
+struct recorder_faults {
+    struct recorder_fault f[RECORDER_MAX_FAULTS];
+    unsigned n;
+};
+/* One spec; -EINVAL with a message naming the bad part and the fix. */
+int recorder_fault_parse(const char *spec, struct recorder_fault *f, char *err, size_t errlen);
+/* Parses spec and appends it (at most RECORDER_MAX_FAULTS, no call twice). */
+int recorder_fault_add(struct recorder_faults *fs, const char *spec, char *err, size_t errlen);
+/* The spec as the command line gives it ("fsync:eio@3"); a buffer of the thread. */
+const char *recorder_fault_spec(const struct recorder_fault *f);
+/* The canonical list for RECORDER_ENV_FAULTS. */
+int recorder_fault_env(const struct recorder_faults *fs, char *out, size_t outlen);
 
 /* ---- the crash image -------------------------------------------------------- */
 enum recorder_model { RECORDER_DROP = 0, RECORDER_EXT4, RECORDER_TORN, RECORDER_REORDER };
@@ -111,6 +134,7 @@ struct recorder_crash_config {
     const char *dir;           /* scratch directory: trial data lives in dir/fsynclab-rec-<pid>/ */
     int keep;                  /* leave the trial directories behind */
     unsigned check_timeout_ms; /* a check or a server start; 0: 60 s */
+    struct recorder_faults faults;   /* --fault: injected into every trial's recorded run */
 };
 
 /* A setting as the program reports it (CONFIG GET, SHOW, PRAGMA). */

@@ -13,9 +13,10 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
   --target --set --run --check --seconds --cuts --keep --vm --check-timeout --fs --mount-opts
-  --no-fail --junit --shard --timeline --timeline-trial --html"
+  --no-fail --junit --shard --timeline --timeline-trial --html
+  --fault"
 _fsynclab_merge="--junit --no-fail"
-_fsynclab_record="--root --journal"
+_fsynclab_record="--root --journal --fault"
 _fsynclab_image="--journal --snapshot --at --model --out --seed"
 _fsynclab_journal="--journal --summary"
 _fsynclab_report="--html"
@@ -79,6 +80,10 @@ _fsynclab()
         return ;;
     --timeline-trial)
         return ;;  # a trial's number
+    --fault)  # CALL:ERROR@WHEN; N or a glob is the user's
+        COMPREPLY=($(compgen -W "fsync:eio@ fsync:eio@path= write:eio@ write:enospc@" -- "$cur"))
+        compopt -o nospace 2>/dev/null
+        return ;;
     --run | --check | --cuts | --at | --shard | --check-timeout)
         return ;;  # a command, a number
     --sync-method)

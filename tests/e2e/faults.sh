@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End-to-end: --fault (docs/fsync-failures.md).  `fsynclab record --fault`
+# fails the chosen call of tests/eio_kv.c and the journal says so; the
+# retrying version goes on and acknowledges, the fatal one stops; a bad
+# spec is a usage error naming the bad part; --fault where no recorder runs
+# is refused.  A few seconds.
+set -u
+cd "$(dirname "$0")/../.."
+build=${BUILD:-build}
+bin=$build/fsynclab
+kv=$(realpath "$build/eio_kv")
+dir=$(realpath -m "${FSYNCLAB_DIR:-$build/scratch}")/e2e-faults-$$
+mkdir -p "$dir"
+trap 'rm -rf "$dir"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1" "$(head -c 600 "$dir/log" 2>/dev/null)"; fi; }
+
+# rec NAME MODE FAULT...: eio_kv MODE on $dir/NAME for 5 keys; its acks in NAME.out, status in $st
+rec() {
+    local name=$1 mode=$2 args=()
+    shift 2
+    for f in "$@"; do args+=(--fault "$f"); done
+    mkdir -p "$dir/$name"
+    "$bin" record --root "$dir/$name" --journal "$dir/$name.j" "${args[@]}" -- "$kv" "$mode" "$dir/$name" 5 \
+        >"$dir/$name.out" 2>"$dir/log"
+    st=$?
+    "$bin" journal --journal "$dir/$name.j" >"$dir/$name.journal" 2>>"$dir/log"
+}
+
+rec retry retry fsync:eio@2
+check "retry: the second fdatasync failed once, a fault record says so" \
+    '[ $st = 0 ] && [ "$(grep -c " fault " "$dir/retry.journal")" = 1 ] && grep -q "fault .* off=2 .* aux=5 " "$dir/retry.journal"'
+check "retry: it retried, got success and acknowledged all 5 keys" '[ "$(grep -c "^ack " "$dir/retry.out")" = 5 ]'
+rec fatal fatal fsync:eio@2
+check "fatal: it reported the error for key2 and stopped (exit 1)" \
+    '[ $st = 1 ] && grep -qx "error key2" "$dir/fatal.out" && [ "$(grep -c "^ack " "$dir/fatal.out")" = 1 ]'
+rec path retry "fsync:eio@path=*.log" write:enospc@4
+check "a path fault and a write fault both fire, the write is not journaled" \
+    '[ "$(grep -c " fault " "$dir/path.journal")" = 2 ] && [ "$(grep -c " write " "$dir/path.journal")" = 3 ] && grep -qx "error key4" "$dir/path.out"'
+rec past retry fsync:eio@99
+check "a fault past the run's syncs never fires" '[ $st = 0 ] && ! grep -q " fault " "$dir/past.journal"'
+
+"$bin" record --fault fsync:eio@0 --root "$dir" --journal "$dir/x.j" -- true >"$dir/log" 2>&1
+check "record --fault fsync:eio@0: usage error naming @0 and the fix" \
+    '[ $? = 2 ] && grep -q "\"@0\" is not a call number; give the Nth call counting from 1" "$dir/log"'
+"$bin" record --fault write:enospc --root "$dir" --journal "$dir/x.j" -- true >"$dir/log" 2>&1
+check "record --fault write:enospc: usage error asking for @WHEN" '[ $? = 2 ] && grep -q "no @WHEN" "$dir/log"'
+"$bin" crash --fault fsync:eio@1 --trials 1 >"$dir/log" 2>&1
+check "crash --fault without --target is refused" '[ $? = 2 ] && grep -q -- "--fault needs --target" "$dir/log"'
+
+echo "faults: $pass passed, $fail failed"
+[ $fail = 0 ]

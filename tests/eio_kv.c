@@ -1,0 +1,77 @@
+/* eio_kv: a tiny key log in two versions, for `crash --target contract
+ * --fault` (docs/fsync-failures.md): what a program does with an EIO from
+ * fdatasync decides what it loses.
+ *
+ *   eio_kv retry DIR   appends "keyN\n" to DIR/kv.log, fdatasyncs, prints
+ *                      `ack keyN`; when the fdatasync fails it calls it
+ *                      again until one succeeds, and acknowledges (the
+ *                      mistake PostgreSQL made before 2018: on Linux the
+ *                      second call succeeds and the data is gone).
+ *   eio_kv fatal DIR   the same, but a failed fdatasync is fatal: it prints
+ *                      `error keyN` (the client is told) and exits 1.
+ *   eio_kv check DIR   prints every whole key line of DIR/kv.log.
+ *
+ * Runs until killed (or N keys, when a third argument gives N).  stdout
+ * is line-buffered on purpose: each ack is one whole line the moment it
+ * is given.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int kv_check(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/kv.log", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : 1;   /* nothing written yet: an empty store */
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (strchr(line, '\n'))   /* a torn last line is no key */
+            fputs(line, stdout);
+    fclose(f);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || (strcmp(argv[1], "retry") != 0 && strcmp(argv[1], "fatal") != 0 &&
+                     strcmp(argv[1], "check") != 0)) {
+        fprintf(stderr, "usage: eio_kv retry|fatal|check DIR [N]\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "check") == 0)
+        return kv_check(argv[2]);
+    int retry = strcmp(argv[1], "retry") == 0;
+    long n = argc > 3 ? strtol(argv[3], NULL, 10) : -1;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/kv.log", argv[2]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "open(%s): %s\n", path, strerror(errno));
+        return 1;
+    }
+    for (long i = 1; n < 0 || i <= n; i++) {
+        char line[64];
+        int len = snprintf(line, sizeof line, "key%ld\n", i);
+        if (write(fd, line, (size_t)len) != len) {
+            printf("error key%ld\n", i);
+            fprintf(stderr, "write(%s): %s\n", path, strerror(errno));
+            return 1;
+        }
+        while (fdatasync(fd) != 0) {
+            fprintf(stderr, "fdatasync(%s): %s%s\n", path, strerror(errno), retry ? "; retrying" : "");
+            if (!retry) {
+                printf("error key%ld\n", i);
+                return 1;
+            }
+        }
+        printf("ack key%ld\n", i);
+    }
+    return 0;
+}
