@@ -22,13 +22,13 @@
 #include "powerloss/internal.h"
 
 static const struct pl_model presets[] = {
-    {"drop", PL_BASE_POSIX, PL_TAIL_NONE, 0, 512, 30000, 5000},
-    {"ext4", PL_BASE_EXT4, PL_TAIL_NONE, 0, 512, 30000, 5000},
-    {"torn", PL_BASE_POSIX, PL_TAIL_TORN, 0, 512, 30000, 5000},
-    {"reorder", PL_BASE_POSIX, PL_TAIL_REORDER, 0, 512, 30000, 5000},
-    {"writeback", PL_BASE_POSIX, PL_TAIL_WRITEBACK, 0, 512, 30000, 5000},
-    {"process", PL_BASE_POSIX, PL_TAIL_ALL, 0, 512, 30000, 5000},
-    {"lie", PL_BASE_POSIX, PL_TAIL_NONE, 1, 512, 30000, 5000},
+    {"drop", PL_BASE_POSIX, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
+    {"ext4", PL_BASE_EXT4, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
+    {"torn", PL_BASE_POSIX, PL_TAIL_TORN, 0, 512, 30000, 5000, 1},
+    {"reorder", PL_BASE_POSIX, PL_TAIL_REORDER, 0, 512, 30000, 5000, 1},
+    {"writeback", PL_BASE_POSIX, PL_TAIL_WRITEBACK, 0, 512, 30000, 5000, 1},
+    {"process", PL_BASE_POSIX, PL_TAIL_ALL, 0, 512, 30000, 5000, 1},
+    {"lie", PL_BASE_POSIX, PL_TAIL_NONE, 1, 512, 30000, 5000, 1},
 };
 #define NPRESETS (sizeof presets / sizeof presets[0])
 
@@ -50,7 +50,6 @@ int pl_model_parse(const char *name, struct pl_model *m, char *err, size_t errle
         return PL_ERR(err, errlen, -EINVAL, "--model %s: unknown model; use one of %s (or a base and a tail "
                       "joined by '+', e.g. ext4+torn)", name, PL_MODELS);
     *m = *p;
-    m->eio_pages_clean = 1;
     while (plus) {
         const char *s = plus + 1;
         plus = strchr(s, '+');
