@@ -31,7 +31,7 @@
 struct rec_fault {
     int sync;            /* 1: a sync, 0: a write */
     int err;
-    uint32_t n;          /* 0: the first sync of a file matching glob */
+    uint32_t n;          /* the Nth call; with a glob, the Nth sync of a file matching it */
     char glob[256];
 };
 
@@ -64,8 +64,8 @@ static int rec_fault_decode(const char *s, size_t len, struct rec_fault *f)
         return -1;
     char *ns = end + 1;
     n = strtoul(ns, &end, 10);
-    if (end == ns || *end != ':' || n > UINT32_MAX || (n == 0) != (end[1] != '\0') ||
-        strlen(end + 1) >= sizeof f->glob || (n == 0 && !f->sync))
+    if (end == ns || *end != ':' || n == 0 || n > UINT32_MAX || strlen(end + 1) >= sizeof f->glob ||
+        (end[1] && !f->sync))
         return -1;
     f->err = (int)err;
     f->n = (uint32_t)n;
@@ -109,13 +109,11 @@ void rec_fault_init(struct recorder_jhead *head)
     }
 }
 
-/* Fault i fires on call number n of fd: marked fired (a path fault only
- * once in the run), recorded; returns its errno. */
+/* Fault i fires on call number n of fd: marked fired, recorded; returns
+ * its errno. */
 static int rec_fault_fire(unsigned i, uint64_t raw, uint32_t n, unsigned call)
 {
-    uint32_t bit = 1u << i;
-    if ((__atomic_fetch_or(&rec_fhead->fired, bit, __ATOMIC_SEQ_CST) & bit) && rec_faults[i].n == 0)
-        return 0;
+    __atomic_fetch_or(&rec_fhead->fired, 1u << i, __ATOMIC_SEQ_CST);
     rec_emit(RECORDER_FAULT, i, rec_faults[i].err, raw, n, call, NULL, 0);
     return rec_faults[i].err;
 }
@@ -132,12 +130,13 @@ int rec_fault_sync(int fd, uint64_t raw, unsigned call)
     int e = 0;
     for (unsigned i = 0; i < rec_nfaults && !e; i++) {
         const struct rec_fault *f = &rec_faults[i];
-        if (!f->sync || (f->n && f->n != n))
+        if (!f->sync || (!f->glob[0] && f->n != n))
             continue;
-        if (!f->n) {
+        if (f->glob[0]) {   /* counted among the syncs of matching files only */
             if (!path && !(path = rec_rel(fd, "", rel, sizeof rel)))
-                break;
-            if ((__atomic_load_n(&rec_fhead->fired, __ATOMIC_SEQ_CST) & (1u << i)) || fnmatch(f->glob, path, 0) != 0)
+                continue;
+            if (fnmatch(f->glob, path, 0) != 0 ||
+                __atomic_add_fetch(&rec_fhead->matched[i], 1, __ATOMIC_SEQ_CST) != f->n)
                 continue;
         }
         e = rec_fault_fire(i, raw, n, call);

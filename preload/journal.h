@@ -27,9 +27,10 @@
  * it): entries joined by ';', each CLASS:ERRNO:N:GLOB, CLASS "sync"
  * (fsync, fdatasync, sync_file_range with SYNC_FILE_RANGE_WAIT_AFTER) or
  * "write" (write, pwrite, writev and their kin), ERRNO a number, N the
- * call to fail counting from 1 across every process of the run (0: the
- * first sync of a file whose path under the root matches GLOB, fnmatch
- * without FNM_PATHNAME).  Only regular files under the root are counted. */
+ * call to fail counting from 1 across every process of the run; with a
+ * GLOB (syncs only), the Nth sync of a file whose path under the root
+ * matches it (fnmatch without FNM_PATHNAME).  Only regular files under
+ * the root are counted. */
 #define RECORDER_ENV_FAULTS "FSYNCLAB_REC_FAULTS"
 #define RECORDER_MAX_FAULTS 8
 
@@ -82,8 +83,10 @@ struct recorder_jhead {
     uint32_t header_size;     /* records start here */
     uint32_t lock_ready;      /* the preload initialized the lock below */
     uint32_t syncs, writes;   /* calls counted for RECORDER_ENV_FAULTS (atomic, every process) */
-    uint32_t fired;           /* bit i: fault i fired (a path fault fires once) */
-    unsigned char lock[RECORDER_JHEAD_SIZE - 32];   /* a process-shared mutex: preload only */
+    uint32_t fired;           /* bit i: fault i fired */
+    uint32_t matched[RECORDER_MAX_FAULTS];   /* syncs of files matching fault i's glob */
+    /* a process-shared mutex: preload only */
+    unsigned char lock[RECORDER_JHEAD_SIZE - 32 - 4 * RECORDER_MAX_FAULTS];
 };
 _Static_assert(sizeof(struct recorder_jhead) == RECORDER_JHEAD_SIZE, "journal header is 4096 bytes");
 

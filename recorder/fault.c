@@ -6,7 +6,8 @@
  * calls that report a failed writeback); write for write, pwrite, writev
  * and their kin.  WHEN is the Nth such call of a regular file under the
  * root, counted from 1 across every process of the run, or (fsync only)
- * path=GLOB: the first sync of a file whose path under the root matches.
+ * path=GLOB: the first sync of a file whose path under the root matches,
+ * or N,path=GLOB: the Nth of those.
  * Counting calls, not drawing them, makes a run's faults the same every
  * time: a trial replays from its seed with the same --fault.
  */
@@ -31,8 +32,18 @@ static int fault_error(const char *spec, size_t len, const char *call)
 
 static int fault_when(const char *spec, const char *when, struct recorder_fault *f, char *err, size_t errlen)
 {
-    if (strncmp(when, "path=", 5) == 0) {
-        const char *glob = when + 5;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = when[0] >= '0' && when[0] <= '9' ? strtoull(when, &end, 10) : 0;
+    const char *path = strncmp(when, "path=", 5) == 0 ? when : end && strncmp(end, ",path=", 6) == 0 ? end + 1 : NULL;
+    if ((end && (path ? end + 1 != path : *end)) || errno || (end && (n < 1 || n > UINT32_MAX)) || (!end && !path))
+        return PL_ERR(err, errlen, -EINVAL, "--fault %s: \"@%s\" is not a call number; give the Nth "
+                      "call counting from 1 (e.g. @1 for the first, at most %u)%s", spec, when, UINT32_MAX,
+                      f->sync ? ", or @path=GLOB, or @N,path=GLOB" : "");
+    f->n = end ? (uint32_t)n : 1;
+    f->glob[0] = '\0';
+    if (path) {
+        const char *glob = path + 5;
         if (!f->sync)
             return PL_ERR(err, errlen, -EINVAL, "--fault %s: @path= applies to fsync only; give a write "
                           "by its number (e.g. write:eio@3)", spec);
@@ -43,18 +54,7 @@ static int fault_when(const char *spec, const char *when, struct recorder_fault 
             return PL_ERR(err, errlen, -EINVAL, "--fault %s: the glob must be shorter than %zu "
                           "characters and hold no ';'", spec, sizeof f->glob);
         snprintf(f->glob, sizeof f->glob, "%s", glob);
-        f->n = 0;
-        return 0;
     }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = when[0] >= '0' && when[0] <= '9' ? strtoull(when, &end, 10) : 0;
-    if (!end || *end || errno || n < 1 || n > UINT32_MAX)
-        return PL_ERR(err, errlen, -EINVAL, "--fault %s: \"@%s\" is not a call number; give the Nth "
-                      "call counting from 1 (e.g. @1 for the first, at most %u)%s", spec, when, UINT32_MAX,
-                      f->sync ? ", or @path=GLOB" : "");
-    f->n = (uint32_t)n;
-    f->glob[0] = '\0';
     return 0;
 }
 
@@ -105,11 +105,13 @@ int recorder_fault_add(struct recorder_faults *fs, const char *spec, char *err, 
 const char *recorder_fault_spec(const struct recorder_fault *f)
 {
     static __thread char buf[320];
-    const char *e = f->err == ENOSPC ? "enospc" : "eio";
-    if (f->n)
-        snprintf(buf, sizeof buf, "%s:%s@%u", f->sync ? "fsync" : "write", e, f->n);
+    const char *e = f->err == ENOSPC ? "enospc" : "eio", *call = f->sync ? "fsync" : "write";
+    if (!f->glob[0])
+        snprintf(buf, sizeof buf, "%s:%s@%u", call, e, f->n);
+    else if (f->n == 1)
+        snprintf(buf, sizeof buf, "%s:%s@path=%s", call, e, f->glob);
     else
-        snprintf(buf, sizeof buf, "%s:%s@path=%s", f->sync ? "fsync" : "write", e, f->glob);
+        snprintf(buf, sizeof buf, "%s:%s@%u,path=%s", call, e, f->n, f->glob);
     return buf;
 }
 

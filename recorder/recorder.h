@@ -64,12 +64,12 @@ int recorder_record(const char *root, const char *journal, char *const argv[], c
                     int *status, char *err, size_t errlen);
 
 /* ---- fault injection: --fault (recorder/fault.c) ------------------------------ */
-#define RECORDER_FAULT_FORMS "fsync:eio@N, fsync:eio@path=GLOB, write:enospc@N, write:eio@N"
+#define RECORDER_FAULT_FORMS "fsync:eio@N, fsync:eio@path=GLOB, fsync:eio@N,path=GLOB, write:enospc@N, write:eio@N"
 struct recorder_fault {
     int sync;            /* 1: fsync, fdatasync, sync_file_range with a wait; 0: a write */
     int err;             /* EIO or ENOSPC */
-    uint32_t n;          /* the Nth such call of the run, from 1; 0: the first sync of a
-                          * file whose path under the root matches glob */
+    uint32_t n;          /* the Nth such call of the run, from 1; with a glob, the Nth sync
+                          * of a file whose path under the root matches it */
     char glob[256];
 };
 struct recorder_faults {
@@ -170,6 +170,32 @@ struct recorder_crash_config {
     struct recorder_faults faults;   /* --fault: injected into every trial's recorded run */
 };
 
+/* What a program did with an injected fault, per trial: the classes from
+ * safe to worst (recorder/targets/target_fault.c says how each is told). */
+enum recorder_fault_class { RECORDER_FAULT_STOPS = 0, RECORDER_FAULT_REPORTS, RECORDER_FAULT_IGNORES,
+                            RECORDER_FAULT_RETRIES_AND_LOSES, RECORDER_FAULT_IGNORES_AND_LOSES,
+                            RECORDER_FAULT_CORRUPTS, RECORDER_FAULT_NCLASSES };
+const char *recorder_fault_class_name(unsigned c);
+struct recorder_fault_result {
+    unsigned fired, not_fired;          /* trials whose run met a fault, and whose did not */
+    double fired_ms_min, fired_ms_max;  /* when, in ms after the run's first journal record */
+    char call[24];                      /* the first fault that fired: its call */
+    unsigned reported;                  /* trials: the program told its client (an error reply) */
+    unsigned crashed;                   /* it exited, or dropped its client's connection */
+    unsigned refused;                   /* up, but acknowledged nothing after the fault */
+    unsigned went_on;                   /* acknowledged after the fault */
+    unsigned retried;                   /* a later sync of the faulted file succeeded */
+    uint64_t acked_after;               /* acknowledgements after the fault, all trials */
+    uint64_t lost_power_max;            /* acked keys lost: a power cut at the kill, after the fault */
+    uint64_t lost_restart_max, lost_restart_total;   /* a restart: no power cut, the kernel wrote
+                                                        back all it still could */
+    unsigned images, images_ok;         /* those two states per trial, checked; recovered */
+    unsigned classes[RECORDER_FAULT_NCLASSES];   /* trials per class */
+    int classification;                 /* the worst class of the trials; -1: null */
+    char null_reason[200];
+    const char *documented;             /* the program's documented behaviour on a failed fsync */
+};
+
 /* A setting as the program reports it (CONFIG GET, SHOW, PRAGMA). */
 struct recorder_setting_seen { char key[64], value[192]; };
 
@@ -210,6 +236,7 @@ struct recorder_crash_result {
     uint64_t journal_bytes, journal_ops;
     double image_ms_max;             /* longest image build */
     char note[512];                  /* what the target set or saw that the figures need beside them */
+    struct recorder_fault_result fault;   /* with --fault only (cfg->faults.n) */
 };
 
 /* The result's JSON body and text table are report/'s: report_recorder_body,

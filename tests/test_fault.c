@@ -44,8 +44,9 @@ START_TEST(each_fault_form_parses_and_prints_back)
 {
     parse_ok("fsync:eio@1", 1, EIO, 1, "");
     parse_ok("fsync:eio@4294967295", 1, EIO, UINT32_MAX, "");
-    parse_ok("fsync:eio@path=pg_wal/*", 1, EIO, 0, "pg_wal/*");
-    parse_ok("fsync:eio@path=a:b@c", 1, EIO, 0, "a:b@c");
+    parse_ok("fsync:eio@path=pg_wal/*", 1, EIO, 1, "pg_wal/*");
+    parse_ok("fsync:eio@path=a:b@c", 1, EIO, 1, "a:b@c");
+    parse_ok("fsync:eio@3,path=base/*", 1, EIO, 3, "base/*");
     parse_ok("write:enospc@7", 0, ENOSPC, 7, "");
     parse_ok("write:eio@2", 0, EIO, 2, "");
 }
@@ -67,6 +68,9 @@ START_TEST(a_bad_fault_spec_names_its_bad_part_and_the_fix)
     parse_bad("fsync:eio@path=", "needs a glob", "fsync:eio@path=*.db");
     parse_bad("fsync:eio@path=a;b", "no ';'", "glob");
     parse_bad("write:eio@path=*.db", "applies to fsync only", "write:eio@3");
+    parse_bad("write:eio@2,path=*.db", "applies to fsync only", "write:eio@3");
+    parse_bad("fsync:eio@0,path=*.db", "\"@0,path=*.db\"", "counting from 1");
+    parse_bad("fsync:eio@2path=*.db", "\"@2path=*.db\"", "@N,path=GLOB");
 }
 END_TEST
 
@@ -82,7 +86,7 @@ START_TEST(several_faults_make_one_canonical_list_and_no_call_twice)
     ck_assert_int_eq(recorder_fault_add(&fs, "fsync:eio@3", err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "already faulted by --fault fsync:eio@3"));
     ck_assert_int_eq(recorder_fault_env(&fs, env, sizeof env), 0);
-    ck_assert_str_eq(env, "sync:5:3:;write:28:10:;sync:5:0:*.db");
+    ck_assert_str_eq(env, "sync:5:3:;write:28:10:;sync:5:1:*.db");
     for (unsigned i = fs.n; i < RECORDER_MAX_FAULTS; i++) {
         char spec[32];
         snprintf(spec, sizeof spec, "write:eio@%u", 100 + i);
@@ -135,25 +139,29 @@ START_TEST(the_nth_fdatasync_fails_once_without_reaching_the_kernel)
     ck_assert_uint_eq(s.fault->off, 2);   /* the second sync of the run */
     ck_assert_uint_eq(s.fault->len, RECORDER_FAULT_FDATASYNC);
     ck_assert_uint_eq(s.syncs_failed, 1);
-    ck_assert_uint_eq(s.syncs_ok, 5);     /* the retry succeeded, as on Linux */
+    ck_assert_uint_eq(s.syncs_ok, 6);     /* the directory's, and the retry succeeded, as on Linux */
     ck_assert_uint_eq(s.writes, 5);
     ck_assert(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0);
 
     s = run_kv("fatal", "fatal", "sync:5:2:");
     ck_assert_uint_eq(s.faults, 1);
     ck_assert_uint_eq(s.syncs_failed, 1);
-    ck_assert_uint_eq(s.syncs_ok, 1);
+    ck_assert_uint_eq(s.syncs_ok, 2);     /* the directory's (not counted: not a regular file), key1's */
     ck_assert(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 1);
 }
 END_TEST
 
-START_TEST(a_path_fault_fires_on_the_first_matching_sync_only)
+START_TEST(a_path_fault_fires_on_the_nth_matching_sync_only)
 {
-    struct seen s = run_kv("path", "retry", "sync:5:0:*.log");
+    struct seen s = run_kv("path", "retry", "sync:5:1:*.log");
     ck_assert_uint_eq(s.faults, 1);
     ck_assert_uint_eq(s.fault->off, 1);
     ck_assert_uint_eq(s.syncs_failed, 1);
-    s = run_kv("nomatch", "retry", "sync:5:0:*.db");
+    s = run_kv("path3", "retry", "sync:5:3:kv.*");
+    ck_assert_uint_eq(s.faults, 1);
+    ck_assert_uint_eq(s.fault->off, 3);
+    ck_assert_uint_eq(s.syncs_failed, 1);
+    s = run_kv("nomatch", "retry", "sync:5:1:*.db");
     ck_assert_uint_eq(s.faults, 0);
     ck_assert_uint_eq(s.syncs_failed, 0);
 }
@@ -202,7 +210,7 @@ int main(void)
     tcase_add_test(tc, a_bad_fault_spec_names_its_bad_part_and_the_fix);
     tcase_add_test(tc, several_faults_make_one_canonical_list_and_no_call_twice);
     tcase_add_test(tc, the_nth_fdatasync_fails_once_without_reaching_the_kernel);
-    tcase_add_test(tc, a_path_fault_fires_on_the_first_matching_sync_only);
+    tcase_add_test(tc, a_path_fault_fires_on_the_nth_matching_sync_only);
     tcase_add_test(tc, a_failed_write_writes_nothing_and_is_recorded);
     tcase_add_test(tc, a_fault_past_the_runs_calls_never_fires);
     tcase_add_test(tc, a_list_the_library_cannot_decode_injects_nothing_and_says_so);

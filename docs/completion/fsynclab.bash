@@ -59,7 +59,7 @@ _fsynclab()
         return ;;
     --set)
         COMPREPLY=($(compgen -W "appendfsync= fresh= journal_mode= synchronous= synchronous_commit=
-          wal_writer_delay= promise= promised_window_ms=" -- "$cur"))
+          wal_writer_delay= promise= promised_window_ms= data_sync_retry= on_fsync_error=" -- "$cur"))
         compopt -o nospace 2>/dev/null
         return ;;
     --root | --snapshot)

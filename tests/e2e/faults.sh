@@ -3,7 +3,10 @@
 # fails the chosen call of tests/eio_kv.c and the journal says so; the
 # retrying version goes on and acknowledges, the fatal one stops; a bad
 # spec is a usage error naming the bad part; --fault where no recorder runs
-# is refused.  A few seconds.
+# is refused.  Then crash --target contract --fault on both versions,
+# under a fixed seed and a random one: the retrying one retries-and-loses
+# one acked key a trial, the fatal one stops; a fault past the run's
+# syncs never fires and gets no verdict.  About 20 s.
 set -u
 cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
@@ -49,6 +52,41 @@ check "record --fault fsync:eio@0: usage error naming @0 and the fix" \
 check "record --fault write:enospc: usage error asking for @WHEN" '[ $? = 2 ] && grep -q "no @WHEN" "$dir/log"'
 "$bin" crash --fault fsync:eio@1 --trials 1 >"$dir/log" 2>&1
 check "crash --fault without --target is refused" '[ $? = 2 ] && grep -q -- "--fault needs --target" "$dir/log"'
+
+# crash --target contract --fault: the verdict, under a fixed seed and a random one.
+# field JSON NAME: the fault object's NAME, as Python prints it
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fault"][sys.argv[2]])' "$1" "$2"; }
+crash() {   # crash OUT MODE FAULT [--seed S]
+    local out=$1 mode=$2 fault=$3
+    shift 3
+    "$bin" crash --target contract --run "$kv $mode ." --check "$kv check ." --fault "$fault" --trials 3 \
+        --seconds 1 --cuts 1 --dir "$dir" --no-fail --json "$@" >"$dir/$out.json" 2>"$dir/log"
+}
+for seed in 7 random; do
+    s=(); [ $seed = random ] || s=(--seed $seed)
+    crash retry retry fsync:eio@3 "${s[@]}"
+    check "seed $seed: the retrying program retries-and-loses, one acked key a trial after a restart" \
+        '[ "$(field "$dir/retry.json" classification)" = retries-and-loses ] &&
+         [ "$(field "$dir/retry.json" acked_lost_restart_total)" = 3 ] &&
+         [ "$(field "$dir/retry.json" acked_lost_restart_max)" = 1 ] && [ "$(field "$dir/retry.json" retried)" = 3 ]'
+    crash fatal fatal fsync:eio@3 "${s[@]}"
+    check "seed $seed: the fatal program stops, having reported it, and loses nothing" \
+        '[ "$(field "$dir/fatal.json" classification)" = stops ] && [ "$(field "$dir/fatal.json" reported)" = 3 ] &&
+         [ "$(field "$dir/fatal.json" acked_lost_restart_max)" = 0 ] && [ "$(field "$dir/fatal.json" went_on)" = 0 ]'
+done
+crash never retry fsync:eio@4000000000 --seed 3
+check "a fault past the run's syncs: reported as never fired, classification null with the reason" \
+    '[ "$(field "$dir/never.json" trials_fired)" = 0 ] && [ "$(field "$dir/never.json" classification)" = None ] &&
+     field "$dir/never.json" classification_reason | grep -q "never fired" &&
+     [ "$(field "$dir/never.json" acked_lost_restart_max)" = None ]'
+"$bin" crash --target contract --run "$kv retry ." --check "$kv check ." --fault fsync:eio@3 --trials 1 \
+    --seconds 1 --dir "$dir" --no-fail >"$dir/table" 2>"$dir/log"
+check "the table names the fault, what the program did, what it lost and the class" \
+    'grep -q "^fault         fsync:eio@3: fired in 1 of 1 trials (fdatasync" "$dir/table" &&
+     grep -q "^after it .*went on 1 (retried 1)" "$dir/table" && grep -q "^fault lost .*after a restart: max 1" "$dir/table" &&
+     grep -q "^classified    retries-and-loses" "$dir/table"'
+leftover=$(ls -d "$dir"/fsynclab-rec-* 2>/dev/null)
+check "no trial directory is left behind" '[ -z "$leftover" ]'
 
 echo "faults: $pass passed, $fail failed"
 [ $fail = 0 ]
