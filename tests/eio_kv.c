@@ -11,6 +11,11 @@
  *                      `error keyN` (the client is told) and exits 1.
  *   eio_kv check DIR   prints every whole key line of DIR/kv.log.
  *
+ * Each key is a 4096-byte record ("keyN", NULs, a newline), a page of its
+ * own: on Linux a later write into the page of a write whose writeback
+ * failed dirties the page again and saves it (the page cache still holds
+ * the bytes), so a log of records smaller than a page would lose nothing
+ * to a retry; page-sized records (as databases write) lose the record.
  * Runs until killed (or N keys, when a third argument gives N).  stdout
  * is line-buffered on purpose: each ack is one whole line the moment it
  * is given.
@@ -29,8 +34,9 @@ static int kv_check(const char *dir)
     FILE *f = fopen(path, "r");
     if (!f)
         return errno == ENOENT ? 0 : 1;   /* nothing written yet: an empty store */
-    /* A line at a time by hand: a write lost to a failed fdatasync leaves
-     * a hole of zeros before the next key (its file grew past it). */
+    /* A line at a time by hand, NULs skipped: a record is padded with them,
+     * and a write lost to a failed fdatasync leaves a hole of zeros before
+     * the next key (its file grew past it). */
     char line[256];
     size_t n = 0;
     for (int c; (c = getc(f)) != EOF;) {
@@ -71,8 +77,11 @@ int main(int argc, char **argv)
         return 1;
     }
     for (long i = 1; n < 0 || i <= n; i++) {
-        char line[64];
-        int len = snprintf(line, sizeof line, "key%ld\n", i);
+        static char line[4096];
+        memset(line, 0, sizeof line);
+        snprintf(line, sizeof line, "key%ld", i);
+        line[sizeof line - 1] = '\n';
+        int len = (int)sizeof line;
         if (write(fd, line, (size_t)len) != len) {
             printf("error key%ld\n", i);
             fprintf(stderr, "write(%s): %s\n", path, strerror(errno));
