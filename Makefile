@@ -43,7 +43,8 @@ REC_BINS += $(BUILD)/fsynclab-rocksdb-worker $(BUILD)/fsynclab-lmdb-worker
 # The two versions of a program that meets a failed fdatasync (docs/fsync-failures.md).
 REC_BINS += $(BUILD)/eio_kv
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
-     $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench
+     $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench \
+     $(BUILD)/bench/powerloss/pl_producer_bench
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,6 +87,9 @@ $(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
 
 # The power-loss engine's states/s and time to write a state (powerloss/).
 $(BUILD)/bench/powerloss/pl_bench: $(BUILD)/bench/powerloss/main.o $(BUILD)/libfsynclab.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The recorder as a producer: a 10,000-record journal to a list, an image.
+$(BUILD)/bench/powerloss/pl_producer_bench: $(BUILD)/bench/powerloss/producer.o $(BUILD)/libfsynclab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # How long a timeline of 100,000 acknowledgements takes to draw (make bench).
@@ -152,6 +156,7 @@ bench: all $(BUILD)/bench/timeline_draw
 	bash bench/recorder_cost.sh $(ROUNDS)
 	@mkdir -p $(BUILD)/scratch
 	$(BUILD)/bench/powerloss/pl_bench 2000 $(BUILD)/scratch
+	$(BUILD)/bench/powerloss/pl_producer_bench 20 $(BUILD)/scratch
 	BUILD=$(BUILD) bash bench/timeline.sh
 	BUILD=$(BUILD) bash bench/crash_rate.sh
 

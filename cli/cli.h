@@ -49,6 +49,9 @@ struct cli {
     char *intervals;
     /* crash --target, record, image, journal (recorder/) */
     const char *model_name;       /* --model as given: crashsim's or recorder's models */
+    struct pl_model pmodel;       /* --model through pl_model_parse, the one parser (default drop),
+                                     with --sector-size applied */
+    const char *sector_size;      /* --sector-size as given (crash --target, image) */
     const char *target, *run, *check, *root, *journal, *snapshot, *at;
     struct recorder_setting settings[RECORDER_MAX_SETTINGS];
     unsigned nsettings;           /* crash --target also takes --seconds (default 3) */
@@ -72,11 +75,11 @@ struct cli {
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzHB123"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzHB1234"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
-#define CLI_TAKES_RECORD "XJ3"
-#define CLI_TAKES_IMAGE "JNaMoS"
+#define CLI_TAKES_RECORD "XJ4"
+#define CLI_TAKES_IMAGE "JNaMoS3"
 #define CLI_TAKES_JOURNAL "JY"
 #define CLI_TAKES_MERGE "FU"
 #define CLI_TAKES_REPORT "H"

@@ -99,6 +99,9 @@ int cli_crash(int argc, char **argv)
     if ((o.vm_fs || o.vm_mount_opts) && !o.vm)
         return cli_usage_error("--fs and --mount-opts need --vm (the file system of the "
                                "guest's data disk)%s", "");
+    if (o.vm && o.sector_size)
+        return cli_usage_error("crash --vm: --sector-size %s does not apply: the guest's disk is "
+                               "the model", o.sector_size);
     if (o.faults.n && (o.vm || !(o.target || o.run || o.check)))
         return cli_usage_error("--fault needs --target and no --vm: the recorder injects it into a "
                                "target's run on this machine (or use fsynclab record --fault)%s", "");
@@ -113,8 +116,12 @@ int cli_crash(int argc, char **argv)
     if (o.seconds > 0 || o.nsettings || o.keep || o.cuts != 3)
         return cli_usage_error("--seconds, --set, --cuts and --keep need --target%s", "");
     if (o.model_name && crashsim_model_parse(o.model_name, &o.model) < 0)
-        return cli_usage_error("--model: \"%s\" needs --target; allowed: " CRASHSIM_MODELS,
-                               o.model_name);
+        return cli_usage_error("--model %s does not apply to crash of fsynclab's own log (one file, "
+                               "no names): it takes " CRASHSIM_MODELS "; ext4 and combinations such as "
+                               "ext4+torn apply to crash --target and image", o.model_name);
+    if (o.sector_size)
+        return cli_usage_error("--sector-size %s: for crash --target and image; crash of fsynclab's "
+                               "own log cuts at 512-byte sectors", o.sector_size);
     size_t n;
     if ((rc = cli_parse_strategies(o.strategies, strategies, &n)))
         return rc;

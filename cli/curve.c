@@ -70,6 +70,9 @@ int cli_curve(int argc, char **argv)
     int rc = cli_parse(argc, argv, "curve", CLI_TAKES_CURVE, REPORT_ENTRIES, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (o.model_name && crashsim_model_parse(o.model_name, &o.model) < 0)
+        return cli_usage_error("--model %s does not apply to curve (crash trials of fsynclab's own log): "
+                               "it takes " CRASHSIM_MODELS, o.model_name);
     struct bench_curve_config cfg = { .entries = o.entries, .crash_entries = 1000,
                                       .trials = o.trials, .model = o.model, .seed = o.seed,
                                       .entry_size = o.entry_size, .sync_method = o.sync_method,

@@ -130,14 +130,17 @@ static void usage_target(FILE *to)
         "  --trials T         trials (default 3); --seconds S: the longest a trial runs\n"
         "                     before its kill (default 3); --cuts K: earlier cut points\n"
         "                     per trial, 0..%u (default 3)\n"
-        "  --model M          %s (default drop)\n"
+        "  --model M          %s, or a base and a tail\n"
+        "                     joined by +, e.g. ext4+torn (default drop)\n"
+        "  --sector-size N    512 or 4096: where torn, reorder and lie cut a write\n"
+        "                     (default 512); also for image\n"
         "  --keep             leave the trial directories (journal, snapshot, images)\n"
         "  --check-timeout S  the longest a check or a server's start may take (default 60)\n"
         "  --fault SPEC       inject a failed call into each trial's run (repeatable, at most\n"
         "                     8): " RECORDER_FAULT_FORMS "\n"
         "                     (docs/fsync-failures.md)\n"
         "\n",
-        RECORDER_MAX_CUTS, RECORDER_MODELS);
+        RECORDER_MAX_CUTS, PL_MODELS);
 }
 
 static void usage_record(FILE *to)
@@ -146,7 +149,9 @@ static void usage_record(FILE *to)
         "record --root DIR --journal FILE [--fault SPEC]... [--] CMD ARGS...\n"
         "                     --fault: the Nth fsync or write under DIR fails, e.g. fsync:eio@3\n"
         "image --journal FILE --snapshot DIR --at MS|end --model M --out DIR [--seed S]\n"
-        "                     MS: milliseconds after the journal's first record\n"
+        "      [--sector-size 512|4096]\n"
+        "                     MS: milliseconds after the journal's first record; M as for\n"
+        "                     crash --target: " PL_MODELS "\n"
         "journal --journal FILE [--summary]\n"
         "\n");
 }

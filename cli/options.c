@@ -58,7 +58,8 @@ static const struct option cli_options[] = {
     { "timeline-trial", required_argument, NULL, 'z' },
     { "html", required_argument, NULL, 'H' },
     { "check-timeout", required_argument, NULL, 'B' },
-    { "fault", required_argument, NULL, '3' },
+    { "sector-size", required_argument, NULL, '3' },
+    { "fault", required_argument, NULL, '4' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -170,13 +171,22 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'j': o->json = 1; break;
     case 'T': rc = whole(REPORT_TRIALS, arg, &v); o->trials = (uint32_t)v; o->have_trials = 1; break;
     case 'M': {
-        /* crash --target and image take the recorder's models; cli_crash
-         * refuses one that is not crashsim's without --target. */
-        enum recorder_model m;
+        /* The one parser of model names (powerloss/); crash of fsynclab's own
+         * log then refuses what its one file cannot take (cli_crash). */
+        char why[256];
         o->model_name = arg;
-        if (crashsim_model_parse(arg, &o->model) < 0 && recorder_model_parse(arg, &m) < 0)
-            rc = cli_usage_error("--model: unknown \"%s\"; allowed: " CRASHSIM_MODELS
-                                 "; with --target, and for image: " RECORDER_MODELS, arg);
+        if (pl_model_parse(arg, &o->pmodel, why, sizeof why) < 0)
+            rc = cli_usage_error("%s", why);
+        else if (crashsim_model_parse(arg, &o->model) < 0)
+            o->model = CRASHSIM_DROP;   /* not one of crash's own log: refused there */
+        break;
+    }
+    case '3': {
+        struct pl_model probe;
+        char why[128];
+        o->sector_size = arg;
+        if (pl_model_set_sector(&probe, arg, why, sizeof why) < 0)
+            rc = cli_usage_error("%s (the disk's atomic write unit for torn, reorder and lie)", why);
         break;
     }
     case 'S': rc = whole(REPORT_SEED, arg, &v); o->seed = v; o->have_seed = 1; break;
@@ -215,7 +225,7 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'z': rc = cli_timeline_trial(arg, &o->timeline_trial); break;
     case 'H': o->html = arg; break;
     case 'B': o->check_timeout = arg; break;   /* checked by cli_crash_target */
-    case '3': {
+    case '4': {
         char ferr[512];
         if (recorder_fault_add(&o->faults, arg, ferr, sizeof ferr) < 0)
             rc = cli_usage_error("%s", ferr);
@@ -363,6 +373,10 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *takes,
     }
     if (!o->have_seed)
         o->seed = wal_now_ns() % ((uint64_t)REPORT_MAX_SEED + 1);
+    if (!o->model_name)
+        (void)pl_model_parse("drop", &o->pmodel, NULL, 0);
+    if (o->sector_size)
+        (void)pl_model_set_sector(&o->pmodel, o->sector_size, NULL, 0);   /* checked in take() */
     return 0;
 }
 

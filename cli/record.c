@@ -42,15 +42,7 @@ int cli_crash_target(struct cli *o)
         .trials = o->have_trials ? o->trials : 3, .seconds = o->seconds > 0 ? o->seconds : 3, .cuts = o->cuts, .seed = o->seed,
         .keep = o->keep, .nsettings = o->nsettings, .faults = o->faults};
     memcpy(cfg.settings, o->settings, sizeof cfg.settings);
-    if (o->model_name && recorder_model_parse(o->model_name, &cfg.model) < 0) {
-        enum crashsim_model log_only;
-        if (crashsim_model_parse(o->model_name, &log_only) == 0)   /* a name crash knows */
-            return cli_usage_error("--model %s does not apply with --target: it models fsynclab's "
-                                   "own log (crash without --target); a target's images take "
-                                   RECORDER_MODELS, o->model_name);
-        return cli_usage_error("--model: \"%s\" with --target; allowed: " RECORDER_MODELS,
-                               o->model_name);
-    }
+    cfg.model = o->pmodel;   /* every model of the engine applies to a target's images */
     int rc = check_timeout(o->check_timeout, &cfg.check_timeout_ms);
     if (rc)
         return rc;
@@ -134,9 +126,9 @@ static void target_command(const struct recorder_crash_config *cfg, char *buf, s
         at += snprintf(buf + at, len - (size_t)at, " --fault %s", word);
     }
     if (at >= 0 && (size_t)at < len)
-        snprintf(buf + at, len - (size_t)at, " --model %s --trials %u --seconds %g --cuts %u --seed %llu",
-                 recorder_model_name(cfg->model), cfg->trials, cfg->seconds, cfg->cuts,
-                 (unsigned long long)cfg->seed);
+        snprintf(buf + at, len - (size_t)at, " --model %s%s --trials %u --seconds %g --cuts %u --seed %llu",
+                 pl_model_name(&cfg->model), cfg->model.sector == 4096 ? " --sector-size 4096" : "",
+                 cfg->trials, cfg->seconds, cfg->cuts, (unsigned long long)cfg->seed);
 }
 
 /* Failed: the promise broke, or the program's own check found its data
@@ -156,7 +148,7 @@ static int target_junit(const char *path, const struct recorder_crash_config *cf
         at += (size_t)snprintf(jc.name + at, sizeof jc.name - at, " %s=%s", cfg->settings[i].key,
                                cfg->settings[i].value);
     if (at < sizeof jc.name)
-        snprintf(jc.name + at, sizeof jc.name - at, " (%s)", recorder_model_name(r->model));
+        snprintf(jc.name + at, sizeof jc.name - at, " (%s)", pl_model_name(&r->model));
     snprintf(jc.classname, sizeof jc.classname, "fsynclab.crash.target.%s", r->target);
     jc.seconds = seconds;
     if (target_failed(r)) {
@@ -258,16 +250,8 @@ int cli_image(int argc, char **argv)
     int rc = cli_parse(argc, argv, "image", CLI_TAKES_IMAGE, REPORT_ENTRIES, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    enum recorder_model model = RECORDER_DROP;
     if (!o.journal || !o.snapshot || !o.out)
         return cli_usage_error("image: give --journal FILE --snapshot DIR --out DIR%s", "");
-    if (o.model_name && recorder_model_parse(o.model_name, &model) < 0) {
-        enum crashsim_model log_only;
-        if (crashsim_model_parse(o.model_name, &log_only) == 0)   /* a name crash knows */
-            return cli_usage_error("--model %s does not apply to image: it models fsynclab's own "
-                                   "log (crash); image takes " RECORDER_MODELS, o.model_name);
-        return cli_usage_error("--model: \"%s\"; allowed for image: " RECORDER_MODELS, o.model_name);
-    }
     char *end = NULL;
     double at_ms = o.at && strcmp(o.at, "end") != 0 ? strtod(o.at, &end) : -1;
     if (end && (*end || end == o.at || !(at_ms >= 0)))
@@ -281,7 +265,7 @@ int cli_image(int argc, char **argv)
         at_ns = j.recs[0]->ns + (uint64_t)(at_ms * 1e6);
     char err[512] = "";
     struct recorder_image_stats st;
-    rc = recorder_image_build(&j, o.snapshot, at_ns, model, o.seed, o.out, &st, err, sizeof err);
+    rc = recorder_image_build(&j, o.snapshot, at_ns, &o.pmodel, o.seed, o.out, &st, err, sizeof err);
     recorder_journal_close(&j);
     if (rc < 0) {
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));

@@ -71,7 +71,7 @@ int pl_model_parse(const char *name, struct pl_model *m, char *err, size_t errle
         return PL_ERR(err, errlen, -EINVAL, "--model %s: lie loses the whole unsynced tail; it does not "
                       "combine with a tail", name);
     if (strchr(name, '+'))
-        m->name = "custom";
+        m->name = name;   /* "ext4+torn" names itself (the caller's string must outlive m) */
     return 0;
 }
 

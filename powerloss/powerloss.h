@@ -155,7 +155,7 @@ enum pl_tail {
 };
 
 struct pl_model {
-    const char *name;         /* the preset's name, for output */
+    const char *name;         /* the preset's name (a combination: the string parsed), for output */
     enum pl_base base;
     enum pl_tail tail;
     int lie;                  /* completed flushes are not kept: a random prefix of them is */

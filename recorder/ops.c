@@ -312,7 +312,8 @@ static int ops_load_entry(struct ops_pass *p, const char *full, const char *rel,
         return PL_ERR(p->err, p->errlen, -errno, "snapshot: lstat(%s): %s", full, strerror(errno));
     uint32_t f = S_ISDIR(st.st_mode) || st.st_nlink < 2 ? 0 : ops_linked(p, &st);
     if (f) {
-        ops_put(p, dir, name, f);
+        if (ops_put(p, dir, name, f))
+            return -ENOMEM;
         return ops_add(p, (struct pl_op){.kind = PL_LINK, .file = f, .dir = dir, .name = name}, UINT32_MAX);
     }
     const char *path = ops_own(p->o, strdup(rel));

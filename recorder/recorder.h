@@ -5,10 +5,12 @@
  * preload/journal.h).  The library appends one record per mutating
  * file-system call under one root directory to one journal opened
  * O_APPEND, each record with a single writev, so the journal's order is a
- * causal order across threads and processes.  recorder/ reads journals:
- * from a snapshot of the root taken before the program started and the
- * journal, recorder_image_build() makes the directory that a power cut at
- * instant T would leave under a model.  target_crash_run()
+ * causal order across threads and processes.  recorder/ reads journals
+ * and is one of the power-loss engine's producers: a snapshot of the root
+ * taken before the program started and the journal become the engine's
+ * operation list (recorder_ops_build), and recorder_image_build() makes
+ * the directory that a power cut at instant T would leave under a model
+ * (powerloss/ decides it).  target_crash_run()
  * (recorder/targets/) drives whole trials against a target.
  *
  * Functions that can fail return 0 or a negative errno, with a message
@@ -118,14 +120,9 @@ const char *recorder_ops_path(const struct recorder_ops *o, uint32_t file);
 void recorder_ops_free(struct recorder_ops *o);
 
 /* ---- the crash image -------------------------------------------------------- */
-enum recorder_model { RECORDER_DROP = 0, RECORDER_EXT4, RECORDER_TORN, RECORDER_REORDER };
-#define RECORDER_MODELS "drop, ext4, torn, reorder"
-int recorder_model_parse(const char *name, enum recorder_model *out);
-const char *recorder_model_name(enum recorder_model m);
-
 struct recorder_image_stats {
     uint64_t records;        /* journal records up to the cut */
-    uint64_t files, dirs;    /* in the image */
+    uint64_t files, dirs;    /* in the image (files: each file or symbolic link once, whatever its names) */
     uint64_t bytes;          /* file bytes in the image */
     uint64_t unknown_opens;  /* opens of paths the journal never created (not seen) */
     uint64_t flags;          /* RECORDER_FLAG records up to the cut */
@@ -135,12 +132,18 @@ struct recorder_image_stats {
 
 /* Builds into out_dir (created; must not exist) the root a power cut at
  * at_ns (CLOCK_MONOTONIC, as in the journal; UINT64_MAX: after the last
- * record) would leave, from snapshot_dir (the root before the program
- * started) and the journal.  seed drives torn/reorder.  stats may be NULL. */
+ * record) would leave under model (any of the engine's: pl_model_parse),
+ * from snapshot_dir (the root before the program started) and the journal:
+ * recorder_ops_build, then the engine decides and writes the state.  seed
+ * drives the random models.  stats may be NULL. */
 int recorder_image_build(const struct recorder_journal *j, const char *snapshot_dir,
-                         uint64_t at_ns, enum recorder_model model, uint64_t seed,
+                         uint64_t at_ns, const struct pl_model *model, uint64_t seed,
                          const char *out_dir, struct recorder_image_stats *stats,
                          char *err, size_t errlen);
+/* The same from operations already built (o from j): many cuts of one run. */
+int recorder_image_from_ops(const struct recorder_ops *o, const struct recorder_journal *j, uint64_t at_ns,
+                            const struct pl_model *model, uint64_t seed, const char *out_dir,
+                            struct recorder_image_stats *stats, char *err, size_t errlen);
 
 /* ---- directory helpers ------------------------------------------------------ */
 int recorder_tree_copy(const char *from, const char *to, char *err, size_t errlen);
@@ -159,7 +162,7 @@ struct recorder_crash_config {
     struct recorder_setting settings[RECORDER_MAX_SETTINGS];
     unsigned nsettings;
     const char *run_cmd, *check_cmd;   /* contract only */
-    enum recorder_model model;
+    struct pl_model model;     /* the engine's (pl_model_parse) */
     unsigned trials;           /* 1 .. RECORDER_MAX_TRIALS */
     double seconds;            /* the longest a trial's program runs before the kill */
     unsigned cuts;             /* earlier cut points per trial, 0 .. RECORDER_MAX_CUTS */
@@ -201,7 +204,7 @@ struct recorder_setting_seen { char key[64], value[192]; };
 
 struct recorder_crash_result {
     char target[32];
-    enum recorder_model model;
+    struct pl_model model;
     unsigned trials, trials_valid;   /* valid: the program acknowledged something before the kill */
     unsigned images, recovered_ok;
     uint64_t acked_total, acked_lost_max, acked_lost_total;

@@ -125,9 +125,6 @@ static void print_fault(FILE *to, const struct recorder_crash_config *cfg, const
                 (unsigned long long)f->lost_restart_total, (unsigned long long)f->lost_power_max, f->images_ok,
                 f->images);
     }
-    if (f->fired)
-        fprintf(to, "              (these two states follow the EIO rule; the images of the table above do not "
-                    "drop what a failed sync covered)\n");
     if (f->classification >= 0)
         fprintf(to, "classified    %s\n", recorder_fault_class_name((unsigned)f->classification));
     else
@@ -182,7 +179,7 @@ cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_c
     if (cfg->check_cmd)
         cJSON_AddStringToObject(settings, "check", cfg->check_cmd);
     cJSON_AddItemToObject(o, "settings", settings);
-    cJSON_AddStringToObject(o, "model", recorder_model_name(r->model));
+    cJSON_AddStringToObject(o, "model", pl_model_name(&r->model));
     cJSON_AddNumberToObject(o, "trials", r->trials);
     cJSON_AddNumberToObject(o, "trials_valid", r->trials_valid);
     cJSON_AddNumberToObject(o, "images", r->images);
@@ -212,6 +209,7 @@ cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_c
     cJSON_AddNumberToObject(o, "journal_ops", (double)r->journal_ops);
     add_ms(o, "image_ms_max", r->image_ms_max);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
+    cJSON_AddNumberToObject(o, "sector_size", r->model.sector);   /* where torn, reorder, lie cut */
     if (!(r->note[0] ? cJSON_AddStringToObject(o, "note", r->note)
                      : cJSON_AddNullToObject(o, "note")) ||
         !add_later(o, env, cfg, r)) {
@@ -265,7 +263,7 @@ void report_print_recorder_table(FILE *to, const struct recorder_crash_config *c
             "model", "trials", "images", "recov_ok", "acked", "lost_max", "window_p50", "window_max",
             "promised", "held", "promise");
     fprintf(to, "%-9s %-28s %-7s %3u/%-2u %6u %8u %9llu %9llu %8.1fms %8.1fms %8s %5s  %s\n", r->target,
-            at ? settings : "-", recorder_model_name(r->model), r->trials_valid, r->trials, r->images,
+            at ? settings : "-", pl_model_name(&r->model), r->trials_valid, r->trials, r->images,
             r->recovered_ok, (unsigned long long)r->acked_total, (unsigned long long)r->acked_lost_max,
             r->loss_window_ms_p50, r->loss_window_ms_max, promised, held_name(r->held),
             r->promised ? r->promised : "");

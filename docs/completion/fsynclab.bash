@@ -13,11 +13,11 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
   --target --set --run --check --seconds --cuts --keep --vm --check-timeout --fs --mount-opts
-  --no-fail --junit --shard --timeline --timeline-trial --html
+  --no-fail --junit --shard --timeline --timeline-trial --html --sector-size
   --fault"
 _fsynclab_merge="--junit --no-fail"
 _fsynclab_record="--root --journal --fault"
-_fsynclab_image="--journal --snapshot --at --model --out --seed"
+_fsynclab_image="--journal --snapshot --at --model --out --seed --sector-size"
 _fsynclab_journal="--journal --summary"
 _fsynclab_report="--html"
 _fsynclab_curve="--out --intervals --entries --repeat --trials --model --seed $_fsynclab_common"
@@ -47,12 +47,15 @@ _fsynclab()
     --strategies)
         _fsynclab_list "always group none batch_1ms batch_10ms batch_100ms batch_1000ms"
         return ;;
-    --model)  # the recorder's models with --target and for image
+    --model)  # every preset of the engine with --target and for image
         if [[ " ${COMP_WORDS[*]} " == *" --target "* || " ${COMP_WORDS[*]} " == *" image "* ]]; then
-            COMPREPLY=($(compgen -W "drop ext4 torn reorder" -- "$cur"))
+            COMPREPLY=($(compgen -W "drop ext4 torn reorder writeback process lie" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "drop torn reorder writeback process lie" -- "$cur"))
         fi
+        return ;;
+    --sector-size)
+        COMPREPLY=($(compgen -W "512 4096" -- "$cur"))
         return ;;
     --target)
         COMPREPLY=($(compgen -W "redis sqlite postgres mariadb rocksdb lmdb contract" -- "$cur"))

@@ -131,7 +131,7 @@ static int crash_image(const struct target_ops *ops, struct target_trial *t,
     snprintf(snap, sizeof snap, "%s/snap", t->base);
     struct recorder_image_stats st;
     uint64_t t0 = target_now_ns();
-    int rc = recorder_image_build(j, snap, cut, t->cfg->model, seed, img, &st, err, errlen);
+    int rc = recorder_image_build(j, snap, cut, &t->cfg->model, seed, img, &st, err, errlen);
     if (rc)
         return rc;
     double ms = (double)(target_now_ns() - t0) / 1e6;

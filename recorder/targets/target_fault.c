@@ -70,16 +70,14 @@ static const char *fault_call_name(uint64_t call)
 /* One state at the kill under model name, written, checked: *lost acked
  * keys missing, *ok the check recovered it. */
 static int fault_state(const struct target_ops *ops, struct target_trial *t, struct pl_engine *e, size_t cut,
-                       const char *model, const char *name, uint64_t *lost, int *ok, char *err, size_t errlen)
+                       const struct pl_model *m, const char *name, uint64_t *lost, int *ok, char *err,
+                       size_t errlen)
 {
-    struct pl_model m;
-    int rc = pl_model_parse(model, &m, err, errlen);
-    if (rc)
-        return rc;
+    int rc;
     char dir[PATH_MAX + 32];
     snprintf(dir, sizeof dir, "%s/%s", t->base, name);
     struct pl_state st = {0};
-    if ((rc = pl_decide(e, &m, cut, t->kill_ns, 1, &st, err, errlen)) == 0 &&
+    if ((rc = pl_decide(e, m, cut, t->kill_ns, 1, &st, err, errlen)) == 0 &&
         (rc = pl_state_write(e, &st, dir, err, errlen)) == 0 && t->drop_privileges)
         rc = recorder_tree_chown(dir, t->uid, t->gid, err, errlen);
     pl_state_free(&st);
@@ -110,12 +108,15 @@ static int fault_states(const struct target_ops *ops, struct target_trial *t, co
     if (rc)
         return rc;
     int ok1 = 0, ok2 = 0;
-    if ((rc = pl_engine_new(&o.list, &e, err, errlen)) == 0) {
+    struct pl_model power = t->cfg->model, restart;
+    power.eio_pages_clean = 1;   /* whatever the run's model says: this is the fault's state */
+    if ((rc = pl_model_parse("process", &restart, err, errlen)) == 0 &&
+        (rc = pl_engine_new(&o.list, &e, err, errlen)) == 0) {
         size_t cut = pl_cut_at(e, t->kill_ns);
-        rc = fault_state(ops, t, e, cut, recorder_model_name(t->cfg->model), "fault-powercut", lost_power, &ok1,
-                         err, errlen);
+        restart.sector = power.sector;
+        rc = fault_state(ops, t, e, cut, &power, "fault-powercut", lost_power, &ok1, err, errlen);
         if (rc == 0)
-            rc = fault_state(ops, t, e, cut, "process", "fault-restart", lost_restart, &ok2, err, errlen);
+            rc = fault_state(ops, t, e, cut, &restart, "fault-restart", lost_restart, &ok2, err, errlen);
     }
     *ok = ok1 && ok2;
     pl_engine_free(e);

@@ -30,12 +30,23 @@ run "$bin" crash --vm --model torn --dir "$dir"
 check "crash --vm refuses a model other than drop, naming it, exit 2 (before looking for a guest kit)" \
   '[ $rc -eq 2 ] && grep -q "crash --vm: --model torn does not apply: the guest.s kernel is the model" <<<"$err"'
 
-run "$bin" image --journal "$dir/j" --snapshot "$dir" --out "$dir/o" --model lie
-check "image --model lie says the model does not apply to image and names image's, exit 2" \
-  '[ $rc -eq 2 ] && grep -q "model lie does not apply to image: .*image takes drop, ext4, torn, reorder" <<<"$err"'
-run "$bin" crash --target contract --run true --check true --dir "$dir" --model writeback
-check "crash --target --model writeback says it does not apply with --target, exit 2" \
-  '[ $rc -eq 2 ] && grep -q "model writeback does not apply with --target" <<<"$err"'
+run "$bin" crash --dir "$dir" --model ext4 --trials 1
+check "crash --model ext4 (fsynclab's own log) says it does not apply there and where it does, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "model ext4 does not apply to crash of fsynclab.s own log .*apply to crash --target and image" <<<"$err"'
+run "$bin" curve --dir "$dir" --model ext4 --out "$dir/never"
+check "curve --model ext4 is refused, not run as drop, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "model ext4 does not apply to curve" <<<"$err" && ! [ -e "$dir/never" ]'
+run "$bin" image --journal "$dir/j" --snapshot "$dir" --out "$dir/o" --model fast
+check "image --model fast names the engine's models, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "model fast: unknown model; use one of drop, ext4, torn, reorder, writeback, process, lie" <<<"$err"'
+run "$bin" image --journal "$dir/j" --snapshot "$dir" --out "$dir/o" --model torn+reorder
+check "image --model torn+reorder: two tails refused, exit 2" '[ $rc -eq 2 ] && grep -q "two tails" <<<"$err"'
+run "$bin" image --journal "$dir/j" --snapshot "$dir" --out "$dir/o" --model torn --sector-size 1000
+check "--sector-size 1000 is refused, naming 512 and 4096, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "sector-size 1000: use 512 or 4096" <<<"$err"'
+run "$bin" crash --dir "$dir" --model torn --sector-size 4096 --trials 1
+check "crash of fsynclab's own log refuses --sector-size, naming where it applies, exit 2" \
+  '[ $rc -eq 2 ] && grep -q "sector-size 4096: for crash --target and image" <<<"$err"'
 
 run "$bin" bench --dir "$dir" --entreis 5
 check "an unknown option is named, with the nearest one, exit 2" \
