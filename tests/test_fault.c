@@ -101,7 +101,7 @@ END_TEST
 /* ---- the preload library injecting them, on tests/eio_kv.c ------------------------ */
 struct seen {
     unsigned faults, writes, syncs_ok, syncs_failed;
-    const struct recorder_rec *fault;
+    struct recorder_rec fault;   /* the first fault record */
     int status;
 };
 
@@ -117,17 +117,17 @@ static struct seen run_kv(const char *name, const char *mode, const char *faults
     char *argv[] = {kv, (char *)mode, root, "5", NULL};
     struct seen s = {0};
     ck_assert_msg(recorder_record(root, journal, argv, faults, &s.status, err, sizeof err) == 0, "%s", err);
-    static struct recorder_journal j;
-    recorder_journal_close(&j);
+    struct recorder_journal j;
     ck_assert_msg(recorder_journal_open(journal, &j, err, sizeof err) == 0, "%s", err);
     for (size_t i = 0; i < j.n; i++) {
         const struct recorder_rec *r = j.recs[i];
         if (r->type == RECORDER_FAULT && !s.faults++)
-            s.fault = r;
+            memcpy(&s.fault, r, sizeof s.fault);
         s.writes += r->type == RECORDER_WRITE;
         if (r->type == RECORDER_SYNC_END)
             r->aux ? s.syncs_failed++ : s.syncs_ok++;
     }
+    recorder_journal_close(&j);
     return s;
 }
 
@@ -135,9 +135,9 @@ START_TEST(the_nth_fdatasync_fails_once_without_reaching_the_kernel)
 {
     struct seen s = run_kv("retry", "retry", "sync:5:2:");
     ck_assert_uint_eq(s.faults, 1);
-    ck_assert_int_eq(s.fault->aux, EIO);
-    ck_assert_uint_eq(s.fault->off, 2);   /* the second sync of the run */
-    ck_assert_uint_eq(s.fault->len, RECORDER_FAULT_FDATASYNC);
+    ck_assert_int_eq(s.fault.aux, EIO);
+    ck_assert_uint_eq(s.fault.off, 2);   /* the second sync of the run */
+    ck_assert_uint_eq(s.fault.len, RECORDER_FAULT_FDATASYNC);
     ck_assert_uint_eq(s.syncs_failed, 1);
     ck_assert_uint_eq(s.syncs_ok, 6);     /* the directory's, and the retry succeeded, as on Linux */
     ck_assert_uint_eq(s.writes, 5);
@@ -155,11 +155,11 @@ START_TEST(a_path_fault_fires_on_the_nth_matching_sync_only)
 {
     struct seen s = run_kv("path", "retry", "sync:5:1:*.log");
     ck_assert_uint_eq(s.faults, 1);
-    ck_assert_uint_eq(s.fault->off, 1);
+    ck_assert_uint_eq(s.fault.off, 1);
     ck_assert_uint_eq(s.syncs_failed, 1);
     s = run_kv("path3", "retry", "sync:5:3:kv.*");
     ck_assert_uint_eq(s.faults, 1);
-    ck_assert_uint_eq(s.fault->off, 3);
+    ck_assert_uint_eq(s.fault.off, 3);
     ck_assert_uint_eq(s.syncs_failed, 1);
     s = run_kv("nomatch", "retry", "sync:5:1:*.db");
     ck_assert_uint_eq(s.faults, 0);
@@ -171,8 +171,8 @@ START_TEST(a_failed_write_writes_nothing_and_is_recorded)
 {
     struct seen s = run_kv("enospc", "fatal", "write:28:3:");
     ck_assert_uint_eq(s.faults, 1);
-    ck_assert_int_eq(s.fault->aux, ENOSPC);
-    ck_assert_uint_eq(s.fault->len, RECORDER_FAULT_WRITE);
+    ck_assert_int_eq(s.fault.aux, ENOSPC);
+    ck_assert_uint_eq(s.fault.len, RECORDER_FAULT_WRITE);
     ck_assert_uint_eq(s.writes, 2);   /* the third never reached the file */
     ck_assert(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 1);
 }
