@@ -193,6 +193,10 @@ struct recorder_fault_result {
     uint64_t lost_restart_max, lost_restart_total;   /* a restart: no power cut, the kernel wrote
                                                         back all it still could */
     unsigned images, images_ok;         /* those two states per trial, checked; recovered */
+    unsigned within_promise;            /* trials whose restart loss lies within the promised window */
+    uint64_t pages_rewritten;           /* pages a failed sync dropped that a later write into the
+                                           page dirtied again: Linux would write them back, the
+                                           engine keeps them dropped (pessimistic) */
     unsigned classes[RECORDER_FAULT_NCLASSES];   /* trials per class */
     int classification;                 /* the worst class of the trials; -1: null */
     char null_reason[200];

@@ -90,6 +90,8 @@ static int add_fault(cJSON *o, const struct recorder_crash_config *cfg, const st
         else
             cJSON_AddNullToObject(x, lost[i]);
     }
+    cJSON_AddNumberToObject(x, "trials_lost_within_promise", f->within_promise);
+    cJSON_AddNumberToObject(x, "pages_rewritten", (double)f->pages_rewritten);
     cJSON_AddNumberToObject(x, "images", f->images);
     cJSON_AddNumberToObject(x, "images_recovered", f->images_ok);
     for (unsigned c = 0; c < RECORDER_FAULT_NCLASSES; c++)
@@ -125,6 +127,14 @@ static void print_fault(FILE *to, const struct recorder_crash_config *cfg, const
                 (unsigned long long)f->lost_restart_total, (unsigned long long)f->lost_power_max, f->images_ok,
                 f->images);
     }
+    if (f->within_promise)
+        fprintf(to, "within        %u trial%s lost only keys acknowledged within the promised window (%.1f ms "
+                    "allowance) before the fault: not counted against it\n", f->within_promise,
+                f->within_promise == 1 ? "" : "s", r->allowance_ms);
+    if (f->pages_rewritten)
+        fprintf(to, "pessimistic   %llu page%s the failed sync dropped were written into again before the "
+                    "kill: Linux would carry their old bytes back to the disk; these losses count them lost\n",
+                (unsigned long long)f->pages_rewritten, f->pages_rewritten == 1 ? "" : "s");
     if (f->classification >= 0)
         fprintf(to, "classified    %s\n", recorder_fault_class_name((unsigned)f->classification));
     else

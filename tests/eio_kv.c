@@ -9,6 +9,8 @@
  *                      second call succeeds and the data is gone).
  *   eio_kv fatal DIR   the same, but a failed fdatasync is fatal: it prints
  *                      `error keyN` (the client is told) and exits 1.
+ *   eio_kv small DIR   as retry, with records of a line each ("keyN\n"):
+ *                      several share a page (see below).
  *   eio_kv check DIR   prints every whole key line of DIR/kv.log.
  *
  * Each key is a 4096-byte record ("keyN", NULs, a newline), a page of its
@@ -55,13 +57,13 @@ static int kv_check(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc < 3 || (strcmp(argv[1], "retry") != 0 && strcmp(argv[1], "fatal") != 0 &&
-                     strcmp(argv[1], "check") != 0)) {
-        fprintf(stderr, "usage: eio_kv retry|fatal|check DIR [N]\n");
+                     strcmp(argv[1], "small") != 0 && strcmp(argv[1], "check") != 0)) {
+        fprintf(stderr, "usage: eio_kv retry|fatal|small|check DIR [N]\n");
         return 2;
     }
     if (strcmp(argv[1], "check") == 0)
         return kv_check(argv[2]);
-    int retry = strcmp(argv[1], "retry") == 0;
+    int small = strcmp(argv[1], "small") == 0, retry = small || strcmp(argv[1], "retry") == 0;
     long n = argc > 3 ? strtol(argv[3], NULL, 10) : -1;
     setvbuf(stdout, NULL, _IOLBF, 0);
     char path[4096];
@@ -82,6 +84,8 @@ int main(int argc, char **argv)
         snprintf(line, sizeof line, "key%ld", i);
         line[sizeof line - 1] = '\n';
         int len = (int)sizeof line;
+        if (small)
+            len = snprintf(line, sizeof line, "key%ld\n", i);
         if (write(fd, line, (size_t)len) != len) {
             printf("error key%ld\n", i);
             fprintf(stderr, "write(%s): %s\n", path, strerror(errno));

@@ -75,6 +75,20 @@ for seed in 7 random; do
         '[ "$(field "$dir/fatal.json" classification)" = stops ] && [ "$(field "$dir/fatal.json" reported)" = 3 ] &&
          [ "$(field "$dir/fatal.json" acked_lost_restart_max)" = 0 ] && [ "$(field "$dir/fatal.json" went_on)" = 0 ]'
 done
+crash small small fsync:eio@3 --seed 5
+check "records smaller than a page: the pages a later append dirtied again are counted as pessimistic" \
+    '[ "$(field "$dir/small.json" pages_rewritten)" -ge 3 ]'
+crash window retry fsync:eio@3 --seed 5 --set promised_window_ms=60000
+check "a key acknowledged after the fault and lost is no promise's, whatever the window" \
+    '[ "$(field "$dir/window.json" trials_lost_within_promise)" = 0 ] &&
+     [ "$(field "$dir/window.json" classification)" = retries-and-loses ]'
+if command -v redis-server >/dev/null; then
+    "$bin" crash --target redis --set appendfsync=everysec --fault "fsync:eio@1,path=appendonly*" --trials 1 \
+        --seconds 8 --cuts 0 --dir "$dir" --no-fail --json >"$dir/everysec.json" 2>"$dir/log"
+    check "redis everysec: reports, and the second it acknowledged before the fault is within its promise" \
+        '[ "$(field "$dir/everysec.json" classification)" = reports ] &&
+         [ "$(field "$dir/everysec.json" trials_lost_within_promise)" = 1 ]'
+fi
 crash never retry fsync:eio@4000000000 --seed 3
 check "a fault past the run's syncs: reported as never fired, classification null with the reason" \
     '[ "$(field "$dir/never.json" trials_fired)" = 0 ] && [ "$(field "$dir/never.json" classification)" = None ] &&
