@@ -214,7 +214,7 @@ void cli_usage_command(FILE *to, const char *cmd)
                   "strategy", { NULL, NULL } },
         { "node", "fsynclab node: the Maelstrom JSON protocol on stdin/stdout "
                   "(fsynclab-node(1))", { NULL, NULL } },
-        { "record", "fsynclab record --root DIR --journal FILE [--] CMD ARGS...", { usage_record, NULL } },
+        { "record", "fsynclab record --root DIR --journal FILE [--fault SPEC]... [--] CMD ARGS...", { usage_record, NULL } },
         { "image", "fsynclab image --journal FILE --snapshot DIR --out DIR [OPTIONS]", { usage_record, NULL } },
         { "journal", "fsynclab journal --journal FILE [--summary]", { usage_record, NULL } },
         { "merge", "fsynclab merge A.json B.json ... [--junit FILE] [--no-fail]", { usage_merge, NULL } },
