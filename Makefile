@@ -42,6 +42,8 @@ REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)
 REC_BINS += $(BUILD)/fsynclab-rocksdb-worker $(BUILD)/fsynclab-lmdb-worker
 # The ext4 points run in the guest and under the recorder (tests/e2e/vm_ext4.sh).
 REC_BINS += $(BUILD)/rec_ext4
+# The two versions of a program that meets a failed fdatasync (docs/fsync-failures.md).
+REC_BINS += $(BUILD)/eio_kv
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench \
      $(BUILD)/bench/powerloss/pl_producer_bench
@@ -125,6 +127,10 @@ $(BUILD)/fsynclab-lmdb-worker: recorder/targets/lmdb_worker.c
 	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs lmdb)
 
 $(BUILD)/rec_probe: tests/rec_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
+$(BUILD)/eio_kv: tests/eio_kv.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<
 

@@ -70,14 +70,15 @@ struct cli {
     uint32_t timeline_trial;      /* --timeline-trial K, from 1; 0: the worst trial */
     const char *html;             /* --html FILE: the HTML report */
     const char *check_timeout;    /* crash --target --check-timeout S, as given */
+    struct recorder_faults faults;   /* record, crash --target: --fault SPEC, repeated */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
 #define CLI_TAKES_BENCH "esbmtdwpjruWn"
-#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzHB123"
+#define CLI_TAKES_CRASH "esbmtdwpjTMSxiGVRCuKkQFUALzHB1234"
 #define CLI_TAKES_CURVE "ebmdwpTMSoIr"
 #define CLI_TAKES_DIFF ""
-#define CLI_TAKES_RECORD "XJ"
+#define CLI_TAKES_RECORD "XJ4"
 #define CLI_TAKES_IMAGE "JNaMoS3"
 #define CLI_TAKES_JOURNAL "JY"
 #define CLI_TAKES_MERGE "FU"

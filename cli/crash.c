@@ -102,6 +102,9 @@ int cli_crash(int argc, char **argv)
     if (o.vm && o.sector_size)
         return cli_usage_error("crash --vm: --sector-size %s does not apply: the guest's disk is "
                                "the model", o.sector_size);
+    if (o.faults.n && (o.vm || !(o.target || o.run || o.check)))
+        return cli_usage_error("--fault needs --target and no --vm: the recorder injects it into a "
+                               "target's run on this machine (or use fsynclab record --fault)%s", "");
     if (o.vm && (o.target || o.run || o.check))
         return cli_crash_vm_target(&o);
     if ((rc = cli_timeline_check(&o)))

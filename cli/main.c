@@ -137,6 +137,9 @@ static void usage_target(FILE *to)
         "                     (default 512); also for image\n"
         "  --keep             leave the trial directories (journal, snapshot, images)\n"
         "  --check-timeout S  the longest a check or a server's start may take (default 60)\n"
+        "  --fault SPEC       inject a failed call into each trial's run (repeatable, at most\n"
+        "                     8): " RECORDER_FAULT_FORMS "\n"
+        "                     (docs/fsync-failures.md)\n"
         "\n",
         RECORDER_MAX_CUTS, PL_MODELS);
 }
@@ -144,7 +147,8 @@ static void usage_target(FILE *to)
 static void usage_record(FILE *to)
 {
     fprintf(to,
-        "record --root DIR --journal FILE [--] CMD ARGS...\n"
+        "record --root DIR --journal FILE [--fault SPEC]... [--] CMD ARGS...\n"
+        "                     --fault: the Nth fsync or write under DIR fails, e.g. fsync:eio@3\n"
         "image --journal FILE --snapshot DIR --at MS|end --model M --out DIR [--seed S]\n"
         "      [--sector-size 512|4096]\n"
         "                     MS: milliseconds after the journal's first record; M as for\n"
@@ -211,7 +215,7 @@ void cli_usage_command(FILE *to, const char *cmd)
                   "strategy", { NULL, NULL } },
         { "node", "fsynclab node: the Maelstrom JSON protocol on stdin/stdout "
                   "(fsynclab-node(1))", { NULL, NULL } },
-        { "record", "fsynclab record --root DIR --journal FILE [--] CMD ARGS...", { usage_record, NULL } },
+        { "record", "fsynclab record --root DIR --journal FILE [--fault SPEC]... [--] CMD ARGS...", { usage_record, NULL } },
         { "image", "fsynclab image --journal FILE --snapshot DIR --out DIR [OPTIONS]", { usage_record, NULL } },
         { "journal", "fsynclab journal --journal FILE [--summary]", { usage_record, NULL } },
         { "merge", "fsynclab merge A.json B.json ... [--junit FILE] [--no-fail]", { usage_merge, NULL } },

@@ -59,6 +59,7 @@ static const struct option cli_options[] = {
     { "html", required_argument, NULL, 'H' },
     { "check-timeout", required_argument, NULL, 'B' },
     { "sector-size", required_argument, NULL, '3' },
+    { "fault", required_argument, NULL, '4' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -224,6 +225,12 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'z': rc = cli_timeline_trial(arg, &o->timeline_trial); break;
     case 'H': o->html = arg; break;
     case 'B': o->check_timeout = arg; break;   /* checked by cli_crash_target */
+    case '4': {
+        char ferr[512];
+        if (recorder_fault_add(&o->faults, arg, ferr, sizeof ferr) < 0)
+            rc = cli_usage_error("%s", ferr);
+        break;
+    }
     }
     return rc;
 }

@@ -40,7 +40,7 @@ int cli_crash_target(struct cli *o)
     struct recorder_crash_config cfg = {
         .target = o->target ? o->target : "contract", .run_cmd = o->run, .check_cmd = o->check,
         .trials = o->have_trials ? o->trials : 3, .seconds = o->seconds > 0 ? o->seconds : 3, .cuts = o->cuts, .seed = o->seed,
-        .keep = o->keep, .nsettings = o->nsettings};
+        .keep = o->keep, .nsettings = o->nsettings, .faults = o->faults};
     memcpy(cfg.settings, o->settings, sizeof cfg.settings);
     cfg.model = o->pmodel;   /* every model of the engine applies to a target's images */
     int rc = check_timeout(o->check_timeout, &cfg.check_timeout_ms);
@@ -120,6 +120,10 @@ static void target_command(const struct recorder_crash_config *cfg, char *buf, s
             continue;
         shell_word(cmds[i][1], word, sizeof word);
         at += snprintf(buf + at, len - (size_t)at, " %s %s", cmds[i][0], word);
+    }
+    for (unsigned i = 0; i < cfg->faults.n && at >= 0 && (size_t)at < len; i++) {
+        shell_word(recorder_fault_spec(&cfg->faults.f[i]), word, sizeof word);
+        at += snprintf(buf + at, len - (size_t)at, " --fault %s", word);
     }
     if (at >= 0 && (size_t)at < len)
         snprintf(buf + at, len - (size_t)at, " --model %s%s --trials %u --seconds %g --cuts %u --seed %llu",
@@ -217,9 +221,11 @@ int cli_record(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (!o.root || !o.journal || o.rest >= argc)
         return cli_usage_error("record: give --root DIR --journal FILE [--] CMD ARGS...%s", "");
-    char err[512] = "";
+    char err[512] = "", faults[RECORDER_MAX_FAULTS * 300];
     int st = 0;
-    if ((rc = recorder_record(o.root, o.journal, argv + o.rest, &st, err, sizeof err)) < 0) {
+    if (recorder_fault_env(&o.faults, faults, sizeof faults) != 0)
+        return cli_usage_error("--fault: the faults are too long together%s", "");
+    if ((rc = recorder_record(o.root, o.journal, argv + o.rest, faults, &st, err, sizeof err)) < 0) {
         if (rc == -EINVAL)
             return cli_usage_error("%s", err);
         fprintf(stderr, "fsynclab: %s\n", err[0] ? err : strerror(-rc));

@@ -13,7 +13,7 @@
 #include "powerloss/internal.h"
 
 struct pl_dur_pass {
-    uint32_t *d, *d2, *pf, *pd, *lastmeta, *aux;
+    uint32_t *d, *d2, *pf, *pd, *lastmeta, *aux, *lost, *pl;
     uint32_t *lastchg;   /* per file, 1 + its last change of any kind (ext4: fsync commits past it) */
     uint64_t *size;
     size_t pa, pm, commit_upto;
@@ -33,6 +33,19 @@ static void pl_mark_file(const struct pl_engine *e, struct pl_dur_pass *p, uint3
         k++;
     }
     p->pf[f] = k - e->fstart[f];
+}
+
+/* A failed sync of file f, begun at b, ended at end: its writes before b
+ * that nothing had made durable are the pages Linux marked clean. */
+static void pl_mark_lost(const struct pl_engine *e, struct pl_dur_pass *p, uint32_t f, size_t b, size_t end)
+{
+    uint32_t k = e->fstart[f] + p->pl[f];
+    for (; k < e->fstart[f + 1] && e->fops[k] < b; k++) {
+        uint32_t j = e->fops[k];
+        if (e->l->ops[j].kind == PL_WRITE && p->d[j] == PL_NEVER)
+            pl_set(p->lost, j, end);
+    }
+    p->pl[f] = k - e->fstart[f];
 }
 
 static void pl_mark_dir(const struct pl_engine *e, struct pl_dur_pass *p, uint32_t dir, size_t b, size_t end)
@@ -136,11 +149,14 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         p->aux[i] = !o->file ? 0 : o->flags == PL_SYNC_FSYNC ? p->lastchg[o->file] : p->lastmeta[o->file];
         break;
     case PL_SYNC_END: {
-        if (o->rc != 0)
-            break;   /* a failed sync promises nothing */
         size_t b = (size_t)o->off;
         unsigned kind = e->l->ops[b].flags;
         uint32_t f = o->file;
+        if (o->rc != 0) {   /* a failed sync promises nothing, and may lose what it covered */
+            if (kind != PL_SYNC_ALL && f != 0 && e->ftype[f] == PL_T_FILE)
+                pl_mark_lost(e, p, f, b, i);
+            break;
+        }
         if (kind == PL_SYNC_ALL || f == 0) {
             pl_mark_all(e, p, b, i);
             if (ext4)
@@ -174,16 +190,21 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     p.lastchg = calloc(nf, sizeof *p.lastchg);
     p.aux = calloc(n + 1, sizeof *p.aux);
     p.size = calloc(nf, sizeof *p.size);
+    p.lost = malloc((n + 1) * sizeof *p.lost);
+    p.pl = calloc(nf, sizeof *p.pl);
     int rc = -ENOMEM;
-    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.lastchg && p.aux && p.size) {
-        for (size_t i = 0; i < n; i++)
+    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.lastchg && p.aux && p.size && p.lost && p.pl) {
+        for (size_t i = 0; i < n; i++) {
             p.d[i] = p.d2[i] = i < nbase ? 0 : PL_NEVER;
+            p.lost[i] = PL_NEVER;
+        }
         p.pa = p.commit_upto = nbase;
         for (size_t i = 0; i < n; i++)
             pl_dur_op(e, &p, i, b);
         e->dur[b] = p.d;
         e->dur2[b] = p.d2;
-        p.d = p.d2 = NULL;
+        e->lost[b] = p.lost;
+        p.d = p.d2 = p.lost = NULL;
         rc = 0;
     }
     free(p.d);
@@ -194,6 +215,8 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     free(p.lastchg);
     free(p.aux);
     free(p.size);
+    free(p.lost);
+    free(p.pl);
     return rc;
 }
 
@@ -216,14 +239,22 @@ static int pl_has_effect(const struct pl_engine *e, size_t i)
     }
 }
 
-/* The durable pieces (want 1) or the unsynced ones (want 0) of ops[0 .. cut). */
-static int pl_split(struct pl_engine *e, int ext4, size_t cut, int want, struct pl_piece **v, size_t *n,
-                    size_t *cap)
+/* Write i's pages were marked clean by a failed sync before the cut. */
+static int pl_lost(const struct pl_engine *e, const struct pl_model *m, size_t cut, size_t i)
 {
+    return m->eio_pages_clean && e->lost[m->base == PL_BASE_EXT4][i] < cut;
+}
+
+/* The durable pieces (want 1) or the unsynced ones (want 0) of ops[0 .. cut);
+ * a lost write is neither. */
+static int pl_split(struct pl_engine *e, const struct pl_model *m, size_t cut, int want, struct pl_piece **v,
+                    size_t *n, size_t *cap)
+{
+    int ext4 = m->base == PL_BASE_EXT4;
     const uint32_t *d = e->dur[ext4], *d2 = e->dur2[ext4];
     *n = 0;
     for (size_t i = want ? 0 : e->l->nbase; i < cut; i++) {
-        if (!pl_has_effect(e, i))
+        if (!pl_has_effect(e, i) || pl_lost(e, m, cut, i))
             continue;
         const struct pl_op *o = &e->l->ops[i];
         int in = d[i] < cut;
@@ -268,7 +299,7 @@ int pl_unsynced(struct pl_engine *e, const struct pl_model *m, size_t cut, const
     int rc = pl_prepare(e, m, cut, err, errlen);
     if (rc)
         return rc;
-    if (pl_split(e, m->base == PL_BASE_EXT4, cut, 0, &e->cand, &e->ncand, &e->capcand))
+    if (pl_split(e, m, cut, 0, &e->cand, &e->ncand, &e->capcand))
         return PL_ERR(err, errlen, -ENOMEM, "powerloss engine: out of memory");
     *out = e->cand;
     *n = e->ncand;
@@ -417,10 +448,9 @@ static void pl_lists_give(struct pl_engine *e, const struct pl_lists *x)
 static int pl_choose(struct pl_engine *e, const struct pl_model *m, size_t cut, uint64_t crash_ns, uint64_t seed,
                      struct pl_lists *x, struct pl_state *st)
 {
-    int ext4 = m->base == PL_BASE_EXT4;
     unsigned s = m->sector;
     uint64_t rng = seed;
-    if (pl_split(e, ext4, cut, 1, &x->dur, &x->ndur, &x->capdur))
+    if (pl_split(e, m, cut, 1, &x->dur, &x->ndur, &x->capdur))
         return -ENOMEM;
     st->durable = x->ndur;
     if (m->lie) {
@@ -437,7 +467,7 @@ static int pl_choose(struct pl_engine *e, const struct pl_model *m, size_t cut, 
         st->extra = 0;
         return pl_merge(st, x->dur, nb, x->pick, x->npick);
     }
-    if (m->tail != PL_TAIL_NONE && pl_split(e, ext4, cut, 0, &x->cand, &x->ncand, &x->capcand))
+    if (m->tail != PL_TAIL_NONE && pl_split(e, m, cut, 0, &x->cand, &x->ncand, &x->capcand))
         return -ENOMEM;
     int rc = 0;
     switch (m->tail) {
@@ -482,10 +512,12 @@ int pl_decide(struct pl_engine *e, const struct pl_model *m, size_t cut, uint64_
 }
 
 /* A keep piece must be one of pl_unsynced's, or a narrower range of a write. */
-static int pl_keep_ok(const struct pl_engine *e, int ext4, size_t cut, const struct pl_piece *k,
+static int pl_keep_ok(const struct pl_engine *e, const struct pl_model *m, size_t cut, const struct pl_piece *k,
                       const struct pl_piece *prev)
 {
-    if (k->op < e->l->nbase || k->op >= cut || !pl_has_effect(e, k->op) || (prev && !pl_before(prev, k)))
+    int ext4 = m->base == PL_BASE_EXT4;
+    if (k->op < e->l->nbase || k->op >= cut || !pl_has_effect(e, k->op) || (prev && !pl_before(prev, k))
+        || pl_lost(e, m, cut, k->op))
         return 0;
     const struct pl_op *o = &e->l->ops[k->op];
     int in = e->dur[ext4][k->op] < cut, in2 = e->dur2[ext4][k->op] < cut;
@@ -504,9 +536,8 @@ int pl_keep(struct pl_engine *e, const struct pl_model *m, size_t cut, const str
     int rc = pl_prepare(e, m, cut, err, errlen);
     if (rc)
         return rc;
-    int ext4 = m->base == PL_BASE_EXT4;
     for (size_t i = 0; i < nkeep; i++)
-        if (!pl_keep_ok(e, ext4, cut, &keep[i], i ? &keep[i - 1] : NULL))
+        if (!pl_keep_ok(e, m, cut, &keep[i], i ? &keep[i - 1] : NULL))
             return PL_ERR(err, errlen, -EINVAL, "powerloss keep set: piece %zu (operation %u, part %u, bytes "
                           "%llu..%llu) is not an unsynced operation of the cut, or is out of order; take them "
                           "from pl_unsynced", i, keep[i].op, keep[i].part, (unsigned long long)keep[i].from,
@@ -514,7 +545,7 @@ int pl_keep(struct pl_engine *e, const struct pl_model *m, size_t cut, const str
     struct pl_lists x;
     pl_lists_take(e, &x);
     st->cut = cut;
-    rc = pl_split(e, ext4, cut, 1, &x.dur, &x.ndur, &x.capdur);
+    rc = pl_split(e, m, cut, 1, &x.dur, &x.ndur, &x.capdur);
     if (!rc) {
         st->durable = x.ndur;
         st->extra = nkeep;

@@ -14,7 +14,15 @@
  *                 durable; of a directory, the changes of its entries
  *                 (create, link, unlink, each half of a rename); sync()
  *                 and syncfs(), everything.  An O_SYNC/O_DSYNC write is
- *                 durable itself.  A failed sync promises nothing.
+ *                 durable itself.  A failed sync promises nothing; and
+ *                 (eio_pages_clean, Linux since 4.13) the writes of its
+ *                 file it would have made durable are lost: the kernel
+ *                 marked their pages clean, so no later sync or flusher
+ *                 writes them (lost[i]: the failed sync end; a write made
+ *                 again after it is a new op and is kept as any other).
+ *                 Only a failed sync of one file drops writes: a failed
+ *                 sync() or directory fsync does not say which file
+ *                 failed, and size changes stay (metadata, not pages).
  *   ext4          data=ordered, one journal.  Metadata (names, size
  *                 changes, new inodes) becomes durable at the next
  *                 commit, which sync() and an O_SYNC write start, an
@@ -279,6 +287,7 @@ void pl_engine_free(struct pl_engine *e)
     for (int b = 0; b < 2; b++) {
         free(e->dur[b]);
         free(e->dur2[b]);
+        free(e->lost[b]);
     }
     free(e->map);
     free(e->ents);

@@ -52,6 +52,8 @@ struct pl_engine {
     size_t nmeta;
     uint32_t *dur[2], *dur2[2];   /* per base rule: the sync end that made op i (a
                                    * rename's new name / old name's removal) durable */
+    uint32_t *lost[2];           /* per base rule: the failed sync end that dropped write i
+                                  * (eio_pages_clean), PL_NEVER if none */
     /* scratch of one state */
     struct pl_buf *bufs;       /* [nfiles] */
     struct pl_slot *map;

@@ -22,13 +22,13 @@
 #include "powerloss/internal.h"
 
 static const struct pl_model presets[] = {
-    {"drop", PL_BASE_POSIX, PL_TAIL_NONE, 0, 512, 30000, 5000},
-    {"ext4", PL_BASE_EXT4, PL_TAIL_NONE, 0, 512, 30000, 5000},
-    {"torn", PL_BASE_POSIX, PL_TAIL_TORN, 0, 512, 30000, 5000},
-    {"reorder", PL_BASE_POSIX, PL_TAIL_REORDER, 0, 512, 30000, 5000},
-    {"writeback", PL_BASE_POSIX, PL_TAIL_WRITEBACK, 0, 512, 30000, 5000},
-    {"process", PL_BASE_POSIX, PL_TAIL_ALL, 0, 512, 30000, 5000},
-    {"lie", PL_BASE_POSIX, PL_TAIL_NONE, 1, 512, 30000, 5000},
+    {"drop", PL_BASE_POSIX, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
+    {"ext4", PL_BASE_EXT4, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
+    {"torn", PL_BASE_POSIX, PL_TAIL_TORN, 0, 512, 30000, 5000, 1},
+    {"reorder", PL_BASE_POSIX, PL_TAIL_REORDER, 0, 512, 30000, 5000, 1},
+    {"writeback", PL_BASE_POSIX, PL_TAIL_WRITEBACK, 0, 512, 30000, 5000, 1},
+    {"process", PL_BASE_POSIX, PL_TAIL_ALL, 0, 512, 30000, 5000, 1},
+    {"lie", PL_BASE_POSIX, PL_TAIL_NONE, 1, 512, 30000, 5000, 1},
 };
 #define NPRESETS (sizeof presets / sizeof presets[0])
 

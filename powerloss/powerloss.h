@@ -161,6 +161,12 @@ struct pl_model {
     int lie;                  /* completed flushes are not kept: a random prefix of them is */
     unsigned sector;          /* 512 or 4096 */
     long expire_ms, interval_ms;   /* PL_TAIL_WRITEBACK: the kernel's dirty_expire/writeback */
+    /* Linux since 4.13: a sync that failed (rc != 0) left the pages it was
+     * writing marked clean, so the writes it would have made durable are
+     * gone from every later state, even after a later sync succeeds, unless
+     * written again.  Off: the pages stay dirty and a later sync can still
+     * save them.  Every preset has it on. */
+    int eio_pages_clean;
 };
 
 #define PL_MODELS "drop, ext4, torn, reorder, writeback, process, lie"

@@ -76,6 +76,14 @@ void rec_record_write(uint64_t raw, uint64_t off, const void *buf, size_t n);   
 void rec_capture_for_sync(int fd, uint64_t raw_handle);
 void rec_stdio_capture(int fd, uint64_t handle);
 void rec_maps_capture_all(void);      /* before exec and at exit */
+/* fault.c: FSYNCLAB_REC_FAULTS, decoded once a process is armed (head:
+ * the journal's mapped header page, where calls are counted; NULL: none). */
+void rec_fault_init(struct recorder_jhead *head);
+/* 0, or the errno a sync (call: enum recorder_fault_call) of fd must fail
+ * with instead of reaching the kernel; its FAULT record is made. */
+int rec_fault_sync(int fd, uint64_t raw, unsigned call);
+/* The same for a write through a handle under the root. */
+int rec_fault_write(uint64_t raw);
 /* fd.c: a descriptor that is no longer (or not) a file under the root. */
 void rec_forget(int fd);
 

@@ -106,6 +106,11 @@ ssize_t write(int fd, const void *buf, size_t n)
     uint64_t h = rec_handle_raw(fd);
     if (!h)
         return REAL(write)(fd, buf, n);
+    int fe = rec_fault_write(h);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
     rec_lock();
     ssize_t r = REAL(write)(fd, buf, n);
     if (r > 0) {
@@ -132,6 +137,11 @@ static ssize_t rec_pwrite(int fd, const void *buf, size_t n, off_t off,
     uint64_t h = rec_handle_raw(fd);
     if (!h)
         return real(fd, buf, n, off);
+    int fe = rec_fault_write(h);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
     int append = (h & REC_MARK_APPEND) != 0;
     if (append)
         rec_lock();
@@ -168,6 +178,11 @@ static ssize_t rec_vwrite(int fd, const struct iovec *iov, int cnt, off_t off, i
         if (kind == 1)
             return REAL(pwritev)(fd, iov, cnt, off);
         return REAL(pwritev2)(fd, iov, cnt, off, flags);
+    }
+    int fe = rec_fault_write(h);
+    if (fe) {
+        errno = fe;
+        return -1;
     }
     int append = (h & REC_MARK_APPEND) || (kind == 2 && (flags & RWF_APPEND));
     int shared = append || off == -1;
@@ -276,7 +291,11 @@ static int rec_sync(int fd, int kind, int (*real)(int))
     rec_capture_for_sync(fd, raw);
     uint64_t id = rec_sync_id();
     rec_emit(RECORDER_SYNC_BEGIN, 0, kind, raw, id, 0, NULL, 0);
-    int r = real(fd);
+    int fe = rec_fault_sync(fd, raw, kind == RECORDER_SYNC_FDATASYNC ? RECORDER_FAULT_FDATASYNC
+                                                                      : RECORDER_FAULT_FSYNC);
+    int r = fe ? -1 : real(fd);
+    if (fe)
+        errno = fe;   /* the faulted call does not reach the kernel (fault.c says why) */
     rec_emit(RECORDER_SYNC_END, 0, r == 0 ? 0 : errno, raw, id, 0, NULL, 0);
     return r;
 }
@@ -320,8 +339,31 @@ void sync(void)
     (void)rec_sync_all(-1, NULL, REAL(sync));
 }
 
+/* With SYNC_FILE_RANGE_WAIT_AFTER it can report a failed writeback: a
+ * fault makes it a failed fdatasync of the whole file (the engine then
+ * drops every unsynced write of the file, not only the range's:
+ * pessimistic). */
+static int rec_range_fault(int fd, unsigned flags)
+{
+    uint64_t raw;
+    if (!(flags & SYNC_FILE_RANGE_WAIT_AFTER) || !(raw = rec_handle_raw(fd)))
+        return 0;
+    uint64_t id = rec_sync_id();
+    int fe = rec_fault_sync(fd, raw, RECORDER_FAULT_SYNC_RANGE);
+    if (fe) {
+        rec_emit(RECORDER_SYNC_BEGIN, 0, RECORDER_SYNC_FDATASYNC, raw, id, 0, NULL, 0);
+        rec_emit(RECORDER_SYNC_END, 0, fe, raw, id, 0, NULL, 0);
+    }
+    return fe;
+}
+
 int sync_file_range(int fd, off64_t off, off64_t n, unsigned flags)
 {
+    int fe = rec_range_fault(fd, flags);
+    if (fe) {
+        errno = fe;
+        return -1;
+    }
     int r = REAL(sync_file_range)(fd, off, n, flags);
     uint64_t h;
     if (r == 0 && (h = rec_handle(fd)))

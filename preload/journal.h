@@ -23,6 +23,16 @@
 #define RECORDER_ENV_JOURNAL "FSYNCLAB_REC_JOURNAL"
 #define RECORDER_ENV_LIB "FSYNCLAB_REC_LIB"     /* where the .so is, if not next to the binary */
 #define RECORDER_LIB_NAME "libfsynclab-rec.so"
+/* Faults to inject (recorder/fault.c writes it; the preload only decodes
+ * it): entries joined by ';', each CLASS:ERRNO:N:GLOB, CLASS "sync"
+ * (fsync, fdatasync, sync_file_range with SYNC_FILE_RANGE_WAIT_AFTER) or
+ * "write" (write, pwrite, writev and their kin), ERRNO a number, N the
+ * call to fail counting from 1 across every process of the run; with a
+ * GLOB (syncs only), the Nth sync of a file whose path under the root
+ * matches it (fnmatch without FNM_PATHNAME).  Only regular files under
+ * the root are counted. */
+#define RECORDER_ENV_FAULTS "FSYNCLAB_REC_FAULTS"
+#define RECORDER_MAX_FAULTS 8
 
 enum recorder_type {
     RECORDER_START = 1,   /* a process armed the recorder (after exec); aux = ppid */
@@ -44,6 +54,10 @@ enum recorder_type {
     RECORDER_FLAG,        /* something the recorder cannot see; payload: text */
     RECORDER_SYMLINK,     /* payload: target\0path\0 */
     RECORDER_CHMOD,       /* off = mode; handle (fchmod), or 0 and payload: path */
+    RECORDER_FAULT,       /* an injected fault fired: handle, aux = errno returned, off = the
+                             call's number, len = enum recorder_fault_call, flags = the
+                             fault's index in RECORDER_ENV_FAULTS; a faulted sync also
+                             has its SYNC_BEGIN and its SYNC_END with aux = the errno */
     RECORDER_TYPE_MAX
 };
 
@@ -53,6 +67,9 @@ enum recorder_type {
 /* RECORDER_SYNC_BEGIN kinds */
 enum recorder_sync_kind { RECORDER_SYNC_FSYNC = 0, RECORDER_SYNC_FDATASYNC, RECORDER_SYNC_MSYNC,
                           RECORDER_SYNC_ALL };
+/* RECORDER_FAULT: the call that failed */
+enum recorder_fault_call { RECORDER_FAULT_FSYNC = 0, RECORDER_FAULT_FDATASYNC, RECORDER_FAULT_SYNC_RANGE,
+                           RECORDER_FAULT_WRITE };
 
 /* The journal file's first bytes.  An empty file is an empty journal (the
  * first preloaded process writes the header); anything else without the
@@ -65,8 +82,11 @@ struct recorder_jhead {
     uint32_t version;
     uint32_t header_size;     /* records start here */
     uint32_t lock_ready;      /* the preload initialized the lock below */
-    uint32_t reserved[3];
-    unsigned char lock[RECORDER_JHEAD_SIZE - 32];   /* a process-shared mutex: preload only */
+    uint32_t syncs, writes;   /* calls counted for RECORDER_ENV_FAULTS (atomic, every process) */
+    uint32_t fired;           /* bit i: fault i fired */
+    uint32_t matched[RECORDER_MAX_FAULTS];   /* syncs of files matching fault i's glob */
+    /* a process-shared mutex: preload only */
+    unsigned char lock[RECORDER_JHEAD_SIZE - 32 - 4 * RECORDER_MAX_FAULTS];
 };
 _Static_assert(sizeof(struct recorder_jhead) == RECORDER_JHEAD_SIZE, "journal header is 4096 bytes");
 

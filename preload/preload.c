@@ -41,6 +41,7 @@ static uint64_t rec_counter;
 static uint64_t rec_sync_counter;
 static dev_t rec_root_dev;
 static pthread_mutex_t *rec_jlock;   /* in the journal's header page, shared by every process */
+static struct recorder_jhead *rec_jhead;   /* that page: the fault counters */
 
 #define REC_FDS 65536
 static uint64_t rec_fdtab[REC_FDS];
@@ -382,6 +383,7 @@ static int rec_journal_arm(int fd, const char *journal)
             m->lock_ready = 1;
         }
         rec_jlock = (pthread_mutex_t *)(void *)m->lock;
+        rec_jhead = m;
     }
     flock(fd, LOCK_UN);
     return 0;
@@ -424,6 +426,7 @@ __attribute__((constructor)) static void rec_init(void)
         rec_flag("the journal's lock could not be mapped: appends through a shared offset may be "
                  "recorded at the wrong place");
     dl_iterate_phdr(rec_lib_seen, NULL);
+    rec_fault_init(rec_jhead);
 }
 
 int rec_journal_fd(void)
@@ -631,18 +634,18 @@ int execve(const char *path, char *const argv[], char *const envp[])
         return REAL(execve)(path, argv, envp);
     rec_check_static(path);
     rec_maps_capture_all();   /* the mappings go; their stores stay in the page cache */
-    static const char *const keep[] = {"LD_PRELOAD", RECORDER_ENV_ROOT, RECORDER_ENV_JOURNAL};
+    static const char *const keep[] = {"LD_PRELOAD", RECORDER_ENV_ROOT, RECORDER_ENV_JOURNAL, RECORDER_ENV_FAULTS};
     size_t n = 0;
     while (envp && envp[n])
         n++;
-    char **env = malloc((n + 4) * sizeof *env);
+    char **env = malloc((n + 5) * sizeof *env);
     if (!env)
         return REAL(execve)(path, argv, envp);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         env[m++] = envp[i];
     /* Put back what a program dropped from its children's environment. */
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++) {
         const char *v = getenv(keep[k]);
         if (v && !rec_env_has(envp, keep[k])) {
             size_t len = strlen(keep[k]) + strlen(v) + 2;

@@ -37,6 +37,7 @@ const char *recorder_type_name(unsigned type)
         [RECORDER_MKDIR] = "mkdir",       [RECORDER_RMDIR] = "rmdir",
         [RECORDER_LINK] = "link",         [RECORDER_FLAG] = "flag",
         [RECORDER_SYMLINK] = "symlink",   [RECORDER_CHMOD] = "chmod",
+        [RECORDER_FAULT] = "fault",
     };
     return type < RECORDER_TYPE_MAX && names[type] ? names[type] : "unknown";
 }
@@ -233,7 +234,7 @@ int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen)
 }
 
 /* Absolute paths: the program may chdir before it execs the next one. */
-int recorder_arm_env(const char *lib, const char *root, const char *journal)
+int recorder_arm_env(const char *lib, const char *root, const char *journal, const char *faults)
 {
     char abs[PATH_MAX], aroot[PATH_MAX], ajournal[PATH_MAX];
     if (!realpath(lib, abs) || !realpath(root, aroot))
@@ -249,6 +250,9 @@ int recorder_arm_env(const char *lib, const char *root, const char *journal)
     }
     if (setenv("LD_PRELOAD", abs, 1) != 0 || setenv(RECORDER_ENV_ROOT, aroot, 1) != 0 ||
         setenv(RECORDER_ENV_JOURNAL, ajournal, 1) != 0)
+        return -errno;
+    /* Only the faults asked for: never one left in fsynclab's own environment. */
+    if (faults && *faults ? setenv(RECORDER_ENV_FAULTS, faults, 1) != 0 : unsetenv(RECORDER_ENV_FAULTS) != 0)
         return -errno;
     return 0;
 }
@@ -325,8 +329,8 @@ static int journal_preflight(const char *root, const char *journal, const char *
     return 0;
 }
 
-int recorder_record(const char *root, const char *journal, char *const argv[], int *status,
-                    char *err, size_t errlen)
+int recorder_record(const char *root, const char *journal, char *const argv[], const char *faults,
+                    int *status, char *err, size_t errlen)
 {
     char lib[PATH_MAX];
     int rc = recorder_lib_path(lib, sizeof lib, err, errlen);
@@ -342,7 +346,7 @@ int recorder_record(const char *root, const char *journal, char *const argv[], i
     }
     if (pid == 0) {
         setpgid(0, 0);
-        int e = recorder_arm_env(lib, root, journal);
+        int e = recorder_arm_env(lib, root, journal, faults);
         if (e != 0) {
             fprintf(stderr, "fsynclab: arming the recorder on %s: %s\n", root, strerror(-e));
             _exit(127);

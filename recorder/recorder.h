@@ -48,8 +48,9 @@ void recorder_journal_close(struct recorder_journal *j);
  * -ENOENT when there is none. */
 int recorder_lib_path(char *out, size_t outlen, char *err, size_t errlen);
 /* Sets the environment of the calling process (call in a forked child
- * before exec) so that an exec arms the recorder on root into journal. */
-int recorder_arm_env(const char *lib, const char *root, const char *journal);
+ * before exec) so that an exec arms the recorder on root into journal,
+ * injecting faults (recorder_fault_env's list; NULL or "": none). */
+int recorder_arm_env(const char *lib, const char *root, const char *journal, const char *faults);
 /* Creates (or empties) a journal at path with its header; refuses a
  * non-empty file that is not a journal. */
 int recorder_journal_create(const char *path, char *err, size_t errlen);
@@ -61,8 +62,30 @@ int recorder_elf_is_static(const char *path);
  * is a directory, that the journal can be written (it is created afresh)
  * and that argv[0] can be run; a static binary gets a flag record and a
  * warning on stderr. */
-int recorder_record(const char *root, const char *journal, char *const argv[], int *status,
-                    char *err, size_t errlen);
+int recorder_record(const char *root, const char *journal, char *const argv[], const char *faults,
+                    int *status, char *err, size_t errlen);
+
+/* ---- fault injection: --fault (recorder/fault.c) ------------------------------ */
+#define RECORDER_FAULT_FORMS "fsync:eio@N, fsync:eio@path=GLOB, fsync:eio@N,path=GLOB, write:enospc@N, write:eio@N"
+struct recorder_fault {
+    int sync;            /* 1: fsync, fdatasync, sync_file_range with a wait; 0: a write */
+    int err;             /* EIO or ENOSPC */
+    uint32_t n;          /* the Nth such call of the run, from 1; with a glob, the Nth sync
+                          * of a file whose path under the root matches it */
+    char glob[256];
+};
+struct recorder_faults {
+    struct recorder_fault f[RECORDER_MAX_FAULTS];
+    unsigned n;
+};
+/* One spec; -EINVAL with a message naming the bad part and the fix. */
+int recorder_fault_parse(const char *spec, struct recorder_fault *f, char *err, size_t errlen);
+/* Parses spec and appends it (at most RECORDER_MAX_FAULTS, no call twice). */
+int recorder_fault_add(struct recorder_faults *fs, const char *spec, char *err, size_t errlen);
+/* The spec as the command line gives it ("fsync:eio@3"); a buffer of the thread. */
+const char *recorder_fault_spec(const struct recorder_fault *f);
+/* The canonical list for RECORDER_ENV_FAULTS. */
+int recorder_fault_env(const struct recorder_faults *fs, char *out, size_t outlen);
 
 /* ---- the journal as an operation list (recorder/ops.c) ------------------------ */
 /* The snapshot and the journal as the power-loss engine's input: the
@@ -147,6 +170,37 @@ struct recorder_crash_config {
     const char *dir;           /* scratch directory: trial data lives in dir/fsynclab-rec-<pid>/ */
     int keep;                  /* leave the trial directories behind */
     unsigned check_timeout_ms; /* a check or a server start; 0: 60 s */
+    struct recorder_faults faults;   /* --fault: injected into every trial's recorded run */
+};
+
+/* What a program did with an injected fault, per trial: the classes from
+ * safe to worst (recorder/targets/target_fault.c says how each is told). */
+enum recorder_fault_class { RECORDER_FAULT_STOPS = 0, RECORDER_FAULT_REPORTS, RECORDER_FAULT_IGNORES,
+                            RECORDER_FAULT_RETRIES_AND_LOSES, RECORDER_FAULT_IGNORES_AND_LOSES,
+                            RECORDER_FAULT_CORRUPTS, RECORDER_FAULT_NCLASSES };
+const char *recorder_fault_class_name(unsigned c);
+struct recorder_fault_result {
+    unsigned fired, not_fired;          /* trials whose run met a fault, and whose did not */
+    double fired_ms_min, fired_ms_max;  /* when, in ms after the run's first journal record */
+    char call[24];                      /* the first fault that fired: its call */
+    unsigned reported;                  /* trials: the program told its client (an error reply) */
+    unsigned crashed;                   /* it exited, or dropped its client's connection */
+    unsigned refused;                   /* up, but acknowledged nothing after the fault */
+    unsigned went_on;                   /* acknowledged after the fault */
+    unsigned retried;                   /* a later sync of the faulted file succeeded */
+    uint64_t acked_after;               /* acknowledgements after the fault, all trials */
+    uint64_t lost_power_max;            /* acked keys lost: a power cut at the kill, after the fault */
+    uint64_t lost_restart_max, lost_restart_total;   /* a restart: no power cut, the kernel wrote
+                                                        back all it still could */
+    unsigned images, images_ok;         /* those two states per trial, checked; recovered */
+    unsigned within_promise;            /* trials whose restart loss lies within the promised window */
+    uint64_t pages_rewritten;           /* pages a failed sync dropped that a later write into the
+                                           page dirtied again: Linux would write them back, the
+                                           engine keeps them dropped (pessimistic) */
+    unsigned classes[RECORDER_FAULT_NCLASSES];   /* trials per class */
+    int classification;                 /* the worst class of the trials; -1: null */
+    char null_reason[200];
+    const char *documented;             /* the program's documented behaviour on a failed fsync */
 };
 
 /* A setting as the program reports it (CONFIG GET, SHOW, PRAGMA). */
@@ -189,6 +243,7 @@ struct recorder_crash_result {
     uint64_t journal_bytes, journal_ops;
     double image_ms_max;             /* longest image build */
     char note[512];                  /* what the target set or saw that the figures need beside them */
+    struct recorder_fault_result fault;   /* with --fault only (cfg->faults.n) */
 };
 
 /* The result's JSON body and text table are report/'s: report_recorder_body,

@@ -49,6 +49,100 @@ static void add_str_or_null(cJSON *o, const char *name, const char *s)
         cJSON_AddNullToObject(o, name);
 }
 
+/* "fault": null without --fault; else when it fired, what the program did,
+ * what it lost, and its classification (null with the reason when no
+ * trial's fault fired). */
+static int add_fault(cJSON *o, const struct recorder_crash_config *cfg, const struct recorder_crash_result *r)
+{
+    const struct recorder_fault_result *f = &r->fault;
+    if (!cfg->faults.n)
+        return cJSON_AddNullToObject(o, "fault") != NULL;
+    cJSON *x = cJSON_AddObjectToObject(o, "fault"), *specs = x ? cJSON_AddArrayToObject(x, "faults") : NULL;
+    cJSON *classes = x ? cJSON_CreateObject() : NULL;
+    if (!specs || !classes) {
+        cJSON_Delete(classes);
+        return 0;
+    }
+    for (unsigned i = 0; i < cfg->faults.n; i++)
+        cJSON_AddItemToArray(specs, cJSON_CreateString(recorder_fault_spec(&cfg->faults.f[i])));
+    cJSON_AddNumberToObject(x, "trials_fired", f->fired);
+    cJSON_AddNumberToObject(x, "trials_not_fired", f->not_fired);
+    add_str_or_null(x, "call", f->call);
+    if (f->fired) {
+        add_ms(x, "fired_ms_min", f->fired_ms_min);
+        add_ms(x, "fired_ms_max", f->fired_ms_max);
+    } else {
+        cJSON_AddNullToObject(x, "fired_ms_min");
+        cJSON_AddNullToObject(x, "fired_ms_max");
+    }
+    cJSON_AddNumberToObject(x, "reported", f->reported);
+    cJSON_AddNumberToObject(x, "crashed", f->crashed);
+    cJSON_AddNumberToObject(x, "refused", f->refused);
+    cJSON_AddNumberToObject(x, "went_on", f->went_on);
+    cJSON_AddNumberToObject(x, "retried", f->retried);
+    cJSON_AddNumberToObject(x, "acked_after_fault", (double)f->acked_after);
+    static const char *const lost[] = {"acked_lost_power_cut_max", "acked_lost_restart_max",
+                                       "acked_lost_restart_total"};
+    const uint64_t v[] = {f->lost_power_max, f->lost_restart_max, f->lost_restart_total};
+    for (int i = 0; i < 3; i++) {
+        if (f->fired)
+            cJSON_AddNumberToObject(x, lost[i], (double)v[i]);
+        else
+            cJSON_AddNullToObject(x, lost[i]);
+    }
+    cJSON_AddNumberToObject(x, "trials_lost_within_promise", f->within_promise);
+    cJSON_AddNumberToObject(x, "pages_rewritten", (double)f->pages_rewritten);
+    cJSON_AddNumberToObject(x, "images", f->images);
+    cJSON_AddNumberToObject(x, "images_recovered", f->images_ok);
+    for (unsigned c = 0; c < RECORDER_FAULT_NCLASSES; c++)
+        cJSON_AddNumberToObject(classes, recorder_fault_class_name(c), f->classes[c]);
+    cJSON_AddItemToObject(x, "classes", classes);
+    if (f->classification >= 0)
+        cJSON_AddStringToObject(x, "classification", recorder_fault_class_name((unsigned)f->classification));
+    else
+        cJSON_AddNullToObject(x, "classification");
+    add_str_or_null(x, "classification_reason", f->null_reason);
+    add_str_or_null(x, "documented", f->documented);
+    return 1;
+}
+
+static void print_fault(FILE *to, const struct recorder_crash_config *cfg, const struct recorder_crash_result *r)
+{
+    const struct recorder_fault_result *f = &r->fault;
+    char specs[256] = "";
+    for (unsigned i = 0, at = 0; i < cfg->faults.n && at < sizeof specs; i++) {
+        int n = snprintf(specs + at, sizeof specs - at, "%s%s", i ? " " : "", recorder_fault_spec(&cfg->faults.f[i]));
+        at += n > 0 ? (unsigned)n : 0;
+    }
+    fprintf(to, "fault         %s: fired in %u of %u trials", specs, f->fired, f->fired + f->not_fired);
+    if (f->fired)
+        fprintf(to, " (%s, %.1f..%.1f ms into the run)", f->call, f->fired_ms_min, f->fired_ms_max);
+    fprintf(to, "\n");
+    if (f->fired) {
+        fprintf(to, "after it      trials: reported %u, crashed %u, refused %u, went on %u (retried %u); "
+                    "%llu acks after the fault\n", f->reported, f->crashed, f->refused, f->went_on, f->retried,
+                (unsigned long long)f->acked_after);
+        fprintf(to, "fault lost    acked keys after a restart: max %llu, total %llu; after a power cut: max "
+                    "%llu; %u of %u states recovered\n", (unsigned long long)f->lost_restart_max,
+                (unsigned long long)f->lost_restart_total, (unsigned long long)f->lost_power_max, f->images_ok,
+                f->images);
+    }
+    if (f->within_promise)
+        fprintf(to, "within        %u trial%s lost only keys acknowledged within the promised window (%.1f ms "
+                    "allowance) before the fault: not counted against it\n", f->within_promise,
+                f->within_promise == 1 ? "" : "s", r->allowance_ms);
+    if (f->pages_rewritten)
+        fprintf(to, "pessimistic   %llu page%s the failed sync dropped were written into again before the "
+                    "kill: Linux would carry their old bytes back to the disk; these losses count them lost\n",
+                (unsigned long long)f->pages_rewritten, f->pages_rewritten == 1 ? "" : "s");
+    if (f->classification >= 0)
+        fprintf(to, "classified    %s\n", recorder_fault_class_name((unsigned)f->classification));
+    else
+        fprintf(to, "classified    null: %s\n", f->null_reason);
+    if (f->documented)
+        fprintf(to, "documented    %s\n", f->documented);
+}
+
 /* What was added after issue 12's list. */
 static int add_later(cJSON *o, const struct bench_env *env, const struct recorder_crash_config *cfg,
                      const struct recorder_crash_result *r)
@@ -75,7 +169,7 @@ static int add_later(cJSON *o, const struct bench_env *env, const struct recorde
     cJSON_AddNumberToObject(o, "ack_reads_partial", (double)r->ack_reads_partial);
     cJSON_AddBoolToObject(o, "acks_bursty", r->acks_bursty);
     cJSON_AddNumberToObject(o, "check_timeout_ms", cfg->check_timeout_ms ? cfg->check_timeout_ms : 60000);
-    return add_env(o, env);
+    return add_env(o, env) && add_fault(o, cfg, r);
 }
 
 cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_crash_config *cfg,
@@ -189,6 +283,8 @@ void report_print_recorder_table(FILE *to, const struct recorder_crash_config *c
         fprintf(to, "unseen        %llu call%s the recorder could not follow, first: %s\n",
                 (unsigned long long)r->unseen_flags, r->unseen_flags == 1 ? "" : "s", r->unseen);
     print_notes(to, r);
+    if (cfg->faults.n)
+        print_fault(to, cfg, r);
     if (r->note[0])
         fprintf(to, "note          %s\n", r->note);
 }

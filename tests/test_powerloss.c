@@ -369,6 +369,92 @@ START_TEST(a_failed_sync_promises_nothing)
 }
 END_TEST
 
+/* ---- a failed sync (eio_pages_clean) ------------------------------------------------ */
+static uint64_t decide_model(struct pl_model *m, size_t cut)
+{
+    if (!E)
+        ck_assert_msg(pl_engine_new(&L, &E, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(pl_decide(E, m, cut, clock_ns + 1, 1, &S, err, sizeof err) == 0, "%s", err);
+    return S.hash;
+}
+
+START_TEST(a_failed_fsync_then_a_successful_one_loses_the_first_writes)
+{
+    static const char *const names[] = {"drop", "ext4", "torn", "reorder", "process"};
+    base_db();
+    wr(3, 0, "bbbb");
+    sync_rc(3, PL_SYNC_FSYNC, EIO);
+    sync_(3, PL_SYNC_FSYNC);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        struct pl_model m = model(names[k], 512);
+        ck_assert_int_eq(m.eio_pages_clean, 1);   /* every preset: as Linux does */
+        decide_model(&m, L.n);
+        ASSERT_CONTENT(1, "other", "aaaa");        /* not durable, not even in the tail */
+        m.eio_pages_clean = 0;                     /* a kernel that keeps the pages dirty */
+        decide_model(&m, L.n);
+        ASSERT_CONTENT(1, "other", "bbbb");
+    }
+    done();
+}
+END_TEST
+
+START_TEST(data_written_again_after_a_failed_fsync_is_kept)
+{
+    base_db();
+    wr(3, 0, "bbbb");
+    sync_rc(3, PL_SYNC_FDATASYNC, EIO);
+    wr(3, 0, "cc");   /* the program rewrites half of it */
+    sync_(3, PL_SYNC_FDATASYNC);
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "other", "ccaa");
+    decide("ext4", 1);
+    ASSERT_CONTENT(1, "other", "ccaa");
+    done();
+}
+END_TEST
+
+START_TEST(a_failed_fsync_loses_only_its_own_file_and_only_from_its_end)
+{
+    base_db();
+    wr(2, 0, "new");
+    wr(3, 0, "bbbb");
+    size_t b = add((struct pl_op){.kind = PL_SYNC_BEGIN, .file = 3});
+    wr(3, 0, "dd");   /* after the begin: not what the failed sync was writing */
+    size_t end = add((struct pl_op){.kind = PL_SYNC_END, .file = 3, .off = b, .rc = EIO});
+    sync_(3, PL_SYNC_FSYNC);
+    sync_(2, PL_SYNC_FSYNC);
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "other", "ddaa");
+    ASSERT_CONTENT(1, "db", "new");
+    /* a cut before the failure: the write was only unsynced, the process model keeps it */
+    struct pl_model m = model("process", 512);
+    decide_model(&m, end);
+    ASSERT_CONTENT(1, "other", "ddbb");
+    /* after it, the lost write is no candidate, and a keep set naming it is refused */
+    const struct pl_piece *cand;
+    size_t n;
+    ck_assert_int_eq(pl_unsynced(E, &m, end + 1, &cand, &n, err, sizeof err), 0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_ne(cand[i].op, 5);   /* wr(3, "bbbb") */
+    struct pl_piece k = {5, PL_PART_ALL, 0, 4};
+    ck_assert_int_eq(pl_keep(E, &m, end + 1, &k, 1, &S, err, sizeof err), -EINVAL);
+    done();
+}
+END_TEST
+
+START_TEST(a_failed_sync_of_everything_or_of_a_directory_loses_no_file_data)
+{
+    base_db();
+    wr(3, 0, "bbbb");
+    sync_rc(0, PL_SYNC_ALL, EIO);
+    sync_rc(1, PL_SYNC_FSYNC, EIO);
+    sync_(3, PL_SYNC_FSYNC);
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "other", "bbbb");   /* which file failed is not known */
+    done();
+}
+END_TEST
+
 START_TEST(a_sync_covers_only_what_was_written_before_it_began)
 {
     base_db();
@@ -808,6 +894,10 @@ int main(void)
     tcase_add_test(tc, an_o_sync_write_commits_ext4_metadata_and_msync_is_a_data_sync);
     tcase_add_test(tc, a_symbolic_link_is_written_as_one);
     tcase_add_test(tc, a_failed_sync_promises_nothing);
+    tcase_add_test(tc, a_failed_fsync_then_a_successful_one_loses_the_first_writes);
+    tcase_add_test(tc, data_written_again_after_a_failed_fsync_is_kept);
+    tcase_add_test(tc, a_failed_fsync_loses_only_its_own_file_and_only_from_its_end);
+    tcase_add_test(tc, a_failed_sync_of_everything_or_of_a_directory_loses_no_file_data);
     tcase_add_test(tc, a_sync_covers_only_what_was_written_before_it_began);
     tcase_add_test(tc, torn_cuts_the_last_write_at_a_512_byte_sector);
     tcase_add_test(tc, torn_cuts_the_last_write_at_a_4096_byte_sector);

@@ -445,7 +445,7 @@ static void probe_run(void)
     ck_assert_int_eq(mkdir(probe_root, 0755), 0);
     char *argv[] = {probe, probe_root, NULL};
     int st = -1;
-    ck_assert_msg(recorder_record(probe_root, journal, argv, &st, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(recorder_record(probe_root, journal, argv, NULL, &st, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "probe status %d", st);
     ck_assert_int_eq(recorder_journal_open(journal, &probe_j, err, sizeof err), 0);
 }

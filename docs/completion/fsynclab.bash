@@ -13,9 +13,10 @@ _fsynclab_bench="--entries --strategies --max-seconds --repeat --seconds --warmu
 _fsynclab_crash="--trials --entries --model --seed --max-seconds --writeback-expire-ms
   --writeback-interval-ms --strategies --json $_fsynclab_common
   --target --set --run --check --seconds --cuts --keep --vm --check-timeout --fs --mount-opts
-  --no-fail --junit --shard --timeline --timeline-trial --html --sector-size"
+  --no-fail --junit --shard --timeline --timeline-trial --html --sector-size
+  --fault"
 _fsynclab_merge="--junit --no-fail"
-_fsynclab_record="--root --journal"
+_fsynclab_record="--root --journal --fault"
 _fsynclab_image="--journal --snapshot --at --model --out --seed --sector-size"
 _fsynclab_journal="--journal --summary"
 _fsynclab_report="--html"
@@ -61,7 +62,7 @@ _fsynclab()
         return ;;
     --set)
         COMPREPLY=($(compgen -W "appendfsync= fresh= journal_mode= synchronous= synchronous_commit=
-          wal_writer_delay= promise= promised_window_ms=" -- "$cur"))
+          wal_writer_delay= promise= promised_window_ms= data_sync_retry= on_fsync_error=" -- "$cur"))
         compopt -o nospace 2>/dev/null
         return ;;
     --root | --snapshot)
@@ -82,6 +83,10 @@ _fsynclab()
         return ;;
     --timeline-trial)
         return ;;  # a trial's number
+    --fault)  # CALL:ERROR@WHEN; N or a glob is the user's
+        COMPREPLY=($(compgen -W "fsync:eio@ fsync:eio@path= write:eio@ write:enospc@" -- "$cur"))
+        compopt -o nospace 2>/dev/null
+        return ;;
     --run | --check | --cuts | --at | --shard | --check-timeout)
         return ;;  # a command, a number
     --sync-method)

@@ -245,6 +245,9 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
     t->run_ns = (uint64_t)(t->cfg->seconds * frac * 1e9);
     t->exited = 0;
     t->exit_status = -1;
+    t->client_errors = 0;
+    t->client_error_ns = 0;
+    t->conn_lost = 0;
     long log_from = target_log_size(t);
     if ((rc = ops->run(t, err, errlen)) != 0)
         return rc;
@@ -268,6 +271,10 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
     if ((rc = recorder_journal_open(t->journal, &j, err, errlen)) != 0)
         return rc;
     crash_flags(&j, out);
+    if (t->cfg->faults.n && (rc = target_fault_trial(ops, t, &j, out, err, errlen)) != 0) {
+        recorder_journal_close(&j);
+        return rc;
+    }
     uint64_t first = UINT64_MAX;
     for (size_t i = 0; i < t->nacks; i++)
         if (t->acks[i].ns <= t->kill_ns && t->acks[i].ns < first)
@@ -481,6 +488,8 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
         raise(sig);
     }
     crash_verdict(out, &acc);
+    if (cfg->faults.n)
+        target_fault_verdict(out);
     free(acc.windows);
     return rc;
 }

@@ -40,6 +40,11 @@ struct target_trial {
     int exited, exit_status;  /* the run ended by itself before the kill, with this wait status */
     uint64_t ack_reads, ack_reads_partial;   /* target_read_acks: reads, and those ending mid-line */
     struct target_keyset late;   /* acks read only after the kill: keys of the run, never counted */
+    /* --fault: what the program told its client (target_client_error) */
+    unsigned client_errors;      /* error replies */
+    uint64_t client_error_ns;    /* the first error or lost connection */
+    char client_error[160];
+    int conn_lost;               /* the server closed its client's connection */
 };
 /* Records an ack; the first one, when it comes after t->kill_ns, moves the
  * kill instant to it. */
@@ -64,6 +69,19 @@ struct target_ops {
     int (*check)(struct target_trial *t, const char *image, struct target_keyset *found, int *ok,
                  char *err, size_t errlen);
 };
+
+/* target_fault.c.  A client of the program got an error (what, at ns;
+ * lost: the connection is gone).  With --fault it is noted and 1 is
+ * returned: the caller ends its run there, as a result; without, 0 (an
+ * error of the run). */
+int target_client_error(struct target_trial *t, uint64_t ns, const char *what, int lost);
+/* After a trial's run with --fault: when the fault fired, what the
+ * program did, and the acked keys a power cut at the kill and a restart
+ * lose under the engine's EIO rule (two states, checked with ops). */
+int target_fault_trial(const struct target_ops *ops, struct target_trial *t, const struct recorder_journal *j,
+                       struct recorder_crash_result *out, char *err, size_t errlen);
+/* The run's classification from its trials (or null, with the reason). */
+void target_fault_verdict(struct recorder_crash_result *out);
 
 /* Reads `ack KEY` lines from fd until t->kill_ns or end of file. */
 int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen);

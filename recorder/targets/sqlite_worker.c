@@ -6,7 +6,10 @@
  * own.  argv: journal_mode synchronous.  Prints `setting KEY VALUE` for
  * both as SQLite reports them (PRAGMA) and exits 3 when one was not taken
  * (journal_mode=WAL on a file system without shared memory gives
- * "delete").  Runs until it is killed.
+ * "delete").  Runs until it is killed.  A commit that fails (an injected
+ * fault, --fault) is told to the client as `error N MESSAGE` and the next
+ * row is tried: what SQLite does after it is the result; after 50
+ * failures in a row it exits 4 (SQLite refuses further writes).
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -60,10 +63,17 @@ int main(int argc, char **argv)
     sqlite3_stmt *ins;
     if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?, randomblob(100))", -1, &ins, NULL) != SQLITE_OK)
         return fail(db, "prepare");
-    for (long k = 1;; k++) {
+    for (long k = 1, failed = 0;; k++) {
         sqlite3_bind_int64(ins, 1, k);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            return fail(db, "INSERT");
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            sqlite3_reset(ins);
+            if (printf("error %ld %s\n", k, sqlite3_errmsg(db)) < 0 || fflush(stdout) != 0)
+                return 1;
+            if (++failed == 50)
+                return 4;
+            continue;
+        }
+        failed = 0;
         sqlite3_reset(ins);
         if (printf("ack %ld\n", k) < 0 || fflush(stdout) != 0)
             return 1;

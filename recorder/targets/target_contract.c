@@ -27,7 +27,7 @@
 #include "powerloss/powerloss.h"
 
 
-static const char *const contract_keys[] = {"promise", "promised_window_ms", NULL};
+static const char *const contract_keys[] = {"promise", "promised_window_ms", "on_fsync_error", NULL};
 
 static int contract_setup(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                           char *err, size_t errlen)
@@ -37,6 +37,7 @@ static int contract_setup(const struct recorder_crash_config *cfg, struct record
         return -EINVAL;
     }
     out->promised = target_setting(cfg, "promise", "an acknowledged write is durable");
+    out->fault.documented = target_setting(cfg, "on_fsync_error", NULL);   /* --fault: its documentation */
     const char *w = target_setting(cfg, "promised_window_ms", "0");
     if (target_number(w, 0, 3600000, &out->promised_window_ms) != 0) {
         (void)PL_ERR(err, errlen, 0, "--set promised_window_ms: milliseconds from 0 to 3600000, not \"%s\"", w);
@@ -112,6 +113,11 @@ int target_read_acks(struct target_trial *t, int fd, char *err, size_t errlen)
             }
             if (i - start > 8 && memcmp(buf + start, "setting ", 8) == 0)
                 contract_setting(t, buf + start + 8, i - start - 8);
+            if (i - start > 6 && memcmp(buf + start, "error ", 6) == 0) {   /* told its client */
+                char what[160];
+                snprintf(what, sizeof what, "%.*s", (int)(i - start), buf + start);
+                target_client_error(t, ns, what, 0);
+            }
             start = i + 1;
         }
         memmove(buf, buf + start, have - start);

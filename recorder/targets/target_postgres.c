@@ -42,6 +42,7 @@
 
 /* The server settings that bear on durability, and bindir (fsynclab's). */
 static const char *const pg_keys[] = {"synchronous_commit", "fsync", "full_page_writes", "wal_sync_method",
+                                      "data_sync_retry",
                                       "wal_writer_delay", "wal_writer_flush_after", "commit_delay",
                                       "commit_siblings", "wal_level", "wal_buffers", "checkpoint_timeout",
                                       "max_wal_size", "shared_buffers", "bindir", NULL};
@@ -84,6 +85,12 @@ static int pg_setup(const struct recorder_crash_config *cfg, struct recorder_cra
         (void)PL_ERR(err, errlen, 0, "--set wal_writer_delay: 1 to 10000 ms (200, 200ms, 1s), not \"%s\"", wd);
         return -EINVAL;
     }
+    /* --fault: the data_sync_retry entry of the configuration chapter */
+    out->fault.documented = strcasecmp(target_setting(cfg, "data_sync_retry", "off"), "on") == 0
+        ? "data_sync_retry=on: \"report an error but continue to run so that the data flushing operation "
+          "can be retried in a later checkpoint\""
+        : "data_sync_retry=off: \"raise a PANIC-level error on failure to flush modified data files to the "
+          "file system\"";
     if (strcasecmp(sc, "off") == 0) {
         /* "the maximum delay is three times wal_writer_delay" */
         out->promised = "off: at most three times wal_writer_delay";
@@ -360,19 +367,22 @@ static int pg_run(struct target_trial *t, char *err, size_t errlen)
         return rc;
     }
     PGresult *r = PQexec(c, "CREATE TABLE IF NOT EXISTS t(k bigint PRIMARY KEY)");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    int failed = PQresultStatus(r) != PGRES_COMMAND_OK;   /* with --fault: a trial without an ack */
+    if (failed && !target_client_error(t, target_now_ns(), PQerrorMessage(c), PQstatus(c) != CONNECTION_OK)) {
         (void)PL_ERR(err, errlen, 0, "postgres CREATE TABLE: %s", PQerrorMessage(c));
         rc = -EIO;
     }
     PQclear(r);
     t->kill_ns = target_now_ns() + t->run_ns;
     char sql[64], key[32];
-    for (long k = 1; rc == 0 && target_running(t); k++) {
+    for (long k = 1; rc == 0 && !failed && target_running(t); k++) {
         snprintf(sql, sizeof sql, "INSERT INTO t VALUES (%ld)", k);
         r = PQexec(c, sql);
         uint64_t ns = target_now_ns();
         int acked = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
+        if (!acked && target_client_error(t, ns, PQerrorMessage(c), PQstatus(c) != CONNECTION_OK))
+            break;   /* --fault: the error is the result */
         if (!acked) {
             (void)PL_ERR(err, errlen, 0, "postgres INSERT %ld: %s", k, PQerrorMessage(c));
             rc = -EIO;
@@ -380,6 +390,16 @@ static int pg_run(struct target_trial *t, char *err, size_t errlen)
         }
         int len = snprintf(key, sizeof key, "%ld", k);
         rc = target_ack(t, key, (size_t)len, ns);
+        /* --fault: a checkpoint every 100 rows, so that the data files are
+         * synced during the run (data_sync_retry is about those syncs) */
+        if (rc == 0 && t->cfg->faults.n && k % 100 == 0) {
+            r = PQexec(c, "CHECKPOINT");
+            int done = PQresultStatus(r) == PGRES_COMMAND_OK;
+            PQclear(r);
+            if (!done && target_client_error(t, target_now_ns(), PQerrorMessage(c), PQstatus(c) != CONNECTION_OK) &&
+                PQstatus(c) != CONNECTION_OK)
+                break;   /* the server is gone; an error with the server up: go on */
+        }
     }
     uint64_t kill_ns = target_now_ns();
     pg_stop(t, pid, t->data, 0);

@@ -174,7 +174,9 @@ static void target_child(struct target_trial *t, char *const argv[], char *const
         fprintf(stderr, "chdir(%s): %s\n", t->cwd, strerror(errno));
         _exit(126);
     }
-    if (recorded && recorder_arm_env(t->lib, t->data, t->journal) != 0)
+    char faults[RECORDER_MAX_FAULTS * 300];
+    if (recorded && (recorder_fault_env(&t->cfg->faults, faults, sizeof faults) != 0 ||
+                     recorder_arm_env(t->lib, t->data, t->journal, faults) != 0))
         _exit(126);
     if (drop && (setgid(t->gid) != 0 || setuid(t->uid) != 0))
         _exit(126);

@@ -187,7 +187,11 @@ static int redis_run(struct target_trial *t, char *err, size_t errlen)
         redisReply *r = redisCommand(c, "SET %s %lu", key, k);
         uint64_t ns = target_now_ns();
         int acked = r && r->type == REDIS_REPLY_STATUS;
+        char what[160];
+        snprintf(what, sizeof what, "%s", r && r->type == REDIS_REPLY_ERROR ? r->str : c->err ? c->errstr : "not OK");
         freeReplyObject(r);
+        if (!acked && target_client_error(t, ns, what, !r || c->err))
+            break;   /* --fault: the error is the result */
         if (!acked) {
             (void)PL_ERR(err, errlen, 0, "redis SET %s: %s", key, c->err ? c->errstr : "not OK");
             rc = -EIO;

@@ -57,6 +57,9 @@ static int sqlite_setup(const struct recorder_crash_config *cfg, struct recorder
     } else {
         out->promised = "OFF: the database may corrupt on power loss";
     }
+    /* --fault: the result codes page */
+    out->fault.documented = "SQLITE_IOERR_FSYNC: \"an I/O error in the VFS layer while trying to flush "
+                            "previously written content ... into persistent storage\"";
     return 0;
 }
 
@@ -88,7 +91,10 @@ static int sqlite_run(struct target_trial *t, char *err, size_t errlen)
     close(fd);
     if (kill_ns < t->kill_ns)
         t->kill_ns = kill_ns;
-    if (rc == 0 && t->exited) {   /* the worker runs until killed: an end is its failure */
+    int said_no = t->exit_status >= 0 && WIFEXITED(t->exit_status) && WEXITSTATUS(t->exit_status) == 3;
+    /* The worker runs until killed: an end is its failure, or with --fault
+     * a result (SQLite refused further writes). */
+    if (rc == 0 && t->exited && (!t->cfg->faults.n || said_no)) {
         char tail[400], how[64];
         target_log_tail(t, log_from, tail, sizeof tail);
         target_status_text(t->exit_status, how, sizeof how);
