@@ -11,7 +11,7 @@ VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
-PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo libmariadb
+PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo libmariadb libdw
 
 # Asked of pkg-config the first time a compile or link needs them, once:
 # `make deps` (which installs them) and `make clean` never ask.
@@ -40,6 +40,8 @@ TESTS   := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 REC_BINS := $(BUILD)/libfsynclab-rec.so $(BUILD)/fsynclab-sqlite-worker $(BUILD)/rec_probe $(BUILD)/rec_honest
 # The rocksdb and lmdb targets' programs (recorder/targets/target_embedded.c).
 REC_BINS += $(BUILD)/fsynclab-rocksdb-worker $(BUILD)/fsynclab-lmdb-worker
+# The store with seeded durability bugs that `explore` must find (tests/e2e/explore.sh).
+REC_BINS += $(BUILD)/rec_seeded
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench
 
@@ -119,6 +121,10 @@ $(BUILD)/fsynclab-lmdb-worker: recorder/targets/lmdb_worker.c
 	$(CC) $(REC_CFLAGS) -o $@ $< $(shell pkg-config --cflags --libs lmdb)
 
 $(BUILD)/rec_probe: tests/rec_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
+$(BUILD)/rec_seeded: tests/rec_seeded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<
 

@@ -39,6 +39,22 @@ struct recorder_journal {
 int recorder_journal_open(const char *path, struct recorder_journal *out, char *err, size_t errlen);
 void recorder_journal_close(struct recorder_journal *j);
 
+/* ---- call sites (site.c) ----------------------------------------------------- */
+/* Each record's call site: the object and the offset the preload wrote
+ * (an exec starts a fresh object table, a fork copies its parent's), and
+ * its name from the object's symbols (elfutils' libdwfl, after the run).
+ * The journal must outlive the sites. */
+struct recorder_sites;
+int recorder_sites_open(const struct recorder_journal *j, struct recorder_sites **out, char *err,
+                        size_t errlen);
+void recorder_sites_free(struct recorder_sites *s);
+/* Record i's object (its path) and offset; -ENOENT when not known. */
+int recorder_site_of(const struct recorder_sites *s, size_t i, const char **object, uint64_t *off);
+/* "fn (file.c:12)" with debug info, "fn (object)" from a symbol table,
+ * "object+0x1234" when no symbol holds the address; "?" and -ENOENT when
+ * the record has no site. */
+int recorder_site_name(struct recorder_sites *s, size_t i, char *out, size_t outlen);
+
 /* ---- running a command under the recorder --------------------------------- */
 /* The preload library's path: $FSYNCLAB_REC_LIB, else next to the running
  * binary (/proc/self/exe), else in the install's lib/fsynclab.  Fails with
