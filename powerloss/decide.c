@@ -14,6 +14,7 @@
 
 struct pl_dur_pass {
     uint32_t *d, *d2, *pf, *pd, *lastmeta, *aux;
+    uint32_t *lastchg;   /* per file, 1 + its last change of any kind (ext4: fsync commits past it) */
     uint64_t *size;
     size_t pa, pm, commit_upto;
 };
@@ -71,11 +72,20 @@ static void pl_commit(const struct pl_engine *e, struct pl_dur_pass *p, size_t b
             continue;
         pl_set(p->d2, j, end);
         uint32_t moved = e->res[j];
-        if (moved && e->over[j] && e->ftype[moved] == PL_T_FILE && e->ftype[e->over[j]] == PL_T_FILE)
+        if (moved && e->over[j] && e->ftype[moved] == PL_T_FILE && e->ftype[e->over[j]] == PL_T_FILE
+            && !(e->l->ops[j].flags & PL_RENAME_EXCHANGE))
             pl_mark_file(e, p, moved, j, end);   /* auto_da_alloc */
     }
     if (b > p->commit_upto)
         p->commit_upto = b;
+}
+
+/* A change of f's inode: meta 1 when an fdatasync must commit it too. */
+static inline void pl_changed(struct pl_dur_pass *p, uint32_t f, size_t i, int meta)
+{
+    p->lastchg[f] = (uint32_t)i + 1;
+    if (meta)
+        p->lastmeta[f] = (uint32_t)i + 1;
 }
 
 static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i, int ext4)
@@ -83,9 +93,10 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
     const struct pl_op *o = &e->l->ops[i];
     switch (o->kind) {
     case PL_WRITE:
-        if (o->off + o->len > p->size[o->file]) {
+        pl_changed(p, o->file, i, 0);
+        if (!(o->flags & PL_W_MAPPED) && o->off + o->len > p->size[o->file]) {
             p->size[o->file] = o->off + o->len;
-            p->lastmeta[o->file] = (uint32_t)i + 1;
+            pl_changed(p, o->file, i, 1);
         }
         if (o->flags & (PL_O_SYNC | PL_O_DSYNC)) {
             pl_set(p->d, i, i);
@@ -95,16 +106,34 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         break;
     case PL_SETSIZE:
         p->size[o->file] = o->off;
-        p->lastmeta[o->file] = (uint32_t)i + 1;
+        pl_changed(p, o->file, i, 1);
+        break;
+    case PL_FALLOCATE:
+        p->size[o->file] = pl_falloc_size(p->size[o->file], o);
+        pl_changed(p, o->file, i, 1);
+        break;
+    case PL_CHMOD:
+        pl_changed(p, o->file, i, 0);
         break;
     case PL_CREATE:
     case PL_MKDIR:
     case PL_SYMLINK:
     case PL_LINK:
-        p->lastmeta[o->file] = (uint32_t)i + 1;
+        pl_changed(p, o->file, i, 1);
+        pl_changed(p, o->dir, i, 1);
+        break;
+    case PL_UNLINK:
+    case PL_RENAME:
+        pl_changed(p, o->dir, i, 1);
+        if (o->kind == PL_RENAME)
+            pl_changed(p, o->dir2, i, 1);
+        if (e->res[i])
+            pl_changed(p, e->res[i], i, 0);
+        if (o->kind == PL_RENAME && e->over[i])
+            pl_changed(p, e->over[i], i, 0);
         break;
     case PL_SYNC_BEGIN:
-        p->aux[i] = o->file ? p->lastmeta[o->file] : 0;
+        p->aux[i] = !o->file ? 0 : o->flags == PL_SYNC_FSYNC ? p->lastchg[o->file] : p->lastmeta[o->file];
         break;
     case PL_SYNC_END: {
         if (o->rc != 0)
@@ -116,15 +145,13 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
             pl_mark_all(e, p, b, i);
             if (ext4)
                 pl_commit(e, p, b, i);
-        } else if (e->ftype[f] == PL_T_DIR) {
-            pl_mark_dir(e, p, f, b, i);
-            if (ext4)
-                pl_commit(e, p, b, i);
-        } else {
-            pl_mark_file(e, p, f, b, i);
-            if (ext4 && (kind == PL_SYNC_FSYNC || p->aux[b] > p->commit_upto))
-                pl_commit(e, p, b, i);
+            break;
         }
+        if (e->ftype[f] == PL_T_DIR)
+            pl_mark_dir(e, p, f, b, i);
+        pl_mark_file(e, p, f, b, i);   /* a directory's own ops: its chmods */
+        if (ext4 && p->aux[b] > p->commit_upto)
+            pl_commit(e, p, b, i);
         break;
     }
     default:
@@ -144,10 +171,11 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     p.pf = calloc(nf, sizeof *p.pf);
     p.pd = calloc(nf, sizeof *p.pd);
     p.lastmeta = calloc(nf, sizeof *p.lastmeta);
+    p.lastchg = calloc(nf, sizeof *p.lastchg);
     p.aux = calloc(n + 1, sizeof *p.aux);
     p.size = calloc(nf, sizeof *p.size);
     int rc = -ENOMEM;
-    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.aux && p.size) {
+    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.lastchg && p.aux && p.size) {
         for (size_t i = 0; i < n; i++)
             p.d[i] = p.d2[i] = i < nbase ? 0 : PL_NEVER;
         p.pa = p.commit_upto = nbase;
@@ -163,6 +191,7 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     free(p.pf);
     free(p.pd);
     free(p.lastmeta);
+    free(p.lastchg);
     free(p.aux);
     free(p.size);
     return rc;

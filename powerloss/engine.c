@@ -17,12 +17,17 @@
  *                 durable itself.  A failed sync promises nothing.
  *   ext4          data=ordered, one journal.  Metadata (names, size
  *                 changes, new inodes) becomes durable at the next
- *                 commit, which every fsync, directory fsync, sync(),
- *                 O_SYNC write starts, and an fdatasync (msync, O_DSYNC
- *                 write) only when its file has metadata the data needs
- *                 that is not committed yet (a size change, an extending
- *                 write, its creation): an fdatasync of a pure overwrite
- *                 commits nothing.  A commit carries no file data
+ *                 commit, which sync() and an O_SYNC write start, an
+ *                 fsync (of a file or a directory) when its inode changed
+ *                 since the last commit (any write, size change, chmod,
+ *                 name change: jbd2 waits for the inode's last transaction
+ *                 and starts none when it is committed), and an fdatasync
+ *                 (msync, O_DSYNC write) only when its file has metadata
+ *                 the data needs that is not committed yet (a size change,
+ *                 an extending write, fallocate, its creation; for a
+ *                 directory its entries): an fdatasync of a pure
+ *                 overwrite commits nothing.  chmod and fallocate are
+ *                 metadata: a commit carries them whole.  A commit carries no file data
  *                 (delayed allocation: data reaches the disk through its
  *                 file's sync), except auto_da_alloc: a rename over an
  *                 existing file, once committed, carries the data written
@@ -30,9 +35,9 @@
  *                 5-second commit and the flusher (pessimistic: such data
  *                 may survive on a real kernel), auto_da_alloc's flush at
  *                 close after a truncate to 0 (there is no close op), an
- *                 fsync of an inode with nothing to commit starting a
- *                 commit anyway (optimistic, rare), and the journal's own
- *                 torn commits (a commit is atomic).
+ *                 collapse/insert-range flushing the file's dirty
+ *                 data first (pessimistic), and the journal's own torn
+ *                 commits (a commit is atomic).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -55,6 +60,18 @@ static int pl_is_name_op(unsigned kind)
 {
     return kind == PL_CREATE || kind == PL_MKDIR || kind == PL_SYMLINK || kind == PL_LINK || kind == PL_UNLINK
            || kind == PL_RENAME;
+}
+
+/* Ops on a file's own inode, in its per-file list: a sync of it covers them. */
+static int pl_is_file_op(unsigned kind)
+{
+    return kind == PL_WRITE || kind == PL_SETSIZE || kind == PL_FALLOCATE || kind == PL_CHMOD;
+}
+
+/* What ext4's journal carries at a commit. */
+static int pl_is_meta(unsigned kind)
+{
+    return kind == PL_SETSIZE || kind == PL_FALLOCATE || kind == PL_CHMOD || pl_is_name_op(kind);
 }
 
 /* ---- building the engine ---------------------------------------------------------- */
@@ -85,7 +102,8 @@ static int pl_types(struct pl_engine *e, char *err, size_t errlen)
     }
     for (size_t i = 0; i < e->n && !rc; i++) {
         const struct pl_op *o = &ops[i];
-        if ((o->kind == PL_WRITE || o->kind == PL_SETSIZE) && e->ftype[o->file] != PL_T_FILE)
+        if ((o->kind == PL_WRITE || o->kind == PL_SETSIZE || o->kind == PL_FALLOCATE)
+            && e->ftype[o->file] != PL_T_FILE)
             rc = PL_ERR(err, errlen, -EINVAL, "operation %zu: a %s of id %u, which is a directory or a "
                         "symbolic link", i, o->kind == PL_WRITE ? "write" : "size change", o->file);
         if ((o->kind == PL_CREATE || o->kind == PL_MKDIR || o->kind == PL_SYMLINK || o->kind == PL_LINK)
@@ -120,11 +138,11 @@ static void pl_resolve(struct pl_engine *e)
         case PL_RENAME: {
             uint32_t a = pl_map_get(e, o->dir, o->name, e->nh[i]);
             uint32_t b = pl_map_get(e, o->dir2, o->name2, e->nh2[i]);
-            if (!a || a == b)
+            if (!a || a == b || (!b && (o->flags & PL_RENAME_EXCHANGE)))
                 break;   /* unknown source, or a rename onto another link of the same file: nothing */
             e->res[i] = a;
             e->over[i] = b;
-            pl_map_put(e, o->dir, o->name, e->nh[i], 0);
+            pl_map_put(e, o->dir, o->name, e->nh[i], o->flags & PL_RENAME_EXCHANGE ? b : 0);
             pl_map_put(e, o->dir2, o->name2, e->nh2[i], a);
             break;
         }
@@ -146,7 +164,7 @@ static int pl_index(struct pl_engine *e)
     size_t nd = 0, nfo = 0;
     for (size_t i = 0; i < e->n; i++) {
         const struct pl_op *o = &ops[i];
-        if (o->kind == PL_WRITE || o->kind == PL_SETSIZE) {
+        if (pl_is_file_op(o->kind)) {
             e->fstart[o->file + 1]++;
             nfo++;
         } else if (pl_is_name_op(o->kind)) {
@@ -157,7 +175,7 @@ static int pl_index(struct pl_engine *e)
                 nd++;
             }
         }
-        if (o->kind == PL_SETSIZE || pl_is_name_op(o->kind))
+        if (pl_is_meta(o->kind))
             e->nmeta++;
     }
     for (size_t f = 0; f < nf; f++) {
@@ -178,14 +196,14 @@ static int pl_index(struct pl_engine *e)
     size_t nm = 0;
     for (size_t i = 0; i < e->n; i++) {
         const struct pl_op *o = &ops[i];
-        if (o->kind == PL_WRITE || o->kind == PL_SETSIZE)
+        if (pl_is_file_op(o->kind))
             e->fops[fpos[o->file]++] = (uint32_t)i;
         else if (pl_is_name_op(o->kind)) {
             e->dops[dpos[o->dir]++] = (uint32_t)i;
             if (o->kind == PL_RENAME && o->dir2 != o->dir)
                 e->dops[dpos[o->dir2]++] = (uint32_t)i;
         }
-        if (o->kind == PL_SETSIZE || pl_is_name_op(o->kind))
+        if (pl_is_meta(o->kind))
             e->meta[nm++] = (uint32_t)i;
     }
     free(fpos);

@@ -27,6 +27,7 @@ struct pl_buf {
     uint64_t hgen, hash; /* its content hash, memoised for one materialization */
     uint64_t vgen;       /* visited (hashing, writing) in that one */
     uint32_t nlink;
+    uint32_t mode;       /* 07777 bits from its create or last chmod; 0: the default */
     const char *path;    /* where it was first written (pl_state_write) */
 };
 

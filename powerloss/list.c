@@ -48,7 +48,8 @@ static int pl_bad_name(const char *name)
 static const char *const kind_names[PL_KIND_MAX] = {
     [PL_WRITE] = "write", [PL_SETSIZE] = "setsize", [PL_CREATE] = "create", [PL_MKDIR] = "mkdir",
     [PL_SYMLINK] = "symlink", [PL_LINK] = "link", [PL_UNLINK] = "unlink", [PL_RENAME] = "rename",
-    [PL_SYNC_BEGIN] = "sync begin", [PL_SYNC_END] = "sync end",
+    [PL_SYNC_BEGIN] = "sync begin", [PL_SYNC_END] = "sync end", [PL_CHMOD] = "chmod",
+    [PL_FALLOCATE] = "fallocate",
 };
 
 static int pl_check(const struct pl_list *l, const struct pl_op *op, char *err, size_t errlen)
@@ -67,7 +68,14 @@ static int pl_check(const struct pl_list *l, const struct pl_op *op, char *err, 
                           i, (unsigned long long)op->len);
         return 0;
     case PL_SETSIZE:
-        return op->file ? 0 : PL_ERR(err, errlen, -EINVAL, "operation %zu (setsize): no file", i);
+    case PL_CHMOD:
+        return op->file ? 0 : PL_ERR(err, errlen, -EINVAL, "operation %zu (%s): no file", i, k);
+    case PL_FALLOCATE:
+        if (!op->file || op->off + op->len < op->off
+            || ((op->flags & PL_FA_COLLAPSE) && (op->flags & PL_FA_INSERT)))
+            return PL_ERR(err, errlen, -EINVAL, "operation %zu (fallocate): needs a file, a range that does not "
+                          "wrap, and at most one of collapse and insert", i);
+        return 0;
     case PL_RENAME:
         if (!op->dir2 || pl_bad_name(op->name2))
             return PL_ERR(err, errlen, -EINVAL, "operation %zu (rename): the new name needs a directory and "

@@ -70,6 +70,8 @@ enum pl_kind {
     PL_RENAME,      /* dir, name -> dir2, name2 (replacing what name2 held) */
     PL_SYNC_BEGIN,  /* file (0: every file), flags = enum pl_sync */
     PL_SYNC_END,    /* off = index of its PL_SYNC_BEGIN in the list; rc = 0 or an errno */
+    PL_CHMOD,       /* file (the root too), off = mode: inode metadata, durable with the file */
+    PL_FALLOCATE,   /* file, off, len; flags = PL_FA_*: a data op that may change the size */
     PL_KIND_MAX
 };
 
@@ -85,6 +87,21 @@ enum pl_sync {
  * returned: the record is made at its completion. */
 #define PL_O_DSYNC 1u
 #define PL_O_SYNC 2u
+/* PL_WRITE: stores through a shared mapping, written back at a sync: they
+ * never grow the file (bytes past its end at that point are lost). */
+#define PL_W_MAPPED 4u
+/* PL_RENAME: RENAME_EXCHANGE: the two names swap files (part OLD: name now
+ * names what name2 held; part NEW: name2 names what name held). */
+#define PL_RENAME_EXCHANGE 1u
+/* PL_FALLOCATE flags, as fallocate(2)'s modes: 0 allocates (and grows the
+ * file to off + len); KEEP_SIZE never grows it; PUNCH zeroes the range
+ * within the size; ZERO zeroes it (and grows unless KEEP_SIZE); COLLAPSE
+ * removes the range, the rest moving down; INSERT opens a hole at off. */
+#define PL_FA_KEEP_SIZE 1u
+#define PL_FA_PUNCH 2u
+#define PL_FA_ZERO 4u
+#define PL_FA_COLLAPSE 8u
+#define PL_FA_INSERT 16u
 
 struct pl_op {
     uint64_t ns;                  /* when it completed (any clock, the same for all) */
@@ -104,6 +121,18 @@ struct pl_list {
     size_t nbase;       /* ops[0 .. nbase) are the snapshot: durable under every model */
     uint32_t max_file;  /* the largest id named */
 };
+
+/* The size a file of `size` bytes has after fallocate op o. */
+static inline uint64_t pl_falloc_size(uint64_t size, const struct pl_op *o)
+{
+    if (o->flags & PL_FA_COLLAPSE)
+        return o->off + o->len <= size ? size - o->len : size;
+    if (o->flags & PL_FA_INSERT)
+        return o->off < size ? size + o->len : size;
+    if (!(o->flags & (PL_FA_KEEP_SIZE | PL_FA_PUNCH)) && o->off + o->len > size)
+        return o->off + o->len;
+    return size;
+}
 
 void pl_list_init(struct pl_list *l);
 void pl_list_free(struct pl_list *l);

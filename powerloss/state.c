@@ -112,6 +112,7 @@ static struct pl_buf *pl_buf(struct pl_engine *e, uint32_t f)
     if (b->gen != e->gen) {
         b->gen = e->gen;
         b->len = 0;
+        b->mode = 0;
     }
     return b;
 }
@@ -136,6 +137,33 @@ static int pl_resize(struct pl_buf *b, uint64_t len)
     return 0;
 }
 
+/* fallocate: the size change, and the bytes it zeroes or moves. */
+static int pl_falloc(struct pl_buf *b, const struct pl_op *o)
+{
+    uint64_t old = b->len, size = pl_falloc_size(old, o);
+    if (o->flags & PL_FA_COLLAPSE) {   /* the range goes; what follows moves down */
+        if (size != old)
+            memmove(b->data + o->off, b->data + o->off + o->len, (size_t)(old - o->off - o->len));
+        b->len = (size_t)size;
+        return 0;
+    }
+    if (o->flags & PL_FA_INSERT) {     /* a hole opens at off */
+        if (size == old)
+            return 0;
+        int rc = pl_resize(b, size);
+        if (rc)
+            return rc;
+        memmove(b->data + o->off + o->len, b->data + o->off, (size_t)(old - o->off));
+        memset(b->data + o->off, 0, (size_t)o->len);
+        return 0;
+    }
+    if ((o->flags & (PL_FA_PUNCH | PL_FA_ZERO)) && o->off < old) {
+        uint64_t end = o->off + o->len < old ? o->off + o->len : old;
+        memset(b->data + o->off, 0, (size_t)(end - o->off));
+    }
+    return size > old ? pl_resize(b, size) : 0;
+}
+
 static int pl_apply(struct pl_engine *e, const struct pl_piece *p)
 {
     const struct pl_op *o = &e->l->ops[p->op];
@@ -144,14 +172,25 @@ static int pl_apply(struct pl_engine *e, const struct pl_piece *p)
     case PL_WRITE: {
         b = pl_buf(e, o->file);
         uint64_t at = o->off + p->from, end = o->off + p->to;
+        if (o->flags & PL_W_MAPPED) {   /* a store past the end of the file is lost */
+            if (end > b->len)
+                end = b->len;
+            if (at >= end)
+                return 0;
+        }
         if (end > b->len) {
             int rc = pl_resize(b, end);
             if (rc)
                 return rc;
         }
-        memcpy(b->data + at, o->data + p->from, (size_t)(p->to - p->from));
+        memcpy(b->data + at, o->data + p->from, (size_t)(end - at));
         return 0;
     }
+    case PL_FALLOCATE:
+        return pl_falloc(pl_buf(e, o->file), o);
+    case PL_CHMOD:
+        pl_buf(e, o->file)->mode = (uint32_t)(o->off & 07777);
+        return 0;
     case PL_SETSIZE:
         b = pl_buf(e, o->file);
         if (o->off <= b->len) {
@@ -170,7 +209,9 @@ static int pl_apply(struct pl_engine *e, const struct pl_piece *p)
         return 0;
     case PL_CREATE:
     case PL_MKDIR:
-        pl_buf(e, o->file)->len = 0;   /* a new inode */
+        b = pl_buf(e, o->file);
+        b->len = 0;   /* a new inode */
+        b->mode = (uint32_t)(o->off & 07777);
         /* fall through */
     case PL_LINK:
         pl_map_put(e, o->dir, o->name, e->nh[p->op], o->file);
@@ -181,7 +222,10 @@ static int pl_apply(struct pl_engine *e, const struct pl_piece *p)
         return 0;
     case PL_RENAME: {
         uint32_t f = e->res[p->op];
-        if (p->part != PL_PART_NEW && pl_map_get(e, o->dir, o->name, e->nh[p->op]) == f)
+        if (o->flags & PL_RENAME_EXCHANGE) {
+            if (p->part != PL_PART_NEW)
+                pl_map_put(e, o->dir, o->name, e->nh[p->op], e->over[p->op]);
+        } else if (p->part != PL_PART_NEW && pl_map_get(e, o->dir, o->name, e->nh[p->op]) == f)
             pl_map_put(e, o->dir, o->name, e->nh[p->op], 0);
         if (p->part != PL_PART_OLD)
             pl_map_put(e, o->dir2, o->name2, e->nh2[p->op], f);
@@ -235,6 +279,12 @@ static size_t pl_first_entry(const struct pl_engine *e, uint32_t dir)
     return lo;
 }
 
+/* A mode the default leaves out hashes as the default (a snapshot without modes). */
+static uint32_t pl_eff_mode(const struct pl_buf *b, uint32_t dflt)
+{
+    return b->mode ? b->mode : dflt;
+}
+
 static uint64_t pl_hash_dir(struct pl_engine *e, struct pl_state *st, uint32_t dir, unsigned depth)
 {
     uint64_t h = 0x6469720000000000ull;
@@ -248,6 +298,7 @@ static uint64_t pl_hash_dir(struct pl_engine *e, struct pl_state *st, uint32_t d
             /* A directory a strict model left under two names (both halves
              * of a rename) is hashed once; the second is a marker. */
             c = b->vgen == e->gen || depth > 4096 ? 0x616761696eull : pl_hash_dir(e, st, f, depth + 1);
+            c ^= (uint64_t)(pl_eff_mode(b, 0755) ^ 0755) << 40;
         } else {
             if (b->vgen != e->gen) {
                 b->vgen = e->gen;
@@ -256,6 +307,8 @@ static uint64_t pl_hash_dir(struct pl_engine *e, struct pl_state *st, uint32_t d
                 st->bytes += b->len;
             }
             c = b->hash ^ ((uint64_t)b->nlink << 56);
+            if (e->ftype[f] == PL_T_FILE)
+                c ^= (uint64_t)(pl_eff_mode(b, 0644) ^ 0644) << 40;
         }
         h = pl_fmix(h * PL_K2 + pl_hash_bytes((const unsigned char *)e->ents[k]->name,
                                               strlen(e->ents[k]->name), c));
@@ -274,6 +327,9 @@ int pl_materialize(struct pl_engine *e, struct pl_state *st)
     pl_entries(e);
     st->files = st->dirs = st->bytes = 0;
     st->hash = pl_hash_dir(e, st, 1, 0);
+    uint32_t root = pl_eff_mode(pl_buf(e, 1), 0755) ^ 0755;
+    if (root)
+        st->hash = pl_fmix(st->hash ^ ((uint64_t)root << 40));
     st->serial = e->gen;
     return 0;
 }
@@ -311,6 +367,8 @@ static int pl_put_file(const struct pl_buf *b, const char *path, int flags, mode
     if (fd < 0)
         return PL_ERR(err, errlen, -errno, "open(%s): %s", path, strerror(errno));
     int rc = pl_write_all(fd, b->data, b->len);
+    if (!rc && (flags & O_EXCL) && fchmod(fd, mode) != 0)   /* the program's mode, whatever our umask */
+        rc = -errno;
     if (rc) {
         close(fd);
         return PL_ERR(err, errlen, rc, "write(%s): %s", path, strerror(-rc));
@@ -342,17 +400,6 @@ static const char *pl_keep_path(struct pl_paths *ps, const char *path)
     return c;
 }
 
-static mode_t pl_mode(const struct pl_engine *e, uint32_t f, mode_t dflt)
-{
-    /* The mode is the creating op's off; ids from the snapshot without one get the default. */
-    for (size_t i = 0; i < e->n; i++) {
-        const struct pl_op *o = &e->l->ops[i];
-        if ((o->kind == PL_CREATE || o->kind == PL_MKDIR) && o->file == f)
-            return o->off ? (mode_t)(o->off & 07777) : dflt;
-    }
-    return dflt;
-}
-
 static int pl_write_dir(struct pl_engine *e, uint32_t dir, const char *path, struct pl_paths *ps, char *err,
                         size_t errlen)
 {
@@ -367,9 +414,12 @@ static int pl_write_dir(struct pl_engine *e, uint32_t dir, const char *path, str
         if (e->ftype[f] == PL_T_DIR) {
             if (b->vgen == e->gen + 1)
                 continue;   /* a directory reachable twice is written once, at the first */
-            if (mkdir(child, pl_mode(e, f, 0755)) != 0)
+            if (mkdir(child, 0700) != 0)
                 return PL_ERR(err, errlen, -errno, "mkdir(%s): %s", child, strerror(errno));
             rc = pl_write_dir(e, f, child, ps, err, errlen);
+            /* its mode once its entries are in (a directory without write permission) */
+            if (!rc && chmod(child, pl_eff_mode(b, 0755)) != 0)
+                return PL_ERR(err, errlen, -errno, "chmod(%s): %s", child, strerror(errno));
         } else if (b->vgen == e->gen + 1) {
             if (link(b->path, child) != 0)
                 return PL_ERR(err, errlen, -errno, "link(%s, %s): %s", b->path, child, strerror(errno));
@@ -388,7 +438,7 @@ static int pl_write_dir(struct pl_engine *e, uint32_t dir, const char *path, str
                 if (symlink(target, child) != 0)
                     return PL_ERR(err, errlen, -errno, "symlink(%s): %s", child, strerror(errno));
             } else {
-                rc = pl_put_file(b, child, O_EXCL, pl_mode(e, f, 0644), err, errlen);
+                rc = pl_put_file(b, child, O_EXCL, pl_eff_mode(b, 0644), err, errlen);
             }
         }
         if (rc)
@@ -402,10 +452,12 @@ int pl_state_write(struct pl_engine *e, const struct pl_state *st, const char *d
     int rc = pl_current(e, st, err, errlen);
     if (rc)
         return rc;
-    if (mkdir(dir, 0755) != 0)
+    if (mkdir(dir, 0700) != 0)
         return PL_ERR(err, errlen, -errno, "mkdir(%s): %s", dir, strerror(errno));
     struct pl_paths ps = {0};
     rc = pl_write_dir(e, 1, dir, &ps, err, errlen);
+    if (!rc && chmod(dir, pl_eff_mode(pl_buf(e, 1), 0755)) != 0)
+        rc = PL_ERR(err, errlen, -errno, "chmod(%s): %s", dir, strerror(errno));
     for (size_t i = 0; i < ps.n; i++)
         free(ps.v[i]);
     free(ps.v);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "powerloss/powerloss.h"
 #include "preload/journal.h"
 
 const char *recorder_type_name(unsigned type);
@@ -76,6 +77,38 @@ int recorder_elf_is_static(const char *path);
  * warning on stderr. */
 int recorder_record(const char *root, const char *journal, char *const argv[], int *status,
                     char *err, size_t errlen);
+
+/* ---- the journal as an operation list (recorder/ops.c) ------------------------ */
+/* The snapshot and the journal as the power-loss engine's input: the
+ * snapshot's directories, files and links are list.ops[0 .. list.nbase)
+ * (durable under every model), then the journal's records as operations
+ * on file ids (1 is the root).  Bytes and names point into the journal's
+ * mapping (and into memory o owns): the journal must stay open while o is
+ * used.  What the list cannot hold is counted here. */
+struct recorder_ops_sync { uint32_t rec; uint64_t ns; };   /* a completed sync: its end record, how long */
+struct recorder_ops {
+    struct pl_list list;      /* list.ops[0 .. list.nbase): the snapshot */
+    uint32_t *rec;            /* rec[i]: the journal record index of list.ops[i]; UINT32_MAX for the snapshot's ops */
+    size_t caprec;
+    const char **paths;       /* [nfiles] the first name of each id, relative to the root ("" the root) */
+    uint32_t nfiles;          /* ids are 1 .. nfiles - 1 */
+    size_t cappaths;
+    void **owned;             /* snapshot names, contents, link targets */
+    size_t nowned, capowned;
+    uint64_t records;         /* journal records read */
+    uint64_t unknown_opens;   /* opens of paths the journal never created (not seen) */
+    uint32_t *unknown_at;     /* their record indices, in order */
+    size_t capunknown;
+    uint64_t flags;           /* RECORDER_FLAG records, and 1 for a torn journal */
+    uint64_t torn_bytes;      /* journal bytes after a torn record */
+    struct recorder_ops_sync *syncs;   /* completed syncs, in journal order */
+    size_t nsyncs, capsyncs;
+};
+int recorder_ops_build(const struct recorder_journal *j, const char *snapshot_dir, struct recorder_ops *out,
+                       char *err, size_t errlen);
+/* A name of file id (relative to the root; the first it had), or NULL. */
+const char *recorder_ops_path(const struct recorder_ops *o, uint32_t file);
+void recorder_ops_free(struct recorder_ops *o);
 
 /* ---- the crash image -------------------------------------------------------- */
 enum recorder_model { RECORDER_DROP = 0, RECORDER_EXT4, RECORDER_TORN, RECORDER_REORDER };

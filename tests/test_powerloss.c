@@ -696,6 +696,103 @@ START_TEST(impossible_operations_are_refused_with_the_reason)
 }
 END_TEST
 
+/* ---- what the recorder's journal adds: chmod, fallocate, exchange, mappings ------------ */
+static size_t op_(unsigned kind, uint32_t f, uint64_t off, uint64_t len, unsigned flags)
+{
+    return add((struct pl_op){.kind = (uint8_t)kind, .file = f, .off = off, .len = len, .flags = (uint8_t)flags});
+}
+
+START_TEST(chmod_is_durable_with_its_file_and_changes_the_hash)
+{
+    base_db();
+    uint64_t before = decide("drop", 1);
+    done();
+    op_(PL_CHMOD, 2, 0600, 0, 0);
+    ck_assert_uint_eq(decide("drop", 1), before);   /* not synced */
+    done();
+    sync_(2, PL_SYNC_FSYNC);
+    ck_assert_uint_ne(decide("drop", 1), before);
+    ck_assert_uint_eq(E->bufs[2].mode, 0600);
+    done();
+}
+END_TEST
+
+START_TEST(fallocate_modes_zero_collapse_insert_and_keep_size)
+{
+    pl_list_mark_base(&L);
+    create(2, 1, "f");
+    wr(2, 0, "AAAABBBBCCCCDDDD");
+    op_(PL_FALLOCATE, 2, 2, 4, PL_FA_ZERO);
+    op_(PL_FALLOCATE, 2, 8, 4, PL_FA_COLLAPSE);
+    op_(PL_FALLOCATE, 2, 0, 2, PL_FA_INSERT);
+    op_(PL_FALLOCATE, 2, 14, 4, PL_FA_ZERO);           /* past the end: grows */
+    op_(PL_FALLOCATE, 2, 0, 100, PL_FA_KEEP_SIZE);     /* allocates, changes nothing */
+    op_(PL_FALLOCATE, 2, 16, 2, PL_FA_PUNCH | PL_FA_KEEP_SIZE);
+    sync_(0, PL_SYNC_ALL);
+    decide("drop", 1);
+    const unsigned char *d;
+    size_t n;
+    ck_assert_int_eq(pl_state_content(E, &S, 2, &d, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 18);
+    ck_assert_int_eq(memcmp(d, "\0\0AA\0\0\0\0BBDDDD\0\0\0\0", 18), 0);
+    done();
+}
+END_TEST
+
+START_TEST(rename_exchange_swaps_each_name_with_its_directory)
+{
+    base_db();
+    mkdir_(4, 1, "d");
+    sync_(1, PL_SYNC_FSYNC);
+    create(5, 4, "x");
+    wr(5, 0, "xx");
+    sync_(5, PL_SYNC_FSYNC);
+    sync_(4, PL_SYNC_FSYNC);
+    add((struct pl_op){.kind = PL_RENAME, .dir = 1, .name = "db", .dir2 = 4, .name2 = "x",
+                       .flags = PL_RENAME_EXCHANGE});
+    decide("process", 1);
+    ASSERT_CONTENT(1, "db", "xx");
+    ASSERT_CONTENT(4, "x", "old");
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "db", "old");
+    ASSERT_CONTENT(4, "x", "xx");
+    done();
+    sync_(4, PL_SYNC_FSYNC);   /* only d's half: x names the old db, and so does /db */
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "db", "old");
+    ASSERT_CONTENT(4, "x", "old");
+    done();
+}
+END_TEST
+
+START_TEST(a_mapped_write_never_grows_its_file)
+{
+    base_db();
+    wr_at(3, 2, "WXYZ", 4, PL_W_MAPPED);
+    sync_(3, PL_SYNC_MSYNC);
+    decide("drop", 1);
+    ASSERT_CONTENT(1, "other", "aaWX");
+    done();
+}
+END_TEST
+
+START_TEST(ext4_fsync_of_an_unchanged_file_commits_nothing)
+{
+    base_db();
+    sync_(0, PL_SYNC_ALL);
+    create(4, 1, "new");
+    sync_(2, PL_SYNC_FSYNC);    /* db has not changed since the last commit */
+    decide("ext4", 1);
+    ASSERT_CONTENT(1, "new", NULL);
+    done();
+    op_(PL_CHMOD, 2, 0600, 0, 0);
+    sync_(2, PL_SYNC_FSYNC);    /* now it has */
+    decide("ext4", 1);
+    ASSERT_CONTENT(1, "new", "");
+    done();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("powerloss");
@@ -723,6 +820,11 @@ int main(void)
     tcase_add_test(tc, a_state_written_to_disk_is_what_was_decided);
     tcase_add_test(tc, model_names_and_flags_parse_in_one_place);
     tcase_add_test(tc, impossible_operations_are_refused_with_the_reason);
+    tcase_add_test(tc, chmod_is_durable_with_its_file_and_changes_the_hash);
+    tcase_add_test(tc, fallocate_modes_zero_collapse_insert_and_keep_size);
+    tcase_add_test(tc, rename_exchange_swaps_each_name_with_its_directory);
+    tcase_add_test(tc, a_mapped_write_never_grows_its_file);
+    tcase_add_test(tc, ext4_fsync_of_an_unchanged_file_commits_nothing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -550,6 +550,64 @@ START_TEST(what_is_not_a_journal_is_refused_by_name)
 }
 END_TEST
 
+/* ---- the producer: journal + snapshot -> operation list ------------------------------ */
+START_TEST(the_journal_becomes_an_operation_list_on_file_ids)
+{
+    struct hand h;
+    hand_begin(&h, "ops");
+    spit(h.snap, "old", "0123");
+    jopen(1, "", O_RDONLY | O_DIRECTORY);
+    jrec(RECORDER_OPEN, 0, O_CREAT | O_WRONLY | O_DSYNC, 2, 0100600, 0, "f", 2);
+    jwrite(2, 0, "abc");                           /* O_DSYNC: durable when it returned */
+    jrec(RECORDER_CHMOD, 0, 0, 2, 0640, 0, NULL, 0);
+    jrec(RECORDER_FALLOCATE, 0, 0x08 /* COLLAPSE_RANGE */, 2, 0, 1, NULL, 0);
+    jrec(RECORDER_FLAG, 0, 0, 0, 0, 0, "seen nothing", 13);
+    jrec(RECORDER_RENAME, 0, 2 /* RENAME_EXCHANGE */, 0, 0, 0, "f\0old", 6);
+    jrec(RECORDER_OPEN, 0, O_WRONLY, 3, 0, 0, "nowhere/x", 10);   /* its directory never existed */
+    jrec(RECORDER_SYNC_BEGIN, 0, 0, 1, 9, 0, NULL, 0);
+    jrec(RECORDER_SYNC_END, 0, EIO, 1, 9, 0, NULL, 0);            /* failed */
+    ck_assert_int_eq(fclose(jw), 0);
+    jw = NULL;
+    struct recorder_journal j;
+    struct recorder_ops o;
+    char err[256] = "";
+    ck_assert_int_eq(recorder_journal_open(h.journal, &j, err, sizeof err), 0);
+    ck_assert_msg(recorder_ops_build(&j, h.snap, &o, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(o.list.nbase, 2);   /* create old, its bytes */
+    ck_assert_uint_eq(o.rec[0], UINT32_MAX);
+    ck_assert_str_eq(recorder_ops_path(&o, 2), "old");
+    ck_assert_str_eq(recorder_ops_path(&o, 3), "f");
+    ck_assert_str_eq(recorder_ops_path(&o, 1), "");
+    ck_assert_ptr_null(recorder_ops_path(&o, 4));
+    const struct pl_op *ops = o.list.ops;
+    size_t i = o.list.nbase;
+    ck_assert_int_eq(ops[i].kind, PL_CREATE);
+    ck_assert_uint_eq(ops[i].off, 0600);
+    ck_assert_uint_eq(o.rec[i], 1);
+    ck_assert_int_eq(ops[++i].kind, PL_WRITE);
+    ck_assert_uint_eq(ops[i].flags, PL_O_DSYNC);
+    ck_assert_int_eq(ops[++i].kind, PL_CHMOD);
+    ck_assert_uint_eq(ops[i].off, 0640);
+    ck_assert_int_eq(ops[++i].kind, PL_FALLOCATE);
+    ck_assert_uint_eq(ops[i].flags, PL_FA_COLLAPSE);
+    ck_assert_int_eq(ops[++i].kind, PL_RENAME);
+    ck_assert_uint_eq(ops[i].flags, PL_RENAME_EXCHANGE);
+    ck_assert_int_eq(ops[++i].kind, PL_SYNC_BEGIN);
+    ck_assert_uint_eq(ops[i].file, 1);
+    ck_assert_int_eq(ops[++i].kind, PL_SYNC_END);
+    ck_assert_int_eq(ops[i].rc, EIO);
+    ck_assert_uint_eq(i + 1, o.list.n);
+    ck_assert_uint_eq(o.unknown_opens, 1);
+    ck_assert_uint_eq(o.flags, 1);
+    ck_assert_uint_eq(o.nsyncs, 0);   /* the failed sync is not a completed one */
+    struct pl_engine *e;
+    ck_assert_msg(pl_engine_new(&o.list, &e, err, sizeof err) == 0, "%s", err);
+    pl_engine_free(e);
+    recorder_ops_free(&o);
+    recorder_journal_close(&j);
+}
+END_TEST
+
 /* ---- the preload library, on tests/rec_probe.c ------------------------------------ */
 static struct recorder_journal probe_j;
 static char probe_dir[PATH_MAX], probe_root[PATH_MAX + 8];
@@ -750,6 +808,7 @@ int main(void)
     tcase_add_test(tc, ext4_a_rename_over_is_durable_with_the_next_commit_and_carries_its_data);
     tcase_add_test(tc, hard_links_stay_one_file_and_modes_are_kept);
     tcase_add_test(tc, what_is_not_a_journal_is_refused_by_name);
+    tcase_add_test(tc, the_journal_becomes_an_operation_list_on_file_ids);
     tcase_add_test(tc, the_probe_journal_holds_every_call);
     tcase_add_test(tc, the_probe_image_follows_its_syncs);
     tcase_add_test(tc, every_probe_call_names_its_site_in_the_program);
