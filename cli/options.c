@@ -58,6 +58,9 @@ static const struct option cli_options[] = {
     { "timeline-trial", required_argument, NULL, 'z' },
     { "html", required_argument, NULL, 'H' },
     { "check-timeout", required_argument, NULL, 'B' },
+    { "ops", required_argument, NULL, 'O' },
+    { "max-points", required_argument, NULL, 'P' },
+    { "max-states", required_argument, NULL, 'E' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -214,6 +217,9 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'z': rc = cli_timeline_trial(arg, &o->timeline_trial); break;
     case 'H': o->html = arg; break;
     case 'B': o->check_timeout = arg; break;   /* checked by cli_crash_target */
+    case 'O': rc = whole(REPORT_OPS, arg, &v); o->ops = (unsigned)v; break;
+    case 'P': rc = whole(REPORT_MAX_POINTS, arg, &v); o->max_points = (unsigned)v; break;
+    case 'E': rc = whole(REPORT_MAX_STATES, arg, &v); o->max_states = (unsigned)v; break;
     }
     return rc;
 }

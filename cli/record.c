@@ -332,3 +332,8 @@ int cli_journal(int argc, char **argv)
     recorder_journal_close(&j);
     return cli_flush();
 }
+
+int cli_check_timeout(const char *arg, unsigned *ms)
+{
+    return check_timeout(arg, ms);
+}

@@ -484,3 +484,24 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
     free(acc.windows);
     return rc;
 }
+
+/* explore.c's way to the same steps (recorder/targets/internal.h). */
+const struct target_ops *target_find(const char *name)
+{
+    return crash_target(name);
+}
+
+int target_run_dir(const struct recorder_crash_config *cfg, char *run, size_t runlen, char *err, size_t errlen)
+{
+    return crash_run_dir(cfg, run, runlen, err, errlen);
+}
+
+int target_sock_root(char *out, size_t outlen, char *err, size_t errlen)
+{
+    return crash_sock_root(out, outlen, err, errlen);
+}
+
+void target_journal_flags(const struct recorder_journal *j, struct recorder_crash_result *out)
+{
+    crash_flags(j, out);
+}
