@@ -212,7 +212,7 @@ struct recorder_crash_result {
  * absence explains them (its kind, its path with digits as *, its call
  * site in the program). */
 struct recorder_vuln {
-    char kind[16];          /* file-fsync, dir-fsync, rename-data, torn-write, several, process-crash */
+    char kind[16];          /* file-fsync, dir-fsync, rename-data, torn-write, process-crash */
     char op[16];            /* write, setsize, create, rename, unlink, ...; "-" for none */
     char path[160];         /* the operation's path, each run of digits as * */
     char site[256];         /* "function (file.c:12)", "object+0x1a2b", "?" */

@@ -21,8 +21,10 @@
  * Causes: where the full set passes and "all but operation k" fails, k
  * had to be durable before the acks of the point; each failing state of
  * the point is laid on every such k it lacks.  A failing state that lacks
- * none is a torn write's (its last write torn) or, with no single cause,
- * "several" (named by the first prefix that passes); where even the full
+ * none is a torn write's (its last write torn) or, with no single cause
+ * (SQLite's journal unlink is undone by its next create of the name as
+ * well), laid on the operation whose arrival in list order first makes a
+ * prefix pass; where even the full
  * set fails, no sync would have helped (process-crash).  Failures group
  * into vulnerabilities by (kind, operation, path with digits as *, call
  * site).

@@ -80,8 +80,6 @@ static const char *xp_fix(const char *kind)
         return "fsync the new file before renaming it over the old one";
     if (!strcmp(kind, "torn-write"))
         return "recover from a write torn at a sector boundary (checksum it), or write whole sectors";
-    if (!strcmp(kind, "several"))
-        return "no single operation: several unsynced ones are needed together; sync them before acknowledging";
     return "the state with every operation kept fails too: not a missing sync (a process crash here fails)";
 }
 
@@ -204,11 +202,13 @@ int xp_explain(struct xp *x, size_t pi, const struct xp_verdict *pre, const stru
         int hit;
         snprintf(state, sizeof state, p ? "the state with the first %zu unsynced operations" : "the durable state", p);
         xp_lay(x, pi, &pre[p], minus, p, SIZE_MAX, state, &hit);
-        if (!hit) {   /* no single cause: named by the first longer prefix that passes */
+        if (!hit) {   /* no single cause: the operation whose arrival in order first makes it pass */
             size_t q = p + 1;
             while (q < n && pre[q].fail)
                 q++;
-            xp_vuln(x, pi, "several", x->cand[q - 1].op, &pre[p], state);
+            char path[2 * PATH_MAX + 8];
+            size_t opi = x->cand[q - 1].op;
+            xp_vuln(x, pi, xp_describe(x, opi, x->pts[pi].cut, path, sizeof path), opi, &pre[p], state);
         }
     }
     return 0;

@@ -6,7 +6,8 @@
  * own.  argv: journal_mode synchronous.  Prints `setting KEY VALUE` for
  * both as SQLite reports them (PRAGMA) and exits 3 when one was not taken
  * (journal_mode=WAL on a file system without shared memory gives
- * "delete").  Runs until it is killed.
+ * "delete").  Runs until it is killed, or with a third argument N
+ * (explore's bounded workload) ends after N commits.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,8 +23,9 @@ static int fail(sqlite3 *db, const char *what)
 int main(int argc, char **argv)
 {
     const char *dir = getenv("FSYNCLAB_DATA");
-    if (argc != 3 || !dir) {
-        fprintf(stderr, "usage: FSYNCLAB_DATA=DIR fsynclab-sqlite-worker JOURNAL_MODE SYNCHRONOUS\n");
+    long n = argc == 4 ? atol(argv[3]) : 0;
+    if ((argc != 3 && (argc != 4 || n < 1)) || !dir) {
+        fprintf(stderr, "usage: FSYNCLAB_DATA=DIR fsynclab-sqlite-worker JOURNAL_MODE SYNCHRONOUS [COMMITS]\n");
         return 2;
     }
     char path[4096], pragmas[256];
@@ -60,7 +62,7 @@ int main(int argc, char **argv)
     sqlite3_stmt *ins;
     if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?, randomblob(100))", -1, &ins, NULL) != SQLITE_OK)
         return fail(db, "prepare");
-    for (long k = 1;; k++) {
+    for (long k = 1; !n || k <= n; k++) {
         sqlite3_bind_int64(ins, 1, k);
         if (sqlite3_step(ins) != SQLITE_DONE)
             return fail(db, "INSERT");
@@ -68,4 +70,6 @@ int main(int argc, char **argv)
         if (printf("ack %ld\n", k) < 0 || fflush(stdout) != 0)
             return 1;
     }
+    sqlite3_finalize(ins);
+    return sqlite3_close(db) == SQLITE_OK ? 0 : fail(db, "sqlite3_close");
 }

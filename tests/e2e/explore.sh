@@ -68,6 +68,24 @@ check "ext4: the correct program clean" '[ $rc = 0 ] && [ -z "$(vulns)" ]'
 explore file-fsync --no-fail
 check "--no-fail: exit 0 with held false" '[ $rc = 0 ] && [ "$(field held)" = false ]'
 
+# ---- SQLite: the journal modes' documented behaviour -------------------------------------
+# sq MODE SYNC: one explore of the sqlite target, 6 commits.
+sq() { out=$("$bin" explore --json --dir "$dir" --target sqlite --set journal_mode=$1 --set synchronous=$2 --ops 6 \
+             2>"$dir/err"); rc=$?; }
+sq DELETE FULL
+check "sqlite DELETE+FULL: exactly the journal unlink without a directory sync" \
+    '[ $rc = 3 ] && [ "$(field held)" = false ] && [ "$(vulns | cut -d"|" -f1-3)" = "dir-fsync|unlink|db.sqlite-journal" ] &&
+     [[ "$(vulns | cut -d"|" -f4)" == *libsqlite3* ]]'
+sq DELETE EXTRA
+check "sqlite DELETE+EXTRA (the directory synced after the unlink): none" \
+    '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ] && [ "$(field states_unrecovered)" = 0 ]'
+sq WAL FULL
+check "sqlite WAL+FULL: none" '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ]'
+sq WAL NORMAL
+check "sqlite WAL+NORMAL: the commit acknowledged before the WAL is synced, allowed; integrity ok on every state" \
+    '[ $rc = 0 ] && [ "$(field held)" = true ] && [ "$(vulns | cut -d"|" -f1-3)" = "file-fsync|write|db.sqlite-wal" ] &&
+     [ "$(field states_unrecovered)" = 0 ] && grep -q "\"breaks_promise\": *false" <<<"$out"'
+
 # ---- the bounds are named, never silent -------------------------------------------------
 explore file-fsync --max-points 3
 check "--max-points 3: 3 points of more, the choice said" \
