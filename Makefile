@@ -154,6 +154,7 @@ bench: all $(BUILD)/bench/timeline_draw
 	$(BUILD)/bench/powerloss/pl_bench 2000 $(BUILD)/scratch
 	BUILD=$(BUILD) bash bench/timeline.sh
 	BUILD=$(BUILD) bash bench/crash_rate.sh
+	BUILD=$(BUILD) bash bench/explore.sh
 
 # The scripts that run the node, with the node under valgrind.  Use a gcc
 # build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.

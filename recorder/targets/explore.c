@@ -456,6 +456,9 @@ static int xp_setup(const struct recorder_explore_config *cfg, struct recorder_e
     if (!(*ops = target_find(cc->target)))
         return PL_ERR(err, errlen, -EINVAL, "unknown target %s (contract, sqlite, redis, postgres, mariadb, rocksdb, lmdb)",
                       cc->target ? cc->target : "(none)");
+    if (strcmp((*ops)->name, "contract") != 0 && strcmp((*ops)->name, "sqlite") != 0)
+        return PL_ERR(err, errlen, -EINVAL, "explore: target %s cannot end its workload by itself after --ops "
+                      "acknowledgements yet; explore takes contract and sqlite", (*ops)->name);
     int rc = xp_validate(cfg, err, errlen);
     if (rc || (rc = target_check_keys(*ops, cc, err, errlen)) != 0)
         return rc;

@@ -100,7 +100,7 @@ static int xp_breaks(const struct xp *x, const struct xp_point *p, const struct 
 
 /* Lays a failing state of point pi on the vulnerability (kind, list op opi). */
 static void xp_vuln(struct xp *x, size_t pi, const char *kind, size_t opi, const struct xp_verdict *v,
-                    const char *state)
+                    const char *state, uint64_t *laid)
 {
     const struct xp_point *p = &x->pts[pi];
     struct recorder_vuln key = {0};
@@ -142,6 +142,9 @@ static void xp_vuln(struct xp *x, size_t pi, const char *kind, size_t opi, const
                      p->acked == 1 ? "" : "s", state);
     }
     struct recorder_vuln *vu = &out->vulns[i];
+    if (*laid & (1ull << i))
+        return;   /* one state counts once for a vulnerability, whatever it lacks */
+    *laid |= 1ull << i;
     vu->states++;
     vu->keys_lost = v->lost > vu->keys_lost ? v->lost : vu->keys_lost;
     vu->breaks |= xp_breaks(x, p, v);
@@ -165,11 +168,12 @@ static void xp_lay(struct xp *x, size_t pi, const struct xp_verdict *v, const st
                    size_t skip, const char *state, int *hit)
 {
     *hit = 0;
+    uint64_t laid = 0;
     for (size_t c = 0; c < x->ncand; c++)
         if ((c >= from || c == skip) && minus[c].fail) {
             char path[2 * PATH_MAX + 8];
             size_t opi = x->cand[c].op;
-            xp_vuln(x, pi, xp_describe(x, opi, x->pts[pi].cut, path, sizeof path), opi, v, state);
+            xp_vuln(x, pi, xp_describe(x, opi, x->pts[pi].cut, path, sizeof path), opi, v, state, &laid);
             *hit = 1;
         }
 }
@@ -184,10 +188,10 @@ int xp_explain(struct xp *x, size_t pi, const struct xp_verdict *pre, const stru
     if (pre[n].fail) {   /* everything kept fails: no sync would have helped */
         for (size_t k = 0; k <= n; k++)
             if (pre[k].fail)
-                xp_vuln(x, pi, "process-crash", SIZE_MAX, &pre[k], "the state with every operation kept");
+                xp_vuln(x, pi, "process-crash", SIZE_MAX, &pre[k], "the state with every operation kept", &(uint64_t){0});
         for (size_t k = 0; k + 1 < n; k++)
             if (minus[k].fail)
-                xp_vuln(x, pi, "process-crash", SIZE_MAX, &minus[k], "the state with every operation kept");
+                xp_vuln(x, pi, "process-crash", SIZE_MAX, &minus[k], "the state with every operation kept", &(uint64_t){0});
         return 0;
     }
     for (size_t k = 0; k + 1 < n; k++)
@@ -208,7 +212,7 @@ int xp_explain(struct xp *x, size_t pi, const struct xp_verdict *pre, const stru
                 q++;
             char path[2 * PATH_MAX + 8];
             size_t opi = x->cand[q - 1].op;
-            xp_vuln(x, pi, xp_describe(x, opi, x->pts[pi].cut, path, sizeof path), opi, &pre[p], state);
+            xp_vuln(x, pi, xp_describe(x, opi, x->pts[pi].cut, path, sizeof path), opi, &pre[p], state, &(uint64_t){0});
         }
     }
     return 0;
@@ -222,13 +226,13 @@ int xp_explain_torn(struct xp *x, size_t pi, size_t k, const struct xp_verdict *
     char state[400];
     xp_state_text(x, "the state with the first unsynced operations up to a torn", x->cand[k].op, state, sizeof state);
     if (pre[x->ncand].fail) {
-        xp_vuln(x, pi, "process-crash", SIZE_MAX, v, state);
+        xp_vuln(x, pi, "process-crash", SIZE_MAX, v, state, &(uint64_t){0});
         return 0;
     }
     int hit;
     xp_lay(x, pi, v, minus, k, SIZE_MAX, state, &hit);
     if (!hit)
-        xp_vuln(x, pi, "torn-write", x->cand[k].op, v, state);
+        xp_vuln(x, pi, "torn-write", x->cand[k].op, v, state, &(uint64_t){0});
     return 0;
 }
 
