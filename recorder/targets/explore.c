@@ -13,7 +13,9 @@
  * not drawn: the durable state; each prefix of the unsynced operations in
  * list order (in-order writeback), each with its last write torn after its
  * first sector when it spans more; and the full set with exactly one
- * operation left out (ALICE's reordering heuristic).  --max-states bounds
+ * operation left out (ALICE's reordering heuristic; not a write sharing a
+ * sector with a later write to its file: the page cache writes that sector
+ * whole, with both).  --max-states bounds
  * the states generated; the rest are counted as cut.  A state's content
  * hash (the engine's) says whether it was checked before: each distinct
  * state is written out and checked once, as crash --target checks an
@@ -260,14 +262,36 @@ static int xp_candidates(struct xp *x, const struct xp_point *p, char *err, size
     return 0;
 }
 
+/* Whether a disk can hold every unsynced piece but k: not when k is a
+ * write that shares a sector with a later piece written to the same file
+ * (the page cache holds that sector with both, and writes it whole). */
+static int xp_can_miss(const struct xp *x, size_t k)
+{
+    const struct pl_op *o = &x->rops.list.ops[x->cand[k].op];
+    if (o->kind != PL_WRITE)
+        return 1;
+    uint64_t s = x->m.sector, lo = (o->off + x->cand[k].from) / s, hi = (o->off + x->cand[k].to - 1) / s;
+    for (size_t j = k + 1; j < x->ncand; j++) {
+        const struct pl_op *q = &x->rops.list.ops[x->cand[j].op];
+        if (q->kind != PL_WRITE || q->file != o->file || x->cand[j].to <= x->cand[j].from)
+            continue;
+        uint64_t qlo = (q->off + x->cand[j].from) / s, qhi = (q->off + x->cand[j].to - 1) / s;
+        if (qlo <= hi && lo <= qhi)
+            return 0;
+    }
+    return 1;
+}
+
 /* States a point generates: durable, n prefixes (+ torn ones), n minus-one
  * (the last is the prefix of n - 1: not generated twice). */
 static uint64_t xp_planned(const struct xp *x)
 {
-    uint64_t torn = 0;
-    for (size_t i = 0; i < x->ncand; i++)
+    uint64_t torn = 0, minus = 0;
+    for (size_t i = 0; i < x->ncand; i++) {
         torn += xp_torn_end(x, &x->cand[i]) != 0;
-    return 1 + x->ncand + torn + (x->ncand ? x->ncand - 1 : 0);
+        minus += i + 1 < x->ncand && xp_can_miss(x, i);
+    }
+    return 1 + x->ncand + torn + minus;
 }
 
 /* Where the first sector of a write piece ends (payload bytes), or 0 when
@@ -297,6 +321,10 @@ static int xp_point(struct xp *x, size_t pi, char *err, size_t errlen)
     for (size_t k = 0; rc == 0 && k <= n; k++)
         rc = xp_state(x, p, x->cand, k, &pre[k], err, errlen);
     for (size_t k = 0; rc == 0 && k + 1 < n; k++) {
+        if (!xp_can_miss(x, k)) {   /* not a state a disk can hold: as if it passed */
+            minus[k] = pre[n];
+            continue;
+        }
         memcpy(x->keep, x->cand, k * sizeof *x->keep);
         memcpy(x->keep + k, x->cand + k + 1, (n - k - 1) * sizeof *x->keep);
         rc = xp_state(x, p, x->keep, n - 1, &minus[k], err, errlen);
@@ -456,9 +484,10 @@ static int xp_setup(const struct recorder_explore_config *cfg, struct recorder_e
     if (!(*ops = target_find(cc->target)))
         return PL_ERR(err, errlen, -EINVAL, "unknown target %s (contract, sqlite, redis, postgres, mariadb, rocksdb, lmdb)",
                       cc->target ? cc->target : "(none)");
-    if (strcmp((*ops)->name, "contract") != 0 && strcmp((*ops)->name, "sqlite") != 0)
+    if (strcmp((*ops)->name, "contract") != 0 && strcmp((*ops)->name, "sqlite") != 0 &&
+        strcmp((*ops)->name, "redis") != 0)
         return PL_ERR(err, errlen, -EINVAL, "explore: target %s cannot end its workload by itself after --ops "
-                      "acknowledgements yet; explore takes contract and sqlite", (*ops)->name);
+                      "acknowledgements yet; explore takes contract, sqlite and redis", (*ops)->name);
     int rc = xp_validate(cfg, err, errlen);
     if (rc || (rc = target_check_keys(*ops, cc, err, errlen)) != 0)
         return rc;

@@ -86,6 +86,19 @@ check "sqlite WAL+NORMAL: the commit acknowledged before the WAL is synced, allo
     '[ $rc = 0 ] && [ "$(field held)" = true ] && [ "$(vulns | cut -d"|" -f1-3)" = "file-fsync|write|db.sqlite-wal" ] &&
      [ "$(field states_unrecovered)" = 0 ] && grep -q "\"breaks_promise\": *false" <<<"$out"'
 
+# ---- Redis: always none, everysec the write acknowledged before its fdatasync -----------
+if command -v redis-server >/dev/null; then
+    out=$("$bin" explore --json --dir "$dir" --target redis --set appendfsync=always --ops 8 2>"$dir/err"); rc=$?
+    check "redis appendfsync=always: none" '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ]'
+    out=$("$bin" explore --json --dir "$dir" --target redis --set appendfsync=everysec --ops 8 2>"$dir/err"); rc=$?
+    check "redis everysec: the AOF write acknowledged before its fdatasync, within the promised second" \
+        '[ $rc = 0 ] && [ "$(field held)" = true ] && [ "$(field states_unrecovered)" = 0 ] &&
+         [[ "$(vulns)" == "file-fsync|write|appendonlydir/appendonly.aof.*.incr.aof|"* ]] &&
+         grep -q "\"breaks_promise\": *false" <<<"$out"'
+else
+    echo "skip redis: no redis-server (apt-get install redis-server)"
+fi
+
 # ---- the bounds are named, never silent -------------------------------------------------
 explore file-fsync --max-points 3
 check "--max-points 3: 3 points of more, the choice said" \
@@ -101,8 +114,8 @@ check "the table names the vulnerability, its call site and the fix" \
 # ---- refusals ------------------------------------------------------------------------------
 explore none --model torn
 check "--model torn: exit 2, drop or ext4 named" '[ $rc = 2 ] && grep -q "drop or ext4" "$dir/err"'
-out=$("$bin" explore --dir "$dir" --target redis 2>"$dir/err"); rc=$?
-check "--target redis: exit 2, the targets explore takes named" '[ $rc = 2 ] && grep -q "explore takes contract and sqlite" "$dir/err"'
+out=$("$bin" explore --dir "$dir" --target postgres 2>"$dir/err"); rc=$?
+check "--target postgres: exit 2, the targets explore takes named" '[ $rc = 2 ] && grep -q "explore takes contract, sqlite and redis" "$dir/err"'
 out=$("$bin" explore --dir "$dir" --ops 0 --run true --check true 2>"$dir/err"); rc=$?
 check "--ops 0: exit 2 naming the range" '[ $rc = 2 ] && grep -q -- "--ops must be a whole number from 1" "$dir/err"'
 out=$("$bin" explore --dir "$dir" --ops 2 --seconds 1 --run 'echo ack 1; exec sleep 30' --check true 2>"$dir/err"); rc=$?
