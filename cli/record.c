@@ -296,7 +296,7 @@ static int has_text(const struct recorder_rec *r)
     unsigned type = r->type;
     return type == RECORDER_OPEN || type == RECORDER_FLAG || type == RECORDER_TRUNCATE_PATH ||
            (type >= RECORDER_RENAME && type <= RECORDER_LINK) || type == RECORDER_SYMLINK ||
-           (type == RECORDER_CHMOD && !r->handle) || type == RECORDER_OBJECT;
+           (type == RECORDER_CHMOD && !r->handle) || type == RECORDER_OBJECT || type == RECORDER_ACK;
 }
 
 int cli_journal(int argc, char **argv)

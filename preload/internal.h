@@ -34,6 +34,13 @@ static inline void *rec_real_cached(void **slot, const char *name)
 
 extern int rec_armed;
 
+/* ack.c: `ack KEY` lines the program writes to its stdout (fd 1, not a
+ * file under the root), as RECORDER_ACK records; a stream's pending bytes
+ * before its fflush. */
+void rec_acks(const void *buf, size_t n);
+struct _IO_FILE;
+void rec_stdout_acks(struct _IO_FILE *fp);
+
 /* site.c: the call site noted by REAL, copied into each record header. */
 void rec_site_note(void *ret);
 void rec_site_fill(struct recorder_rec *h);

@@ -46,6 +46,7 @@ enum recorder_type {
     RECORDER_CHMOD,       /* off = mode; handle (fchmod), or 0 and payload: path */
     RECORDER_OBJECT,      /* aux = an object number of this process image (from 1), bound to
                              the ELF file named by the payload: its path */
+    RECORDER_ACK,         /* the program wrote `ack KEY` to its stdout; payload: KEY */
     RECORDER_TYPE_MAX
 };
 

@@ -37,7 +37,7 @@ const char *recorder_type_name(unsigned type)
         [RECORDER_MKDIR] = "mkdir",       [RECORDER_RMDIR] = "rmdir",
         [RECORDER_LINK] = "link",         [RECORDER_FLAG] = "flag",
         [RECORDER_SYMLINK] = "symlink",   [RECORDER_CHMOD] = "chmod",
-        [RECORDER_OBJECT] = "object",
+        [RECORDER_OBJECT] = "object",     [RECORDER_ACK] = "ack",
     };
     return type < RECORDER_TYPE_MAX && names[type] ? names[type] : "unknown";
 }

@@ -237,6 +237,7 @@ struct recorder_explore_result {
                                              could not see (trials = 1) */
     char model[16];
     uint64_t acks;                        /* acknowledgements of the run */
+    uint64_t acks_journaled;              /* of them, placed by the program's own `ack` record */
     uint64_t journal_records, list_ops;   /* the journal, and the operations it made */
     uint64_t points_total, points;        /* crash points found, explored */
     char points_choice[160];              /* how --max-points chose them ("" : all) */

@@ -76,6 +76,7 @@ cJSON *report_explore_body(const struct bench_env *env, const struct recorder_ex
     cJSON_AddStringToObject(o, "model", r->model);
     cJSON_AddNumberToObject(o, "ops", cfg->ops);
     cJSON_AddNumberToObject(o, "acks", (double)r->acks);
+    cJSON_AddNumberToObject(o, "acks_journaled", (double)r->acks_journaled);
     cJSON_AddNumberToObject(o, "journal_records", (double)r->journal_records);
     cJSON_AddNumberToObject(o, "operations", (double)r->list_ops);
     cJSON_AddNumberToObject(o, "points_total", (double)r->points_total);
@@ -129,8 +130,9 @@ void report_print_explore_table(FILE *to, const struct recorder_explore_config *
     for (unsigned i = 0; i < run->napplied; i++)
         fprintf(to, " %s=%s", run->applied[i].key, run->applied[i].value);
     fprintf(to, "\nmodel         %s (the base rule; the unsynced operations are enumerated)\n", r->model);
-    fprintf(to, "run           %llu acks (--ops %u), %llu journal records, %llu operations\n",
-            (unsigned long long)r->acks, cfg->ops, (unsigned long long)r->journal_records,
+    fprintf(to, "run           %llu acks (--ops %u; %llu placed where the program gave them, the rest where "
+            "fsynclab read them), %llu journal records, %llu operations\n", (unsigned long long)r->acks, cfg->ops,
+            (unsigned long long)r->acks_journaled, (unsigned long long)r->journal_records,
             (unsigned long long)r->list_ops);
     fprintf(to, "points        %llu of %llu%s%s\n", (unsigned long long)r->points,
             (unsigned long long)r->points_total, r->points_choice[0] ? ": " : "", r->points_choice);

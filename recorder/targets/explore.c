@@ -164,18 +164,68 @@ static int xp_point_cmp(const void *a, const void *b)
     return p->cut < q->cut ? -1 : p->cut > q->cut;
 }
 
-/* The acks read at or before ns. */
-static size_t xp_acked_by(const struct xp *x, uint64_t ns)
+/* The acks given by the time ops[0 .. cut) happened. */
+static size_t xp_acked_at(const struct xp *x, size_t cut)
 {
     size_t lo = 0, hi = x->nacks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (x->t->acks[mid].ns <= ns)
+        if (x->apos[mid] <= cut)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+/* The operations journaled before record rec. */
+static size_t xp_ops_before(const struct xp *x, size_t rec)
+{
+    size_t lo = x->rops.list.nbase, hi = x->rops.list.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x->rops.rec[mid] < rec)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Where each ack stands: after the operations journaled before the
+ * program's own `ack KEY` record (preload/ack.c), or, without one (the
+ * acks of a server fsynclab drives, a line flushed at exit), those
+ * stamped by the time fsynclab read it; never before an earlier ack. */
+static int xp_ack_positions(struct xp *x, char *err, size_t errlen)
+{
+    size_t *recs = malloc((x->j.n + 1) * sizeof *recs), nrecs = 0, at = 0, prev = x->rops.list.nbase;
+    x->apos = calloc(x->nacks + 1, sizeof *x->apos);
+    x->ans = calloc(x->nacks + 1, sizeof *x->ans);
+    if (!recs || !x->apos || !x->ans) {
+        free(recs);
+        return PL_ERR(err, errlen, -ENOMEM, "explore: %zu acks: %s", x->nacks, strerror(ENOMEM));
+    }
+    for (size_t i = 0; i < x->j.n; i++)
+        if (x->j.recs[i]->type == RECORDER_ACK && x->j.recs[i]->size > RECORDER_HEADER)
+            recs[nrecs++] = i;
+    for (size_t k = 0; k < x->nacks; k++) {
+        size_t q = at;
+        while (q < nrecs && strcmp(recorder_payload(x->j.recs[recs[q]]), x->t->acks[k].key) != 0)
+            q++;
+        size_t cut;
+        if (q < nrecs) {
+            cut = xp_ops_before(x, recs[q]);
+            x->ans[k] = x->j.recs[recs[q]]->ns;
+            x->out->acks_journaled++;
+            at = q + 1;
+        } else {
+            cut = pl_cut_at(x->e, x->t->acks[k].ns);
+            x->ans[k] = x->t->acks[k].ns;
+        }
+        x->apos[k] = prev = cut > prev ? cut : prev;
+    }
+    free(recs);
+    return 0;
 }
 
 static int xp_add_point(struct xp *x, size_t cut, size_t acked, size_t *cap)
@@ -201,10 +251,10 @@ static int xp_points(struct xp *x, char *err, size_t errlen)
     for (size_t i = l->nbase; rc == 0 && i < l->n; i++) {
         const struct pl_op *o = &l->ops[i];
         if ((o->kind == PL_SYNC_END && o->rc == 0) || (o->kind == PL_WRITE && (o->flags & (PL_O_SYNC | PL_O_DSYNC))))
-            rc = xp_add_point(x, i + 1, xp_acked_by(x, o->ns), &cap);
+            rc = xp_add_point(x, i + 1, xp_acked_at(x, i + 1), &cap);
     }
     for (size_t k = 0; rc == 0 && k < x->nacks; k++)
-        rc = xp_add_point(x, pl_cut_at(x->e, x->t->acks[k].ns), k + 1, &cap);
+        rc = xp_add_point(x, x->apos[k], k + 1, &cap);
     if (rc == 0)
         rc = xp_add_point(x, l->n, x->nacks, &cap);   /* the run's end */
     if (rc)
@@ -410,7 +460,7 @@ static int xp_explore(struct xp *x, char *err, size_t errlen)
         return rc;
     x->out->list_ops = x->rops.list.n - x->rops.list.nbase;
     x->out->run.unknown_opens = x->rops.unknown_opens;
-    if ((rc = xp_points(x, err, errlen)) != 0)
+    if ((rc = xp_ack_positions(x, err, errlen)) != 0 || (rc = xp_points(x, err, errlen)) != 0)
         return rc;
     for (size_t i = 0; rc == 0 && i < x->npts; i++)
         rc = xp_point(x, i, err, errlen);
@@ -455,6 +505,8 @@ static void xp_free(struct xp *x)
     free(x->keep);
     free(x->vp);
     free(x->last_point);
+    free(x->apos);
+    free(x->ans);
     pl_state_free(&x->st);
     pl_engine_free(x->e);
     recorder_sites_free(x->sites);

@@ -93,9 +93,9 @@ static int xp_breaks(const struct xp *x, const struct xp_point *p, const struct 
         return 0;
     if (r->promised_window_ms == 0)
         return 1;
-    uint64_t at = x->rops.list.ops[p->cut - 1].ns, acked = x->t->acks[p->acked - 1].ns;
+    uint64_t at = x->rops.list.ops[p->cut - 1].ns, acked = x->ans[p->acked - 1];
     at = at > acked ? at : acked;
-    return (double)(at - x->t->acks[v->oldest].ns) / 1e6 > r->promised_window_ms;
+    return (double)(at - x->ans[v->oldest]) / 1e6 > r->promised_window_ms;
 }
 
 /* Lays a failing state of point pi on the vulnerability (kind, list op opi). */

@@ -192,6 +192,8 @@ struct xp {
     size_t ncand, capcand;
     struct xp_verdict *vp;          /* [2 * capcand]: prefixes, then all-but-one */
     size_t *last_point;             /* [RECORDER_MAX_VULNS]: the last point each showed at, + 1 */
+    size_t *apos;                   /* [nacks]: the operations done when ack k was given */
+    uint64_t *ans;                  /* [nacks]: when (the journal's instant, else the read's) */
 };
 
 /* explore.c: where a write piece's first sector ends (0: not a write over

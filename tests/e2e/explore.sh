@@ -56,6 +56,8 @@ for round in 1 2; do
     check "drop, run $round: the correct program: no vulnerability, held true, exit 0" \
         '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ] && [ "$(field states_checked)" -gt 0 ]'
 done
+check "every ack placed where the program gave it (its journaled ack line), none where fsynclab read it" \
+    '[ "$(field acks)" = 4 ] && [ "$(field acks_journaled)" = 4 ]'
 check "the counts: points, states generated >= distinct = checked" \
     '[ "$(field points)" -gt 4 ] && [ "$(field points)" = "$(field points_total)" ] &&
      [ "$(field states_generated)" -ge "$(field states_distinct)" ] &&
