@@ -182,9 +182,11 @@ static void crash_flags(const struct recorder_journal *j, struct recorder_crash_
     uint64_t changes = 0;
     for (size_t i = 0; i < j->n; i++) {
         const struct recorder_rec *r = j->recs[i];
-        changes += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN || r->type >= RECORDER_RENAME;
+        /* the object and ack records say where calls came from and what the program promised */
+        int named = r->type >= RECORDER_RENAME && r->type != RECORDER_OBJECT && r->type != RECORDER_ACK;
+        changes += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN || named;
         out->journal_ops += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN ||
-                            r->type == RECORDER_OPEN || r->type >= RECORDER_RENAME;
+                            r->type == RECORDER_OPEN || named;
         if (r->type != RECORDER_FLAG)
             continue;
         if (!out->unseen_flags++)

@@ -125,6 +125,10 @@ check "a run that does not end by itself: exit 1, said, and killed" \
     '[ $rc = 1 ] && grep -q "did not end by itself" "$dir/err" && ! left'
 out=$("$bin" explore --dir "$dir" --ops 2 --run 'exit 4' --check true 2>"$dir/err"); rc=$?
 check "a run that fails: exit 1 with its status" '[ $rc = 1 ] && grep -q "exit status 4" "$dir/err"'
+out=$("$bin" explore --json --dir "$dir" --ops 3 --run 'for i in $(seq $FSYNCLAB_OPS); do echo "ack $i"; done' \
+      --check true 2>"$dir/err"); rc=$?
+check "a run that writes nothing: held null with the reason, no vulnerability" \
+    '[ $rc = 0 ] && [ "$(field held)" = null ] && grep -q "wrote and synced nothing" <<<"$out" && [ -z "$(vulns)" ]'
 check "nothing left running, no run directory left" '! left && [ -z "$(ls -A "$dir" | grep fsynclab-rec)" ]'
 
 rm -rf "$dir"
