@@ -10,13 +10,20 @@
  * the address (a symbol table that lacks the function, as a stripped
  * library's dynamic one does, gives the object and offset instead of the
  * nearest exported name, which would be wrong), and with debug info the
- * file and line of the call.
+ * file and line of the call.  Where libdw reads no line (elfutils 0.188
+ * does not read the DWARF 5 line tables clang 14 writes), binutils'
+ * addr2line is asked instead, once per site: names are cached by
+ * (object, offset).
  */
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "powerloss/powerloss.h"
 #include "recorder/recorder.h"
@@ -32,8 +39,16 @@ struct site_dwfl {
     Dwfl_Module *mod;     /* NULL: the file could not be read */
 };
 
+struct site_name {        /* a name given before, by (object, offset) */
+    const char *object;
+    uint64_t off;
+    char *name;
+};
+
 struct recorder_sites {
     const struct recorder_journal *j;
+    struct site_name *names;
+    size_t nnames;
     uint32_t *table_of;          /* per record: its table, + 1 (0: none) */
     struct site_table *tables;
     size_t ntables;
@@ -146,6 +161,9 @@ void recorder_sites_free(struct recorder_sites *s)
     for (size_t i = 0; i < s->ndw; i++)
         if (s->dw[i].dwfl)
             dwfl_end(s->dw[i].dwfl);
+    for (size_t i = 0; i < s->nnames; i++)
+        free(s->names[i].name);
+    free(s->names);
     free(s->tables);
     free(s->pids);
     free(s->dw);
@@ -198,19 +216,54 @@ static const char *site_base(const char *path)
     return slash ? slash + 1 : path;
 }
 
-int recorder_site_name(struct recorder_sites *s, size_t i, char *out, size_t outlen)
+/* "file:line" of addr in object from binutils' addr2line into out; 0, or
+ * -1 when it gives none or cannot run. */
+static int site_addr2line(const char *object, uint64_t addr, char *out, size_t outlen)
 {
-    const char *object;
-    uint64_t off;
-    if (recorder_site_of(s, i, &object, &off) != 0) {
-        snprintf(out, outlen, "?");
-        return -ENOENT;
-    }
+    char a[32];
+    snprintf(a, sizeof a, "0x%llx", (unsigned long long)addr);
+    char *argv[] = {"addr2line", "-e", (char *)object, a, NULL};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    extern char **environ;
+    int rc = posix_spawnp(&pid, "addr2line", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    char buf[512];
+    size_t got = 0;
+    ssize_t n;
+    while (rc == 0 && got < sizeof buf - 1 && (n = read(p[0], buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    close(p[0]);
+    int st = 0;
+    if (rc == 0)
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    buf[got] = '\0';
+    buf[strcspn(buf, " \n")] = '\0';   /* "file:line (discriminator N)" */
+    const char *colon = strrchr(buf, ':');
+    if (rc != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || buf[0] == '?' || !colon || colon == buf ||
+        strcmp(colon, ":0") == 0 || strcmp(colon, ":?") == 0)
+        return -1;
+    const char *slash = strrchr(buf, '/');
+    snprintf(out, outlen, "%.255s", slash ? slash + 1 : buf);
+    return 0;
+}
+
+/* The name of (object, off), from the object's symbols and lines. */
+static void site_lookup(struct recorder_sites *s, const char *object, uint64_t off, char *out, size_t outlen)
+{
     struct site_dwfl *d = site_session(s, object);
     GElf_Addr bias = 0;
     if (!d || !d->mod || !dwfl_module_getelf(d->mod, &bias) || off == 0) {
         snprintf(out, outlen, "%s+0x%llx", site_base(object), (unsigned long long)off);
-        return 0;
+        return;
     }
     /* The return address follows the call: one byte back is inside it. */
     GElf_Addr addr = bias + off - 1, symoff = 0;
@@ -221,11 +274,40 @@ int recorder_site_name(struct recorder_sites *s, size_t i, char *out, size_t out
     Dwfl_Line *line = dwfl_module_getsrc(d->mod, addr);
     int lineno = 0;
     const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-    if (fn && file)
-        snprintf(out, outlen, "%s (%s:%d)", fn, site_base(file), lineno);
+    char where[300];   /* file:line */
+    if (file)
+        snprintf(where, sizeof where, "%s:%d", site_base(file), lineno);
+    else if (!fn || site_addr2line(object, off - 1, where, sizeof where) != 0)
+        where[0] = '\0';
+    if (fn && where[0])
+        snprintf(out, outlen, "%s (%s)", fn, where);
     else if (fn)
         snprintf(out, outlen, "%s (%s)", fn, site_base(object));
     else
         snprintf(out, outlen, "%s+0x%llx", site_base(object), (unsigned long long)off);
+}
+
+int recorder_site_name(struct recorder_sites *s, size_t i, char *out, size_t outlen)
+{
+    const char *object;
+    uint64_t off;
+    if (recorder_site_of(s, i, &object, &off) != 0) {
+        snprintf(out, outlen, "?");
+        return -ENOENT;
+    }
+    for (size_t k = 0; k < s->nnames; k++)
+        if (s->names[k].off == off && strcmp(s->names[k].object, object) == 0) {
+            snprintf(out, outlen, "%s", s->names[k].name);
+            return 0;
+        }
+    char name[256];
+    site_lookup(s, object, off, name, sizeof name);
+    snprintf(out, outlen, "%s", name);
+    struct site_name *g = realloc(s->names, (s->nnames + 1) * sizeof *g);
+    if (g) {
+        s->names = g;
+        g[s->nnames] = (struct site_name){object, off, strdup(name)};
+        s->nnames += g[s->nnames].name != NULL;
+    }
     return 0;
 }

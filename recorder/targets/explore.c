@@ -307,7 +307,8 @@ static int xp_candidates(struct xp *x, const struct xp_point *p, char *err, size
             return PL_ERR(err, errlen, -ENOMEM, "explore: %zu unsynced operations: %s", n, strerror(ENOMEM));
         x->capcand = cap;
     }
-    memcpy(x->cand, c, n * sizeof *c);
+    if (n)
+        memcpy(x->cand, c, n * sizeof *c);
     x->ncand = n;
     return 0;
 }
