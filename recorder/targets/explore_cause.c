@@ -70,17 +70,19 @@ static void xp_pattern(char *s)
     *w = '\0';
 }
 
-static const char *xp_fix(const char *kind)
+static void xp_fix(const struct recorder_vuln *v, char *out, size_t len)
 {
-    if (!strcmp(kind, "file-fsync"))
-        return "fsync or fdatasync the file after this write, before acknowledging";
-    if (!strcmp(kind, "dir-fsync"))
-        return "fsync the directory after this change of its names, before acknowledging";
-    if (!strcmp(kind, "rename-data"))
-        return "fsync the new file before renaming it over the old one";
-    if (!strcmp(kind, "torn-write"))
-        return "recover from a write torn at a sector boundary (checksum it), or write whole sectors";
-    return "the state with every operation kept fails too: not a missing sync (a process crash here fails)";
+    if (!strcmp(v->kind, "file-fsync"))
+        snprintf(out, len, "fsync or fdatasync %.60s after this %s, before acknowledging", v->path, v->op);
+    else if (!strcmp(v->kind, "dir-fsync"))
+        snprintf(out, len, "fsync the directory of %.60s after this %s, before acknowledging", v->path, v->op);
+    else if (!strcmp(v->kind, "rename-data"))
+        snprintf(out, len, "fsync %.60s before renaming it over the old file", v->path);
+    else if (!strcmp(v->kind, "torn-write"))
+        snprintf(out, len, "recover from a write torn at a sector boundary (checksum it), or write whole sectors");
+    else
+        snprintf(out, len, "the state with every operation kept fails too: not a missing sync (a process crash "
+                 "here fails)");
 }
 
 /* Whether a failing state breaks the promise (else the promise allows it). */
@@ -130,7 +132,9 @@ static void xp_vuln(struct xp *x, size_t pi, const char *kind, size_t opi, const
             return;
         }
         out->vulns[out->nvulns++] = key;
-        snprintf(out->vulns[i].fix, sizeof out->vulns[i].fix, "%s", xp_fix(kind));
+        char fix[sizeof out->vulns[i].fix];
+        xp_fix(&out->vulns[i], fix, sizeof fix);
+        memcpy(out->vulns[i].fix, fix, sizeof fix);
         if (v->ok)
             snprintf(out->vulns[i].example, sizeof out->vulns[i].example,
                      "point %zu of %zu, after %zu ack%s: %s lost %llu acknowledged key%s (the first: %s)", pi + 1,
