@@ -11,7 +11,7 @@ VERSION := $(shell sed -n '1{s/.*(//;s/).*//;p;}' debian/changelog)
 # Another BUILD (e.g. build/asan) keeps a differently compiled tree apart;
 # `make check` hands it to the scripts so they run that tree's binaries.
 BUILD   ?= build
-PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo libmariadb
+PKGS    := libcjson libfiu zlib hiredis sqlite3 libpq cairo libmariadb libdw
 
 # Asked of pkg-config the first time a compile or link needs them, once:
 # `make deps` (which installs them) and `make clean` never ask.
@@ -44,6 +44,8 @@ REC_BINS += $(BUILD)/fsynclab-rocksdb-worker $(BUILD)/fsynclab-lmdb-worker
 REC_BINS += $(BUILD)/rec_ext4
 # The two versions of a program that meets a failed fdatasync (docs/fsync-failures.md).
 REC_BINS += $(BUILD)/eio_kv
+# The store with seeded durability bugs that `explore` must find (tests/e2e/explore.sh).
+REC_BINS += $(BUILD)/rec_seeded
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench \
      $(BUILD)/bench/powerloss/pl_producer_bench
@@ -131,6 +133,7 @@ $(BUILD)/rec_probe: tests/rec_probe.c
 	$(CC) $(REC_CFLAGS) -o $@ $<
 
 $(BUILD)/eio_kv: tests/eio_kv.c
+$(BUILD)/rec_seeded: tests/rec_seeded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<
 
@@ -165,6 +168,7 @@ bench: all $(BUILD)/bench/timeline_draw
 	$(BUILD)/bench/powerloss/pl_producer_bench 20 $(BUILD)/scratch
 	BUILD=$(BUILD) bash bench/timeline.sh
 	BUILD=$(BUILD) bash bench/crash_rate.sh
+	BUILD=$(BUILD) bash bench/explore.sh
 
 # The scripts that run the node, with the node under valgrind.  Use a gcc
 # build: valgrind 3.19 cannot read the DWARF 5 that clang 14 writes.

@@ -71,6 +71,7 @@ struct cli {
     const char *html;             /* --html FILE: the HTML report */
     const char *check_timeout;    /* crash --target --check-timeout S, as given */
     struct recorder_faults faults;   /* record, crash --target: --fault SPEC, repeated */
+    unsigned ops, max_points, max_states;   /* explore: --ops, --max-points, --max-states */
 };
 
 /* The options a subcommand takes, as a string of the table's codes. */
@@ -83,6 +84,7 @@ struct cli {
 #define CLI_TAKES_JOURNAL "JY"
 #define CLI_TAKES_MERGE "FU"
 #define CLI_TAKES_REPORT "H"
+#define CLI_TAKES_EXPLORE "GVRCMudjkBFOPE"
 
 /* Parses cmd's options (those whose codes are in takes) into o, which holds
  * the defaults; --entries is checked against entries.  Returns 0, -1 after
@@ -145,6 +147,10 @@ int cli_merge(int argc, char **argv);
  * not o->no_fail, else rc (the status printing gave). */
 int cli_verdict_status(const struct cli *o, int failed, int rc);
 int cli_report(int argc, char **argv);
+/* fsynclab explore: every crash point of one run of a target (explore.c). */
+int cli_explore(int argc, char **argv);
+/* --check-timeout S into milliseconds (default 60 s); 0 or CLI_EXIT_USAGE. */
+int cli_check_timeout(const char *arg, unsigned *ms);
 
 /* timeline.c: --timeline-trial's value; 0 or CLI_EXIT_USAGE. */
 int cli_timeline_trial(const char *arg, uint32_t *out);

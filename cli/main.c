@@ -18,8 +18,8 @@
 #include "node/node.h"
 
 /* Every --help ends with it; crash and merge exit 3 on a broken promise. */
-#define CLI_EXIT_TEXT "0 success, 1 the run failed, 2 usage error, 3 crash or merge: a\n" \
-    "promise broke, a record came back corrupt or an image failed fsck"
+#define CLI_EXIT_TEXT "0 success, 1 the run failed, 2 usage error, 3 crash, explore or\n" \
+    "merge: a promise broke, a record came back corrupt or an image failed fsck"
 
 #ifndef FSYNCLAB_VERSION
 #define FSYNCLAB_VERSION "0.1.0"
@@ -47,6 +47,8 @@ static void usage_intro(FILE *to)
         "  record  run a command with its file-system calls journaled\n"
         "  image   build the directory a power cut would leave, from a journal\n"
         "  journal  print a journal\n"
+        "  explore  every crash point of one run of a program: the states a disk can\n"
+        "          leave at each, checked, and the missing sync named\n"
         "  merge   combine the shards of one crash run (A.json B.json ...) into its result\n"
         "  report  one self-contained HTML page of a --json result\n"
         "\n");
@@ -144,6 +146,23 @@ static void usage_target(FILE *to)
         RECORDER_MAX_CUTS, PL_MODELS);
 }
 
+static void usage_explore(FILE *to)
+{
+    fprintf(to,
+        "explore options (and --target, --set, --run, --check, --keep, --check-timeout,\n"
+        "--dir, --json as crash --target's; docs/real-programs.md); the run must end by\n"
+        "itself after $FSYNCLAB_OPS acknowledgements:\n"
+        "  --ops N            acknowledgements the workload makes, 1..%u (default 20)\n"
+        "  --seconds S        the longest the run may take (default 60)\n"
+        "  --model M          the base rule: drop or ext4 (default drop)\n"
+        "  --max-points N     crash points explored, evenly spaced (default 10000)\n"
+        "  --max-states N     states generated in all (default 100000); the rest are\n"
+        "                     counted as cut\n"
+        "  --no-fail          exit 0 even when a vulnerability breaks the promise\n"
+        "\n",
+        RECORDER_MAX_OPS);
+}
+
 static void usage_record(FILE *to)
 {
     fprintf(to,
@@ -196,6 +215,7 @@ void cli_usage(FILE *to)
     usage_crash(to);
     usage_target(to);
     usage_record(to);
+    usage_explore(to);
     usage_merge(to);
     usage_curve(to);
     usage_end(to);
@@ -218,6 +238,7 @@ void cli_usage_command(FILE *to, const char *cmd)
         { "record", "fsynclab record --root DIR --journal FILE [--fault SPEC]... [--] CMD ARGS...", { usage_record, NULL } },
         { "image", "fsynclab image --journal FILE --snapshot DIR --out DIR [OPTIONS]", { usage_record, NULL } },
         { "journal", "fsynclab journal --journal FILE [--summary]", { usage_record, NULL } },
+        { "explore", "fsynclab explore --target NAME [OPTIONS]", { usage_explore, NULL } },
         { "merge", "fsynclab merge A.json B.json ... [--junit FILE] [--no-fail]", { usage_merge, NULL } },
         { "report", "fsynclab report RESULT.json [TIMELINE.png ...] --html OUT.html",
           { usage_merge, NULL } },
@@ -279,10 +300,12 @@ int main(int argc, char **argv)
         return cli_journal(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0)
         return cli_merge(argc - 1, argv + 1);
+    if (strcmp(cmd, "explore") == 0)
+        return cli_explore(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return cli_report(argc - 1, argv + 1);
     static const char *const commands[] = { "bench", "crash", "curve", "diff", "node", "record",
-                                            "image", "journal", "merge", "report", NULL };
+                                            "image", "journal", "merge", "report", "explore", NULL };
     const char *near = cli_nearest(cmd, commands);
     if (near) {
         fprintf(stderr, "fsynclab: unknown command \"%s\"; did you mean %s?\n"

@@ -60,6 +60,9 @@ static const struct option cli_options[] = {
     { "check-timeout", required_argument, NULL, 'B' },
     { "sector-size", required_argument, NULL, '3' },
     { "fault", required_argument, NULL, '4' },
+    { "ops", required_argument, NULL, 'O' },
+    { "max-points", required_argument, NULL, 'P' },
+    { "max-states", required_argument, NULL, 'E' },
     { "help", no_argument, NULL, 'h' },
     { 0, 0, 0, 0 },
 };
@@ -231,6 +234,9 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
             rc = cli_usage_error("%s", ferr);
         break;
     }
+    case 'O': rc = whole(REPORT_OPS, arg, &v); o->ops = (unsigned)v; break;
+    case 'P': rc = whole(REPORT_MAX_POINTS, arg, &v); o->max_points = (unsigned)v; break;
+    case 'E': rc = whole(REPORT_MAX_STATES, arg, &v); o->max_states = (unsigned)v; break;
     }
     return rc;
 }

@@ -286,7 +286,7 @@ static int has_text(const struct recorder_rec *r)
     unsigned type = r->type;
     return type == RECORDER_OPEN || type == RECORDER_FLAG || type == RECORDER_TRUNCATE_PATH ||
            (type >= RECORDER_RENAME && type <= RECORDER_LINK) || type == RECORDER_SYMLINK ||
-           (type == RECORDER_CHMOD && !r->handle);
+           (type == RECORDER_CHMOD && !r->handle) || type == RECORDER_OBJECT || type == RECORDER_ACK;
 }
 
 int cli_journal(int argc, char **argv)
@@ -321,4 +321,9 @@ int cli_journal(int argc, char **argv)
            j.torn_bytes);
     recorder_journal_close(&j);
     return cli_flush();
+}
+
+int cli_check_timeout(const char *arg, unsigned *ms)
+{
+    return check_timeout(arg, ms);
 }

@@ -18,7 +18,10 @@
 /* Resolves the next definition of a symbol once (thread-safe enough: the
  * pointer is written with the same value by every racer). */
 void *rec_real(const char *name);
-#define REAL(fn) ((__typeof__(&fn))rec_real_cached(&rec_real_##fn, #fn))
+/* Every hook evaluates REAL before its real call: that notes the call site
+ * (the hook's caller, site.c). */
+#define REAL(fn) (rec_site_note(__builtin_return_address(0)), \
+                  (__typeof__(&fn))rec_real_cached(&rec_real_##fn, #fn))
 static inline void *rec_real_cached(void **slot, const char *name)
 {
     void *p = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -30,6 +33,17 @@ static inline void *rec_real_cached(void **slot, const char *name)
 }
 
 extern int rec_armed;
+
+/* ack.c: `ack KEY` lines the program writes to its stdout (fd 1, not a
+ * file under the root), as RECORDER_ACK records; a stream's pending bytes
+ * before its fflush. */
+void rec_acks(const void *buf, size_t n);
+struct _IO_FILE;
+void rec_stdout_acks(struct _IO_FILE *fp);
+
+/* site.c: the call site noted by REAL, copied into each record header. */
+void rec_site_note(void *ret);
+void rec_site_fill(struct recorder_rec *h);
 
 /* Handles in the fd table: 0 unknown (ask /proc), REC_OUTSIDE not under
  * the root, otherwise pid << 32 | counter, with the marks below. */

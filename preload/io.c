@@ -104,6 +104,8 @@ static void rec_lost_offset(int fd, ssize_t r)
 ssize_t write(int fd, const void *buf, size_t n)
 {
     uint64_t h = rec_handle_raw(fd);
+    if (!h && fd == 1)
+        rec_acks(buf, n);   /* the program's promise, journaled before it leaves (ack.c) */
     if (!h)
         return REAL(write)(fd, buf, n);
     int fe = rec_fault_write(h);
@@ -586,6 +588,7 @@ FILE *fdopen(int fd, const char *mode)
 
 int fflush(FILE *fp)
 {
+    rec_stdout_acks(fp);   /* ack lines on stdout, before they leave (ack.c) */
     int r = REAL(fflush)(fp);
     if (fp && rec_armed) {
         int fd = fileno(fp);

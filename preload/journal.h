@@ -8,7 +8,7 @@
  * Journal file: a 4096-byte header (struct recorder_jhead: magic, version;
  * the rest is the writers' lock, which serializes a data call that moves
  * a shared file offset with its record), then records.  Journal record: a
- * fixed 48-byte little-endian header, then `size - 48` payload bytes (data
+ * fixed 56-byte little-endian header, then `size - 56` payload bytes (data
  * written, or NUL-terminated paths).  Files are named by handles: an OPEN
  * record binds a handle (unique in the run: pid << 32 | counter) to the
  * file its path named at that point of the journal, so a file's identity
@@ -58,6 +58,9 @@ enum recorder_type {
                              call's number, len = enum recorder_fault_call, flags = the
                              fault's index in RECORDER_ENV_FAULTS; a faulted sync also
                              has its SYNC_BEGIN and its SYNC_END with aux = the errno */
+    RECORDER_OBJECT,      /* aux = an object number of this process image (from 1), bound to
+                             the ELF file named by the payload: its path */
+    RECORDER_ACK,         /* the program wrote `ack KEY` to its stdout; payload: KEY */
     RECORDER_TYPE_MAX
 };
 
@@ -75,7 +78,7 @@ enum recorder_fault_call { RECORDER_FAULT_FSYNC = 0, RECORDER_FAULT_FDATASYNC, R
  * first preloaded process writes the header); anything else without the
  * magic is not a journal. */
 #define RECORDER_MAGIC "FSYNCREC"
-#define RECORDER_VERSION 1u
+#define RECORDER_VERSION 2u   /* 2: the call site in each record header */
 #define RECORDER_JHEAD_SIZE 4096u
 struct recorder_jhead {
     char magic[8];
@@ -90,9 +93,9 @@ struct recorder_jhead {
 };
 _Static_assert(sizeof(struct recorder_jhead) == RECORDER_JHEAD_SIZE, "journal header is 4096 bytes");
 
-#define RECORDER_HEADER 48u
+#define RECORDER_HEADER 56u
 /* Packed: records follow each other with no padding (the journal holds the
- * data plus 48 bytes a call), so a header in the mapping may sit at any
+ * data plus 56 bytes a call), so a header in the mapping may sit at any
  * address; packed makes the compiler read its fields unaligned. */
 struct __attribute__((packed)) recorder_rec {
     uint32_t size;        /* header + payload */
@@ -104,8 +107,13 @@ struct __attribute__((packed)) recorder_rec {
     uint64_t handle;
     uint64_t off;
     uint64_t len;
+    /* The call site: the return address of the hooked call, as an offset
+     * into object site_obj (a RECORDER_OBJECT record of the same process
+     * image; after a fork, of its parent's).  0: not known. */
+    uint32_t site_obj;
+    uint32_t site_off;
 };
-_Static_assert(sizeof(struct recorder_rec) == RECORDER_HEADER, "journal header is 48 bytes");
+_Static_assert(sizeof(struct recorder_rec) == RECORDER_HEADER, "journal header is 56 bytes");
 
 static inline const void *recorder_payload(const struct recorder_rec *r)
 {

@@ -101,6 +101,7 @@ void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint6
     h.handle = handle & ~REC_MARKS;
     h.off = off;
     h.len = len;
+    rec_site_fill(&h);
     int saved = errno;
     /* Payloads are memory the real call just read (mapped pages are
      * copied safely first), so a short append means a full disk or a

@@ -38,6 +38,7 @@ const char *recorder_type_name(unsigned type)
         [RECORDER_LINK] = "link",         [RECORDER_FLAG] = "flag",
         [RECORDER_SYMLINK] = "symlink",   [RECORDER_CHMOD] = "chmod",
         [RECORDER_FAULT] = "fault",
+        [RECORDER_OBJECT] = "object",     [RECORDER_ACK] = "ack",
     };
     return type < RECORDER_TYPE_MAX && names[type] ? names[type] : "unknown";
 }
@@ -88,6 +89,11 @@ static int journal_check_head(const char *path, const struct recorder_journal *j
     if (j->bytes < RECORDER_JHEAD_SIZE || memcmp(h->magic, RECORDER_MAGIC, 8) != 0) {
         (void)PL_ERR(err, errlen, 0, "%s is not a journal: no %s header (give the FILE `fsynclab record --journal` wrote)", path,
                 RECORDER_MAGIC);
+        return -EINVAL;
+    }
+    if (h->version == 1) {
+        (void)PL_ERR(err, errlen, 0, "%s: journal version 1 (48-byte records, without call sites); this fsynclab reads "
+                     "version %u (record it again)", path, RECORDER_VERSION);
         return -EINVAL;
     }
     if (h->version != RECORDER_VERSION || h->header_size < RECORDER_JHEAD_SIZE || h->header_size > j->bytes) {

@@ -42,6 +42,22 @@ struct recorder_journal {
 int recorder_journal_open(const char *path, struct recorder_journal *out, char *err, size_t errlen);
 void recorder_journal_close(struct recorder_journal *j);
 
+/* ---- call sites (site.c) ----------------------------------------------------- */
+/* Each record's call site: the object and the offset the preload wrote
+ * (an exec starts a fresh object table, a fork copies its parent's), and
+ * its name from the object's symbols (elfutils' libdwfl, after the run).
+ * The journal must outlive the sites. */
+struct recorder_sites;
+int recorder_sites_open(const struct recorder_journal *j, struct recorder_sites **out, char *err,
+                        size_t errlen);
+void recorder_sites_free(struct recorder_sites *s);
+/* Record i's object (its path) and offset; -ENOENT when not known. */
+int recorder_site_of(const struct recorder_sites *s, size_t i, const char **object, uint64_t *off);
+/* "fn (file.c:12)" with debug info, "fn (object)" from a symbol table,
+ * "object+0x1234" when no symbol holds the address; "?" and -ENOENT when
+ * the record has no site. */
+int recorder_site_name(struct recorder_sites *s, size_t i, char *out, size_t outlen);
+
 /* ---- running a command under the recorder --------------------------------- */
 /* The preload library's path: $FSYNCLAB_REC_LIB, else next to the running
  * binary (/proc/self/exe), else in the install's lib/fsynclab.  Fails with
@@ -244,6 +260,53 @@ struct recorder_crash_result {
     double image_ms_max;             /* longest image build */
     char note[512];                  /* what the target set or saw that the figures need beside them */
     struct recorder_fault_result fault;   /* with --fault only (cfg->faults.n) */
+};
+
+/* ---- exploring one run (`fsynclab explore`, recorder/targets/explore.c) ---- */
+#define RECORDER_MAX_VULNS 32
+#define RECORDER_MAX_OPS 100000
+
+/* One vulnerability: failing states grouped by the operation whose
+ * absence explains them (its kind, its path with digits as *, its call
+ * site in the program). */
+struct recorder_vuln {
+    char kind[16];          /* file-fsync, dir-fsync, rename-data, torn-write, process-crash */
+    char op[16];            /* write, setsize, create, rename, unlink, ...; "-" for none */
+    char path[160];         /* the operation's path, each run of digits as * */
+    char site[256];         /* "function (file.c:12)", "object+0x1a2b", "?" */
+    char fix[160];
+    char example[320];      /* the first point that shows it, in words */
+    uint64_t states;        /* failing states it explains */
+    uint64_t keys_lost;     /* the most acknowledged keys one of them lost */
+    uint64_t points;        /* crash points where it shows */
+    int breaks;             /* breaks the program's promise (else: allowed by it) */
+};
+
+struct recorder_explore_config {
+    struct recorder_crash_config crash;   /* target, settings, run/check, model (drop or
+                                             ext4), seconds (the run's time limit), dir,
+                                             keep, check_timeout_ms */
+    unsigned ops;                         /* acknowledgements the workload makes */
+    unsigned max_points, max_states;
+};
+
+struct recorder_explore_result {
+    struct recorder_crash_result run;     /* target, settings, promise, what the recorder
+                                             could not see (trials = 1) */
+    char model[16];
+    uint64_t acks;                        /* acknowledgements of the run */
+    uint64_t acks_journaled;              /* of them, placed by the program's own `ack` record */
+    uint64_t journal_records, list_ops;   /* the journal, and the operations it made */
+    uint64_t points_total, points;        /* crash points found, explored */
+    char points_choice[160];              /* how --max-points chose them ("" : all) */
+    uint64_t states_generated, states_distinct, states_checked;
+    uint64_t states_cut;                  /* not generated: --max-states */
+    uint64_t states_failed;               /* generated states that failed their point */
+    uint64_t states_unrecovered;          /* distinct states the check could not recover */
+    struct recorder_vuln vulns[RECORDER_MAX_VULNS];
+    unsigned nvulns, vulns_dropped;       /* dropped: more kinds than the table holds */
+    double explore_s, check_s;            /* wall time; of it, in the checks */
+    int held;                             /* 1, 0, -1 (null, run.held_null_reason says why) */
 };
 
 /* The result's JSON body and text table are report/'s: report_recorder_body,

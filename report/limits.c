@@ -24,6 +24,9 @@ static const struct report_range ranges[REPORT_LIMITS] = {
     [REPORT_REPEAT] = { "repeat", "--repeat", 1, BENCH_MAX_REPEAT, 1 },
     [REPORT_SECONDS] = { "seconds", "--seconds", 0, BENCH_MAX_SECONDS, 0 },
     [REPORT_CUTS] = { "cuts", "--cuts", 0, RECORDER_MAX_CUTS, 1 },
+    [REPORT_OPS] = { "ops", "--ops", 1, RECORDER_MAX_OPS, 1 },
+    [REPORT_MAX_POINTS] = { "max_points", "--max-points", 1, 10000000, 1 },
+    [REPORT_MAX_STATES] = { "max_states", "--max-states", 1, 100000000, 1 },
 };
 
 const struct report_range *report_limit(enum report_limit which)

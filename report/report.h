@@ -65,6 +65,9 @@ enum report_limit {
     REPORT_SECONDS,            /* a time-based run's length (bench), or how long a
                                   recorded program runs (crash --target); above 0 */
     REPORT_CUTS,               /* earlier cut points of a recorded crash trial */
+    REPORT_OPS,                /* explore: acknowledgements of the run */
+    REPORT_MAX_POINTS,         /* explore: crash points explored */
+    REPORT_MAX_STATES,         /* explore: states generated */
     REPORT_LIMITS
 };
 
@@ -124,6 +127,11 @@ cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_c
                             const struct recorder_crash_result *r);
 void report_print_recorder_table(FILE *to, const struct recorder_crash_config *cfg,
                                  const struct recorder_crash_result *r);
+/* `fsynclab explore`: target_explore_run's result (report/explore.c). */
+cJSON *report_explore_body(const struct bench_env *env, const struct recorder_explore_config *cfg,
+                           const struct recorder_explore_result *r);
+void report_print_explore_table(FILE *to, const struct recorder_explore_config *cfg,
+                                const struct recorder_explore_result *r);
 
 void report_print_where(FILE *to, const struct bench_env *env);
 /* The header of `fsynclab bench`: where, writeback, the run, a WARNING. */

@@ -561,6 +561,46 @@ START_TEST(the_probe_image_follows_its_syncs)
 }
 END_TEST
 
+/* The call site in each record: the probe's own functions and lines, in
+ * the forked child and in the exec'd image (a fresh object table). */
+static void assert_site(struct recorder_sites *s, long i, const char *want)
+{
+    char name[256];
+    ck_assert_int_ge(i, 0);
+    ck_assert_int_eq(recorder_site_name(s, (size_t)i, name, sizeof name), 0);
+    ck_assert_msg(strstr(name, want) != NULL, "record %ld: site %s, want %s", i, name, want);
+}
+
+START_TEST(every_probe_call_names_its_site_in_the_program)
+{
+    probe_run();
+    struct recorder_sites *s = NULL;
+    char err[256] = "", a[256], b[256];
+    ck_assert_msg(recorder_sites_open(&probe_j, &s, err, sizeof err) == 0, "%s", err);
+    long rename = FIND(0, RECORDER_RENAME, "a.txt"), mkd = FIND(0, RECORDER_MKDIR, "sub");
+    assert_site(s, rename, "main (rec_probe.c:");
+    assert_site(s, mkd, "main (rec_probe.c:");
+    recorder_site_name(s, (size_t)rename, a, sizeof a);
+    recorder_site_name(s, (size_t)mkd, b, sizeof b);
+    ck_assert_str_ne(a, b);   /* two lines of main */
+    long open_a = FIND(0, RECORDER_OPEN, "a.txt");
+    for (long i = open_a; i >= 0 && i < rename; i++)   /* write, writev, pwrite, the syncs */
+        if (probe_j.recs[i]->type == RECORDER_WRITE || probe_j.recs[i]->type == RECORDER_SYNC_BEGIN)
+            assert_site(s, i, "rec_probe.c:");
+    assert_site(s, FIND(0, RECORDER_OPEN, "sub/s.txt"), "rec_probe.c:");   /* fopen */
+    assert_site(s, FIND(0, RECORDER_OPEN, "child.txt"), "rec_probe.c:");   /* the forked child */
+    long exec = FIND(0, RECORDER_OPEN, "exec.txt");
+    assert_site(s, exec, "rec_probe.c:");                                 /* the exec'd image */
+    ck_assert_int_eq(recorder_site_name(s, 0, a, sizeof a), -ENOENT);     /* START: no call */
+    ck_assert_str_eq(a, "?");
+    const char *object;
+    uint64_t off;
+    ck_assert_int_eq(recorder_site_of(s, (size_t)exec, &object, &off), 0);
+    ck_assert_msg(strstr(object, "rec_probe") != NULL, "%s", object);
+    recorder_sites_free(s);
+}
+END_TEST
+
 int main(void)
 {
     const char *dir = getenv("FSYNCLAB_DIR");
@@ -590,6 +630,7 @@ int main(void)
     tcase_add_test(tc, what_is_not_a_journal_is_refused_by_name);
     tcase_add_test(tc, the_probe_journal_holds_every_call);
     tcase_add_test(tc, the_probe_image_follows_its_syncs);
+    tcase_add_test(tc, every_probe_call_names_its_site_in_the_program);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

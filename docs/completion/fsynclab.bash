@@ -2,7 +2,7 @@
 # options (as `fsynclab --help` groups them), and the values of --strategies
 # (a comma-separated list, completed item by item), --model, --sync-method,
 # --dir and --out, and diff's two JSON files; crash --target's targets and
-# settings, and record, image and journal.  Plain bash (compgen, compopt), no bash-completion helpers,
+# settings, and record, image, journal and explore.  Plain bash (compgen, compopt), no bash-completion helpers,
 # so that tests/e2e/completion.sh can source it anywhere.  That test fails,
 # naming the option, when --help lists one this file does not offer.
 # Installed as share/bash-completion/completions/fsynclab.
@@ -20,6 +20,8 @@ _fsynclab_record="--root --journal --fault"
 _fsynclab_image="--journal --snapshot --at --model --out --seed --sector-size"
 _fsynclab_journal="--journal --summary"
 _fsynclab_report="--html"
+_fsynclab_explore="--target --set --run --check --ops --seconds --model --max-points --max-states
+  --keep --check-timeout --dir --json --no-fail"
 _fsynclab_curve="--out --intervals --entries --repeat --trials --model --seed $_fsynclab_common"
 
 # Completes the last item of a comma-separated list in $cur from words $1.
@@ -47,8 +49,10 @@ _fsynclab()
     --strategies)
         _fsynclab_list "always group none batch_1ms batch_10ms batch_100ms batch_1000ms"
         return ;;
-    --model)  # every preset of the engine with --target and for image
-        if [[ " ${COMP_WORDS[*]} " == *" --target "* || " ${COMP_WORDS[*]} " == *" image "* ]]; then
+    --model)  # every preset of the engine with --target and for image; explore takes drop and ext4
+        if [[ " ${COMP_WORDS[*]} " == *" explore "* ]]; then
+            COMPREPLY=($(compgen -W "drop ext4" -- "$cur"))
+        elif [[ " ${COMP_WORDS[*]} " == *" --target "* || " ${COMP_WORDS[*]} " == *" image "* ]]; then
             COMPREPLY=($(compgen -W "drop ext4 torn reorder writeback process lie" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "drop torn reorder writeback process lie" -- "$cur"))
@@ -87,7 +91,7 @@ _fsynclab()
         COMPREPLY=($(compgen -W "fsync:eio@ fsync:eio@path= write:eio@ write:enospc@" -- "$cur"))
         compopt -o nospace 2>/dev/null
         return ;;
-    --run | --check | --cuts | --at | --shard | --check-timeout)
+    --run | --check | --cuts | --at | --shard | --check-timeout | --ops | --max-points | --max-states)
         return ;;  # a command, a number
     --sync-method)
         COMPREPLY=($(compgen -W "fsync fdatasync o_dsync o_direct_dsync" -- "$cur"))
@@ -103,7 +107,7 @@ _fsynclab()
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-        bench | crash | curve | diff | node | record | image | journal | merge | report) cmd=${COMP_WORDS[i]}; break ;;
+        bench | crash | curve | diff | node | record | image | journal | merge | report | explore) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
     case $cmd in
@@ -111,7 +115,7 @@ _fsynclab()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal merge report" -- "$cur"))
+            COMPREPLY=($(compgen -W "bench crash curve diff node record image journal merge report explore" -- "$cur"))
         fi ;;
     bench) COMPREPLY=($(compgen -W "$_fsynclab_bench --help" -- "$cur")) ;;
     crash) COMPREPLY=($(compgen -W "$_fsynclab_crash --help" -- "$cur")) ;;
@@ -128,6 +132,7 @@ _fsynclab()
         for ((j = i + 1; j < COMP_CWORD; j++)); do [[ ${COMP_WORDS[j]} == -- ]] && return; done
         COMPREPLY=($(compgen -W "$_fsynclab_record -- --help" -- "$cur")) ;;
     image) COMPREPLY=($(compgen -W "$_fsynclab_image --help" -- "$cur")) ;;
+    explore) COMPREPLY=($(compgen -W "$_fsynclab_explore --help" -- "$cur")) ;;
     merge)  # the shards' `crash --json` outputs
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$_fsynclab_merge --help" -- "$cur"))

@@ -182,9 +182,11 @@ static void crash_flags(const struct recorder_journal *j, struct recorder_crash_
     uint64_t changes = 0;
     for (size_t i = 0; i < j->n; i++) {
         const struct recorder_rec *r = j->recs[i];
-        changes += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN || r->type >= RECORDER_RENAME;
+        /* the object and ack records say where calls came from and what the program promised */
+        int named = r->type >= RECORDER_RENAME && r->type != RECORDER_OBJECT && r->type != RECORDER_ACK;
+        changes += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN || named;
         out->journal_ops += r->type == RECORDER_WRITE || r->type == RECORDER_SYNC_BEGIN ||
-                            r->type == RECORDER_OPEN || r->type >= RECORDER_RENAME;
+                            r->type == RECORDER_OPEN || named;
         if (r->type != RECORDER_FLAG)
             continue;
         if (!out->unseen_flags++)
@@ -492,4 +494,25 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
         target_fault_verdict(out);
     free(acc.windows);
     return rc;
+}
+
+/* explore.c's way to the same steps (recorder/targets/internal.h). */
+const struct target_ops *target_find(const char *name)
+{
+    return crash_target(name);
+}
+
+int target_run_dir(const struct recorder_crash_config *cfg, char *run, size_t runlen, char *err, size_t errlen)
+{
+    return crash_run_dir(cfg, run, runlen, err, errlen);
+}
+
+int target_sock_root(char *out, size_t outlen, char *err, size_t errlen)
+{
+    return crash_sock_root(out, outlen, err, errlen);
+}
+
+void target_journal_flags(const struct recorder_journal *j, struct recorder_crash_result *out)
+{
+    crash_flags(j, out);
 }

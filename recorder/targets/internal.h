@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "powerloss/powerloss.h"
 #include "recorder/targets/targets.h"
 
 struct target_keyset {   /* keys found on an image: open addressing */
@@ -45,6 +46,7 @@ struct target_trial {
     uint64_t client_error_ns;    /* the first error or lost connection */
     char client_error[160];
     int conn_lost;               /* the server closed its client's connection */
+    unsigned ops;             /* explore: the workload stops after this many acks (FSYNCLAB_OPS); 0: none */
 };
 /* Records an ack; the first one, when it comes after t->kill_ns, moves the
  * kill instant to it. */
@@ -165,5 +167,63 @@ int target_worker_check(struct target_trial *t, const char *name, const char *di
  * page cache intact: no power cut), checked as an image is. */
 int target_worker_killed(struct target_trial *t, const char *name, uint64_t *acked, uint64_t *lost, char *reason,
                          size_t rlen, char *err, size_t errlen);
+
+/* crash.c's steps that explore.c takes too: the target by name (NULL:
+ * none), the run directory dir/fsynclab-rec-<pid> made afresh, the short
+ * directory of the Unix sockets, and the journal's flags into out. */
+const struct target_ops *target_find(const char *name);
+int target_run_dir(const struct recorder_crash_config *cfg, char *run, size_t runlen, char *err, size_t errlen);
+int target_sock_root(char *out, size_t outlen, char *err, size_t errlen);
+void target_journal_flags(const struct recorder_journal *j, struct recorder_crash_result *out);
+
+/* explore.c and explore_cause.c: one exploration's state. */
+struct xp_seen {             /* a distinct state and its check */
+    uint64_t hash;
+    int used, ok;
+    unsigned char *found;    /* bit i: acks[i].key is in it */
+};
+struct xp_point {
+    size_t cut;              /* ops[0 .. cut) happened */
+    size_t acked;            /* acks[0 .. acked) were read by then */
+};
+struct xp_verdict {
+    int ok, fail;
+    uint64_t lost;
+    size_t oldest;           /* the first lost ack (SIZE_MAX: none) */
+};
+struct xp {
+    const struct recorder_explore_config *cfg;
+    const struct target_ops *ops;
+    struct target_trial *t;
+    struct recorder_explore_result *out;
+    size_t nacks;
+    struct recorder_journal j;
+    struct recorder_ops rops;
+    struct recorder_sites *sites;
+    struct pl_engine *e;
+    struct pl_model m;
+    struct pl_state st;
+    struct xp_seen *seen;
+    size_t seencap, nseen;
+    struct xp_point *pts;
+    size_t npts;
+    struct pl_piece *cand, *keep;   /* the point's unsynced pieces; a state's keep set */
+    size_t ncand, capcand;
+    struct xp_verdict *vp;          /* [2 * capcand]: prefixes, then all-but-one */
+    size_t *last_point;             /* [RECORDER_MAX_VULNS]: the last point each showed at, + 1 */
+    size_t *apos;                   /* [nacks]: the operations done when ack k was given */
+    uint64_t *ans;                  /* [nacks]: when (the journal's instant, else the read's) */
+};
+
+/* explore.c: where a write piece's first sector ends (0: not a write over
+ * more than one). */
+uint64_t xp_torn_end(const struct xp *x, const struct pl_piece *p);
+/* explore_cause.c: the point's failing states laid on their causes.  pre[p]:
+ * the prefix of p unsynced pieces (pre[ncand]: all); minus[k]: all but k. */
+int xp_explain(struct xp *x, size_t pi, const struct xp_verdict *pre, const struct xp_verdict *minus,
+               char *err, size_t errlen);
+/* A failing prefix of k + 1 pieces whose last write (piece k) was torn. */
+int xp_explain_torn(struct xp *x, size_t pi, size_t k, const struct xp_verdict *v, const struct xp_verdict *pre,
+                    const struct xp_verdict *minus, char *err, size_t errlen);
 
 #endif

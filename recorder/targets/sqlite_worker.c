@@ -6,10 +6,11 @@
  * own.  argv: journal_mode synchronous.  Prints `setting KEY VALUE` for
  * both as SQLite reports them (PRAGMA) and exits 3 when one was not taken
  * (journal_mode=WAL on a file system without shared memory gives
- * "delete").  Runs until it is killed.  A commit that fails (an injected
- * fault, --fault) is told to the client as `error N MESSAGE` and the next
- * row is tried: what SQLite does after it is the result; after 50
- * failures in a row it exits 4 (SQLite refuses further writes).
+ * "delete").  Runs until it is killed, or with a third argument N
+ * (explore's bounded workload) ends after N commits.  A commit that fails
+ * (an injected fault, --fault) is told to the client as `error N MESSAGE`
+ * and the next row is tried: what SQLite does after it is the result;
+ * after 50 failures in a row it exits 4 (SQLite refuses further writes).
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -25,8 +26,9 @@ static int fail(sqlite3 *db, const char *what)
 int main(int argc, char **argv)
 {
     const char *dir = getenv("FSYNCLAB_DATA");
-    if (argc != 3 || !dir) {
-        fprintf(stderr, "usage: FSYNCLAB_DATA=DIR fsynclab-sqlite-worker JOURNAL_MODE SYNCHRONOUS\n");
+    long n = argc == 4 ? atol(argv[3]) : 0;
+    if ((argc != 3 && (argc != 4 || n < 1)) || !dir) {
+        fprintf(stderr, "usage: FSYNCLAB_DATA=DIR fsynclab-sqlite-worker JOURNAL_MODE SYNCHRONOUS [COMMITS]\n");
         return 2;
     }
     char path[4096], pragmas[256];
@@ -63,7 +65,7 @@ int main(int argc, char **argv)
     sqlite3_stmt *ins;
     if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?, randomblob(100))", -1, &ins, NULL) != SQLITE_OK)
         return fail(db, "prepare");
-    for (long k = 1, failed = 0;; k++) {
+    for (long k = 1, failed = 0; !n || k <= n; k++) {
         sqlite3_bind_int64(ins, 1, k);
         if (sqlite3_step(ins) != SQLITE_DONE) {
             sqlite3_reset(ins);
@@ -78,4 +80,6 @@ int main(int argc, char **argv)
         if (printf("ack %ld\n", k) < 0 || fflush(stdout) != 0)
             return 1;
     }
+    sqlite3_finalize(ins);
+    return sqlite3_close(db) == SQLITE_OK ? 0 : fail(db, "sqlite3_close");
 }

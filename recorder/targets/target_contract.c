@@ -156,9 +156,10 @@ void target_drain_acks(struct target_trial *t, int fd)
 
 static int contract_run(struct target_trial *t, char *err, size_t errlen)
 {
-    char env[PATH_MAX + 32];
+    char env[PATH_MAX + 32], ops[32];
     snprintf(env, sizeof env, "FSYNCLAB_DATA=%s", t->data);
-    char *envv[] = {env, NULL};
+    snprintf(ops, sizeof ops, "FSYNCLAB_OPS=%u", t->ops);   /* explore: stop after this many acks */
+    char *envv[] = {env, t->ops ? ops : NULL, NULL};
     char *argv[] = {"/bin/sh", "-c", (char *)t->cfg->run_cmd, NULL};
     int fd;
     pid_t pid;

@@ -7,6 +7,8 @@
  * starts a fresh, unrecorded redis-server on the image (it loads the AOF
  * as a restart would), waits until it answers PING (not LOADING), lists
  * the keys, then kills it.  A server that exits instead has not recovered.
+ * With t->ops (explore's bounded workload) the run ends by itself: after
+ * that many SETs, SHUTDOWN NOSAVE, and the server's own exit.
  */
 #include <errno.h>
 #include <hiredis.h>
@@ -182,7 +184,7 @@ static int redis_run(struct target_trial *t, char *err, size_t errlen)
     }
     t->kill_ns = target_now_ns() + t->run_ns;
     char key[32];
-    for (unsigned long k = 1; rc == 0 && target_running(t); k++) {
+    for (unsigned long k = 1; rc == 0 && target_running(t) && (!t->ops || k <= t->ops); k++) {
         int len = snprintf(key, sizeof key, "k%lu", k);
         redisReply *r = redisCommand(c, "SET %s %lu", key, k);
         uint64_t ns = target_now_ns();
@@ -198,6 +200,10 @@ static int redis_run(struct target_trial *t, char *err, size_t errlen)
             break;
         }
         rc = target_ack(t, key, (size_t)len, ns);
+    }
+    if (rc == 0 && t->ops && t->nacks == t->ops) {   /* explore: the server ends by itself */
+        freeReplyObject(redisCommand(c, "SHUTDOWN NOSAVE"));
+        t->exited = target_wait(pid, target_timeout_ms(t), &t->exit_status);
     }
     uint64_t kill_ns = target_now_ns();
     target_kill_group(pid);

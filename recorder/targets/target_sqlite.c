@@ -74,8 +74,10 @@ static int sqlite_run(struct target_trial *t, char *err, size_t errlen)
     char env[PATH_MAX + 32];
     snprintf(env, sizeof env, "FSYNCLAB_DATA=%s", t->data);
     char *envv[] = {env, NULL};
+    char ops[24];
+    snprintf(ops, sizeof ops, "%u", t->ops);   /* explore: the worker ends after that many commits */
     char *argv[] = {worker, (char *)target_setting(t->cfg, "journal_mode", "WAL"),
-                    (char *)target_setting(t->cfg, "synchronous", "FULL"), NULL};
+                    (char *)target_setting(t->cfg, "synchronous", "FULL"), t->ops ? ops : NULL, NULL};
     int fd;
     pid_t pid;
     long log_from = target_log_size(t);
@@ -92,9 +94,11 @@ static int sqlite_run(struct target_trial *t, char *err, size_t errlen)
     if (kill_ns < t->kill_ns)
         t->kill_ns = kill_ns;
     int said_no = t->exit_status >= 0 && WIFEXITED(t->exit_status) && WEXITSTATUS(t->exit_status) == 3;
-    /* The worker runs until killed: an end is its failure, or with --fault
-     * a result (SQLite refused further writes). */
-    if (rc == 0 && t->exited && (!t->cfg->faults.n || said_no)) {
+    int ended_well = t->ops && t->exit_status >= 0 && WIFEXITED(t->exit_status) && WEXITSTATUS(t->exit_status) == 0;
+    /* The worker runs until killed: an end is its failure, unless explore
+     * bounded the workload (it ends well), or with --fault a result
+     * (SQLite refused further writes). */
+    if (rc == 0 && t->exited && !ended_well && (!t->cfg->faults.n || said_no)) {
         char tail[400], how[64];
         target_log_tail(t, log_from, tail, sizeof tail);
         target_status_text(t->exit_status, how, sizeof how);

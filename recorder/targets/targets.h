@@ -44,4 +44,10 @@ void target_crash_on_trial(void (*fn)(void *arg, const struct target_trial_event
 int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                      char *err, size_t errlen);
 
+/* `fsynclab explore` (explore.c): one recorded run that ends by itself
+ * after cfg->ops acknowledgements, then every crash point of it and the
+ * states a disk can leave at each, checked and explained. */
+int target_explore_run(const struct recorder_explore_config *cfg, struct recorder_explore_result *out,
+                       char *err, size_t errlen);
+
 #endif
