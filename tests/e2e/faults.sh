@@ -61,18 +61,22 @@ crash() {   # crash OUT MODE FAULT [--seed S]
     local out=$1 mode=$2 fault=$3
     shift 3
     "$bin" crash --target contract --run "$kv $mode ." --check "$kv check ." --fault "$fault" --trials 3 \
-        --seconds 1 --cuts 1 --dir "$dir" --no-fail --json "$@" >"$dir/$out.json" 2>"$dir/log"
+        --seconds 2 --cuts 1 --dir "$dir" --no-fail --json "$@" >"$dir/$out.json" 2>"$dir/log"
 }
+# A random kill instant can come before the fault (the trial then has no
+# verdict): the random seed's figures are checked against the trials it fired in.
 for seed in 7 random; do
     s=(); [ $seed = random ] || s=(--seed $seed)
     crash retry retry fsync:eio@3 "${s[@]}"
     check "seed $seed: the retrying program retries-and-loses, one acked key a trial after a restart" \
-        '[ "$(field "$dir/retry.json" classification)" = retries-and-loses ] &&
-         [ "$(field "$dir/retry.json" acked_lost_restart_total)" = 3 ] &&
-         [ "$(field "$dir/retry.json" acked_lost_restart_max)" = 1 ] && [ "$(field "$dir/retry.json" retried)" = 3 ]'
+        '[ "$(field "$dir/retry.json" classification)" = retries-and-loses ] && fired=$(field "$dir/retry.json" trials_fired) &&
+         [ "$fired" -ge 1 ] && { [ $seed != 7 ] || [ "$fired" = 3 ]; } &&
+         [ "$(field "$dir/retry.json" acked_lost_restart_total)" = "$fired" ] &&
+         [ "$(field "$dir/retry.json" acked_lost_restart_max)" = 1 ] && [ "$(field "$dir/retry.json" retried)" = "$fired" ]'
     crash fatal fatal fsync:eio@3 "${s[@]}"
     check "seed $seed: the fatal program stops, having reported it, and loses nothing" \
-        '[ "$(field "$dir/fatal.json" classification)" = stops ] && [ "$(field "$dir/fatal.json" reported)" = 3 ] &&
+        '[ "$(field "$dir/fatal.json" classification)" = stops ] && fired=$(field "$dir/fatal.json" trials_fired) &&
+         [ "$fired" -ge 1 ] && { [ $seed != 7 ] || [ "$fired" = 3 ]; } && [ "$(field "$dir/fatal.json" reported)" = "$fired" ] &&
          [ "$(field "$dir/fatal.json" acked_lost_restart_max)" = 0 ] && [ "$(field "$dir/fatal.json" went_on)" = 0 ]'
 done
 crash small small fsync:eio@3 --seed 5
@@ -84,7 +88,7 @@ check "a key acknowledged after the fault and lost is no promise's, whatever the
      [ "$(field "$dir/window.json" classification)" = retries-and-loses ]'
 if command -v redis-server >/dev/null; then
     "$bin" crash --target redis --set appendfsync=everysec --fault "fsync:eio@1,path=appendonly*" --trials 1 \
-        --seconds 8 --cuts 0 --dir "$dir" --no-fail --json >"$dir/everysec.json" 2>"$dir/log"
+        --seconds 12 --cuts 0 --dir "$dir" --no-fail --json >"$dir/everysec.json" 2>"$dir/log"
     check "redis everysec: reports, and the second it acknowledged before the fault is within its promise" \
         '[ "$(field "$dir/everysec.json" classification)" = reports ] &&
          [ "$(field "$dir/everysec.json" trials_lost_within_promise)" = 1 ]'
@@ -94,8 +98,10 @@ check "a fault past the run's syncs: reported as never fired, classification nul
     '[ "$(field "$dir/never.json" trials_fired)" = 0 ] && [ "$(field "$dir/never.json" classification)" = None ] &&
      field "$dir/never.json" classification_reason | grep -q "never fired" &&
      [ "$(field "$dir/never.json" acked_lost_restart_max)" = None ]'
+# The kill comes 25% to 100% of --seconds into the run: at least 500 ms
+# here, long after the fault (about 70 ms in) even on a loaded machine.
 "$bin" crash --target contract --run "$kv retry ." --check "$kv check ." --fault fsync:eio@3 --trials 1 \
-    --seconds 1 --dir "$dir" --no-fail >"$dir/table" 2>"$dir/log"
+    --seconds 2 --seed 7 --dir "$dir" --no-fail >"$dir/table" 2>"$dir/log"
 check "the table names the fault, what the program did, what it lost and the class" \
     'grep -q "^fault         fsync:eio@3: fired in 1 of 1 trials (fdatasync" "$dir/table" &&
      grep -q "^after it .*went on 1 (retried 1)" "$dir/table" && grep -q "^fault lost .*after a restart: max 1" "$dir/table" &&
