@@ -201,11 +201,16 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
         p.pa = p.commit_upto = nbase;
         for (size_t i = 0; i < n; i++)
             pl_dur_op(e, &p, i, b);
-        e->dur[b] = p.d;
-        e->dur2[b] = p.d2;
         e->lost[b] = p.lost;
-        p.d = p.d2 = p.lost = NULL;
-        rc = 0;
+        p.lost = NULL;
+        if ((rc = pl_eio_build(e, b)) == 0) {
+            e->dur[b] = p.d;
+            e->dur2[b] = p.d2;
+            p.d = p.d2 = NULL;
+        } else {
+            p.lost = e->lost[b];
+            e->lost[b] = NULL;
+        }
     }
     free(p.d);
     free(p.d2);
@@ -245,6 +250,33 @@ static int pl_lost(const struct pl_engine *e, const struct pl_model *m, size_t c
     return m->eio_pages_clean && e->lost[m->base == PL_BASE_EXT4][i] < cut;
 }
 
+/* Lost write i, page by page: the bytes of each page go with the page's
+ * owner at the cut (durable, or unsynced), or nowhere.  Runs of pages with
+ * one owner are one piece. */
+static int pl_split_lost(struct pl_engine *e, const struct pl_model *m, size_t cut, int want, size_t i,
+                         struct pl_piece **v, size_t *n, size_t *cap)
+{
+    const struct pl_op *o = &e->l->ops[i];
+    const uint32_t *d = e->dur[m->base == PL_BASE_EXT4];
+    uint32_t prev = PL_NEVER;
+    for (uint64_t at = 0; at < o->len;) {
+        uint64_t pg = (o->off + at) / PL_PAGE, end = (pg + 1) * PL_PAGE - o->off;
+        end = end < o->len ? end : o->len;
+        uint32_t w = pl_page_owner(e, m, cut, i, pg);
+        if (w != PL_NEVER && (d[w] < cut) == want) {
+            if (w == prev && (*v)[*n - 1].to == at)
+                (*v)[*n - 1].to = end;
+            else if (pl_push(v, n, cap, (struct pl_piece){(uint32_t)i, PL_PART_ALL, at, end}))
+                return -ENOMEM;
+            prev = w;
+        } else {
+            prev = PL_NEVER;
+        }
+        at = end;
+    }
+    return 0;
+}
+
 /* The durable pieces (want 1) or the unsynced ones (want 0) of ops[0 .. cut);
  * a lost write is neither. */
 static int pl_split(struct pl_engine *e, const struct pl_model *m, size_t cut, int want, struct pl_piece **v,
@@ -254,8 +286,13 @@ static int pl_split(struct pl_engine *e, const struct pl_model *m, size_t cut, i
     const uint32_t *d = e->dur[ext4], *d2 = e->dur2[ext4];
     *n = 0;
     for (size_t i = want ? 0 : e->l->nbase; i < cut; i++) {
-        if (!pl_has_effect(e, i) || pl_lost(e, m, cut, i))
+        if (!pl_has_effect(e, i))
             continue;
+        if (pl_lost(e, m, cut, i)) {
+            if (pl_split_lost(e, m, cut, want, i, v, n, cap))
+                return -ENOMEM;
+            continue;
+        }
         const struct pl_op *o = &e->l->ops[i];
         int in = d[i] < cut;
         struct pl_piece p = {(uint32_t)i, PL_PART_ALL, 0, o->kind == PL_WRITE ? o->len : 0};
@@ -386,7 +423,7 @@ static int pl_reorder(const struct pl_engine *e, const struct pl_piece *src, siz
 /* The flusher wakes every interval (at a phase drawn from the seed) and
  * writes back what has been dirty longer than expire: what its last tick
  * before the crash found is what survives (earlier ticks wrote a subset). */
-static int pl_writeback(const struct pl_engine *e, const struct pl_model *m, const struct pl_piece *src,
+static int pl_writeback(const struct pl_engine *e, const struct pl_model *m, size_t cut, const struct pl_piece *src,
                         size_t n, uint64_t crash_ns, uint64_t *rng, struct pl_piece **v, size_t *nv,
                         size_t *cap)
 {
@@ -399,9 +436,13 @@ static int pl_writeback(const struct pl_engine *e, const struct pl_model *m, con
     uint64_t tick = crash_ns - (crash_ns - phase) % interval;
     if (tick < expire)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (e->l->ops[src[i].op].ns <= tick - expire && pl_push(v, nv, cap, src[i]))
+    for (size_t i = 0; i < n; i++) {
+        /* a page a failed sync dropped is dirty again since its owner's write */
+        const struct pl_op *o = &e->l->ops[src[i].op];
+        uint32_t w = pl_page_owner(e, m, cut, src[i].op, (o->off + src[i].from) / PL_PAGE);
+        if (e->l->ops[w].ns <= tick - expire && pl_push(v, nv, cap, src[i]))
             return -ENOMEM;
+    }
     return 0;
 }
 
@@ -485,7 +526,7 @@ static int pl_choose(struct pl_engine *e, const struct pl_model *m, size_t cut, 
         rc = pl_reorder(e, x->cand, x->ncand, s, &rng, &x->pick, &x->npick, &x->cappick);
         break;
     case PL_TAIL_WRITEBACK:
-        rc = pl_writeback(e, m, x->cand, x->ncand, crash_ns, &rng, &x->pick, &x->npick, &x->cappick);
+        rc = pl_writeback(e, m, cut, x->cand, x->ncand, crash_ns, &rng, &x->pick, &x->npick, &x->cappick);
         break;
     }
     if (rc)
@@ -516,10 +557,20 @@ static int pl_keep_ok(const struct pl_engine *e, const struct pl_model *m, size_
                       const struct pl_piece *prev)
 {
     int ext4 = m->base == PL_BASE_EXT4;
-    if (k->op < e->l->nbase || k->op >= cut || !pl_has_effect(e, k->op) || (prev && !pl_before(prev, k))
-        || pl_lost(e, m, cut, k->op))
+    if (k->op < e->l->nbase || k->op >= cut || !pl_has_effect(e, k->op) || (prev && !pl_before(prev, k)))
         return 0;
     const struct pl_op *o = &e->l->ops[k->op];
+    if (pl_lost(e, m, cut, k->op)) {   /* only bytes of pages dirtied again, not yet synced */
+        if (k->part != PL_PART_ALL || k->from >= k->to || k->to > o->len
+            || (prev && prev->op == k->op && prev->to > k->from))
+            return 0;
+        for (uint64_t pg = (o->off + k->from) / PL_PAGE; pg <= (o->off + k->to - 1) / PL_PAGE; pg++) {
+            uint32_t w = pl_page_owner(e, m, cut, k->op, pg);
+            if (w == PL_NEVER || e->dur[ext4][w] < cut)
+                return 0;
+        }
+        return 1;
+    }
     int in = e->dur[ext4][k->op] < cut, in2 = e->dur2[ext4][k->op] < cut;
     if (o->kind == PL_RENAME)
         return k->part == PL_PART_OLD ? !in2 : k->part == PL_PART_NEW ? !in : k->part == PL_PART_ALL && !in && !in2;

@@ -18,8 +18,10 @@
  *                 (eio_pages_clean, Linux since 4.13) the writes of its
  *                 file it would have made durable are lost: the kernel
  *                 marked their pages clean, so no later sync or flusher
- *                 writes them (lost[i]: the failed sync end; a write made
- *                 again after it is a new op and is kept as any other).
+ *                 writes them (lost[i]: the failed sync end), unless a
+ *                 later write dirtied their 4 KiB page again: the page
+ *                 cache still held the bytes, so that page goes with the
+ *                 later write (eio.c).
  *                 Only a failed sync of one file drops writes: a failed
  *                 sync() or directory fsync does not say which file
  *                 failed, and size changes stay (metadata, not pages).
@@ -288,6 +290,9 @@ void pl_engine_free(struct pl_engine *e)
         free(e->dur[b]);
         free(e->dur2[b]);
         free(e->lost[b]);
+        free(e->eio[b]);
+        free(e->rvpage[b]);
+        free(e->rvop[b]);
     }
     free(e->map);
     free(e->ents);

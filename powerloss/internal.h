@@ -6,6 +6,8 @@
  *   engine.c  which operations each base rule makes durable, and when;
  *             the models that decide a state
  *   state.c   a state's bytes and names, its hash, writing it out
+ *   eio.c     the pages a failed sync dropped, and the writes that
+ *             dirtied them again
  */
 #ifndef FSYNCLAB_POWERLOSS_INTERNAL_H
 #define FSYNCLAB_POWERLOSS_INTERNAL_H
@@ -17,6 +19,8 @@
 
 #define PL_NEVER UINT32_MAX
 #define PL_MAX_FILE (1u << 24)
+/* The page cache's unit (eio_pages_clean), whatever the model's sector. */
+#define PL_PAGE 4096u
 
 enum pl_ftype { PL_T_FILE = 0, PL_T_DIR, PL_T_LINK };
 
@@ -38,6 +42,11 @@ struct pl_slot {
     uint64_t h;
 };
 
+/* A failed sync end that dropped writes: its pages are rvpage[lo .. hi). */
+struct pl_eio {
+    uint32_t end, lo, hi;
+};
+
 struct pl_engine {
     const struct pl_list *l;
     size_t n;
@@ -54,6 +63,10 @@ struct pl_engine {
                                    * rename's new name / old name's removal) durable */
     uint32_t *lost[2];           /* per base rule: the failed sync end that dropped write i
                                   * (eio_pages_clean), PL_NEVER if none */
+    struct pl_eio *eio[2];       /* per base rule: the failed syncs that dropped writes, by end */
+    size_t neio[2];
+    uint64_t *rvpage[2];         /* their dropped pages, sorted per failed sync */
+    uint32_t *rvop[2];           /* each page's first write after that sync began (PL_NEVER: none) */
     /* scratch of one state */
     struct pl_buf *bufs;       /* [nfiles] */
     struct pl_slot *map;
@@ -76,6 +89,12 @@ static inline int pl_push(struct pl_piece **v, size_t *n, size_t *cap, struct pl
     (*v)[(*n)++] = p;
     return 0;
 }
+/* eio.c: the tables of e->lost[b] (after the durability pass). */
+int pl_eio_build(struct pl_engine *e, int b);
+/* Whose fate page pg of write i shares at cut under m: i itself, unless a
+ * failed sync before the cut dropped it; then the write that dirtied the
+ * page again before the cut (and so on); PL_NEVER when the page is lost. */
+uint32_t pl_page_owner(const struct pl_engine *e, const struct pl_model *m, size_t cut, size_t i, uint64_t pg);
 /* state.c: makes the engine's scratch hold st's bytes and names; sets
  * st->hash, files, dirs, bytes, serial. */
 int pl_materialize(struct pl_engine *e, struct pl_state *st);

@@ -164,7 +164,9 @@ struct pl_model {
     /* Linux since 4.13: a sync that failed (rc != 0) left the pages it was
      * writing marked clean, so the writes it would have made durable are
      * gone from every later state, even after a later sync succeeds, unless
-     * written again.  Off: the pages stay dirty and a later sync can still
+     * a later write dirtied their page (4 KiB of the file, whatever the
+     * sector) again: the page, its dropped bytes included, then goes with
+     * that write.  Off: the pages stay dirty and a later sync can still
      * save them.  Every preset has it on. */
     int eio_pages_clean;
 };

@@ -211,8 +211,8 @@ struct recorder_fault_result {
     unsigned images, images_ok;         /* those two states per trial, checked; recovered */
     unsigned within_promise;            /* trials whose restart loss lies within the promised window */
     uint64_t pages_rewritten;           /* pages a failed sync dropped that a later write into the
-                                           page dirtied again: Linux would write them back, the
-                                           engine keeps them dropped (pessimistic) */
+                                           page dirtied again (without rewriting those bytes): the
+                                           engine writes them back with it, as Linux does */
     unsigned classes[RECORDER_FAULT_NCLASSES];   /* trials per class */
     int classification;                 /* the worst class of the trials; -1: null */
     char null_reason[200];

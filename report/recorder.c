@@ -132,8 +132,8 @@ static void print_fault(FILE *to, const struct recorder_crash_config *cfg, const
                     "allowance) before the fault: not counted against it\n", f->within_promise,
                 f->within_promise == 1 ? "" : "s", r->allowance_ms);
     if (f->pages_rewritten)
-        fprintf(to, "pessimistic   %llu page%s the failed sync dropped were written into again before the "
-                    "kill: Linux would carry their old bytes back to the disk; these losses count them lost\n",
+        fprintf(to, "rewritten     %llu page%s the failed sync dropped were written into again before the "
+                    "kill: their old bytes go back to the disk with that write, as on Linux\n",
                 (unsigned long long)f->pages_rewritten, f->pages_rewritten == 1 ? "" : "s");
     if (f->classification >= 0)
         fprintf(to, "classified    %s\n", recorder_fault_class_name((unsigned)f->classification));

@@ -120,21 +120,21 @@ static void crash_foreign(const struct target_keyset *found, const struct target
         out->check_foreign_max = n;
 }
 
-/* One image at instant cut: build, check, count. */
-static int crash_image(const struct target_ops *ops, struct target_trial *t,
-                       const struct recorder_journal *j, uint64_t cut, uint64_t seed, unsigned k,
-                       struct recorder_crash_result *out, struct crash_acc *acc, char *err,
-                       size_t errlen)
+/* One image at instant cut from the trial's operation list (o, built from
+ * j in list_ns): build, check, count.  The list is built once a trial and
+ * its time counted in the trial's first image. */
+static int crash_image(const struct target_ops *ops, struct target_trial *t, const struct recorder_journal *j,
+                       const struct recorder_ops *o, uint64_t list_ns, uint64_t cut, uint64_t seed, unsigned k,
+                       struct recorder_crash_result *out, struct crash_acc *acc, char *err, size_t errlen)
 {
-    char img[PATH_MAX + 16], snap[PATH_MAX + 16];
+    char img[PATH_MAX + 16];
     snprintf(img, sizeof img, "%s/img%u", t->base, k);
-    snprintf(snap, sizeof snap, "%s/snap", t->base);
     struct recorder_image_stats st;
     uint64_t t0 = target_now_ns();
-    int rc = recorder_image_build(j, snap, cut, &t->cfg->model, seed, img, &st, err, errlen);
+    int rc = recorder_image_from_ops(o, j, cut, &t->cfg->model, seed, img, &st, err, errlen);
     if (rc)
         return rc;
-    double ms = (double)(target_now_ns() - t0) / 1e6;
+    double ms = (double)(target_now_ns() - t0 + (k == 0 ? list_ns : 0)) / 1e6;
     if (ms > out->image_ms_max)
         out->image_ms_max = ms;
     if ((double)st.max_sync_ns / 1e6 > out->max_sync_ms)
@@ -221,6 +221,34 @@ static void crash_invalid(const struct target_trial *t, long log_from, struct re
                  *tail ? "; its stderr ends: " : "", tail);
 }
 
+/* The images of a valid trial (first: its first ack): at the kill and at
+ * cuts earlier instants, all from one operation list. */
+static int crash_images(const struct target_ops *ops, struct target_trial *t, const struct recorder_journal *j,
+                        uint64_t first, uint64_t *rng, struct recorder_crash_result *out, struct crash_acc *acc,
+                        char *err, size_t errlen)
+{
+    char snap[PATH_MAX + 16];
+    snprintf(snap, sizeof snap, "%s/snap", t->base);
+    struct recorder_ops o;
+    uint64_t t0 = target_now_ns();
+    int rc = recorder_ops_build(j, snap, &o, err, errlen);
+    if (rc)
+        return rc;
+    uint64_t list_ns = target_now_ns() - t0;
+    for (unsigned k = 0; rc == 0 && k <= t->cfg->cuts; k++) {
+        uint64_t cut = t->kill_ns;
+        if (k > 0 && t->kill_ns > first)
+            cut = first + pl_splitmix64(rng) % (t->kill_ns - first);
+        rc = crash_image(ops, t, j, &o, list_ns, cut, pl_splitmix64(rng), k, out, acc, err, errlen);
+        if (rc == 0 && target_stopped()) {
+            (void)PL_ERR(err, errlen, 0, "interrupted");
+            rc = -EINTR;
+        }
+    }
+    recorder_ops_free(&o);
+    return rc;
+}
+
 static int crash_trial(const struct target_ops *ops, struct target_trial *t, uint64_t *rng,
                        struct recorder_crash_result *out, struct crash_acc *acc, char *err,
                        size_t errlen)
@@ -285,16 +313,7 @@ static int crash_trial(const struct target_ops *ops, struct target_trial *t, uin
         crash_ev.lost = calloc(t->nacks + 1, 1);   /* none: no timeline for this trial */
     if (first != UINT64_MAX) {
         out->trials_valid++;
-        for (unsigned k = 0; rc == 0 && k <= t->cfg->cuts; k++) {
-            uint64_t cut = t->kill_ns;
-            if (k > 0 && t->kill_ns > first)
-                cut = first + pl_splitmix64(rng) % (t->kill_ns - first);
-            rc = crash_image(ops, t, &j, cut, pl_splitmix64(rng), k, out, acc, err, errlen);
-            if (rc == 0 && target_stopped()) {
-                (void)PL_ERR(err, errlen, 0, "interrupted");
-                rc = -EINTR;
-            }
-        }
+        rc = crash_images(ops, t, &j, first, rng, out, acc, err, errlen);
     } else {
         crash_invalid(t, log_from, out);
     }

@@ -14,7 +14,8 @@
  *   power cut  the run's model: what a power cut after the fault leaves;
  *   restart    the process model: no power cut, the kernel wrote back all
  *              it still could, so what is missing is what the fault cost
- *              (pages marked clean are never written).
+ *              (pages marked clean are never written, unless a later
+ *              write dirtied them again).
  * A trial's class, from safe to worst:
  *   corrupts           a state the check could not recover
  *   retries-and-loses  acked keys missing after the restart, and it synced
@@ -172,9 +173,9 @@ static int fault_same_file(const struct recorder_journal *j, const struct record
 /* The 4 KiB pages the failed sync dropped bytes of (writes of its file
  * after the file's last successful sync, before its begin) that a later
  * write, before the kill, dirtied again without writing all those bytes
- * itself.  On Linux that write carries them back to the disk (the page
- * cache kept them); the engine drops them byte for byte: those losses are
- * pessimistic. */
+ * itself.  That write carries them back to the disk (the page cache kept
+ * them), in the engine as on Linux: the count says how often the page,
+ * not the program's rewrite, saved them. */
 struct fault_page { uint64_t page, lo, hi; int touched, covered; };
 
 static void fault_page_lost(struct fault_page *pg, size_t *np, uint64_t page, uint64_t lo, uint64_t hi)
