@@ -1,4 +1,4 @@
-/* DESIGN: built-in targets in the guest (`crash --vm --target sqlite`).
+/* DESIGN: built-in targets in the guest (`crash --vm --target sqlite|redis`).
  *
  * A built-in target runs in the guest as a contract would: the same
  * program `crash --target` runs (for sqlite, fsynclab-sqlite-worker from
@@ -111,12 +111,70 @@ static int sqlite_commands(const struct recorder_setting *s, unsigned n, char *r
     return 0;
 }
 
+/* Redis as crash --target redis runs it: AOF on, appendfsync as asked,
+ * on a Unix socket only; unless fresh=yes the data directory is first
+ * what a clean start and SHUTDOWN leave (appendonlydir and its manifest).
+ * Here that start is inside the recorded run, where the adapter's is not:
+ * the models see appendonlydir made and its directory never synced.  The
+ * SETs stream through one redis-cli; each OK is an ack, in order. */
+static int redis_commands(const struct recorder_setting *s, unsigned n, char *run, size_t runlen,
+                          char *check, size_t checklen, char *err, size_t errlen)
+{
+    char mode[16];
+    snprintf(mode, sizeof mode, "%s", setting(s, n, "appendfsync", "everysec"));
+    for (char *c = mode; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    int fresh = strcmp(setting(s, n, "fresh", "no"), "yes") == 0;
+    int rc = word(mode) ? 0 : -EINVAL;
+    if (rc < 0)
+        snprintf(err, errlen, "--set appendfsync: letters only");
+    if (rc == 0)
+        rc = on_path("redis-server", "redis-server", err, errlen);
+    if (rc == 0)
+        rc = on_path("redis-cli", "redis-tools", err, errlen);
+    if (rc < 0)
+        return rc;
+    static const char start[] =
+        "s=/tmp/fsl-redis.sock\n"
+        "start() { redis-server --port 0 --unixsocket $s --unixsocketperm 700 --dir /data "
+        "--appendonly yes --appendfsync %s --save '' --daemonize no --logfile /tmp/redis.log & }\n"
+        "up() { n=0; until redis-cli -s $s PING >/dev/null 2>&1; do n=$((n+1)); [ $n -lt 3000 ] "
+        "|| { echo \"Eredis-server did not answer: $(tail -n 1 /tmp/redis.log)\"; exit 1; }; "
+        "sleep 0.1; done; }\n";
+    int w = snprintf(run, runlen, start, mode);
+    if (w > 0 && (size_t)w < runlen && !fresh)
+        w += snprintf(run + w, runlen - (size_t)w,
+                      "start; up; redis-cli -s $s SHUTDOWN >/dev/null 2>&1; wait\n");
+    if (w > 0 && (size_t)w < runlen)
+        snprintf(run + w, runlen - (size_t)w,
+                 "start; up\n"
+                 "i=0; while :; do i=$((i+1)); echo \"SET k$i $i\"; done | redis-cli -s $s | "
+                 "{ i=0; while read -r r; do i=$((i+1)); [ \"$r\" = OK ] || { echo \"Eredis SET "
+                 "k$i: $r\"; exit 1; }; echo \"ack k$i\"; done; }\n");
+    /* A server that will not start on the image is not recovered: the
+     * check fails (counted).  Nothing there: a database that starts empty. */
+    snprintf(check, checklen,
+             "[ -d appendonlydir ] || [ -e appendonly.aof ] || exit 0\n"
+             "s=/tmp/fsl-redis-check-$$.sock\n"
+             "redis-server --port 0 --unixsocket $s --unixsocketperm 700 --dir . --appendonly yes "
+             "--save '' --daemonize no --logfile '' >/dev/null 2>&1 &\n"
+             "p=$!\n"
+             "n=0; until redis-cli -s $s PING >/dev/null 2>&1; do kill -0 $p 2>/dev/null || exit 3; "
+             "n=$((n+1)); [ $n -lt 600 ] || { kill $p; exit 4; }; sleep 0.1; done\n"
+             "k=$(redis-cli -s $s KEYS '*') || { kill $p; exit 1; }\n"
+             "redis-cli -s $s SHUTDOWN NOSAVE >/dev/null 2>&1; wait $p\n"
+             "[ -z \"$k\" ] || echo \"$k\"\n");
+    return 0;
+}
+
 int vm_target_commands(const char *target, const struct recorder_setting *settings, unsigned n,
                        char *run, size_t runlen, char *check, size_t checklen, char *err,
                        size_t errlen)
 {
     if (target && strcmp(target, "sqlite") == 0)
         return sqlite_commands(settings, n, run, runlen, check, checklen, err, errlen);
+    if (target && strcmp(target, "redis") == 0)
+        return redis_commands(settings, n, run, runlen, check, checklen, err, errlen);
     snprintf(err, errlen, "--target %s does not run in the guest; these do: %s",
              target ? target : "(none)", VM_TARGETS);
     return -ENOENT;

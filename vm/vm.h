@@ -98,7 +98,7 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
                    char *err, size_t errlen);
 
 /* ---- built-in targets in the guest (targets.c) -------------------------------------
- * The run and check commands of a built-in target (sqlite) for
+ * The run and check commands of a built-in target (sqlite, redis) for
  * vm_program_run: its worker, from this binary's directory on the shared
  * root, with settings already checked (target_settings_check).  -ENOENT
  * with why in err when the target does not run in the guest or a program
@@ -107,7 +107,7 @@ int vm_target_commands(const char *target, const struct recorder_setting *settin
                        char *run, size_t runlen, char *check, size_t checklen, char *err,
                        size_t errlen);
 /* The targets that run in the guest, for messages. */
-#define VM_TARGETS "contract, sqlite"
+#define VM_TARGETS "contract, sqlite, redis"
 
 /* The file systems the kit has (VM_FILESYSTEMS, for messages), and 0 when
  * fs is one of them.  Mount options: letters, digits and "=,_.:-" only

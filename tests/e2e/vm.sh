@@ -93,6 +93,11 @@ sqlite_run() {
 }
 sqlite_check='[ -s db ] || exit 0; names=$(sqlite3 db "SELECT name FROM sqlite_master") || exit 1
   echo "$names" | grep -qx t || exit 0; sqlite3 db "SELECT k FROM t"'
+# The fields of a crash_vm_target_ok body: the top level, the recorder's,
+# a model's.
+one() { grep -o "\"$1\": [^,}]*" <<<"$json" | head -n1 | sed 's/.*: //'; }
+rec() { grep -o "\"recorder\": {.*" <<<"$json" | grep -o "\"$1\": [^,}]*" | head -n1 | sed 's/.*: //'; }
+model() { grep -o "\"$1\": {[^}]*}" <<<"$json" | grep -o "\"$2\": [^,}]*" | sed 's/.*: //'; }
 if command -v sqlite3 >/dev/null && command -v stdbuf >/dev/null; then
   # The built-in target (--target sqlite): fsynclab-sqlite-worker from the
   # host's build, over virtio-9p, with crash --target's settings.
@@ -100,9 +105,6 @@ if command -v sqlite3 >/dev/null && command -v stdbuf >/dev/null; then
   json=$($bin --target sqlite --set journal_mode=DELETE --set synchronous=EXTRA --trials 1 \
     --seed 5 --dir "$dir" --json 2>"$dir.err"); rc=$?
   echo "   (a SQLite trial and its check boot in $(( $(date +%s) - start )) s)"
-  one() { grep -o "\"$1\": [^,}]*" <<<"$json" | head -n1 | sed 's/.*: //'; }
-  rec() { grep -o "\"recorder\": {.*" <<<"$json" | grep -o "\"$1\": [^,}]*" | head -n1 | sed 's/.*: //'; }
-  model() { grep -o "\"$1\": {[^}]*}" <<<"$json" | grep -o "\"$2\": [^,}]*" | sed 's/.*: //'; }
   check "--target sqlite EXTRA in the guest: a crash_vm_target_ok body naming sqlite, the memory and the root" \
     '[ $rc -eq 0 ] && grep -q "\"type\": \"crash_vm_target_ok\", \"target\": \"sqlite\"" <<<"$json" &&
      grep -q "\"memory_mib\": 512" <<<"$json" && grep -q "virtio-9p" <<<"$json" || { cat "$dir.err"; false; }'
@@ -122,9 +124,28 @@ if command -v sqlite3 >/dev/null && command -v stdbuf >/dev/null; then
 else
   echo "SKIP sqlite in the guest: sqlite3 or stdbuf is not installed (apt-get install sqlite3 coreutils)"
 fi
-out=$($bin --target redis 2>&1); rc=$?
-check "--vm --target redis: exit 2, only contract and sqlite run in the guest so far" \
-  '[ $rc -eq 2 ] && grep -q "only contract (with --run and --check) and sqlite" <<<"$out"'
+# Redis (--target redis) with appendfsync always: nothing acknowledged lost.
+# Its check starts a redis-server on each image (in the guest, and on the
+# host for the models' images): none may be left behind.
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+  start=$(date +%s)
+  json=$($bin --target redis --set appendfsync=always --trials 1 --seed 5 --dir "$dir" --json \
+    2>"$dir.err"); rc=$?
+  echo "   (a Redis trial and its check boot in $(( $(date +%s) - start )) s)"
+  check "--target redis always in the guest: keys acknowledged, none lost, every image checked" \
+    '[ $rc -eq 0 ] && grep -q "\"target\": \"redis\"" <<<"$json" && [ "$(one acked_total)" -gt 0 ] &&
+     [ "$(one acked_lost_max)" = 0 ] && [ "$(one fsck_failed)" = 0 ] && [ "$(one check_failed)" = 0 ] ||
+     { cat "$dir.err"; echo "$json"; false; }'
+  check "--target redis always: the ext4 model judged the images at the kill and was not optimistic" \
+    '[ "$(rec images_compared)" -ge 1 ] && [ "$(model ext4 images_optimistic)" = 0 ] &&
+     [ "$(model ext4 check_failed)" = 0 ] || { echo "$json"; false; }'
+  check "no redis-server of the checks left on the host" '! pgrep -f "fsl-redis-check" >/dev/null'
+else
+  echo "SKIP redis in the guest: redis-server or redis-cli is not installed (apt-get install redis-server)"
+fi
+out=$($bin --target postgres 2>&1); rc=$?
+check "--vm --target postgres: exit 2, only contract, sqlite and redis run in the guest so far" \
+  '[ $rc -eq 2 ] && grep -q "only contract (with --run and --check), sqlite and redis" <<<"$out"'
 out=$($bin --target sqlite --set synchronous=SOMETIMES 2>&1); rc=$?
 check "--vm --target sqlite with a bad --set: exit 2, checked as crash --target checks it" \
   '[ $rc -eq 2 ] && grep -q "FULL, NORMAL, OFF or EXTRA" <<<"$out"'
