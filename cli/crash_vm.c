@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recorder/targets/targets.h"
 #include "vm/vm.h"
 
 static void show_progress(void *arg, size_t strategy, uint32_t done, uint32_t total)
@@ -215,28 +216,70 @@ static void show_target_progress(void *arg, uint32_t done, uint32_t total)
 {
     struct cli_progress *p = arg;
     if (cli_progress_due(p))
-        fprintf(stderr, "\r  contract       %u/%u guest trials   ", done, total);
+        fprintf(stderr, "\r  guest program  %u/%u trials   ", done, total);
+}
+
+/* A built-in target (sqlite, redis): its settings checked as crash --target
+ * checks them (exit 2), then its worker's and check's commands for the
+ * guest into run and check.  0, or the exit status after saying why. */
+static int vm_builtin(const struct cli *o, char *run, size_t runlen, char *check, size_t checklen,
+                      const char **promised)
+{
+    static struct recorder_crash_config rc;
+    static struct recorder_crash_result res;
+    memset(&rc, 0, sizeof rc);
+    memset(&res, 0, sizeof res);
+    rc.target = o->target;
+    rc.nsettings = o->nsettings;
+    memcpy(rc.settings, o->settings, sizeof rc.settings);
+    char err[512] = "";
+    if (target_settings_check(&rc, &res, err, sizeof err) < 0)
+        return cli_usage_error(strcmp(o->target, "redis") == 0 ? "crash --vm --target redis: %s"
+                                                                : "crash --vm --target sqlite: %s",
+                               err);
+    *promised = res.promised;
+    if (vm_target_commands(o->target, o->settings, o->nsettings, run, runlen, check, checklen,
+                           err, sizeof err) < 0) {
+        fprintf(stderr, "fsynclab: crash --vm --target %s: %s\n", o->target, err);
+        return CLI_EXIT_RUN;
+    }
+    return 0;
 }
 
 /* crash --vm --target contract --run CMD --check CMD: the contract's
- * commands run in the guest, on the host's root shared read-only (vm/program.c). */
+ * commands run in the guest, on the host's root shared read-only
+ * (vm/program.c); --target sqlite and redis run there the same way. */
 int cli_crash_vm_target(const struct cli *o)
 {
-    if (!o->target || strcmp(o->target, "contract") != 0)
-        return cli_usage_error("crash --vm --target %s: only contract (with --run and --check) "
-                               "runs in the guest so far; for redis, sqlite and postgres use "
+    int builtin = o->target && (strcmp(o->target, "sqlite") == 0 || strcmp(o->target, "redis") == 0);
+    if (!builtin && (!o->target || strcmp(o->target, "contract") != 0))
+        return cli_usage_error("crash --vm --target %s: only contract (with --run and --check), "
+                               "sqlite and redis run in the guest so far; for the others use "
                                "crash --target without --vm", o->target ? o->target : "(none)");
-    if (!o->run || !o->check)
+    if (builtin && (o->run || o->check))
+        return cli_usage_error("crash --vm --target %s takes no --run or --check: its program "
+                               "and its check are built in (give --set KEY=VALUE)", o->target);
+    if (!builtin && (!o->run || !o->check))
         return cli_usage_error("crash --vm --target contract needs --run CMD and --check CMD%s", "");
-    if (o->nsettings || o->keep || o->seconds > 0)
-        return cli_usage_error("crash --vm --target contract takes no --set, --keep or --seconds "
-                               "(the kill comes within FSYNCLAB_VM_KILL_WITHIN seconds)%s", "");
+    if ((!builtin && o->nsettings) || o->keep || o->seconds > 0)
+        return cli_usage_error("crash --vm --target %s takes no --keep or --seconds, and only a "
+                               "built-in target takes --set (the kill comes within "
+                               "FSYNCLAB_VM_KILL_WITHIN seconds)", o->target);
+    static char run_cmd[4096], check_cmd[4096];
+    const char *promised = NULL;
+    if (builtin) {
+        int rc = vm_builtin(o, run_cmd, sizeof run_cmd, check_cmd, sizeof check_cmd, &promised);
+        if (rc)
+            return rc;
+    }
     struct vm_config cfg = { .trials = o->trials ? o->trials : 3, .seed = o->seed,
                              .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
                              .flush_images = VM_DEFAULT_FLUSH_IMAGES,
                              .subset_images = VM_DEFAULT_SUBSET_IMAGES, .fs = o->vm_fs,
-                             .mount_opts = o->vm_mount_opts, .run_cmd = o->run,
-                             .check_cmd = o->check };
+                             .mount_opts = o->vm_mount_opts,
+                             .run_cmd = builtin ? run_cmd : o->run,
+                             .check_cmd = builtin ? check_cmd : o->check,
+                             .target = builtin ? o->target : NULL };
     const char *record = getenv("FSYNCLAB_VM_RECORD");
     cfg.record = !record || strcmp(record, "0") != 0;
     struct bench_env env;
@@ -245,8 +288,14 @@ int cli_crash_vm_target(const struct cli *o)
         return rc;
     char err[512] = "";
     if (!o->json) {
-        printf("run           %u guest trials of the contract on %s%s%s\n\n", cfg.trials,
-               vm_fs_name(&cfg), cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "");
+        printf("run           %u guest trials of %s on %s%s%s\n", cfg.trials,
+               builtin ? o->target : "the contract", vm_fs_name(&cfg),
+               cfg.mount_opts ? " -o " : "", cfg.mount_opts ? cfg.mount_opts : "");
+        for (unsigned i = 0; builtin && i < o->nsettings; i++)
+            printf("setting       %s=%s\n", o->settings[i].key, o->settings[i].value);
+        if (promised)
+            printf("promised      %s\n", promised);
+        printf("\n");
         fflush(stdout);
     }
     static struct report_vm_prog s;

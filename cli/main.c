@@ -97,6 +97,8 @@ static void usage_crash(FILE *to)
         "  --vm               run each trial in a QEMU guest on a real kernel and ext4 and\n"
         "                     compare what it kept with the drop model (`make vm` first;\n"
         "                     default 3 trials, no budget; docs/ground-truth.md)\n"
+        "                     with --target contract, sqlite or redis: that program in\n"
+        "                     the guest, beside the recorder's models of the same run\n"
         "  --fs FS            with --vm: the data disk's file system, ext4, xfs or btrfs\n"
         "                     (default ext4)\n"
         "  --mount-opts OPTS  with --vm: its mount options, e.g. data=journal,commit=1\n"

@@ -186,6 +186,7 @@ struct report_vm_run {
     const char *fs;               /* "ext4", "xfs" or "btrfs" */
     const char *mount_opts;       /* NULL: the defaults */
     unsigned memory_mib;          /* the guest's, for a program */
+    const char *target;           /* a program's target: NULL "contract" */
 };
 /* One strategy of `crash --vm`: the verifier's summary over images (one
  * verifier "trial" per image) beside the drop model's prediction. */

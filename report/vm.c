@@ -156,7 +156,7 @@ cJSON *report_vm_program_body(const struct report_vm_run *run, const struct repo
 {
     cJSON *b = cJSON_CreateObject(), *e;
     int ok = b && cJSON_AddStringToObject(b, "type", "crash_vm_target_ok") &&
-             cJSON_AddStringToObject(b, "target", "contract") &&
+             cJSON_AddStringToObject(b, "target", run->target ? run->target : "contract") &&
              cJSON_AddStringToObject(b, "model", "vm") &&
              cJSON_AddNumberToObject(b, "seed", (double)run->seed) &&
              cJSON_AddNumberToObject(b, "trials", s->trials) &&
@@ -191,14 +191,17 @@ void report_print_vm_program_table(FILE *to, const struct report_vm_run *run,
                                    const struct report_vm_env *env,
                                    const struct report_vm_prog *s)
 {
+    if (run->target)   /* a built-in target; the contract's table is as it was */
+        fprintf(to, "target %s\n", run->target);
     fprintf(to, "%-8s %6s %6s %9s %9s %10s %11s %5s %6s\n", "fs", "trials", "images", "acked",
             "lost max", "lost total", "images lost", "fsck", "check");
     fprintf(to, "%-8s %6u %6u %9" PRIu64 " %9" PRIu64 " %10" PRIu64 " %11u %5u %6u\n",
             run->fs, s->trials, s->images, s->acked_total, s->lost_max, s->lost_total,
             s->images_lost, s->fsck_failed, s->check_failed);
     fprintf(to, "\nacked and lost count per image: acknowledged keys read before the image's "
-            "cut,\nand those of them --check did not find.  fsck: images whose mount, unmount "
-            "or\nchecker failed; check: images where --check failed.");
+            "cut,\nand those of them %s did not find.  fsck: images whose mount, unmount "
+            "or\nchecker failed; check: images where %s failed.",
+            run->target ? "the check" : "--check", run->target ? "the check" : "--check");
     if (!s->recorded) {
         if (s->recorder_reason[0])
             fprintf(to, "\nNo model's prediction: %s.\n", s->recorder_reason);
@@ -216,6 +219,10 @@ void report_print_vm_program_table(FILE *to, const struct report_vm_run *run,
                     m[k]->check_failed);
         fprintf(to, "optimistic: images where the real kernel lost an acknowledged key the "
                 "model kept.\n");
+        if (strcmp(run->fs, "ext4") != 0)
+            fprintf(to, "The ext4 model follows ext4's rules: on %s a file renamed over another "
+                    "without a sync\nwas left empty where it kept the new data "
+                    "(auto_da_alloc is ext4's; docs/ground-truth.md).\n", run->fs);
         if (s->journal_flags)
             fprintf(to, "WARNING: the journals carry %" PRIu64 " flags: calls the recorder "
                     "could not see or follow.\n", s->journal_flags);

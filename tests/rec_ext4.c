@@ -20,10 +20,16 @@
  *   rename-cut  the same files made durable, then only the rename: new
  *          written and renamed over old, nothing synced; the cut comes
  *          before ext4's 5-second commit, so old keeps its old data.
+ *   rename-dirsync  the same, then an fsync of the directory (never of
+ *          new): the rename is durable, new's data only if the file system
+ *          writes it with the rename (ext4's auto_da_alloc).  Acks
+ *          rename:intact (old holds the old or the new bytes, never an
+ *          empty or partial file) and rename:new-data.
  *   check  prints the outcome of each point found in DIR, one a line:
  *            10:f-empty | 10:f-old | 10:f-missing | 10:f-other-<size>
  *            rename:new-data | rename:old-data | rename:old-missing | ...
  *            rename:new-name-left (when the name new still exists)
+ *            rename:intact (old holds its old or its new bytes)
  *            11:h-absent | 11:h-present, 11:k-new | 11:k-old | ...
  * The order above is chosen so that no later step undoes an earlier one:
  * the fsync of g after the rename commits the truncation of f too (both
@@ -112,6 +118,15 @@ static int rename_cut(int wait)
     return 0;
 }
 
+static int rename_dirsync(int wait)
+{
+    setup();
+    write_new_and_rename();
+    sync_dir();
+    done("ack rename:intact\nack rename:new-data\n", wait);
+    return 0;
+}
+
 static int run(int wait)
 {
     setup();
@@ -143,7 +158,8 @@ static int run(int wait)
     must(fdatasync(fd) == 0, "fdatasync(k)");
     must(close(fd) == 0, "close");
 
-    done("ack 10:f-empty\nack rename:new-data\nack 11:h-absent\nack 11:k-new\n", wait);
+    done("ack 10:f-empty\nack rename:new-data\nack rename:intact\nack 11:h-absent\nack 11:k-new\n",
+         wait);
     return 0;
 }
 
@@ -184,6 +200,8 @@ static int check(void)
     else if (strcmp(s, "missing") == 0)
         s = "old-missing";
     printf("rename:%s\n", s);
+    if (strcmp(s, "new-data") == 0 || strcmp(s, "old-data") == 0)
+        printf("rename:intact\n");
     if (access("new", F_OK) == 0)
         printf("rename:new-name-left\n");
     printf("11:h-%s\n", access("h", F_OK) == 0 ? "present" : "absent");
@@ -199,13 +217,15 @@ static int check(void)
 int main(int argc, char **argv)
 {
     if (argc < 3 || chdir(argv[1]) != 0) {
-        fprintf(stderr, "usage: rec_ext4 DIR run|rename-cut [--wait] | DIR check\n");
+        fprintf(stderr, "usage: rec_ext4 DIR run|rename-cut|rename-dirsync [--wait] | DIR check\n");
         return 2;
     }
     if (strcmp(argv[2], "run") == 0)
         return run(argc > 3 && strcmp(argv[3], "--wait") == 0);
     if (strcmp(argv[2], "rename-cut") == 0)
         return rename_cut(argc > 3 && strcmp(argv[3], "--wait") == 0);
+    if (strcmp(argv[2], "rename-dirsync") == 0)
+        return rename_dirsync(argc > 3 && strcmp(argv[3], "--wait") == 0);
     if (strcmp(argv[2], "check") == 0)
         return check();
     fprintf(stderr, "rec_ext4: unknown mode %s\n", argv[2]);

@@ -434,6 +434,44 @@ START_TEST(bodies_and_tables_are_byte_for_byte_the_pinned_ones)
 }
 END_TEST
 
+START_TEST(builtin_targets_become_a_run_and_a_check_command)
+{
+    /* --target sqlite: crash --target's worker (next to this test binary,
+     * as next to fsynclab) with the settings; the check opens the database
+     * read-write and lists the rows.  redis: appendfsync in lower case, a
+     * prepared start unless fresh=yes.  Anything else is refused. */
+    char run[4096], check[4096], err[512];
+    struct recorder_setting sq[2] = { { "journal_mode", "DELETE" }, { "synchronous", "EXTRA" } };
+    int rc = vm_target_commands("sqlite", sq, 2, run, sizeof run, check, sizeof check, err,
+                                sizeof err);
+    if (rc == 0) {
+        ck_assert_ptr_nonnull(strstr(run, "/fsynclab-sqlite-worker DELETE EXTRA"));
+        ck_assert_ptr_nonnull(strstr(check, "PRAGMA integrity_check"));
+        ck_assert_ptr_nonnull(strstr(check, "SELECT k FROM t"));
+    } else {   /* no worker or no sqlite3 here: the message says which */
+        ck_assert_int_eq(rc, -ENOENT);
+        ck_assert_ptr_nonnull(strstr(err, "sqlite"));
+    }
+    struct recorder_setting rd[2] = { { "appendfsync", "ALWAYS" }, { "fresh", "yes" } };
+    rc = vm_target_commands("redis", rd, 2, run, sizeof run, check, sizeof check, err, sizeof err);
+    if (rc == 0) {
+        ck_assert_ptr_nonnull(strstr(run, "--appendfsync always"));
+        ck_assert_ptr_null(strstr(run, "SHUTDOWN"));   /* fresh=yes: no prepared start */
+        ck_assert_ptr_nonnull(strstr(check, "KEYS"));
+        rc = vm_target_commands("redis", rd, 1, run, sizeof run, check, sizeof check, err,
+                                sizeof err);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_ptr_nonnull(strstr(run, "SHUTDOWN"));
+    } else {
+        ck_assert_int_eq(rc, -ENOENT);
+        ck_assert_ptr_nonnull(strstr(err, "redis"));
+    }
+    ck_assert_int_eq(vm_target_commands("postgres", NULL, 0, run, sizeof run, check,
+                                        sizeof check, err, sizeof err), -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err, VM_TARGETS));
+}
+END_TEST
+
 START_TEST(recorded_contract_body_carries_both_models)
 {
     struct report_vm_prog ps = { .trials = 1, .images = 5, .acked_total = 8, .recorded = 1,
@@ -575,6 +613,7 @@ int main(void)
     tcase_add_test(tc, record_script_runs_the_command_under_record_or_says_why_not);
     tcase_add_test(tc, fs_and_mount_opts_are_checked);
     tcase_add_test(tc, check_slot_is_extracted_exactly);
+    tcase_add_test(tc, builtin_targets_become_a_run_and_a_check_command);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

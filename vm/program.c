@@ -540,6 +540,6 @@ void vm_report_run(const struct vm_config *cfg, struct report_vm_run *out)
         .entry_size = cfg->entry_size, .sync_method = cfg->sync_method,
         .writers = cfg->writers ? cfg->writers : 1, .trials = cfg->trials, .seed = cfg->seed,
         .images_max = 2 + cfg->flush_images + cfg->subset_images, .fs = vm_fs_name(cfg),
-        .mount_opts = cfg->mount_opts, .memory_mib = vm_memory_mib(cfg),
+        .mount_opts = cfg->mount_opts, .memory_mib = vm_memory_mib(cfg), .target = cfg->target,
     };
 }

@@ -110,6 +110,7 @@ int vm_exec_in(const char *const *argv, const char *cwd, const char *out)
         return rc;
     }
     if (pid == 0) {
+        setpgid(0, 0);   /* a check may start a server: the group ends with it */
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         sigprocmask(SIG_SETMASK, &old, NULL);
@@ -126,7 +127,9 @@ int vm_exec_in(const char *const *argv, const char *cwd, const char *out)
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
+    setpgid(pid, pid);   /* either side may run first */
     wal_scratch_child(pid);
+    int grouped = wal_scratch_group(pid, 1) == 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
     int status, rc = 0;
     while (waitpid(pid, &status, 0) < 0)
@@ -134,6 +137,11 @@ int vm_exec_in(const char *const *argv, const char *cwd, const char *out)
             rc = -errno;
             break;
         }
+    kill(-pid, SIGKILL);   /* whatever the command left running in its group (a server) */
+    while (waitpid(-pid, NULL, WNOHANG) > 0)
+        ;
+    if (grouped)
+        wal_scratch_group(pid, 0);
     wal_scratch_child(0);
     if (rc < 0)
         return rc;

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recorder/recorder.h"
 #include "report/report.h"
 #include "verifier/verifier.h"
 #include "wal/wal.h"
@@ -83,6 +84,8 @@ struct vm_config {
     unsigned memory_mib;          /* the guest's memory (0: VM_PROGRAM_MEMORY_MIB) */
     int record;                   /* also record the run in the guest (LD_PRELOAD) and judge
                                      the images at the kill by the drop and ext4 models */
+    const char *target;           /* what run_cmd is, for the report: NULL "contract", or a
+                                     built-in target (vm_target_commands) */
 };
 #define VM_PROGRAM_MEMORY_MIB 512u
 
@@ -93,6 +96,18 @@ struct vm_config {
 int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct report_vm_env *env,
                    void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                    char *err, size_t errlen);
+
+/* ---- built-in targets in the guest (targets.c) -------------------------------------
+ * The run and check commands of a built-in target (sqlite, redis) for
+ * vm_program_run: its worker, from this binary's directory on the shared
+ * root, with settings already checked (target_settings_check).  -ENOENT
+ * with why in err when the target does not run in the guest or a program
+ * it needs is missing. */
+int vm_target_commands(const char *target, const struct recorder_setting *settings, unsigned n,
+                       char *run, size_t runlen, char *check, size_t checklen, char *err,
+                       size_t errlen);
+/* The targets that run in the guest, for messages. */
+#define VM_TARGETS "contract, sqlite, redis"
 
 /* The file systems the kit has (VM_FILESYSTEMS, for messages), and 0 when
  * fs is one of them.  Mount options: letters, digits and "=,_.:-" only

@@ -130,3 +130,15 @@ int target_check_keys(const struct target_ops *ops, const struct recorder_crash_
     }
     return 0;
 }
+
+int target_settings_check(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
+                          char *err, size_t errlen)
+{
+    const struct target_ops *ops = cfg->target ? target_find(cfg->target) : NULL;
+    if (!ops) {
+        (void)PL_ERR(err, errlen, 0, "no target \"%s\"", cfg->target ? cfg->target : "(none)");
+        return -EINVAL;
+    }
+    int rc = target_check_keys(ops, cfg, err, errlen);
+    return rc ? rc : ops->setup(cfg, out, err, errlen);
+}

@@ -44,6 +44,14 @@ void target_crash_on_trial(void (*fn)(void *arg, const struct target_trial_event
 int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                      char *err, size_t errlen);
 
+/* What target_crash_run checks before a trial, alone: cfg->target is a
+ * target, its --set keys are its own (each once) and their values taken
+ * by its setup, which fills out's promise.  -EINVAL with the problem and
+ * the fix in err.  For `crash --vm --target`, which runs the program in a
+ * guest rather than through these adapters. */
+int target_settings_check(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
+                          char *err, size_t errlen);
+
 /* `fsynclab explore` (explore.c): one recorded run that ends by itself
  * after cfg->ops acknowledgements, then every crash point of it and the
  * states a disk can leave at each, checked and explained. */
