@@ -90,9 +90,14 @@ check "a key acknowledged after the fault and lost is no promise's, whatever the
 if command -v redis-server >/dev/null; then
     "$bin" crash --target redis --set appendfsync=everysec --fault "fsync:eio@1,path=appendonly*" --trials 1 \
         --seconds 12 --cuts 0 --dir "$dir" --no-fail --json >"$dir/everysec.json" 2>"$dir/log"
-    check "redis everysec: reports, and the second it acknowledged before the fault is within its promise" \
-        '[ "$(field "$dir/everysec.json" classification)" = reports ] &&
-         [ "$(field "$dir/everysec.json" trials_lost_within_promise)" = 1 ]'
+    # What Redis does is fixed (it tells the client and refuses writes); how
+    # old the lost keys are is the machine's: under load the AOF's fsync lags
+    # and Redis holds writes back for up to 2 s, past the promised second.
+    check "redis everysec: reports the error and refuses writes; within its promise, classified reports" \
+        '[ "$(field "$dir/everysec.json" trials_fired)" = 1 ] && [ "$(field "$dir/everysec.json" reported)" = 1 ] &&
+         [ "$(field "$dir/everysec.json" refused)" = 1 ] &&
+         { [ "$(field "$dir/everysec.json" trials_lost_within_promise)" = 0 ] ||
+           [ "$(field "$dir/everysec.json" classification)" = reports ]; }'
 fi
 crash never retry fsync:eio@4000000000 --seed 3
 check "a fault past the run's syncs: reported as never fired, classification null with the reason" \
