@@ -133,6 +133,9 @@ $(BUILD)/rec_probe: tests/rec_probe.c
 	$(CC) $(REC_CFLAGS) -o $@ $<
 
 $(BUILD)/eio_kv: tests/eio_kv.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REC_CFLAGS) -o $@ $<
+
 $(BUILD)/rec_seeded: tests/rec_seeded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REC_CFLAGS) -o $@ $<

@@ -56,6 +56,13 @@ for round in 1 2; do
     check "drop, run $round: the correct program: no vulnerability, held true, exit 0" \
         '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ] && [ "$(field states_checked)" -gt 0 ]'
 done
+check "--json: each key once (version, command_line and timestamp not repeated)" \
+    'python3 -c "import json,sys
+def once(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+json.loads(sys.stdin.read(), object_pairs_hook=once)" <<<"$out"'
 check "every ack placed where the program gave it (its journaled ack line), none where fsynclab read it" \
     '[ "$(field acks)" = 4 ] && [ "$(field acks_journaled)" = 4 ]'
 check "the counts: points, states generated >= distinct = checked" \
