@@ -58,11 +58,7 @@ int cli_explore(int argc, char **argv)
                 (unsigned long long)res.states_cut, cfg.max_states);
     int failed = res.held == 0 || res.states_unrecovered > 0;
     if (o.json) {
-        cJSON *body = report_explore_body(&env, &cfg, &res);
-        if (body && !report_add_meta(body, cli_meta())) {
-            cJSON_Delete(body);
-            body = NULL;
-        }
+        cJSON *body = report_explore_body(&env, &cfg, &res);   /* cli_print_json adds the meta keys */
         return cli_verdict_status(&o, failed, cli_print_json(body));
     }
     report_print_explore_table(stdout, &cfg, &res);

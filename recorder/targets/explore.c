@@ -484,6 +484,8 @@ static void xp_verdict(struct xp *x)
                  (unsigned long long)r->unseen_flags, r->unseen_flags == 1 ? "" : "s", r->unseen);
     else if (r->journal_torn_bytes)
         snprintf(why, len, "the journal ends in %llu torn bytes", (unsigned long long)r->journal_torn_bytes);
+    else if (r->target_null_reason[0])
+        snprintf(why, len, "%s", r->target_null_reason);
     else if (!out->states_checked)
         snprintf(why, len, "no state was checked (--max-states %u cut them all)", x->cfg->max_states);
     else if (r->promised_window_ms < 0 && !r->integrity_only)
@@ -538,9 +540,9 @@ static int xp_setup(const struct recorder_explore_config *cfg, struct recorder_e
         return PL_ERR(err, errlen, -EINVAL, "unknown target %s (contract, sqlite, redis, postgres, mariadb, rocksdb, lmdb)",
                       cc->target ? cc->target : "(none)");
     if (strcmp((*ops)->name, "contract") != 0 && strcmp((*ops)->name, "sqlite") != 0 &&
-        strcmp((*ops)->name, "redis") != 0)
+        strcmp((*ops)->name, "redis") != 0 && strcmp((*ops)->name, "rocksdb") != 0 && strcmp((*ops)->name, "lmdb") != 0)
         return PL_ERR(err, errlen, -EINVAL, "explore: target %s cannot end its workload by itself after --ops "
-                      "acknowledgements yet; explore takes contract, sqlite and redis", (*ops)->name);
+                      "acknowledgements yet; explore takes contract, sqlite, redis, rocksdb and lmdb", (*ops)->name);
     int rc = xp_validate(cfg, err, errlen);
     if (rc || (rc = target_check_keys(*ops, cc, err, errlen)) != 0)
         return rc;

@@ -1,9 +1,12 @@
 /* lmdb_worker: the lmdb target's program.
  *
- *   FSYNCLAB_DATA=DIR fsynclab-lmdb-worker run FLAGS
+ *   FSYNCLAB_DATA=DIR fsynclab-lmdb-worker run FLAGS [COMMITS]
  *       one write transaction a key (kN) into the environment DIR/db,
  *       printing `ack kN` after each mdb_txn_commit returns, until it is
  *       killed.  FLAGS: none, MDB_NOSYNC, MDB_NOMETASYNC or MDB_WRITEMAP.
+ *       With COMMITS (explore's bounded workload) it closes the environment
+ *       after that many and exits 0 (mdb_env_close does not sync: what
+ *       MDB_NOSYNC left unsynced stays so).
  *   FSYNCLAB_DATA=DIR fsynclab-lmdb-worker prepare FLAGS
  *       creates DIR/db and the environment in it, then closes it (not
  *       recorded: the trial starts from an installed database, whose
@@ -69,7 +72,7 @@ static int check(const char *dir)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static int run(const char *dir, const char *flags, int prepare)
+static int run(const char *dir, const char *flags, int prepare, long commits)
 {
     unsigned f = strcmp(flags, "MDB_NOSYNC") == 0       ? MDB_NOSYNC
                  : strcmp(flags, "MDB_NOMETASYNC") == 0 ? MDB_NOMETASYNC
@@ -96,7 +99,7 @@ static int run(const char *dir, const char *flags, int prepare)
         return 0;
     }
     char key[32];
-    for (long n = 1;; n++) {
+    for (long n = 1; !commits || n <= commits; n++) {
         int len = snprintf(key, sizeof key, "k%ld", n);
         MDB_val k = {(size_t)len, key}, v = {1, "v"};
         if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0 || (rc = mdb_dbi_open(txn, NULL, 0, &dbi)) != 0 ||
@@ -107,6 +110,8 @@ static int run(const char *dir, const char *flags, int prepare)
         if (printf("ack %s\n", key) < 0 || fflush(stdout) != 0)
             return 1;
     }
+    mdb_env_close(env);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -114,9 +119,10 @@ int main(int argc, char **argv)
     const char *dir = getenv("FSYNCLAB_DATA");
     if (argc == 3 && strcmp(argv[1], "check") == 0)
         return check(argv[2]);
-    if (argc == 3 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "prepare") == 0) && dir)
-        return run(dir, argv[2], strcmp(argv[1], "prepare") == 0);
-    fprintf(stderr, "usage: FSYNCLAB_DATA=DIR fsynclab-lmdb-worker run|prepare none|MDB_NOSYNC|MDB_NOMETASYNC|MDB_WRITEMAP\n"
+    long n = argc == 4 && strcmp(argv[1], "run") == 0 ? atol(argv[3]) : 0;
+    if ((argc == 3 || (argc == 4 && n > 0)) && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "prepare") == 0) && dir)
+        return run(dir, argv[2], strcmp(argv[1], "prepare") == 0, n);
+    fprintf(stderr, "usage: FSYNCLAB_DATA=DIR fsynclab-lmdb-worker run|prepare none|MDB_NOSYNC|MDB_NOMETASYNC|MDB_WRITEMAP [COMMITS]\n"
                     "       fsynclab-lmdb-worker check DIR\n");
     return 2;
 }

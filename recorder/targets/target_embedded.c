@@ -99,14 +99,28 @@ int target_worker_run(struct target_trial *t, const char *name, const char *cons
 {
     int fd;
     pid_t pid;
-    int rc = worker_spawn(t, name, "run", args, 1, &fd, &pid, err, errlen);
+    const char *argv[WORKER_MAX_ARGS + 1];
+    char ops[24];
+    size_t n = 0;
+    while (args[n] && n < WORKER_MAX_ARGS - 1) {
+        argv[n] = args[n];
+        n++;
+    }
+    snprintf(ops, sizeof ops, "%u", t->ops);   /* explore: the worker closes the store after that many */
+    argv[n++] = t->ops ? ops : NULL;
+    argv[n] = NULL;
+    int rc = worker_spawn(t, name, "run", argv, 1, &fd, &pid, err, errlen);
     if (rc)
         return rc;
     t->kill_ns = target_now_ns() + t->run_ns;
     rc = target_read_acks(t, fd, err, errlen);
     uint64_t kill_ns = target_now_ns();
     *aio = target_aio_open(pid);   /* an io_uring opened at any time stays open until exit */
+    /* Its stdout closed: it is closing the store (explore), or failed. */
+    if (t->exited && !target_wait(pid, target_timeout_ms(t), &t->exit_status))
+        t->exit_status = -1;
     target_kill_group(pid);
+    target_drain_acks(t, fd);
     close(fd);
     if (kill_ns < t->kill_ns)
         t->kill_ns = kill_ns;

@@ -56,6 +56,13 @@ for round in 1 2; do
     check "drop, run $round: the correct program: no vulnerability, held true, exit 0" \
         '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ] && [ "$(field states_checked)" -gt 0 ]'
 done
+check "--json: each key once (version, command_line and timestamp not repeated)" \
+    'python3 -c "import json,sys
+def once(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+json.loads(sys.stdin.read(), object_pairs_hook=once)" <<<"$out"'
 check "every ack placed where the program gave it (its journaled ack line), none where fsynclab read it" \
     '[ "$(field acks)" = 4 ] && [ "$(field acks_journaled)" = 4 ]'
 check "the counts: points, states generated >= distinct = checked" \
@@ -117,7 +124,7 @@ check "the table names the vulnerability, its call site and the fix" \
 explore none --model torn
 check "--model torn: exit 2, drop or ext4 named" '[ $rc = 2 ] && grep -q "drop or ext4" "$dir/err"'
 out=$("$bin" explore --dir "$dir" --target postgres 2>"$dir/err"); rc=$?
-check "--target postgres: exit 2, the targets explore takes named" '[ $rc = 2 ] && grep -q "explore takes contract, sqlite and redis" "$dir/err"'
+check "--target postgres: exit 2, the targets explore takes named" '[ $rc = 2 ] && grep -q "explore takes contract, sqlite, redis, rocksdb and lmdb" "$dir/err"'
 out=$("$bin" explore --dir "$dir" --ops 0 --run true --check true 2>"$dir/err"); rc=$?
 check "--ops 0: exit 2 naming the range" '[ $rc = 2 ] && grep -q -- "--ops must be a whole number from 1" "$dir/err"'
 out=$("$bin" explore --dir "$dir" --ops 2 --seconds 1 --run 'echo ack 1; exec sleep 30' --check true 2>"$dir/err"); rc=$?
