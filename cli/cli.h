@@ -54,6 +54,8 @@ struct cli {
     const char *sector_size;      /* --sector-size as given (crash --target, image) */
     const char *target, *run, *check, *root, *journal, *snapshot, *at;
     struct recorder_setting settings[RECORDER_MAX_SETTINGS];
+    char setting_keys[RECORDER_MAX_SETTINGS][64];   /* the keys, copied: argv keeps KEY=VALUE whole
+                                                       for the command line a result quotes */
     unsigned nsettings;           /* crash --target also takes --seconds (default 3) */
     unsigned cuts;
     int keep, summary;

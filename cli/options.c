@@ -117,8 +117,13 @@ static int setting(char *arg, struct cli *o)
         return cli_usage_error("--set: \"%s\" is not KEY=VALUE", arg);
     if (o->nsettings == RECORDER_MAX_SETTINGS)
         return cli_usage_error("--set: at most 16 settings%s", "");
-    *eq = '\0';
-    o->settings[o->nsettings].key = arg;
+    size_t klen = (size_t)(eq - arg);
+    char *key = o->setting_keys[o->nsettings];
+    if (klen >= sizeof o->setting_keys[0])
+        return cli_usage_error("--set: the key of \"%s\" is longer than 63 bytes; no target has such a key", arg);
+    memcpy(key, arg, klen);
+    key[klen] = '\0';
+    o->settings[o->nsettings].key = key;
     o->settings[o->nsettings++].value = eq + 1;
     return 0;
 }

@@ -85,6 +85,13 @@ run "$bin" crash --dir "$dir" --strategies none --trials 1 --seed 5 --json
 check "crash --json ends with seed_replays, version, command_line and timestamp" \
   '[ $rc -eq 0 ] && grep -qE "\"seed\": 5, .*\"seed_replays\": \"the choices .*, not the outcomes.*\", \"version\": \"[0-9][^\"]*\", \"command_line\": \[\"[^\"]*fsynclab\", \"crash\", .*\"--json\"\], \"timestamp\": \"[0-9T:-]+Z\"\}$" <<<"$out"'
 
+# The command line a result quotes is the one given: --set KEY=VALUE whole
+# (the parser once cut argv at the '=').
+run "$bin" crash --target contract --run 'echo ack 1; sleep 5' --check 'echo 1' --set promised_window_ms=100 \
+    --trials 1 --seconds 0.3 --cuts 0 --dir "$dir" --json --no-fail
+check "the JSON's command_line keeps --set promised_window_ms=100 whole" \
+  '[ $rc -eq 0 ] && grep -q "\"promised_window_ms=100\"" <<<"$out"'
+
 rm -f "$dir/err"
 check "nothing is left in the data directory" 'rmdir "$dir"'
 echo "cli_usage: $pass passed, $fail failed"
