@@ -100,10 +100,15 @@ if command -v redis-server >/dev/null; then
     out=$("$bin" explore --json --dir "$dir" --target redis --set appendfsync=always --ops 8 2>"$dir/err"); rc=$?
     check "redis appendfsync=always: none" '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ]'
     out=$("$bin" explore --json --dir "$dir" --target redis --set appendfsync=everysec --ops 8 2>"$dir/err"); rc=$?
-    check "redis everysec: the AOF write acknowledged before its fdatasync, within the promised second" \
-        '[ $rc = 0 ] && [ "$(field held)" = true ] && [ "$(field states_unrecovered)" = 0 ] &&
+    # The vulnerability is Redis's; whether its window stays within the
+    # promised second is the machine's (under load the AOF's fdatasync lags,
+    # and Redis lets it, up to 2 s): held true (exit 0) only with the loss
+    # within the promise, held false (exit 3) only with it broken.
+    check "redis everysec: the AOF write acknowledged before its fdatasync; the verdict agrees with its window" \
+        '[ "$(field states_unrecovered)" = 0 ] &&
          [[ "$(vulns)" == "file-fsync|write|appendonlydir/appendonly.aof.*.incr.aof|"* ]] &&
-         grep -q "\"breaks_promise\": *false" <<<"$out"'
+         { { [ $rc = 0 ] && [ "$(field held)" = true ] && grep -q "\"breaks_promise\": *false" <<<"$out"; } ||
+           { [ $rc = 3 ] && [ "$(field held)" = false ] && grep -q "\"breaks_promise\": *true" <<<"$out"; }; }'
 else
     echo "skip redis: no redis-server (apt-get install redis-server)"
 fi
