@@ -7,17 +7,9 @@
  * --max-states left out is named in both outputs, never silent.
  */
 #include "report/report.h"
+#include "report/internal.h"
 
-#include <math.h>
 #include <string.h>
-
-static void add_str_or_null(cJSON *o, const char *name, const char *s)
-{
-    if (s && *s)
-        cJSON_AddStringToObject(o, name, s);
-    else
-        cJSON_AddNullToObject(o, name);
-}
 
 static int add_settings(cJSON *o, const struct recorder_crash_result *r)
 {
@@ -55,15 +47,6 @@ static int add_vulns(cJSON *o, const struct recorder_explore_result *r)
     return 1;
 }
 
-static void add_number(cJSON *o, const char *name, double v)
-{
-    cJSON *n = report_json_float(round(v * 1000.0) / 1000.0);
-    if (n)
-        cJSON_AddItemToObject(o, name, n);
-    else
-        cJSON_AddNullToObject(o, name);
-}
-
 cJSON *report_explore_body(const struct bench_env *env, const struct recorder_explore_config *cfg,
                            const struct recorder_explore_result *r)
 {
@@ -81,7 +64,7 @@ cJSON *report_explore_body(const struct bench_env *env, const struct recorder_ex
     cJSON_AddNumberToObject(o, "operations", (double)r->list_ops);
     cJSON_AddNumberToObject(o, "points_total", (double)r->points_total);
     cJSON_AddNumberToObject(o, "points", (double)r->points);
-    add_str_or_null(o, "points_choice", r->points_choice);
+    report_add_str_or_null(o, "points_choice", r->points_choice);
     cJSON_AddNumberToObject(o, "states_generated", (double)r->states_generated);
     cJSON_AddNumberToObject(o, "states_distinct", (double)r->states_distinct);
     cJSON_AddNumberToObject(o, "states_checked", (double)r->states_checked);
@@ -90,32 +73,23 @@ cJSON *report_explore_body(const struct bench_env *env, const struct recorder_ex
     cJSON_AddNumberToObject(o, "states_unrecovered", (double)r->states_unrecovered);
     cJSON_AddNumberToObject(o, "max_points", cfg->max_points);
     cJSON_AddNumberToObject(o, "max_states", cfg->max_states);
-    add_number(o, "dedup_ratio", r->states_distinct ? (double)r->states_generated / (double)r->states_distinct : 0);
-    add_number(o, "seconds", r->explore_s);
-    add_number(o, "check_seconds", r->check_s);
-    add_number(o, "states_per_s", r->explore_s > 0 ? (double)r->states_generated / r->explore_s : 0);
+    report_add_rounded(o, "dedup_ratio",
+                       r->states_distinct ? (double)r->states_generated / (double)r->states_distinct : 0);
+    report_add_rounded(o, "seconds", r->explore_s);
+    report_add_rounded(o, "check_seconds", r->check_s);
+    report_add_rounded(o, "states_per_s", r->explore_s > 0 ? (double)r->states_generated / r->explore_s : 0);
     if (!add_vulns(o, r)) {
         cJSON_Delete(o);
         return NULL;
     }
     cJSON_AddNumberToObject(o, "vulnerabilities_dropped", r->vulns_dropped);
-    cJSON_AddStringToObject(o, "promised", run->promised ? run->promised : "");
-    if (run->promised_window_ms >= 0)
-        add_number(o, "promised_window_ms", run->promised_window_ms);
-    else
-        cJSON_AddNullToObject(o, "promised_window_ms");
-    if (r->held < 0)
-        cJSON_AddNullToObject(o, "held");
-    else
-        cJSON_AddBoolToObject(o, "held", r->held);
-    add_str_or_null(o, "held_reason", run->held_null_reason);
+    report_add_promise(o, run->promised, run->promised_window_ms, r->held);
+    report_add_str_or_null(o, "held_reason", run->held_null_reason);
     cJSON_AddNumberToObject(o, "unseen_flags", (double)run->unseen_flags);
-    add_str_or_null(o, "unseen", run->unseen);
+    report_add_str_or_null(o, "unseen", run->unseen);
     cJSON_AddNumberToObject(o, "unknown_opens", (double)run->unknown_opens);
     cJSON_AddNumberToObject(o, "journal_torn_bytes", (double)run->journal_torn_bytes);
-    cJSON *e = cJSON_AddObjectToObject(o, "environment");
-    if (!e || !cJSON_AddStringToObject(e, "fs_type", env->fs_type) ||
-        !cJSON_AddStringToObject(e, "device", env->device) || !cJSON_AddStringToObject(e, "warning", env->warning)) {
+    if (!report_add_environment(o, env)) {
         cJSON_Delete(o);
         return NULL;
     }

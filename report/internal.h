@@ -18,5 +18,12 @@ cJSON *report_add_environment(cJSON *body, const struct bench_env *env);
  * for crash, a count of images for crash --vm.  NULL when out of memory. */
 cJSON *report_crash_object(const char *model, uint32_t trials, uint32_t trials_requested,
                            cJSON *optimistic, const struct verifier_summary *v);
+/* The fields explore.c and recorder.c share (fields.c).  name: v rounded
+ * to 0.001 (null when out of memory); name: s, null when s is NULL or empty;
+ * "promised": promised ("" when NULL), "promised_window_ms": window_ms (null
+ * when negative: a promise with no number), "held": held (null when -1). */
+void report_add_rounded(cJSON *o, const char *name, double v);
+void report_add_str_or_null(cJSON *o, const char *name, const char *s);
+void report_add_promise(cJSON *o, const char *promised, double window_ms, int held);
 
 #endif

@@ -11,42 +11,13 @@
  * floats rounded to 0.001 ms (report_json_float prints them as Python does).
  */
 #include "report/report.h"
+#include "report/internal.h"
 
-#include <math.h>
 #include <string.h>
 
 static const char *held_name(int held)
 {
     return held < 0 ? "null" : held ? "true" : "false";
-}
-
-static void add_ms(cJSON *o, const char *name, double ms)
-{
-    cJSON *v = report_json_float(round(ms * 1000.0) / 1000.0);
-    if (v)
-        cJSON_AddItemToObject(o, name, v);
-    else
-        cJSON_AddNullToObject(o, name);
-}
-
-/* "environment": {"fs_type", "device", "warning"}, as the other bodies have it. */
-static int add_env(cJSON *o, const struct bench_env *env)
-{
-    cJSON *e = cJSON_CreateObject();
-    if (!e || !cJSON_AddItemToObject(o, "environment", e)) {
-        cJSON_Delete(e);
-        return 0;
-    }
-    return cJSON_AddStringToObject(e, "fs_type", env->fs_type) && cJSON_AddStringToObject(e, "device", env->device) &&
-           cJSON_AddStringToObject(e, "warning", env->warning);
-}
-
-static void add_str_or_null(cJSON *o, const char *name, const char *s)
-{
-    if (s && *s)
-        cJSON_AddStringToObject(o, name, s);
-    else
-        cJSON_AddNullToObject(o, name);
 }
 
 /* "fault": null without --fault; else when it fired, what the program did,
@@ -67,10 +38,10 @@ static int add_fault(cJSON *o, const struct recorder_crash_config *cfg, const st
         cJSON_AddItemToArray(specs, cJSON_CreateString(recorder_fault_spec(&cfg->faults.f[i])));
     cJSON_AddNumberToObject(x, "trials_fired", f->fired);
     cJSON_AddNumberToObject(x, "trials_not_fired", f->not_fired);
-    add_str_or_null(x, "call", f->call);
+    report_add_str_or_null(x, "call", f->call);
     if (f->fired) {
-        add_ms(x, "fired_ms_min", f->fired_ms_min);
-        add_ms(x, "fired_ms_max", f->fired_ms_max);
+        report_add_rounded(x, "fired_ms_min", f->fired_ms_min);
+        report_add_rounded(x, "fired_ms_max", f->fired_ms_max);
     } else {
         cJSON_AddNullToObject(x, "fired_ms_min");
         cJSON_AddNullToObject(x, "fired_ms_max");
@@ -101,8 +72,8 @@ static int add_fault(cJSON *o, const struct recorder_crash_config *cfg, const st
         cJSON_AddStringToObject(x, "classification", recorder_fault_class_name((unsigned)f->classification));
     else
         cJSON_AddNullToObject(x, "classification");
-    add_str_or_null(x, "classification_reason", f->null_reason);
-    add_str_or_null(x, "documented", f->documented);
+    report_add_str_or_null(x, "classification_reason", f->null_reason);
+    report_add_str_or_null(x, "documented", f->documented);
     return 1;
 }
 
@@ -148,28 +119,28 @@ static int add_later(cJSON *o, const struct bench_env *env, const struct recorde
                      const struct recorder_crash_result *r)
 {
     if (r->promised_window_ms >= 0)
-        add_ms(o, "allowance_ms", r->allowance_ms);
+        report_add_rounded(o, "allowance_ms", r->allowance_ms);
     else
         cJSON_AddNullToObject(o, "allowance_ms");
-    add_ms(o, "calibration_sync_p50_us", r->calibration_sync_p50_us);
-    add_ms(o, "calibration_sync_p99_us", r->calibration_sync_p99_us);
+    report_add_rounded(o, "calibration_sync_p50_us", r->calibration_sync_p50_us);
+    report_add_rounded(o, "calibration_sync_p99_us", r->calibration_sync_p99_us);
     cJSON_AddNumberToObject(o, "trials_invalid", r->trials - r->trials_valid);
     cJSON *why = cJSON_AddObjectToObject(o, "invalid_reasons");
     if (!why)
         return 0;
     cJSON_AddNumberToObject(why, "no_ack", r->invalid_no_ack);
     cJSON_AddNumberToObject(why, "exited", r->invalid_exited);
-    add_str_or_null(o, "invalid_example", r->invalid_example);
-    add_str_or_null(o, "held_reason", r->held_null_reason);
+    report_add_str_or_null(o, "invalid_example", r->invalid_example);
+    report_add_str_or_null(o, "held_reason", r->held_null_reason);
     cJSON_AddNumberToObject(o, "journal_torn_bytes", (double)r->journal_torn_bytes);
     cJSON_AddNumberToObject(o, "runs_without_writes", r->runs_without_writes);
     cJSON_AddNumberToObject(o, "check_foreign_max", (double)r->check_foreign_max);
-    add_str_or_null(o, "check_foreign", r->check_foreign);
+    report_add_str_or_null(o, "check_foreign", r->check_foreign);
     cJSON_AddNumberToObject(o, "ack_reads", (double)r->ack_reads);
     cJSON_AddNumberToObject(o, "ack_reads_partial", (double)r->ack_reads_partial);
     cJSON_AddBoolToObject(o, "acks_bursty", r->acks_bursty);
     cJSON_AddNumberToObject(o, "check_timeout_ms", cfg->check_timeout_ms ? cfg->check_timeout_ms : 60000);
-    return add_env(o, env) && add_fault(o, cfg, r);
+    return report_add_environment(o, env) && add_fault(o, cfg, r);
 }
 
 cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_crash_config *cfg,
@@ -197,18 +168,10 @@ cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_c
     cJSON_AddNumberToObject(o, "acked_total", (double)r->acked_total);
     cJSON_AddNumberToObject(o, "acked_lost_max", (double)r->acked_lost_max);
     cJSON_AddNumberToObject(o, "acked_lost_total", (double)r->acked_lost_total);
-    add_ms(o, "loss_window_ms_p50", r->loss_window_ms_p50);
-    add_ms(o, "loss_window_ms_max", r->loss_window_ms_max);
-    cJSON_AddStringToObject(o, "promised", r->promised ? r->promised : "");
-    if (r->promised_window_ms >= 0)
-        add_ms(o, "promised_window_ms", r->promised_window_ms);
-    else
-        cJSON_AddNullToObject(o, "promised_window_ms");
-    if (r->held < 0)
-        cJSON_AddNullToObject(o, "held");
-    else
-        cJSON_AddBoolToObject(o, "held", r->held);
-    add_ms(o, "max_sync_ms", r->max_sync_ms);
+    report_add_rounded(o, "loss_window_ms_p50", r->loss_window_ms_p50);
+    report_add_rounded(o, "loss_window_ms_max", r->loss_window_ms_max);
+    report_add_promise(o, r->promised, r->promised_window_ms, r->held);
+    report_add_rounded(o, "max_sync_ms", r->max_sync_ms);
     cJSON_AddNumberToObject(o, "unseen_flags", (double)r->unseen_flags);
     if (r->unseen_flags)
         cJSON_AddStringToObject(o, "unseen", r->unseen);
@@ -217,7 +180,7 @@ cJSON *report_recorder_body(const struct bench_env *env, const struct recorder_c
     cJSON_AddNumberToObject(o, "unknown_opens", (double)r->unknown_opens);
     cJSON_AddNumberToObject(o, "journal_bytes", (double)r->journal_bytes);
     cJSON_AddNumberToObject(o, "journal_ops", (double)r->journal_ops);
-    add_ms(o, "image_ms_max", r->image_ms_max);
+    report_add_rounded(o, "image_ms_max", r->image_ms_max);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
     cJSON_AddNumberToObject(o, "sector_size", r->model.sector);   /* where torn, reorder, lie cut */
     if (!(r->note[0] ? cJSON_AddStringToObject(o, "note", r->note)
