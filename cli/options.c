@@ -246,42 +246,10 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     return rc;
 }
 
-/* Edit distance between a and b (short option names: a small table). */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[64];
-    if (la >= 63 || lb >= 63)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
 const char *cli_nearest(const char *given, const char *const *words)
 {
-    const char *best = NULL;
-    size_t best_d = SIZE_MAX, len = strlen(given);
-    for (size_t i = 0; words[i]; i++) {
-        size_t d = distance(given, words[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = words[i];
-        }
-    }
-    return best_d <= (len < 6 ? 2 : len / 3 + 1) ? best : NULL;
+    size_t len = strlen(given);
+    return report_nearest(given, words, len < 6 ? 2 : len / 3 + 1);
 }
 
 /* The option of takes nearest to name (no dashes), or NULL. */

@@ -6,7 +6,9 @@
 #include "report/report.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 static const struct report_range ranges[REPORT_LIMITS] = {
     [REPORT_ENTRIES] = { "entries", "--entries", 1, (double)BENCH_MAX_ENTRIES, 1 },
@@ -52,4 +54,42 @@ const char *report_limit_text(enum report_limit which, char *buf, size_t len)
     else
         snprintf(buf, len, "a number greater than %g and at most %g", r->lo, r->hi);
     return buf;
+}
+
+/* Edit distance of two short strings; SIZE_MAX when either is over 64 bytes. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[65];
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+const char *report_nearest(const char *given, const char *const *words, size_t max)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (; words && *words; words++) {
+        size_t d = distance(given, *words);
+        if (d < best_d) {
+            best_d = d;
+            best = *words;
+        }
+    }
+    return best && best_d <= max ? best : NULL;
 }

@@ -85,6 +85,13 @@ int report_limit_ok(enum report_limit which, double v);
  * 3600".  Returns buf. */
 const char *report_limit_text(enum report_limit which, char *buf, size_t len);
 
+/* The word of words (NULL-terminated; NULL: none) nearest to given by edit
+ * distance (insert, delete, substitute), the first of equals, when that
+ * distance is at most max; else NULL, and NULL for a given or a word over
+ * 64 bytes.  A typo's fix, for an option or command (the CLI) and a
+ * program's setting (--set), each with its own idea of close. */
+const char *report_nearest(const char *given, const char *const *words, size_t max);
+
 /* ---- result bodies -------------------------------------------------------- */
 
 /* The fsync_benchmark_ok body without in_reply_to and msg_id: "type",

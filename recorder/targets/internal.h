@@ -104,8 +104,6 @@ int target_check_keys(const struct target_ops *ops, const struct recorder_crash_
 void target_applied(struct recorder_crash_result *out, const char *key, const char *value);
 /* A strict number: all of s, finite, lo <= x <= hi.  0 or -EINVAL. */
 int target_number(const char *s, double lo, double hi, double *x);
-/* The key of keys nearest to key (a typo's fix), or NULL when none is close. */
-const char *target_nearest(const char *key, const char *const *keys);
 /* The last lines (up to 3, joined by " | ") of <trial>/stderr.log from
  * byte from on; "" when there are none.  target_log_size: where it ends now. */
 void target_log_tail(const struct target_trial *t, long from, char *out, size_t outlen);

@@ -15,6 +15,7 @@
 
 #include "recorder/targets/internal.h"
 #include "powerloss/powerloss.h"
+#include "report/report.h"
 
 
 const char *target_setting(const struct recorder_crash_config *cfg, const char *key, const char *dflt)
@@ -51,41 +52,12 @@ int target_number(const char *s, double lo, double hi, double *x)
     return 0;
 }
 
-/* Edit distance (insert, delete, substitute) of two short strings. */
-static size_t settings_distance(const char *a, const char *b)
+/* The key of keys nearest to key (a typo's fix), or NULL when none is close:
+ * a third of the key's letters at most (appendfsyn, synchronus). */
+static const char *nearest_key(const char *key, const char *const *keys)
 {
-    size_t la = strlen(a), lb = strlen(b), row[65];
-    if (la > 64 || lb > 64)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *target_nearest(const char *key, const char *const *keys)
-{
-    const char *best = NULL;
-    size_t bestd = (size_t)-1, len = strlen(key);
-    for (; keys && *keys; keys++) {
-        size_t d = settings_distance(key, *keys);
-        if (d < bestd)
-            bestd = d, best = *keys;
-    }
-    /* close: a third of the key's letters at most (appendfsyn, synchronus) */
-    return best && bestd <= (len < 6 ? 1 : len / 3) ? best : NULL;
+    size_t len = strlen(key);
+    return report_nearest(key, keys, len < 6 ? 1 : len / 3);
 }
 
 /* "appendfsync, fresh" */
@@ -113,7 +85,7 @@ int target_check_keys(const struct target_ops *ops, const struct recorder_crash_
         for (const char *const *k = ops->keys; k && *k && !known; k++)
             known = strcmp(*k, key) == 0;
         if (!known) {
-            const char *near = target_nearest(key, ops->keys);
+            const char *near = nearest_key(key, ops->keys);
             char hint[128] = "";
             if (near)
                 snprintf(hint, sizeof hint, " (did you mean %s?)", near);
