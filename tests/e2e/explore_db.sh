@@ -9,14 +9,7 @@
 # whose worker was not built is skipped with the reason.  About 15 s here.
 set -u
 cd "$(dirname "$0")/../.."
-build=${BUILD:-build}
-bin=$build/fsynclab
-dir=$(realpath -m "${FSYNCLAB_DIR:-$build/scratch}")/e2e-explore-db-$$
-mkdir -p "$dir"
-pass=0 fail=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1" "${out:0:900} $(head -c 400 "$dir/err")"; fi; }
+. tests/e2e/lib/db.sh e2e-explore-db
 # xp TARGET ARGS...: one JSON result in out, the status in rc.
 xp() { local t=$1; shift; out=$("$bin" explore --json --dir "$dir" --target "$t" "$@" 2>"$dir/err"); rc=$?; }
 # The vulnerabilities as "kind|operation|path|breaks_promise" lines, and a field.
@@ -26,7 +19,7 @@ for v in json.load(sys.stdin)["vulnerabilities"]:
 field() { python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[sys.argv[1]]))' "$1" <<<"$out" 2>/dev/null; }
 left() { pgrep -f -- "$dir" >/dev/null; }
 
-if [ -x "$build/fsynclab-rocksdb-worker" ]; then
+if worker rocksdb librocksdb-dev; then
     xp rocksdb --set sync=true --ops 6
     check "rocksdb sync=true: every point explored, no vulnerability, held true, exit 0" \
         '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ] && [ "$(field acks)" = 6 ] &&
@@ -34,11 +27,9 @@ if [ -x "$build/fsynclab-rocksdb-worker" ]; then
     xp rocksdb --set sync=false --ops 6
     check "rocksdb sync=false: the WAL write acknowledged before its sync, allowed by the promise, every state recovers" \
         '[ $rc = 0 ] && [ "$(vulns)" = "file-fsync|write|db/******.log|false" ] && [ "$(field states_unrecovered)" = 0 ]'
-else
-    echo "skip rocksdb: $build/fsynclab-rocksdb-worker was not built (apt-get install librocksdb-dev)"
 fi
 
-if [ -x "$build/fsynclab-lmdb-worker" ]; then
+if worker lmdb liblmdb-dev; then
     xp lmdb --ops 6
     check "lmdb default: every point explored, no vulnerability, held true, exit 0" \
         '[ $rc = 0 ] && [ "$(field held)" = true ] && [ -z "$(vulns)" ] && [ "$(field acks)" = 6 ] &&
@@ -54,8 +45,6 @@ if [ -x "$build/fsynclab-lmdb-worker" ]; then
     check "lmdb MDB_NOSYNC: the lost commits allowed, the states that do not open named, held null, exit 3" \
         '[ $rc = 3 ] && [ "$(field held)" = null ] && grep -qx "file-fsync|write|db/data.mdb|false" <<<"$(vulns)" &&
          [ "$(field states_unrecovered)" -gt 0 ]'
-else
-    echo "skip lmdb: $build/fsynclab-lmdb-worker was not built (apt-get install liblmdb-dev)"
 fi
 check "nothing left running, no run directory left" '! left && [ -z "$(ls -A "$dir" | grep fsynclab-rec)" ]'
 

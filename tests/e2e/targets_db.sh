@@ -9,14 +9,7 @@
 # mariadb-install-db.
 set -u
 cd "$(dirname "$0")/../.."
-build=${BUILD:-build}
-bin=$build/fsynclab
-dir=$(realpath -m "${FSYNCLAB_DIR:-$build/scratch}")/e2e-targets-db-$$
-mkdir -p "$dir"
-pass=0 fail=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1" "${out:0:900} $(head -c 400 "$dir/err")"; fi; }
+. tests/e2e/lib/db.sh e2e-targets-db
 # crash ARGS...: one JSON result in out.
 crash() { out=$("$bin" crash --json --dir "$dir" --seed 7 "$@" 2>"$dir/err"); rc=$?; }
 get() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" <<<"$out"; }
@@ -28,7 +21,7 @@ left() { pgrep -f -- "$dir" >/dev/null || ours 'fsynclab-(rocksdb|lmdb)-worker';
 usage() { "$bin" crash --dir "$dir" --trials 1 --seconds 1 "$@" >/dev/null 2>"$dir/err"; rc=$?; }
 
 # ---- RocksDB ---------------------------------------------------------------------------
-if [ -x "$build/fsynclab-rocksdb-worker" ]; then
+if worker rocksdb librocksdb-dev; then
     r="--target rocksdb --trials 2 --seconds 0.8 --cuts 2"
     crash $r --set sync=true
     check "rocksdb sync=true: nothing lost on any image, every image reopens" '[ $rc = 0 ] && [ "$(get acked_lost_max)" = 0 ] && [ "$(get recovered_ok)" = "$(get images)" ] && [ "$(get held)" = true ]'
@@ -45,12 +38,10 @@ if [ -x "$build/fsynclab-rocksdb-worker" ]; then
     check "rocksdb: a key given twice is refused" '[ $rc = 2 ] && grep -q "given twice" "$dir/err"'
     usage --target rocksdb --set disable_wal=true --set manual_wal_flush=true
     check "rocksdb: manual_wal_flush without a WAL is refused" '[ $rc = 2 ] && grep -q "manual_wal_flush=true applies to the WAL" "$dir/err"'
-else
-    echo "skip rocksdb: $build/fsynclab-rocksdb-worker was not built (apt-get install librocksdb-dev)"
 fi
 
 # ---- LMDB ------------------------------------------------------------------------------
-if [ -x "$build/fsynclab-lmdb-worker" ]; then
+if worker lmdb liblmdb-dev; then
     l="--target lmdb --trials 2 --seconds 0.8 --cuts 2"
     crash $l
     check "lmdb default: nothing lost, every image opens" '[ $rc = 0 ] && [ "$(get acked_lost_max)" = 0 ] && [ "$(get recovered_ok)" = "$(get images)" ] && [ "$(get held)" = true ]'
@@ -77,8 +68,6 @@ if [ -x "$build/fsynclab-lmdb-worker" ]; then
     fi
     usage --target lmdb --set flags=NOSYNC
     check "lmdb: flags=NOSYNC is refused naming the four" '[ $rc = 2 ] && grep -q "allowed values none, MDB_NOSYNC, MDB_NOMETASYNC, MDB_WRITEMAP" "$dir/err"'
-else
-    echo "skip lmdb: $build/fsynclab-lmdb-worker was not built (apt-get install liblmdb-dev)"
 fi
 check "rocksdb, lmdb: no worker left" '! left'
 
