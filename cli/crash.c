@@ -76,6 +76,42 @@ static int crash_outputs(const struct cli *o, struct bench_env *envp,
                                 const struct cli_trials *c, const char *command, double seconds,
                          struct cli_capture *cap, const struct wal_strategy *strategies);
 
+/* The options that do not go together, refused before anything runs: 0 or
+ * CLI_EXIT_USAGE. */
+static int crash_combinations(const struct cli *o)
+{
+    if (o->shard_count && (o->target || o->run || o->check || o->vm))
+        return cli_usage_error("--shard: only for crash of fsynclab's own log for now, not "
+                               "with --target or --vm%s", "");
+    if (o->shard_count && !o->have_seed)
+        return cli_usage_error("--shard needs --seed S, the same on every shard, so that the "
+                               "shards make the trials of one run%s", "");
+    if ((o->vm_fs || o->vm_mount_opts) && !o->vm)
+        return cli_usage_error("--fs and --mount-opts need --vm (the file system of the "
+                               "guest's data disk)%s", "");
+    if (o->vm && o->sector_size)
+        return cli_usage_error("crash --vm: --sector-size %s does not apply: the guest's disk is "
+                               "the model", o->sector_size);
+    if (o->faults.n && (o->vm || !(o->target || o->run || o->check)))
+        return cli_usage_error("--fault needs --target and no --vm: the recorder injects it into a "
+                               "target's run on this machine (or use fsynclab record --fault)%s", "");
+    return 0;
+}
+
+/* The crash of fsynclab's own log that the options ask for. */
+static struct crashsim_config crash_config(const struct cli *o)
+{
+    return (struct crashsim_config){ .entries = o->entries, .entry_size = o->entry_size,
+                                     .sync_method = o->sync_method, .model = o->model,
+                                     .sector_size = o->sector_size ? o->pmodel.sector : 0,
+                                     .seed = o->seed, .trials = o->trials,
+                                     .max_seconds = o->max_seconds,
+                                     .writeback_expire_ms = o->expire_ms,
+                                     .writeback_interval_ms = o->interval_ms,
+                                     .writers = o->writers, .prealloc = o->prealloc,
+                                     .shard_index = o->shard_index, .shard_count = o->shard_count };
+}
+
 int cli_crash(int argc, char **argv)
 {
     static struct wal_strategy strategies[BENCH_MAX_STRATEGIES];
@@ -90,21 +126,8 @@ int cli_crash(int argc, char **argv)
     int rc = cli_parse(argc, argv, "crash", CLI_TAKES_CRASH, REPORT_CRASH_ENTRIES, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (o.shard_count && (o.target || o.run || o.check || o.vm))
-        return cli_usage_error("--shard: only for crash of fsynclab's own log for now, not "
-                               "with --target or --vm%s", "");
-    if (o.shard_count && !o.have_seed)
-        return cli_usage_error("--shard needs --seed S, the same on every shard, so that the "
-                               "shards make the trials of one run%s", "");
-    if ((o.vm_fs || o.vm_mount_opts) && !o.vm)
-        return cli_usage_error("--fs and --mount-opts need --vm (the file system of the "
-                               "guest's data disk)%s", "");
-    if (o.vm && o.sector_size)
-        return cli_usage_error("crash --vm: --sector-size %s does not apply: the guest's disk is "
-                               "the model", o.sector_size);
-    if (o.faults.n && (o.vm || !(o.target || o.run || o.check)))
-        return cli_usage_error("--fault needs --target and no --vm: the recorder injects it into a "
-                               "target's run on this machine (or use fsynclab record --fault)%s", "");
+    if ((rc = crash_combinations(&o)))
+        return rc;
     if (o.vm && (o.target || o.run || o.check))
         return cli_crash_vm_target(&o);
     if ((rc = cli_timeline_check(&o)))
@@ -128,15 +151,7 @@ int cli_crash(int argc, char **argv)
         o.trials = 100;
     if (!o.max_seconds)
         o.max_seconds = 60;
-    struct crashsim_config cfg = { .entries = o.entries, .entry_size = o.entry_size,
-                                   .sync_method = o.sync_method, .model = o.model,
-                                   .sector_size = o.sector_size ? o.pmodel.sector : 0,
-                                   .seed = o.seed, .trials = o.trials,
-                                   .max_seconds = o.max_seconds,
-                                   .writeback_expire_ms = o.expire_ms,
-                                   .writeback_interval_ms = o.interval_ms,
-                                   .writers = o.writers, .prealloc = o.prealloc,
-                                   .shard_index = o.shard_index, .shard_count = o.shard_count };
+    struct crashsim_config cfg = crash_config(&o);
     static struct cli_trials trials_seen;
     trials_seen.out = out;
     cfg.on_trial = cli_trials_note;

@@ -155,6 +155,40 @@ int cli_verdict_status(const struct cli *o, int failed, int rc)
     return rc == 0 && failed && !o->no_fail ? CLI_EXIT_FAILED : rc;
 }
 
+/* --model: the one parser of model names (powerloss/); crash of fsynclab's
+ * own log then refuses what its one file cannot take (cli_crash). */
+static int take_model(const char *arg, struct cli *o)
+{
+    char why[256];
+    o->model_name = arg;
+    if (pl_model_parse(arg, &o->pmodel, why, sizeof why) < 0)
+        return cli_usage_error("%s", why);
+    if (crashsim_model_parse(arg, &o->model) < 0)
+        o->model = CRASHSIM_DROP;   /* not one of crash's own log: refused there */
+    return 0;
+}
+
+/* --sector-size, checked here; cli_parse applies it to the model once every
+ * option is in (a --model after it keeps it). */
+static int take_sector(const char *arg, struct cli *o)
+{
+    struct pl_model probe;
+    char why[128];
+    o->sector_size = arg;
+    if (pl_model_set_sector(&probe, arg, why, sizeof why) < 0)
+        return cli_usage_error("%s (the disk's atomic write unit for torn, reorder and lie)", why);
+    return 0;
+}
+
+/* --fault, one more of the list the recorder injects. */
+static int take_fault(const char *arg, struct cli *o)
+{
+    char ferr[512];
+    if (recorder_fault_add(&o->faults, arg, ferr, sizeof ferr) < 0)
+        return cli_usage_error("%s", ferr);
+    return 0;
+}
+
 /* One option's value into o; 0 or CLI_EXIT_USAGE. */
 static int take(int c, const char *arg, enum report_limit entries, struct cli *o)
 {
@@ -178,25 +212,8 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'p': o->prealloc = 1; break;
     case 'j': o->json = 1; break;
     case 'T': rc = whole(REPORT_TRIALS, arg, &v); o->trials = (uint32_t)v; o->have_trials = 1; break;
-    case 'M': {
-        /* The one parser of model names (powerloss/); crash of fsynclab's own
-         * log then refuses what its one file cannot take (cli_crash). */
-        char why[256];
-        o->model_name = arg;
-        if (pl_model_parse(arg, &o->pmodel, why, sizeof why) < 0)
-            rc = cli_usage_error("%s", why);
-        else if (crashsim_model_parse(arg, &o->model) < 0)
-            o->model = CRASHSIM_DROP;   /* not one of crash's own log: refused there */
-        break;
-    }
-    case '3': {
-        struct pl_model probe;
-        char why[128];
-        o->sector_size = arg;
-        if (pl_model_set_sector(&probe, arg, why, sizeof why) < 0)
-            rc = cli_usage_error("%s (the disk's atomic write unit for torn, reorder and lie)", why);
-        break;
-    }
+    case 'M': rc = take_model(arg, o); break;
+    case '3': rc = take_sector(arg, o); break;
     case 'S': rc = whole(REPORT_SEED, arg, &v); o->seed = v; o->have_seed = 1; break;
     case 'x': rc = whole(REPORT_WRITEBACK_EXPIRE_MS, arg, &v); o->expire_ms = (long)v; break;
     case 'i': rc = whole(REPORT_WRITEBACK_INTERVAL_MS, arg, &v); o->interval_ms = (long)v; break;
@@ -233,12 +250,7 @@ static int take(int c, const char *arg, enum report_limit entries, struct cli *o
     case 'z': rc = cli_timeline_trial(arg, &o->timeline_trial); break;
     case 'H': o->html = arg; break;
     case 'B': o->check_timeout = arg; break;   /* checked by cli_crash_target */
-    case '4': {
-        char ferr[512];
-        if (recorder_fault_add(&o->faults, arg, ferr, sizeof ferr) < 0)
-            rc = cli_usage_error("%s", ferr);
-        break;
-    }
+    case '4': rc = take_fault(arg, o); break;
     case 'O': rc = whole(REPORT_OPS, arg, &v); o->ops = (unsigned)v; break;
     case 'P': rc = whole(REPORT_MAX_POINTS, arg, &v); o->max_points = (unsigned)v; break;
     case 'E': rc = whole(REPORT_MAX_STATES, arg, &v); o->max_states = (unsigned)v; break;
