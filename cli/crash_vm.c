@@ -261,16 +261,25 @@ int cli_crash_vm_target(const struct cli *o)
                                "and its check are built in (give --set KEY=VALUE)", o->target);
     if (!builtin && (!o->run || !o->check))
         return cli_usage_error("crash --vm --target contract needs --run CMD and --check CMD%s", "");
-    if ((!builtin && o->nsettings) || o->keep || o->seconds > 0)
-        return cli_usage_error("crash --vm --target %s takes no --keep or --seconds, and only a "
-                               "built-in target takes --set (the kill comes within "
-                               "FSYNCLAB_VM_KILL_WITHIN seconds)", o->target);
+    if (o->keep || o->seconds > 0)
+        return cli_usage_error("crash --vm --target %s takes no --keep or --seconds (the kill "
+                               "comes within FSYNCLAB_VM_KILL_WITHIN seconds)", o->target);
     static char run_cmd[4096], check_cmd[4096];
     const char *promised = NULL;
     if (builtin) {
         int rc = vm_builtin(o, run_cmd, sizeof run_cmd, check_cmd, sizeof check_cmd, &promised);
         if (rc)
             return rc;
+    } else if (o->nsettings) {   /* the contract's promise, promised_window_ms */
+        static struct recorder_crash_config rc;
+        static struct recorder_crash_result res;
+        rc = (struct recorder_crash_config){ .target = "contract", .nsettings = o->nsettings,
+                                             .run_cmd = o->run, .check_cmd = o->check };
+        memcpy(rc.settings, o->settings, sizeof rc.settings);
+        char err[512] = "";
+        if (target_settings_check(&rc, &res, err, sizeof err) < 0)
+            return cli_usage_error("crash --vm --target contract: %s", err);
+        promised = res.promised;
     }
     struct vm_config cfg = { .trials = o->trials ? o->trials : 3, .seed = o->seed,
                              .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
@@ -279,7 +288,8 @@ int cli_crash_vm_target(const struct cli *o)
                              .mount_opts = o->vm_mount_opts,
                              .run_cmd = builtin ? run_cmd : o->run,
                              .check_cmd = builtin ? check_cmd : o->check,
-                             .target = builtin ? o->target : NULL };
+                             .target = builtin ? o->target : NULL,
+                             .settings = o->settings, .nsettings = o->nsettings };
     const char *record = getenv("FSYNCLAB_VM_RECORD");
     cfg.record = !record || strcmp(record, "0") != 0;
     struct bench_env env;
@@ -307,7 +317,7 @@ int cli_crash_vm_target(const struct cli *o)
         fprintf(stderr, "fsynclab: crash --vm: %s\n", err[0] ? err : strerror(-rc));
         return CLI_EXIT_RUN;
     }
-    int failed = s.fsck_failed > 0;
+    int failed = s.fsck_failed > 0 || s.held == 0;   /* the promise broke */
     struct report_vm_run run;
     vm_report_run(&cfg, &run);
     if (o->json)
