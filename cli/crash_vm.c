@@ -246,6 +246,22 @@ static int vm_builtin(const struct cli *o, char *run, size_t runlen, char *check
     return 0;
 }
 
+/* The contract's --set (promise, promised_window_ms) checked as crash
+ * --target checks them (exit 2); its promise into *promised. */
+static int vm_contract_settings(const struct cli *o, const char **promised)
+{
+    static struct recorder_crash_config rc;
+    static struct recorder_crash_result res;
+    rc = (struct recorder_crash_config){ .target = "contract", .nsettings = o->nsettings,
+                                         .run_cmd = o->run, .check_cmd = o->check };
+    memcpy(rc.settings, o->settings, sizeof rc.settings);
+    char err[512] = "";
+    if (target_settings_check(&rc, &res, err, sizeof err) < 0)
+        return cli_usage_error("crash --vm --target contract: %s", err);
+    *promised = res.promised;
+    return 0;
+}
+
 /* crash --vm --target contract --run CMD --check CMD: the contract's
  * commands run in the guest, on the host's root shared read-only
  * (vm/program.c); --target sqlite and redis run there the same way. */
@@ -270,16 +286,10 @@ int cli_crash_vm_target(const struct cli *o)
         int rc = vm_builtin(o, run_cmd, sizeof run_cmd, check_cmd, sizeof check_cmd, &promised);
         if (rc)
             return rc;
-    } else if (o->nsettings) {   /* the contract's promise, promised_window_ms */
-        static struct recorder_crash_config rc;
-        static struct recorder_crash_result res;
-        rc = (struct recorder_crash_config){ .target = "contract", .nsettings = o->nsettings,
-                                             .run_cmd = o->run, .check_cmd = o->check };
-        memcpy(rc.settings, o->settings, sizeof rc.settings);
-        char err[512] = "";
-        if (target_settings_check(&rc, &res, err, sizeof err) < 0)
-            return cli_usage_error("crash --vm --target contract: %s", err);
-        promised = res.promised;
+    } else if (o->nsettings) {
+        int rc = vm_contract_settings(o, &promised);
+        if (rc)
+            return rc;
     }
     struct vm_config cfg = { .trials = o->trials ? o->trials : 3, .seed = o->seed,
                              .max_seconds = o->max_seconds, .accel = getenv("FSYNCLAB_VM_ACCEL"),
