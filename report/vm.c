@@ -175,8 +175,9 @@ static int add_promise(cJSON *b, const struct report_vm_prog *s)
            cJSON_AddNumberToObject(b, "images_unchecked", s->images_unchecked) &&
            (have && s->held >= 0 ? cJSON_AddBoolToObject(b, "held", s->held) != NULL
                                  : cJSON_AddNullToObject(b, "held") != NULL) &&
-           (!have ? cJSON_AddStringToObject(b, "held_reason", "no promise was looked up for "
-                                            "this run") != NULL
+           (!have && !s->held_reason[0]
+                ? cJSON_AddStringToObject(b, "held_reason", "no promise was looked up for this "
+                                          "run") != NULL
             : s->held_reason[0] ? cJSON_AddStringToObject(b, "held_reason", s->held_reason) != NULL
                                 : cJSON_AddNullToObject(b, "held_reason") != NULL);
 }
@@ -220,7 +221,8 @@ cJSON *report_vm_program_body(const struct report_vm_run *run, const struct repo
 static void print_promise(FILE *to, const struct report_vm_prog *s)
 {
     if (!s->promised) {
-        fprintf(to, "held          null: no promise was looked up for this run\n");
+        fprintf(to, "held          null: %s\n", s->held_reason[0] ? s->held_reason
+                : "no promise was looked up for this run");
         return;
     }
     fprintf(to, "promised      %s", s->promised);

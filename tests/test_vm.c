@@ -585,6 +585,17 @@ START_TEST(the_promise_is_looked_up_by_target_name_and_settings)
     cfg = (struct vm_config){ .target = "redis", .settings = bad, .nsettings = 1 };
     ck_assert_int_eq(vm_promise_lookup(&cfg, &s, err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "always, everysec or no"));
+    /* a target only the guest runs: no promise, held null saying so */
+    memset(&s, 0, sizeof s);
+    cfg = (struct vm_config){ .target = "etcd" };
+    ck_assert_int_eq(vm_promise_lookup(&cfg, &s, err, sizeof err), 0);
+    ck_assert_ptr_null(s.promised);
+    s.trials = 1;
+    s.acked_total = 5;
+    vm_promise_verdict(&s);
+    ck_assert_int_eq(s.held, -1);
+    ck_assert_str_eq(s.held_reason, "crash --target has no etcd: no promise to judge the run "
+                                    "against");
 }
 END_TEST
 

@@ -45,6 +45,14 @@ int vm_promise_lookup(const struct vm_config *cfg, struct report_vm_prog *s, cha
 {
     struct recorder_crash_config *rc = calloc(1, sizeof *rc);
     struct recorder_crash_result *res = calloc(1, sizeof *res);
+    const char *name = cfg->target ? cfg->target : "contract";
+    if (!target_known(name)) {   /* a target only the guest runs: no promise to judge */
+        snprintf(s->held_reason, sizeof s->held_reason, "crash --target has no %s: no promise "
+                 "to judge the run against", name);
+        free(rc);
+        free(res);
+        return 0;
+    }
     int r = rc && res ? 0 : -ENOMEM;
     if (r < 0)
         snprintf(err, errlen, "calloc: %s", strerror(ENOMEM));
@@ -53,7 +61,7 @@ int vm_promise_lookup(const struct vm_config *cfg, struct report_vm_prog *s, cha
         r = -EINVAL;
     }
     if (r == 0) {
-        rc->target = cfg->target ? cfg->target : "contract";
+        rc->target = name;
         rc->run_cmd = cfg->run_cmd;
         rc->check_cmd = cfg->check_cmd;
         rc->nsettings = cfg->nsettings;
@@ -125,11 +133,14 @@ void vm_promise_verdict(struct report_vm_prog *s)
     char *why = s->held_reason;
     size_t len = sizeof s->held_reason;
     s->held = -1;
-    why[0] = 0;
     s->allowance_ms = s->promised_window_ms > 0 ? s->promised_window_ms + s->sync_ms_max : 0;
-    if (!s->promised)
-        snprintf(why, len, "no promise was looked up for this run");
-    else if (!s->trials || !s->acked_total)
+    if (!s->promised) {
+        if (!why[0])   /* else vm_promise_lookup said why */
+            snprintf(why, len, "no promise was looked up for this run");
+        return;
+    }
+    why[0] = 0;
+    if (!s->trials || !s->acked_total)
         snprintf(why, len, "no image held a key acknowledged before its cut: nothing could "
                  "have been lost");
     else if (s->promised_window_ms < 0 && !s->integrity_only)
