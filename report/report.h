@@ -228,6 +228,20 @@ struct report_vm_prog {
     uint32_t trials_recorded, images_compared;
     uint64_t journal_flags, unknown_opens;
     struct report_vm_model_cmp drop, ext4;
+    /* The target's promise (crash --target's, by name and settings) and the
+     * verdict on it (vm/program.c): each image's loss window is its cut
+     * minus the host's time of the oldest acknowledged key it lost. */
+    const char *promised;            /* NULL: no promise was looked up */
+    double promised_window_ms;       /* < 0: the promise gives no number */
+    int integrity_only;              /* the promise is about recovering, not loss */
+    double sync_ms_max;              /* the longest sync the block logs show */
+    double allowance_ms;             /* promised_window_ms + sync_ms_max (0: promise 0) */
+    double loss_window_ms_max;       /* over images that lost; 0 if none */
+    double reach_ms_max;             /* the widest window an image could have shown:
+                                        its cut minus its oldest ack */
+    uint32_t images_unchecked;       /* not mounted or not listed: losses unknown */
+    int held;                        /* 1, 0, -1 (null: held_reason says why) */
+    char held_reason[256];
 };
 /* The crash_test_ok body `crash --vm --json` prints ("model" "vm", "trials"
  * counting QEMU runs while the loss fields are per image, the comparison

@@ -151,6 +151,37 @@ static int add_recorder(cJSON *b, const struct report_vm_prog *s)
                              : cJSON_AddNullToObject(b, "recorder_reason") != NULL);
 }
 
+/* A figure in ms to the microsecond, or null when it does not apply. */
+static int add_ms_or_null(cJSON *o, const char *key, int applies, double ms)
+{
+    if (!applies)
+        return cJSON_AddNullToObject(o, key) != NULL;
+    return add_item(o, key, report_json_float(round(ms * 1000.0) / 1000.0));
+}
+
+/* The promise (crash --target's for the target and settings) and the
+ * verdict on it: "held" true, false or null, "held_reason" why (null when
+ * it held). */
+static int add_promise(cJSON *b, const struct report_vm_prog *s)
+{
+    int have = s->promised != NULL, window = have && s->promised_window_ms >= 0;
+    return (have ? cJSON_AddStringToObject(b, "promised", s->promised) != NULL
+                 : cJSON_AddNullToObject(b, "promised") != NULL) &&
+           add_ms_or_null(b, "promised_window_ms", window, s->promised_window_ms) &&
+           add_ms_or_null(b, "allowance_ms", window, s->allowance_ms) &&
+           add_ms_or_null(b, "sync_ms_max", 1, s->sync_ms_max) &&
+           add_ms_or_null(b, "loss_window_ms_max", 1, s->loss_window_ms_max) &&
+           add_ms_or_null(b, "reach_ms_max", 1, s->reach_ms_max) &&
+           cJSON_AddNumberToObject(b, "images_unchecked", s->images_unchecked) &&
+           (have && s->held >= 0 ? cJSON_AddBoolToObject(b, "held", s->held) != NULL
+                                 : cJSON_AddNullToObject(b, "held") != NULL) &&
+           (!have && !s->held_reason[0]
+                ? cJSON_AddStringToObject(b, "held_reason", "no promise was looked up for this "
+                                          "run") != NULL
+            : s->held_reason[0] ? cJSON_AddStringToObject(b, "held_reason", s->held_reason) != NULL
+                                : cJSON_AddNullToObject(b, "held_reason") != NULL);
+}
+
 cJSON *report_vm_program_body(const struct report_vm_run *run, const struct report_vm_env *env,
                               const struct report_vm_prog *s)
 {
@@ -171,7 +202,7 @@ cJSON *report_vm_program_body(const struct report_vm_run *run, const struct repo
              cJSON_AddNumberToObject(b, "boot_ms_max", (double)(s->boot_ns_max / 1000000)) &&
              cJSON_AddNumberToObject(b, "check_ms_per_image",
                                      s->images ? (double)(s->check_ns_total / s->images / 1000000) : 0) &&
-             add_recorder(b, s) &&
+             add_promise(b, s) && add_recorder(b, s) &&
              (e = cJSON_AddObjectToObject(b, "environment")) != NULL &&
              cJSON_AddStringToObject(e, "fs", run->fs) && add_mount_opts(e, run->mount_opts) &&
              cJSON_AddNumberToObject(e, "memory_mib", run->memory_mib) &&
@@ -185,6 +216,25 @@ cJSON *report_vm_program_body(const struct report_vm_run *run, const struct repo
         return NULL;
     }
     return b;
+}
+
+static void print_promise(FILE *to, const struct report_vm_prog *s)
+{
+    if (!s->promised) {
+        fprintf(to, "held          null: %s\n", s->held_reason[0] ? s->held_reason
+                : "no promise was looked up for this run");
+        return;
+    }
+    fprintf(to, "promised      %s", s->promised);
+    if (s->promised_window_ms >= 0)
+        fprintf(to, " (%.0f ms)", s->promised_window_ms);
+    fprintf(to, "\nwindow max    %.1f ms: an image's cut minus the host's time of the oldest "
+            "acknowledged key it lost\n", s->loss_window_ms_max);
+    if (s->promised_window_ms > 0)
+        fprintf(to, "allowance     %.1f ms: the promised %.0f ms plus the longest sync the block "
+                "logs show, %.1f ms\n", s->allowance_ms, s->promised_window_ms, s->sync_ms_max);
+    fprintf(to, "held          %s%s%s\n", s->held < 0 ? "null" : s->held ? "true" : "false",
+            s->held_reason[0] ? ": " : "", s->held_reason);
 }
 
 void report_print_vm_program_table(FILE *to, const struct report_vm_run *run,
@@ -227,6 +277,7 @@ void report_print_vm_program_table(FILE *to, const struct report_vm_run *run,
             fprintf(to, "WARNING: the journals carry %" PRIu64 " flags: calls the recorder "
                     "could not see or follow.\n", s->journal_flags);
     }
+    print_promise(to, s);
     fprintf(to, "guest: kernel %s, accel %s (%s), %s%s%s, %u MiB, boot max %.1f s, check "
             "%.1f s an image\nseed %" PRIu64 " replays the kill instants and image choices.\n",
             env->kernel, env->accel, env->probe, run->fs, run->mount_opts ? " -o " : "",

@@ -96,6 +96,18 @@ struct vm_guest_args {
 #define VM_CHECK_MAX 15
 #define VM_CHECK_SLOT (64ull << 20)   /* a /LOG's slot on the output disk */
 
+/* A trial's start, the same for the writer (run.c) and a program
+ * (program.c): a fresh copy of cfg's base image at f->disk, an empty write
+ * log at f->wlog, and the fields of a both fill alike (QEMU, accelerator,
+ * kit, the files, boot_timeout_s, the kill's delay drawn from seed within
+ * cfg->kill_within_s); the rest of a is zero. */
+struct vm_trial_files {
+    const char *disk, *wlog, *errlog;
+};
+int vm_trial_start(const struct vm_config *cfg, const struct report_vm_env *env,
+                   const struct vm_trial_files *f, uint64_t seed, double boot_timeout_s,
+                   struct vm_guest_args *a, char *err, size_t errlen);
+
 /* Boots the guest, reads its console into t (which has entries and ack_ns
  * set up), kills QEMU's process group kill_after_s after the first ack (or
  * once the writer is done) and reaps it.  Returns 0, or an error with the
@@ -153,6 +165,9 @@ struct vm_plan {
     uint64_t cut;                 /* acks read by then count */
     int subset;                   /* writes after the last flush kept at random */
 };
+/* The time by which log entry e had certainly not reached the log: the
+ * last poll at which the log ended before it (the kill when no poll saw it). */
+uint64_t vm_log_seen_ns(const struct vm_trial *t, const struct vm_log_entry *e);
 size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
                       const struct vm_log *log, uint64_t *rng, struct vm_plan *out, size_t cap);
 int vm_build_image(const char *img, const char *base, const struct vm_log *log, int wlog_fd,
@@ -191,5 +206,19 @@ int vm_record_script(const char *path, const char *inner, char *err, size_t errl
 int vm_model_keys(const char *journal, const char *snap, const char *out, const char *model,
                   const char *check, struct vm_keys *keys, uint64_t *flags, uint64_t *unknown,
                   int *check_failed, char *err, size_t errlen);
+
+/* ---- the target's promise (promise.c) ----------------------------------------
+ * The promise crash --target states for cfg->target ("contract" when NULL)
+ * and cfg->settings, looked up through the targets' own setup
+ * (target_settings_check), into s.  -EINVAL with the problem in err. */
+int vm_promise_lookup(const struct vm_config *cfg, struct report_vm_prog *s, char *err,
+                      size_t errlen);
+/* The longest sync one trial's block log shows, as the host's polls timed
+ * it: from the first write after a FLUSH or FUA write to the next one, the
+ * one the kill interrupted included (its writes after the last, to the
+ * kill); only those that ended after t->first_ack_ns. */
+uint64_t vm_log_sync_ns_max(const struct vm_trial *t, const struct vm_log *log);
+/* s->held and s->held_reason from s's counts, windows and promise. */
+void vm_promise_verdict(struct report_vm_prog *s);
 
 #endif

@@ -134,21 +134,39 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Acks read by cut whose key the image did not hand back. */
+/* Acks read by cut whose key the image did not hand back; *oldest: the
+ * host's time of the first of them (0: none lost). */
 static uint64_t lost_on(const struct prog_trial *pt, struct found *f, uint64_t cut,
-                        uint64_t *acked)
+                        uint64_t *acked, uint64_t *oldest)
 {
     qsort(f->keys, f->n, sizeof *f->keys, cmp_str);
     uint64_t lost = 0;
     *acked = 0;
+    *oldest = 0;
     for (size_t i = 0; i < pt->n; i++) {
         if (pt->acks[i].ns > cut)
             continue;
         ++*acked;
         const char *k = pt->acks[i].key;
-        lost += bsearch(&k, f->keys, f->n, sizeof *f->keys, cmp_str) == NULL;
+        if (bsearch(&k, f->keys, f->n, sizeof *f->keys, cmp_str) == NULL) {
+            lost++;
+            if (!*oldest || pt->acks[i].ns < *oldest)
+                *oldest = pt->acks[i].ns;
+        }
     }
     return lost;
+}
+
+/* The image's loss window and how far back its acks reach, both from its
+ * cut, into the run's maxima (promise.c judges them). */
+static void note_window(const struct prog_trial *pt, uint64_t cut, uint64_t oldest,
+                        struct report_vm_prog *s)
+{
+    if (oldest && cut > oldest && (double)(cut - oldest) / 1e6 > s->loss_window_ms_max)
+        s->loss_window_ms_max = (double)(cut - oldest) / 1e6;
+    uint64_t first = pt->n ? pt->acks[0].ns : 0;   /* in the order the host read them */
+    if (first && first <= cut && (double)(cut - first) / 1e6 > s->reach_ms_max)
+        s->reach_ms_max = (double)(cut - first) / 1e6;
 }
 
 /* ---- a trial ---------------------------------------------------------------------------- */
@@ -223,14 +241,16 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
 {
     for (size_t i = 0; i < n; i++) {
         struct found *f = &c->img[i];
-        uint64_t acked = 0, lost = 0;
+        uint64_t acked = 0, lost = 0, oldest = 0;
         int failed = f->mounted_fail || f->umount_fail || f->fsck_status != 0;
         s->images++;
         s->fsck_failed += failed;
+        s->images_unchecked += f->mounted_fail != 0;
         if (!f->mounted_fail && (!f->seen_check || f->check_status != 0)) {
             s->check_failed++;
         } else if (!f->mounted_fail) {
-            lost = lost_on(pt, f, plans[i].cut, &acked);   /* sorts f->keys */
+            lost = lost_on(pt, f, plans[i].cut, &acked, &oldest);   /* sorts f->keys */
+            note_window(pt, plans[i].cut, oldest, s);
             if (models && plans[i].cut == kill_ns && !failed) {
                 s->images_compared++;
                 compare_model(pt, f, plans[i].cut, &models[0], &s->drop);
@@ -302,6 +322,12 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
     uint64_t rng = seed;
     struct vm_plan plans[VM_CHECK_MAX];
     size_t n = vm_plan_images(cfg, t, &log, &rng, plans, VM_CHECK_MAX);
+    double sync_ms = (double)vm_log_sync_ns_max(t, &log) / 1e6;
+    if (sync_ms > s->sync_ms_max)
+        s->sync_ms_max = sync_ms;
+    if (getenv("FSYNCLAB_VM_TRACE"))
+        fprintf(stderr, "vm: trial seed %" PRIu64 ": longest sync in the block log %.1f ms, "
+                "%zu entries, %zu flushes\n", seed, sync_ms, log.n, log.n_flushes);
     const char *imgs[VM_CHECK_MAX];
     for (size_t i = 0; i < n && rc == 0; i++) {
         imgs[i] = p->imgs[i];
@@ -354,26 +380,16 @@ static int one_trial(const struct prog_paths *p, const struct vm_config *cfg,
                      const struct report_vm_env *env, uint64_t seed, struct report_vm_prog *s,
                      char *err, size_t errlen)
 {
-    char base[WAL_PATH_MAX];
-    vm_base_image(cfg, base, sizeof base);
-    int rc = vm_copy_file(base, p->disk, err, errlen);
-    int fd = rc == 0 ? open(p->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
-    if (rc == 0 && (fd < 0 || close(fd) < 0)) {
-        rc = -errno;
-        snprintf(err, errlen, "open(%s): %s", p->wlog, strerror(errno));
-    }
+    struct vm_guest_args a;
+    struct vm_trial_files files = { p->disk, p->wlog, p->errlog };
+    int rc = vm_trial_start(cfg, env, &files, seed, 300, &a, err, errlen);
     if (rc < 0)
         return rc;
-    uint64_t rng = seed;
-    struct vm_guest_args a = { .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
-                               .accel = env->accel, .kit = vm_kit_dir(cfg), .disk = p->disk,
-                               .wlog = p->wlog, .errlog = p->errlog, .boot_timeout_s = 300,
-                               .root9p = 1, .memory_mib = vm_memory_mib(cfg),
-                               .share = p->share };
+    a.root9p = 1;
+    a.memory_mib = vm_memory_mib(cfg);
+    a.share = p->share;
     if (p->share)
         unlink(p->journal);   /* record makes its journal afresh */
-    double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
-    a.kill_after_s = within * (double)(pl_splitmix64(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append, "fsl_mode=program fsl_fs=%s fsl_script=%.400s%s%s",
              vm_fs_name(cfg), p->run, cfg->mount_opts ? " fsl_mopts=" : "",
              cfg->mount_opts ? cfg->mount_opts : "");
@@ -501,7 +517,9 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
         snprintf(p.imgs[i], sizeof p.imgs[i], "%s/fsynclab-vm-%ld-image%zu.img", sub, pid, i);
         p.list[6 + i] = p.imgs[i];
     }
-    rc = write_script(p.run, cfg->run_cmd, err, errlen);
+    rc = vm_promise_lookup(cfg, s, err, errlen);
+    if (rc == 0)
+        rc = write_script(p.run, cfg->run_cmd, err, errlen);
     if (rc == 0)
         rc = write_script(p.check, cfg->check_cmd, err, errlen);
     if (rc == 0 && cfg->record)
@@ -525,6 +543,8 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
             progress(progress_arg, k + 1, cfg->trials);
     }
     vm_scratch_close(sub, p.list, 6 + VM_CHECK_MAX);
+    if (rc == 0)
+        vm_promise_verdict(s);
     return rc;
 }
 

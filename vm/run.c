@@ -299,8 +299,7 @@ static int judge_image(const struct paths *p, const struct vm_config *cfg, const
     return verify_image(p, cfg, t, st, cut, r, err, errlen);
 }
 
-/* The time by which flush entry e had certainly not reached the log. */
-static uint64_t flush_cut(const struct vm_trial *t, const struct vm_log_entry *e)
+uint64_t vm_log_seen_ns(const struct vm_trial *t, const struct vm_log_entry *e)
 {
     for (size_t i = 0; i < t->n_sizes; i++)
         if (t->sizes[i].size >= e->end_off)
@@ -319,7 +318,7 @@ size_t vm_plan_images(const struct vm_config *cfg, const struct vm_trial *t,
     for (unsigned i = 0; i < cfg->flush_images && n < cap && log->n_flushes > 1; i++) {
         size_t j = (size_t)(pl_splitmix64(rng) % (log->n_flushes - 1));
         const struct vm_log_entry *e = &log->entries[log->flushes[j]];
-        out[n++] = (struct vm_plan){ IMG_FLUSH, log->flushes[j] + 1, flush_cut(t, e), 0 };
+        out[n++] = (struct vm_plan){ IMG_FLUSH, log->flushes[j] + 1, vm_log_seen_ns(t, e), 0 };
     }
     return n;
 }
@@ -405,7 +404,7 @@ static void export_trial(const struct vm_config *cfg, const struct vm_trial *t,
     if (!flush_ns)
         return;   /* no picture of this trial, the run goes on */
     for (size_t i = 0; i < log->n_flushes; i++)
-        flush_ns[i] = flush_cut(t, &log->entries[log->flushes[i]]);
+        flush_ns[i] = vm_log_seen_ns(t, &log->entries[log->flushes[i]]);
     struct vm_trial_events ev = { &s->v.strategy, s->trials - 1, seed, t->start_ns, t->ready_ns,
                                   t->kill_ns, t->ack_ns, t->entries, t->syncs, t->n_syncs,
                                   flush_ns, log->n_flushes, worst->v.recovered,
@@ -523,27 +522,41 @@ static uint64_t t_entries(const struct vm_config *cfg)
     return cfg->entries ? cfg->entries : (uint64_t)VM_DEFAULT_ENTRIES;
 }
 
+int vm_trial_start(const struct vm_config *cfg, const struct report_vm_env *env,
+                   const struct vm_trial_files *f, uint64_t seed, double boot_timeout_s,
+                   struct vm_guest_args *a, char *err, size_t errlen)
+{
+    char base[WAL_PATH_MAX];
+    vm_base_image(cfg, base, sizeof base);
+    int rc = vm_copy_file(base, f->disk, err, errlen);
+    int fd = rc == 0 ? open(f->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    if (rc == 0 && (fd < 0 || close(fd) < 0)) {
+        rc = -errno;
+        snprintf(err, errlen, "open(%s): %s", f->wlog, strerror(errno));
+    }
+    if (rc < 0)
+        return rc;
+    uint64_t rng = seed;
+    *a = (struct vm_guest_args){ .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
+                                 .accel = env->accel, .kit = vm_kit_dir(cfg), .disk = f->disk,
+                                 .wlog = f->wlog, .errlog = f->errlog,
+                                 .boot_timeout_s = boot_timeout_s };
+    double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
+    a->kill_after_s = within * (double)(pl_splitmix64(&rng) >> 11) / 9007199254740992.0;
+    return 0;
+}
+
 /* One trial: a fresh disk and log, the guest, the power cut, the images. */
 static int one_trial(const struct paths *p, const struct vm_config *cfg, const struct report_vm_env *env,
                      const struct wal_strategy *st, uint64_t seed, struct report_vm_result *s,
                      char *err, size_t errlen)
 {
-    char base[WAL_PATH_MAX], name[32];
-    vm_base_image(cfg, base, sizeof base);
-    int rc = vm_copy_file(base, p->disk, err, errlen);
-    int fd = rc == 0 ? open(p->wlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
-    if (rc == 0 && (fd < 0 || close(fd) < 0)) {
-        rc = -errno;
-        snprintf(err, errlen, "open(%s): %s", p->wlog, strerror(errno));
-    }
+    char name[32];
+    struct vm_guest_args a;
+    struct vm_trial_files files = { p->disk, p->wlog, p->errlog };
+    int rc = vm_trial_start(cfg, env, &files, seed, 120, &a, err, errlen);
     if (rc < 0)
         return rc;
-    uint64_t rng = seed;
-    struct vm_guest_args a = { .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
-                               .accel = env->accel, .kit = vm_kit_dir(cfg), .disk = p->disk,
-                               .wlog = p->wlog, .errlog = p->errlog, .boot_timeout_s = 120 };
-    double within = cfg->kill_within_s > 0 ? cfg->kill_within_s : VM_DEFAULT_KILL_WITHIN_S;
-    a.kill_after_s = within * (double)(pl_splitmix64(&rng) >> 11) / 9007199254740992.0;
     snprintf(a.append, sizeof a.append,
              "fsl_strategy=%s fsl_writers=%u fsl_entry_size=%u fsl_sync_method=%s "
              "fsl_entries=%" PRIu64 "%s fsl_fs=%s%s%s", wal_strategy_name(st, name, sizeof name),

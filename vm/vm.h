@@ -86,13 +86,20 @@ struct vm_config {
                                      the images at the kill by the drop and ext4 models */
     const char *target;           /* what run_cmd is, for the report: NULL "contract", or a
                                      built-in target (vm_target_commands) */
+    /* --set: the target's settings, whose promise (target_settings_check,
+     * by the target's name) the images are judged against. */
+    const struct recorder_setting *settings;
+    unsigned nsettings;
 };
 #define VM_PROGRAM_MEMORY_MIB 512u
 
 /* ---- any program in the guest (program.c) ---------------------------------------
  * The contract's --run command runs in the guest on the data disk (the
  * host's root read-only over virtio-9p); each image is checked in one
- * check boot a trial with --check.  Counts are per image. */
+ * check boot a trial with --check.  Counts are per image.  The run is
+ * judged against the promise crash --target states for cfg->target and
+ * cfg->settings: s->held, with s->held_reason when null.  -EINVAL with the
+ * problem in err when the settings are not the target's. */
 int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct report_vm_env *env,
                    void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                    char *err, size_t errlen);

@@ -114,3 +114,8 @@ int target_settings_check(const struct recorder_crash_config *cfg, struct record
     int rc = target_check_keys(ops, cfg, err, errlen);
     return rc ? rc : ops->setup(cfg, out, err, errlen);
 }
+
+int target_known(const char *name)
+{
+    return name && target_find(name) != NULL;
+}

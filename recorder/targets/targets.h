@@ -51,6 +51,9 @@ int target_crash_run(const struct recorder_crash_config *cfg, struct recorder_cr
  * guest rather than through these adapters. */
 int target_settings_check(const struct recorder_crash_config *cfg, struct recorder_crash_result *out,
                           char *err, size_t errlen);
+/* 1 when name is a target of crash --target (its promise can be looked up
+ * with target_settings_check), else 0. */
+int target_known(const char *name);
 
 /* `fsynclab explore` (explore.c): one recorded run that ends by itself
  * after cfg->ops acknowledgements, then every crash point of it and the

@@ -111,13 +111,21 @@ if command -v sqlite3 >/dev/null && command -v stdbuf >/dev/null; then
   check "--target sqlite EXTRA: rows acknowledged, none lost, every image passed e2fsck and the check" \
     '[ "$(one acked_total)" -gt 0 ] && [ "$(one acked_lost_max)" = 0 ] &&
      [ "$(one fsck_failed)" = 0 ] && [ "$(one check_failed)" = 0 ]'
+  check "--target sqlite EXTRA: judged against FULL's promise of 0 ms, it held (no loss window)" \
+    '[ "$(one promised_window_ms)" = 0.0 ] && [ "$(one held)" = true ] &&
+     [ "$(one loss_window_ms_max)" = 0.0 ] && [ "$(one held_reason)" = null ] || { echo "$json"; false; }'
   check "--target sqlite EXTRA: recorded in the guest, the images at the kill judged by drop and ext4, neither optimistic" \
     '[ "$(rec images_compared)" -ge 1 ] && [ "$(model ext4 images_optimistic)" = 0 ] &&
      [ "$(model drop images_optimistic)" = 0 ] && [ "$(model ext4 check_failed)" = 0 ] || { echo "$json"; false; }'
+  # The verdict's mutation: a contract promises 0 ms unless told, and
+  # sqlite OFF breaks it; held false, exit 3 (the JSON still printed).
   json=$($bin --target contract --run "$(sqlite_run OFF)" --check "$sqlite_check" --trials 1 \
     --seed 5 --dir "$dir" --json 2>"$dir.err"); rc=$?
   check "sqlite OFF (never syncs) loses acknowledged rows on the real kernel" \
-    '[ $rc -eq 0 ] && [ "$(one acked_lost_total)" -gt 0 ] || { cat "$dir.err"; false; }'
+    '[ "$(one acked_lost_total)" -gt 0 ] || { cat "$dir.err"; false; }'
+  check "sqlite OFF as a contract promising 0 ms: held false with the reason, exit 3" \
+    '[ $rc -eq 3 ] && [ "$(one promised_window_ms)" = 0.0 ] && [ "$(one held)" = false ] &&
+     grep -q "\"held_reason\": \"[0-9]* images* lost acknowledged keys" <<<"$json" || { echo "rc $rc $json"; false; }'
   check "sqlite OFF: the recorder's drop model predicts losses too, and is never optimistic" \
     '[ "$(model drop predicted_lost_total)" -gt 0 ] && [ "$(model drop images_optimistic)" = 0 ] || { echo "$json"; false; }'
   check "no QEMU and no scratch file left after the program trials" '[ -z "$(leftovers)" ]'
@@ -139,6 +147,21 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
   check "--target redis always: the ext4 model judged the images at the kill and was not optimistic" \
     '[ "$(rec images_compared)" -ge 1 ] && [ "$(model ext4 images_optimistic)" = 0 ] &&
      [ "$(model ext4 check_failed)" = 0 ] || { echo "$json"; false; }'
+  check "--target redis always: promised 0 ms, held" \
+    '[ "$(one promised_window_ms)" = 0.0 ] && [ "$(one held)" = true ] || { echo "$json"; false; }'
+  # everysec: the kill 2.9 s after the first ack (seed 5 draws 0.98 of
+  # FSYNCLAB_VM_KILL_WITHIN), so the images' acks reach back beyond the
+  # promised second plus the longest sync: a loss older than that shows.
+  json=$(FSYNCLAB_VM_KILL_WITHIN=3 $bin --target redis --set appendfsync=everysec --trials 1 \
+    --seed 5 --dir "$dir" --json 2>"$dir.err"); rc=$?
+  w() { one "$1" | awk '{ printf "%d", $1 * 1000 }'; }
+  check "--target redis everysec in the guest: acknowledged keys lost, every image checked" \
+    '[ $rc -eq 0 ] && [ "$(one acked_lost_max)" -gt 0 ] && [ "$(one check_failed)" = 0 ] ||
+     { cat "$dir.err"; echo "$json"; false; }'
+  check "--target redis everysec: the loss lies within the promised 1000 ms plus the longest sync; held" \
+    '[ "$(one promised_window_ms)" = 1000.0 ] && [ "$(w loss_window_ms_max)" -gt 0 ] &&
+     [ "$(w loss_window_ms_max)" -le "$(w allowance_ms)" ] &&
+     [ "$(w reach_ms_max)" -gt "$(w allowance_ms)" ] && [ "$(one held)" = true ] || { echo "$json"; false; }'
   check "no redis-server of the checks left on the host" '! pgrep -f "fsl-redis-check" >/dev/null'
 else
   echo "SKIP redis in the guest: redis-server or redis-cli is not installed (apt-get install redis-server)"
@@ -152,6 +175,9 @@ check "--vm --target sqlite with a bad --set: exit 2, checked as crash --target 
 out=$($bin --target sqlite --set journal=WAL 2>&1); rc=$?
 check "--vm --target sqlite with an unknown --set key: exit 2 naming the keys" \
   '[ $rc -eq 2 ] && grep -q "allowed: journal_mode, synchronous" <<<"$out"'
+out=$($bin --target contract --run true --check true --set promised_window_ms=soon 2>&1); rc=$?
+check "--vm --target contract with a bad promised_window_ms: exit 2, checked as crash --target checks it" \
+  '[ $rc -eq 2 ] && grep -q "milliseconds from 0 to 3600000" <<<"$out"'
 out=$($bin --target sqlite --run true 2>&1); rc=$?
 check "--vm --target sqlite with --run: exit 2, its program is built in" \
   '[ $rc -eq 2 ] && grep -q "takes no --run or --check" <<<"$out"'
