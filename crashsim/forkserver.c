@@ -13,12 +13,17 @@
  *     helper's.  The parent waits for it, kills it with SIGKILL, reaps it
  *     and reads its wait status exactly as before, and PR_SET_PDEATHSIG
  *     still names the parent.  The helper only hands back the pid.
- *   - one writer ahead: the parent asks for the next writer as soon as it
- *     has released the last one, naming the next trial's scratch path then,
- *     so that the clone, the new process's start and the creation of its
- *     file (with the sync of its directory, milliseconds on a disk that
- *     flushes) run while the trial before it appends and is checked, not in
- *     the trial.  The spare opens that file, keeping any failure for later
+ *   - one writer ahead: the parent asks for the next writer, naming the
+ *     next trial's scratch path, so that the clone, the new process's start
+ *     and the creation of its file (with the sync of its directory,
+ *     milliseconds on a disk that flushes) run beside the trial before it,
+ *     not in its own.  Under none (and no O_DSYNC) it asks as soon as it has
+ *     released the last writer, so all of that overlaps the appends; under
+ *     a strategy that syncs, only once the last writer is reaped, so that
+ *     no journal commit of the spare's lands among the trial's own syncs
+ *     (its file is then made while the trial is checked, and what is not
+ *     done by the release still counts in the next trial, as it always
+ *     did).  The spare opens that file, keeping any failure for later
  *     (writer.c), and waits on a futex word in a shared page until the
  *     parent releases it; only then does it touch the ledger, open its log
  *     on the file and append.  So one writer at most ever appends, and a
@@ -237,9 +242,12 @@ void crashsim_forkserver_go(struct crashsim_forkserver *fs)
 {
     atomic_store_explicit(&fs->go->released, fs->taken, memory_order_release);
     syscall(SYS_futex, &fs->go->released, FUTEX_WAKE, 1, NULL, NULL, 0);
-    /* The next writer now (a failure shows at the next take, which asks
-     * again). */
-    (void)ask(fs);
+    /* The next writer now, while this one appends, if this trial makes no
+     * sync the spare's sync of the directory could land among (a failure
+     * shows at the next take, which asks again); otherwise once this
+     * writer is reaped (_ahead). */
+    if (fs->cfg->strategy.kind == WAL_NONE && !wal_sync_method_writes_durable(fs->cfg->sync_method))
+        (void)ask(fs);
 }
 
 void crashsim_forkserver_ahead(struct crashsim_forkserver *fs)

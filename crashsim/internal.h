@@ -207,9 +207,11 @@ int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crash
  * which it reports once released); it runs from _go on. */
 int crashsim_forkserver_take(struct crashsim_forkserver *fs, char *path, size_t pathlen,
                              pid_t *pid, char *err, size_t errlen);
-/* Releases the writer taken, and asks for the one after it. */
+/* Releases the writer taken; under none (no O_DSYNC), asks for the one
+ * after it at once. */
 void crashsim_forkserver_go(struct crashsim_forkserver *fs);
-/* Asks for the next writer now if none is asked for (_go's ask failed). */
+/* Asks for the next writer now if none is asked for (once the writer is
+ * reaped). */
 void crashsim_forkserver_ahead(struct crashsim_forkserver *fs);
 /* Kills and reaps the helper and a spare writer; frees the rest. */
 void crashsim_forkserver_stop(struct crashsim_forkserver *fs);

@@ -474,7 +474,7 @@ static int trial_run_writer(struct trial *t, struct crashsim_trial_result *out, 
     if (rc < 0)
         return rc;
     if (trial_server(t))
-        crashsim_forkserver_ahead(t->opts->server);   /* in case _go could not ask */
+        crashsim_forkserver_ahead(t->opts->server);   /* if _go did not ask */
     out->writer = (enum crashsim_writer)atomic_load_explicit(&t->l->sh->writer,
                                                              memory_order_acquire);
     enum trial_end end = trial_classify(out->writer, t->status);
