@@ -13,12 +13,23 @@
  *     helper's.  The parent waits for it, kills it with SIGKILL, reaps it
  *     and reads its wait status exactly as before, and PR_SET_PDEATHSIG
  *     still names the parent.  The helper only hands back the pid.
- *   - one writer ahead: the parent asks for the next writer as soon as the
- *     last one is reaped, so that the clone and the new process's start
- *     run beside the parent's model and verifier, not in the trial.  That spare waits on a futex word in a shared page until the
- *     parent releases it with its trial's scratch path; only then does it
- *     run the writer (writer.c), open its log and append.  So one writer at
- *     most ever appends, and a trial's clock starts at the release.
+ *   - one writer ahead: the parent asks for the next writer, naming the
+ *     next trial's scratch path, so that the clone, the new process's start
+ *     and the creation of its file (with the sync of its directory,
+ *     milliseconds on a disk that flushes) run beside the trial before it,
+ *     not in its own.  Under none (and no O_DSYNC) it asks as soon as it has
+ *     released the last writer, so all of that overlaps the appends; under
+ *     a strategy that syncs, only once the last writer is reaped, so that
+ *     no journal commit of the spare's lands among the trial's own syncs
+ *     (its file is then made while the trial is checked, and what is not
+ *     done by the release still counts in the next trial, as it always
+ *     did).  The spare opens that file, keeping any failure for later
+ *     (writer.c), and waits on a futex word in a shared page until the
+ *     parent releases it; only then does it touch the ledger, open its log
+ *     on the file and append.  So one writer at most ever appends, and a
+ *     trial's clock starts at the release.  The two paths in use (the
+ *     trial's and the spare's) are on the scratch guard's list, and the
+ *     end of a run removes the spare's file.
  *   - the helper leads a process group of its own, holding the spare and
  *     every writer, which the scratch guard lists (wal_scratch_group): a
  *     SIGINT or SIGTERM kills and reaps the helper and the spare as well
@@ -49,10 +60,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The shared page: the number of the writer released, and its path. */
+/* The shared page: the number of the writer released, and the paths of
+ * writer n in path[n % 2], written before writer n is asked for. */
 struct crashsim_go {
     _Atomic uint32_t released;   /* futex word; writer n runs once it is n */
-    char path[WAL_PATH_MAX];
+    char path[2][WAL_PATH_MAX];
 };
 
 /* A spare writer: waits for its number, then is the trial's writer. */
@@ -63,10 +75,13 @@ static _Noreturn void spare_main(struct crashsim_forkserver *fs, uint32_t n)
         _exit(1);
     close(fs->req_fd);
     close(fs->pid_fd);
+    const char *path = fs->go->path[n % 2];
+    struct crashsim_writer_file o;
+    crashsim_writer_prepare(fs->cfg, fs->l, path, fs->opts, fs->parent, &o);
     uint32_t now;
     while ((now = atomic_load_explicit(&fs->go->released, memory_order_acquire)) != n)
         syscall(SYS_futex, &fs->go->released, FUTEX_WAIT, now, NULL, NULL, 0);
-    crashsim_writer_main(fs->cfg, fs->l, fs->go->path, fs->opts, fs->parent);
+    crashsim_writer_run(fs->cfg, fs->l, path, &o);
 }
 
 /* The helper: a writer for each byte read, its pid (or -errno) written
@@ -100,8 +115,14 @@ static _Noreturn void server_main(struct crashsim_forkserver *fs)
     }
 }
 
+/* Asks for writer asked + 1, naming its scratch path first. */
 static int ask(struct crashsim_forkserver *fs)
 {
+    char *path = fs->paths[(fs->asked + 1) % 2];
+    int rc = crashsim_scratch_path(path, WAL_PATH_MAX, fs->cfg->dir);
+    if (rc < 0)
+        return rc;
+    memcpy(fs->go->path[(fs->asked + 1) % 2], path, WAL_PATH_MAX);
     char c = 1;
     ssize_t r;
     while ((r = write(fs->req_fd, &c, 1)) < 0 && errno == EINTR)
@@ -121,6 +142,8 @@ int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crash
     fs->l = l;
     fs->opts = opts;
     fs->parent = getpid();
+    fs->list[0] = fs->paths[0];
+    fs->list[1] = fs->paths[1];
     crashsim_fiu_start();   /* the writers inherit libfiu's state from the helper */
     fs->go = mmap(NULL, sizeof *fs->go, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (fs->go == MAP_FAILED) {
@@ -177,19 +200,22 @@ int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crash
     setpgid(pid, pid);   /* also here: the group exists before the guard kills it */
     fs->pid = pid;
     int rc = wal_scratch_group(pid, 1);
+    wal_scratch_list(fs->list, 2);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0)
         rc = ask(fs);   /* the first trial's writer */
     if (rc < 0) {
         crashsim_forkserver_stop(fs);
-        if (err)
+        if (err && rc == -ENAMETOOLONG)
+            snprintf(err, errlen, "scratch path in %s: %s", cfg->dir, strerror(-rc));
+        else if (err)
             snprintf(err, errlen, "fork server: %s", strerror(-rc));
     }
     return rc;
 }
 
-int crashsim_forkserver_take(struct crashsim_forkserver *fs, const char *path, pid_t *pid,
-                             char *err, size_t errlen)
+int crashsim_forkserver_take(struct crashsim_forkserver *fs, char *path, size_t pathlen,
+                             pid_t *pid, char *err, size_t errlen)
 {
     int rc = fs->asked > fs->taken ? 0 : ask(fs);
     int32_t reply = 0;
@@ -202,11 +228,12 @@ int crashsim_forkserver_take(struct crashsim_forkserver *fs, const char *path, p
     if (rc < 0) {
         if (err)
             snprintf(err, errlen, "%s: %s", r == (ssize_t)sizeof reply ? "clone(writer)"
+                                            : rc == -ENAMETOOLONG ? "scratch path"
                                             : "fork server", strerror(-rc));
         return rc;
     }
     fs->taken++;
-    snprintf(fs->go->path, sizeof fs->go->path, "%s", path);
+    snprintf(path, pathlen, "%s", fs->paths[fs->taken % 2]);
     *pid = (pid_t)reply;
     return 0;
 }
@@ -215,6 +242,12 @@ void crashsim_forkserver_go(struct crashsim_forkserver *fs)
 {
     atomic_store_explicit(&fs->go->released, fs->taken, memory_order_release);
     syscall(SYS_futex, &fs->go->released, FUTEX_WAKE, 1, NULL, NULL, 0);
+    /* The next writer now, while this one appends, if this trial makes no
+     * sync the spare's sync of the directory could land among (a failure
+     * shows at the next take, which asks again); otherwise once this
+     * writer is reaped (_ahead). */
+    if (fs->cfg->strategy.kind == WAL_NONE && !wal_sync_method_writes_durable(fs->cfg->sync_method))
+        (void)ask(fs);
 }
 
 void crashsim_forkserver_ahead(struct crashsim_forkserver *fs)
@@ -243,7 +276,11 @@ void crashsim_forkserver_stop(struct crashsim_forkserver *fs)
         }
         wal_scratch_group(fs->pid, 0);
         fs->pid = 0;
+        /* The spare's file, if it made one (the trials remove theirs). */
+        if (fs->asked > fs->taken)
+            unlink(fs->paths[fs->asked % 2]);
     }
+    wal_scratch_list(NULL, 0);
     if (fs->go)
         munmap(fs->go, sizeof *fs->go);
     fs->go = NULL;

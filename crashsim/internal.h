@@ -89,10 +89,29 @@ void crashsim_publish_sync(struct crashsim_shared *sh, uint64_t covered, uint64_
                            uint64_t end_ns, int rc);
 
 /* writer.c: the child's whole life after fork; ends only by SIGKILL (or
- * _exit after a setup failure recorded in the ledger). */
+ * _exit after a setup failure recorded in the ledger).  It is the two
+ * halves below, one after the other. */
 _Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct crashsim_ledger *l,
                                     const char *path, const struct crashsim_trial_opts *opts,
                                     pid_t parent);
+/* The scratch file opened (created, its directory synced, wrapped), or why
+ * not: a failure is only kept here, and reported in the ledger by
+ * crashsim_writer_run, so that a spare (forkserver.c) may open its file
+ * while the ledger still belongs to the trial before its own. */
+struct crashsim_writer_file {
+    struct wal_file *file;
+    int rc;
+    char msg[sizeof ((struct crashsim_shared *)0)->error];
+};
+/* The first half: signals, the parent check, opts->child_hook, the file.
+ * Touches nothing in l. */
+void crashsim_writer_prepare(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                             const char *path, const struct crashsim_trial_opts *opts,
+                             pid_t parent, struct crashsim_writer_file *o);
+/* The second half, the trial itself: the log on o's file, under the
+ * trial's id (l->sh->id), and its appends. */
+_Noreturn void crashsim_writer_run(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                                   const char *path, struct crashsim_writer_file *o);
 
 /* trial.c: -EINVAL with "crash config: invalid <field>" in err. */
 int crashsim_check_config(const struct crashsim_config *cfg, char *err, size_t errlen);
@@ -174,7 +193,9 @@ struct crashsim_forkserver {
     pid_t parent;
     int req_fd, pid_fd;            /* requests out, pids in (the caller's ends) */
     uint32_t asked, taken;         /* writers asked for, handed out */
-    struct crashsim_go *go;            /* shared: the writer released and its path */
+    struct crashsim_go *go;            /* shared: the writer released and the paths */
+    char paths[2][WAL_PATH_MAX];   /* writer n's scratch file is paths[n % 2] */
+    const char *list[2];           /* both, on the scratch guard's list */
     const struct crashsim_config *cfg;
     struct crashsim_ledger *l;
     const struct crashsim_trial_opts *opts;
@@ -182,15 +203,21 @@ struct crashsim_forkserver {
 int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crashsim_config *cfg,
                               struct crashsim_ledger *l, const struct crashsim_trial_opts *opts,
                               char *err, size_t errlen);
-/* The next writer's pid, waiting for path; it runs from _go on. */
-int crashsim_forkserver_take(struct crashsim_forkserver *fs, const char *path, pid_t *pid,
-                             char *err, size_t errlen);
+/* The next writer's pid and the scratch file it has opened (or failed to,
+ * which it reports once released); it runs from _go on. */
+int crashsim_forkserver_take(struct crashsim_forkserver *fs, char *path, size_t pathlen,
+                             pid_t *pid, char *err, size_t errlen);
+/* Releases the writer taken; under none (no O_DSYNC), asks for the one
+ * after it at once. */
 void crashsim_forkserver_go(struct crashsim_forkserver *fs);
-/* Asks for the next writer now, once the last is reaped. */
+/* Asks for the next writer now if none is asked for (once the writer is
+ * reaped). */
 void crashsim_forkserver_ahead(struct crashsim_forkserver *fs);
 /* Kills and reaps the helper and a spare writer; frees the rest. */
 void crashsim_forkserver_stop(struct crashsim_forkserver *fs);
 /* trial.c: libfiu's start, once per process, before any writer exists. */
 void crashsim_fiu_start(void);
+/* trial.c: the next trial's scratch path in dir, unique in the process. */
+int crashsim_scratch_path(char *buf, size_t len, const char *dir);
 
 #endif

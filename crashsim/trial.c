@@ -131,6 +131,11 @@ void crashsim_fiu_start(void)
 
 static _Atomic unsigned scratch_counter;
 
+int crashsim_scratch_path(char *buf, size_t len, const char *dir)
+{
+    return wal_scratch_path(buf, len, dir, "crash", atomic_fetch_add(&scratch_counter, 1));
+}
+
 /* How close to the drawn kill instant the parent stops sleeping and spins. */
 #define KILL_SPIN_NS 80000u
 
@@ -149,6 +154,14 @@ struct trial {
     pid_t pid;
     int status, reaped;
 };
+
+/* The fork server that makes this trial's writer (it names the file, which
+ * the writer opens before the trial), or NULL: the trial forks its own. */
+static struct crashsim_forkserver *trial_server(const struct trial *t)
+{
+    struct crashsim_forkserver *fs = t->opts->server;
+    return fs && fs->cfg == t->cfg && fs->l == t->l ? fs : NULL;
+}
 
 /* ---- 1. set up ------------------------------------------------------------ */
 
@@ -193,8 +206,9 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
     t->l->sh->id.epoch = pl_splitmix64(&rng);
     t->l->sh->id.payload_seed = pl_splitmix64(&rng);
 
-    rc = wal_scratch_path(t->path, sizeof t->path, cfg->dir, "crash",
-                          atomic_fetch_add(&scratch_counter, 1));
+    if (trial_server(t))
+        return 0;   /* the server names the file */
+    rc = crashsim_scratch_path(t->path, sizeof t->path, cfg->dir);
     if (rc < 0 && err)
         snprintf(err, errlen, "scratch path in %s: %s", cfg->dir, strerror(-rc));
     return rc;
@@ -204,12 +218,14 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
 static int trial_fork(struct trial *t, struct crashsim_trial_result *out, char *err,
                       size_t errlen)
 {
-    struct crashsim_forkserver *fs = t->opts->server;
-    if (fs && fs->cfg == t->cfg && fs->l == t->l) {
-        /* Made ahead by the fork server; the clock starts at its release. */
-        int rc = crashsim_forkserver_take(fs, t->path, &t->pid, err, errlen);
+    struct crashsim_forkserver *fs = trial_server(t);
+    if (fs) {
+        /* Made ahead by the fork server, its file open; the clock starts
+         * at its release. */
+        int rc = crashsim_forkserver_take(fs, t->path, sizeof t->path, &t->pid, err, errlen);
         if (rc < 0)
             return rc;
+        wal_scratch_live(t->path);
         wal_scratch_child(t->pid);
         t->start = wal_now_ns();
         t->deadline = t->opts->deadline_ns ? t->opts->deadline_ns : t->start + 60000000000ull;
@@ -220,6 +236,7 @@ static int trial_fork(struct trial *t, struct crashsim_trial_result *out, char *
     t->start = wal_now_ns();
     t->deadline = t->opts->deadline_ns ? t->opts->deadline_ns : t->start + 60000000000ull;
     out->start_ns = t->start;
+    wal_scratch_live(t->path);
     pid_t parent = getpid();
     t->pid = fork();
     if (t->pid < 0) {
@@ -456,8 +473,8 @@ static int trial_run_writer(struct trial *t, struct crashsim_trial_result *out, 
     int rc = trial_reap(t, err, errlen);
     if (rc < 0)
         return rc;
-    if (t->opts->server)
-        crashsim_forkserver_ahead(t->opts->server);   /* made while this trial is checked */
+    if (trial_server(t))
+        crashsim_forkserver_ahead(t->opts->server);   /* if _go did not ask */
     out->writer = (enum crashsim_writer)atomic_load_explicit(&t->l->sh->writer,
                                                              memory_order_acquire);
     enum trial_end end = trial_classify(out->writer, t->status);
@@ -486,12 +503,11 @@ int crashsim_trial(const struct crashsim_config *cfg, struct crashsim_ledger *l,
     }
 
     wal_scratch_guard_enter();
-    wal_scratch_live(t.path);
     rc = trial_fork(&t, out, err, errlen);
     if (rc == 0)
         rc = trial_run_writer(&t, out, err, errlen);
 
-    if (unlink(t.path) < 0 && errno != ENOENT && rc == 0) {
+    if (t.path[0] && unlink(t.path) < 0 && errno != ENOENT && rc == 0) {
         rc = -errno;
         if (err)
             snprintf(err, errlen, "unlink(%s): %s", t.path, strerror(-rc));

@@ -11,6 +11,13 @@
  * point).  A setup failure is written to the ledger, naming the call, and
  * ends the child with _exit.  It dies with the parent (PR_SET_PDEATHSIG)
  * rather than wait forever for a kill that will not come.
+ *
+ * Its life has two halves: prepare creates and wraps the scratch file (the
+ * sync of the directory included) and touches nothing in the ledger; run
+ * opens the log on it under the trial's id and appends.  A fork server's
+ * spare (forkserver.c) runs the first half before its trial, while the
+ * ledger still belongs to the trial before, so a failure there is kept and
+ * reported by the second half, in the trial it belongs to.
  */
 #include "crashsim/internal.h"
 
@@ -81,35 +88,43 @@ static void *writer_thread_main(void *arg)
     return NULL;
 }
 
-/* The log on the wrapped scratch file; any failure ends the writer. */
-static struct wal_log *writer_open_log(const struct crashsim_config *cfg,
-                                       struct crashsim_ledger *l, const char *path)
+/* The wrapped scratch file, or the failure that will end the writer. */
+static void writer_open_file(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                             const char *path, struct crashsim_writer_file *o)
 {
-    struct wal_file *f, *wf;
-    struct wal_log *log;
-    char msg[sizeof l->sh->error];
-    int rc = wal_file_open(path, cfg->sync_method, &f, msg, sizeof msg);
-    if (rc < 0)
-        writer_setup_failed(l, msg, rc);
+    struct wal_file *f;
+    o->file = NULL;
+    o->msg[0] = '\0';
+    o->rc = wal_file_open(path, cfg->sync_method, &f, o->msg, sizeof o->msg);
+    if (o->rc < 0)
+        return;
     if (cfg->prealloc &&
-        (rc = wal_file_prealloc(f, cfg->entries * cfg->entry_size, msg, sizeof msg)) < 0)
-        writer_setup_failed(l, msg, rc);
-    rc = crashsim_file_wrap(f, l, writes_are_durable(cfg->sync_method), &wf);
+        (o->rc = wal_file_prealloc(f, cfg->entries * cfg->entry_size, o->msg, sizeof o->msg)) < 0)
+        return;
+    o->rc = crashsim_file_wrap(f, l, writes_are_durable(cfg->sync_method), &o->file);
+    if (o->rc < 0)
+        snprintf(o->msg, sizeof o->msg, "crashsim_file_wrap(%s): %s", path, strerror(-o->rc));
+}
+
+/* The log on the file opened; any failure ends the writer. */
+static struct wal_log *writer_open_log(const struct crashsim_config *cfg,
+                                       struct crashsim_ledger *l, const char *path,
+                                       struct crashsim_writer_file *o)
+{
+    if (o->rc < 0)
+        writer_setup_failed(l, o->msg, o->rc);
+    struct wal_log *log;
+    int rc = wal_log_open_id(&log, o->file, &cfg->strategy, cfg->entry_size, &l->sh->id);
     if (rc < 0) {
-        snprintf(msg, sizeof msg, "crashsim_file_wrap(%s): %s", path, strerror(-rc));
-        writer_setup_failed(l, msg, rc);
-    }
-    rc = wal_log_open_id(&log, wf, &cfg->strategy, cfg->entry_size, &l->sh->id);
-    if (rc < 0) {
-        snprintf(msg, sizeof msg, "wal_log_open(%s): %s", path, strerror(-rc));
-        writer_setup_failed(l, msg, rc);
+        snprintf(o->msg, sizeof o->msg, "wal_log_open(%s): %s", path, strerror(-rc));
+        writer_setup_failed(l, o->msg, rc);
     }
     return log;
 }
 
-_Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct crashsim_ledger *l,
-                                    const char *path, const struct crashsim_trial_opts *opts,
-                                    pid_t parent)
+void crashsim_writer_prepare(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                             const char *path, const struct crashsim_trial_opts *opts,
+                             pid_t parent, struct crashsim_writer_file *o)
 {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -122,8 +137,22 @@ _Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct cr
         _exit(1);
     if (opts && opts->child_hook)
         opts->child_hook(opts->hook_arg);
+    writer_open_file(cfg, l, path, o);
+}
 
-    struct wal_log *log = writer_open_log(cfg, l, path);
+_Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                                    const char *path, const struct crashsim_trial_opts *opts,
+                                    pid_t parent)
+{
+    struct crashsim_writer_file o;
+    crashsim_writer_prepare(cfg, l, path, opts, parent, &o);
+    crashsim_writer_run(cfg, l, path, &o);
+}
+
+_Noreturn void crashsim_writer_run(const struct crashsim_config *cfg, struct crashsim_ledger *l,
+                                   const char *path, struct crashsim_writer_file *o)
+{
+    struct wal_log *log = writer_open_log(cfg, l, path, o);
 
     /* The threads start one after the other; the first may be appending
      * while the last is created, as clients connecting to a database. */
