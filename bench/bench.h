@@ -129,7 +129,7 @@ struct bench_curve_config {
     uint64_t entries;                 /* benchmark entries per point */
     uint64_t crash_entries;           /* at least this many per crash trial */
     uint32_t trials;                  /* crash trials per point */
-    enum crashsim_model model;
+    struct pl_model model;
     uint64_t seed;
     uint32_t entry_size;
     enum wal_sync_method sync_method;

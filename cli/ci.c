@@ -72,7 +72,7 @@ long cli_first_failing(const struct cli_trial_row *rows, size_t n)
 /* The options after --strategies: the same for the run and its replays. */
 static void options_tail(const struct crashsim_config *cfg, uint64_t entries, char *buf, size_t len)
 {
-    int at = snprintf(buf, len, " --model %s --seed %" PRIu64 " --trials %u", crashsim_model_name(cfg->model),
+    int at = snprintf(buf, len, " --model %s --seed %" PRIu64 " --trials %u", pl_model_name(&cfg->model),
                       cfg->seed, cfg->trials);
     if (entries && at >= 0 && (size_t)at < len)
         at += snprintf(buf + at, len - (size_t)at, " --entries %" PRIu64, entries);
@@ -216,9 +216,9 @@ static void junit_case(const struct crashsim_config *cfg, const struct verifier_
 {
     char name[32];
     memset(jc, 0, sizeof *jc);
-    snprintf(jc->classname, sizeof jc->classname, "fsynclab.crash.%s", crashsim_model_name(cfg->model));
+    snprintf(jc->classname, sizeof jc->classname, "fsynclab.crash.%s", pl_model_name(&cfg->model));
     snprintf(jc->name, sizeof jc->name, "%s (%s)", wal_strategy_name(&s->strategy, name, sizeof name),
-             crashsim_model_name(cfg->model));
+             pl_model_name(&cfg->model));
     if (cli_summary_failed(s)) {
         jc->failed = 1;
         if (s->held == VERIFIER_HELD_FALSE)
@@ -262,7 +262,7 @@ int cli_crash_junit(const char *path, const struct crashsim_config *cfg,
     }
     char suite[96], err[512] = "";
     snprintf(suite, sizeof suite, "fsynclab crash --model %s --seed %" PRIu64,
-             crashsim_model_name(cfg->model), cfg->seed);
+             pl_model_name(&cfg->model), cfg->seed);
     if (report_junit_write(path, suite, cases, n, seconds, err, sizeof err) < 0) {
         fprintf(stderr, "fsynclab: --junit: %s\n", err);
         return CLI_EXIT_RUN;

@@ -41,7 +41,7 @@ struct cli {
     int prealloc;
     int json;
     uint32_t trials;
-    enum crashsim_model model;
+    struct pl_model model;
     uint64_t seed;
     int have_seed;
     long expire_ms, interval_ms;

@@ -121,7 +121,7 @@ int cli_crash(int argc, char **argv)
      * trials and max_seconds stay 0 until given: --vm has its own defaults. */
     struct cli o = { .entries = 0, .strategies = default_list,
                      .entry_size = BENCH_DEFAULT_ENTRY_SIZE, .sync_method = WAL_SYNC_FSYNC,
-                     .writers = 1, .model = CRASHSIM_DROP,
+                     .writers = 1,
                      .expire_ms = -1, .interval_ms = -1, .cuts = 3 };
     int rc = cli_parse(argc, argv, "crash", CLI_TAKES_CRASH, REPORT_CRASH_ENTRIES, &o);
     if (rc)

@@ -66,7 +66,7 @@ int cli_curve(int argc, char **argv)
     char default_intervals[] = BENCH_CURVE_DEFAULT_INTERVALS;
     struct cli o = { .entries = 50000, .entry_size = BENCH_DEFAULT_ENTRY_SIZE,
                      .sync_method = WAL_SYNC_FSYNC, .writers = 1, .trials = 10,
-                     .model = CRASHSIM_DROP, .out = "curve", .intervals = default_intervals };
+                     .out = "curve", .intervals = default_intervals };
     int rc = cli_parse(argc, argv, "curve", CLI_TAKES_CURVE, REPORT_ENTRIES, &o);
     if (rc)
         return rc < 0 ? 0 : rc;

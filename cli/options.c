@@ -164,7 +164,7 @@ static int take_model(const char *arg, struct cli *o)
     if (pl_model_parse(arg, &o->pmodel, why, sizeof why) < 0)
         return cli_usage_error("%s", why);
     if (crashsim_model_parse(arg, &o->model) < 0)
-        o->model = CRASHSIM_DROP;   /* not one of crash's own log: refused there */
+        (void)crashsim_model_parse("drop", &o->model);   /* not one of crash's own log: refused there */
     return 0;
 }
 
@@ -364,8 +364,10 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *takes,
     }
     if (!o->have_seed)
         o->seed = wal_now_ns() % ((uint64_t)REPORT_MAX_SEED + 1);
-    if (!o->model_name)
+    if (!o->model_name) {
         (void)pl_model_parse("drop", &o->pmodel, NULL, 0);
+        (void)crashsim_model_parse("drop", &o->model);
+    }
     if (o->sector_size)
         (void)pl_model_set_sector(&o->pmodel, o->sector_size, NULL, 0);   /* checked in take() */
     return 0;

@@ -190,7 +190,7 @@ static void settings(struct view_timeline *tl, const struct cli *o, const struct
 {
     char line[512];
     snprintf(line, sizeof line, "strategy %s, model %s, sync by %s, %u-byte entries, %u writer%s",
-             name, crashsim_model_name(o->model), wal_sync_method_name(o->sync_method),
+             name, pl_model_name(&o->model), wal_sync_method_name(o->sync_method),
              t->entry_size, t->writers, t->writers > 1 ? "s" : "");
     view_setting(tl, line);
     snprintf(line, sizeof line, "file system %s on %s%s%s", env->fs_type, env->device,

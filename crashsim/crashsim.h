@@ -18,26 +18,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "powerloss/powerloss.h"
 #include "verifier/verifier.h"
 #include "wal/wal.h"
 
 /* ---- power-loss models --------------------------------------------------- */
-enum crashsim_model {
-    CRASHSIM_DROP = 0,    /* everything no completed sync covered is gone */
-    CRASHSIM_TORN,        /* drop, but a prefix of the unsynced tail survives in
-                             whole 512-byte sectors; the last may be garbled */
-    CRASHSIM_REORDER,     /* a random subset of unsynced sectors survives, holes zeroed */
-    CRASHSIM_WRITEBACK,   /* the kernel flusher wrote back what had expired
-                             (optimistic: writeback sends no cache flush) */
-    CRASHSIM_PROCESS,     /* no power loss: only the process died */
-    CRASHSIM_LIE,         /* the disk acknowledged flushes from a volatile cache:
-                             only a random prefix of the synced data survives */
-};
+/* A crash trial's model is one of the engine's presets (powerloss/model.c
+ * names them and holds their flags); the log is one file, so a base rule
+ * other than POSIX's (ext4, xfs, btrfs: journals of names) has nothing to
+ * act on and is not taken. */
 #define CRASHSIM_MODELS "drop, torn, reorder, writeback, process, lie"
-#define CRASHSIM_SECTOR 512u
 
-int crashsim_model_parse(const char *name, enum crashsim_model *out);
-const char *crashsim_model_name(enum crashsim_model model);
+/* *out = the preset `name` when crash's own log takes it; -EINVAL otherwise. */
+int crashsim_model_parse(const char *name, struct pl_model *out);
+/* 0 when crash's own log takes m (a preset of CRASHSIM_MODELS), -EINVAL otherwise. */
+int crashsim_model_check(const struct pl_model *m);
 
 /* ---- configuration ------------------------------------------------------- */
 #define CRASHSIM_MAX_ENTRIES 10000000ull
@@ -58,7 +53,7 @@ struct crashsim_config {
                                          also takes 0: sized after calibration */
     uint32_t entry_size;              /* whole record, WAL_HEADER_SIZE .. WAL_MAX_RECORD */
     enum wal_sync_method sync_method;
-    enum crashsim_model model;
+    struct pl_model model;    /* crashsim_model_parse */
     uint64_t seed;                    /* trial i runs with crashsim_trial_seed(seed, i) */
     uint32_t trials;                  /* 1 .. CRASHSIM_MAX_TRIALS */
     double max_seconds;               /* budget for all trials, (0, 3600] */

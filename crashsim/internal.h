@@ -126,7 +126,7 @@ int crashsim_calibrate(const struct crashsim_config *cfg, uint64_t *p50_ns, uint
  * (/proc/sys/vm/dirty_*_centisecs). */
 void crashsim_resolve_writeback(long expire_ms, long interval_ms, long *e, long *i);
 
-/* ---- for crashsim's files and its own test (tests/test_crashsim.c) ---------- */
+/* ---- for crashsim's files and its own test (tests/test_crashsim*.c) ---------- */
 
 /* ---- failure points at the seam (libfiu) ---------------------------------
  * Checked with fiu_fail() inside the wrapper.  The failinfo decides what a
@@ -157,7 +157,7 @@ int crashsim_file_wrap(struct wal_file *inner, struct crashsim_ledger *l, int wr
  * choices.  expire_ms / interval_ms are the writeback model's (>= 0;
  * interval 0 means the flusher never runs); sector is the disk's atomic
  * unit (0: 512, or 4096). */
-int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
+int crashsim_apply_model(int fd, const struct crashsim_ledger *l, const struct pl_model *model,
                          uint64_t seed, uint64_t crash_ns, long expire_ms, long interval_ms,
                          unsigned sector, struct crashsim_damage *out, char *err, size_t errlen);
 

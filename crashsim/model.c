@@ -41,38 +41,23 @@
 #include "powerloss/powerloss.h"
 
 /* crashsim's models among the engine's presets (powerloss/model.c names them). */
-static const struct {
-    const char *name;
-    enum crashsim_model model;
-} models[] = {
-    { "drop", CRASHSIM_DROP },
-    { "torn", CRASHSIM_TORN },
-    { "reorder", CRASHSIM_REORDER },
-    { "writeback", CRASHSIM_WRITEBACK },
-    { "process", CRASHSIM_PROCESS },
-    { "lie", CRASHSIM_LIE },
-};
+static const char *const models[] = { "drop", "torn", "reorder", "writeback", "process", "lie" };
 
-int crashsim_model_parse(const char *name, enum crashsim_model *out)
+int crashsim_model_check(const struct pl_model *m)
 {
-    struct pl_model m;
-    if (!name || pl_model_parse(name, &m, NULL, 0) != 0)
-        return -EINVAL;
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-        if (strcmp(pl_model_name(&m), models[i].name) == 0) {
-            *out = models[i].model;
+    for (size_t i = 0; m && i < sizeof models / sizeof models[0]; i++)
+        if (strcmp(pl_model_name(m), models[i]) == 0)
             return 0;
-        }
-    }
-    return -EINVAL;   /* a preset of the engine crashsim does not take (ext4) */
+    return -EINVAL;   /* a preset of the engine crash's log does not take (ext4), or a combination */
 }
 
-const char *crashsim_model_name(enum crashsim_model model)
+int crashsim_model_parse(const char *name, struct pl_model *out)
 {
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
-        if (models[i].model == model)
-            return models[i].name;
-    return "unknown";
+    struct pl_model m;
+    if (!name || pl_model_parse(name, &m, NULL, 0) != 0 || crashsim_model_check(&m) != 0)
+        return -EINVAL;
+    *out = m;
+    return 0;
 }
 
 static int fail(char *err, size_t errlen, const char *call, int rc)
@@ -114,13 +99,13 @@ static int add(struct pl_list *pl, struct pl_op op)
 }
 
 /* The log as an operation list: file 2, "log", empty in the snapshot. */
-static int log_list(struct pl_list *pl, const struct crashsim_ledger *l, enum crashsim_model model,
+static int log_list(struct pl_list *pl, const struct crashsim_ledger *l, const struct pl_model *model,
                     unsigned sector, const unsigned char *bytes, uint64_t durable, uint64_t size,
                     size_t *tail)
 {
     int rc = add(pl, (struct pl_op){.kind = PL_CREATE, .file = 2, .dir = 1, .name = "log"});
     pl_list_mark_base(pl);
-    uint64_t synced = model == CRASHSIM_LIE ? durable / sector * sector : durable;
+    uint64_t synced = model->lie ? durable / sector * sector : durable;
     if (!rc && synced) {
         rc = add(pl, (struct pl_op){.kind = PL_WRITE, .file = 2, .len = synced, .data = bytes});
         rc = rc ? rc : add(pl, (struct pl_op){.kind = PL_SYNC_BEGIN, .file = 2});
@@ -129,7 +114,7 @@ static int log_list(struct pl_list *pl, const struct crashsim_ledger *l, enum cr
     *tail = pl->n;
     if (rc || size <= durable)
         return rc;
-    if (model != CRASHSIM_WRITEBACK)
+    if (model->tail != PL_TAIL_WRITEBACK)
         return add(pl, (struct pl_op){.kind = PL_WRITE, .file = 2, .off = durable, .len = size - durable,
                                       .data = bytes + durable});
     struct crashsim_ledger_state st;
@@ -194,7 +179,7 @@ static int write_back(int fd, const unsigned char *was, uint64_t was_len, const 
     return 0;
 }
 
-static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model model, uint64_t seed,
+static int decide(int fd, const struct crashsim_ledger *l, uint64_t seed,
                   uint64_t crash_ns, const struct pl_model *pm, unsigned char *bytes, struct crashsim_damage *d,
                   const char **call)
 {
@@ -205,14 +190,14 @@ static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model m
     unsigned char *out = NULL;
     size_t tail = 0;
     *call = "crashsim_apply_model";
-    int rc = log_list(&pl, l, model, pm->sector, bytes, d->durable_bytes, d->size_before, &tail);
+    int rc = log_list(&pl, l, pm, pm->sector, bytes, d->durable_bytes, d->size_before, &tail);
     rc = rc ? rc : pl_engine_new(&pl, &e, NULL, 0);
     rc = rc ? rc : pl_decide(e, pm, pl.n, crash_ns, seed, &st, NULL, 0);
     const unsigned char *data = NULL;
     size_t len = 0;
     rc = rc ? rc : pl_state_content(e, &st, 2, &data, &len, NULL, 0);
     if (!rc) {
-        uint64_t out_len = model == CRASHSIM_REORDER && d->size_before > len ? d->size_before : len;
+        uint64_t out_len = pm->tail == PL_TAIL_REORDER && d->size_before > len ? d->size_before : len;
         out = calloc(out_len ? out_len : 1, 1);
         rc = out ? 0 : -ENOMEM;
         if (out) {
@@ -220,13 +205,13 @@ static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model m
             for (size_t i = 0; i < st.npieces; i++)
                 if (st.pieces[i].op >= tail)
                     d->kept_bytes += st.pieces[i].to - st.pieces[i].from;
-            if (model == CRASHSIM_TORN)
+            if (pm->tail == PL_TAIL_TORN)
                 garble(out, len, d->durable_bytes, seed, pm->sector, d);
             d->kept_bytes -= d->garbled_len;
             d->size_after = out_len;
             if (out_len > d->durable_bytes)
                 d->zeroed_bytes = out_len - d->durable_bytes - d->kept_bytes - d->garbled_len;
-            if (model == CRASHSIM_LIE)
+            if (pm->lie)
                 d->lied_bytes = d->durable_bytes - (out_len < d->durable_bytes ? out_len : d->durable_bytes);
             rc = write_back(fd, bytes, d->size_before, out, out_len, call);
         }
@@ -238,7 +223,7 @@ static int decide(int fd, const struct crashsim_ledger *l, enum crashsim_model m
     return rc;
 }
 
-int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_model model,
+int crashsim_apply_model(int fd, const struct crashsim_ledger *l, const struct pl_model *model,
                          uint64_t seed, uint64_t crash_ns, long expire_ms, long interval_ms,
                          unsigned sector, struct crashsim_damage *out, char *err, size_t errlen)
 {
@@ -246,10 +231,10 @@ int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_
     memset(&d, 0, sizeof d);
     if (out)
         memset(out, 0, sizeof *out);
-    struct pl_model pm;
-    if (pl_model_parse(crashsim_model_name(model), &pm, NULL, 0) != 0
-        || (model == CRASHSIM_WRITEBACK && (expire_ms < 0 || interval_ms < 0)))
+    if (crashsim_model_check(model) != 0
+        || (model->tail == PL_TAIL_WRITEBACK && (expire_ms < 0 || interval_ms < 0)))
         return fail(err, errlen, "crashsim_apply_model", -EINVAL);
+    struct pl_model pm = *model;
     pm.expire_ms = expire_ms;
     pm.interval_ms = interval_ms;
     if (sector && sector != pm.sector) {
@@ -272,7 +257,7 @@ int crashsim_apply_model(int fd, const struct crashsim_ledger *l, enum crashsim_
     const char *call = "pread";
     int rc = read_all(fd, bytes, d.size_before);
     if (!rc)
-        rc = decide(fd, l, model, seed, crash_ns, &pm, bytes, &d, &call);
+        rc = decide(fd, l, seed, crash_ns, &pm, bytes, &d, &call);
     free(bytes);
     if (rc < 0)
         return fail(err, errlen, call, rc);

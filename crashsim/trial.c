@@ -77,7 +77,7 @@ int crashsim_check_config(const struct crashsim_config *cfg, char *err, size_t e
     else if (cfg->strategy.kind == WAL_BATCH && (cfg->strategy.interval_ms < WAL_BATCH_MIN_MS ||
                                                  cfg->strategy.interval_ms > WAL_BATCH_MAX_MS))
         bad = "strategy";
-    else if ((unsigned)cfg->model > CRASHSIM_LIE)
+    else if (crashsim_model_check(&cfg->model) != 0)
         bad = "model";
     else if (!cfg->dir || !*cfg->dir)
         bad = "dir";
@@ -435,7 +435,7 @@ static int trial_verify(const struct trial *t, uint64_t crash, struct crashsim_t
             snprintf(err, errlen, "open(%s): %s", t->path, strerror(-rc));
         return rc;
     }
-    int rc = crashsim_apply_model(fd, t->l, cfg->model, t->model_seed, crash, t->expire_ms,
+    int rc = crashsim_apply_model(fd, t->l, &cfg->model, t->model_seed, crash, t->expire_ms,
                                   t->interval_ms, cfg->sector_size, &out->damage, err, errlen);
     if (rc == 0) {
         /* A sync still running at the crash proves nothing and adds

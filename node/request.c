@@ -232,7 +232,8 @@ static size_t parse_crash(struct node *n, const struct node_req *r, struct crash
     if (count == 0)
         return 0;
     double trials = 0, seed = -1, expire = -1, interval = -1;
-    *cfg = (struct crashsim_config){ .model = CRASHSIM_DROP };
+    *cfg = (struct crashsim_config){ 0 };
+    (void)crashsim_model_parse("drop", &cfg->model);
     if (number_field(n, r, REPORT_TRIALS, 1, &trials) < 0 ||
         name_field(n, r, "model", CRASHSIM_MODELS, parse_model, &cfg->model) < 0 ||
         number_field(n, r, REPORT_SEED, 0, &seed) < 0 ||

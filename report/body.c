@@ -256,8 +256,8 @@ static cJSON *crash_item(const void *ctx, size_t i)
 {
     const struct crash_reply *r = ctx;
     const struct crashsim_config *cfg = r->base;
-    return report_crash_object(crashsim_model_name(cfg->model), r->out[i].trials, cfg->trials,
-                               cJSON_CreateBool(cfg->model == CRASHSIM_WRITEBACK), &r->out[i]);
+    return report_crash_object(pl_model_name(&cfg->model), r->out[i].trials, cfg->trials,
+                               cJSON_CreateBool(cfg->model.tail == PL_TAIL_WRITEBACK), &r->out[i]);
 }
 
 cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_config *base,
@@ -265,7 +265,7 @@ cJSON *report_crash_body(const struct bench_env *env, const struct crashsim_conf
 {
     struct crash_reply r = { base, out };
     cJSON *body = report_results_body("crash_test_ok", n, crash_item, &r);
-    int ok = body && cJSON_AddStringToObject(body, "model", crashsim_model_name(base->model)) &&
+    int ok = body && cJSON_AddStringToObject(body, "model", pl_model_name(&base->model)) &&
              /* Only when --sector-size changed it: the node never does, and its
               * replies keep their bytes. */
              (!base->sector_size || base->sector_size == 512 ||

@@ -212,7 +212,7 @@ static char *curve_json(const struct bench_env *env, const struct bench_curve_co
         if (!ok)
             cJSON_Delete(o);
     }
-    ok = ok && cJSON_AddStringToObject(root, "model", crashsim_model_name(cfg->model)) &&
+    ok = ok && cJSON_AddStringToObject(root, "model", pl_model_name(&cfg->model)) &&
          cJSON_AddNumberToObject(root, "seed", (double)cfg->seed) &&
          cJSON_AddNumberToObject(root, "entry_size", cfg->entry_size) &&
          cJSON_AddStringToObject(root, "sync_method", wal_sync_method_name(cfg->sync_method)) &&
@@ -307,7 +307,7 @@ static void write_gnuplot(FILE *f, const struct bench_env *env,
     fprintf(f, "set title \"fsynclab: durability vs throughput on %s%s%s\\n"
                "%u-byte entries, %s, %s model, max over %u crash trials per point%s%s%s\" noenhanced\n",
             env->fs_type, env->device[0] ? " " : "", env->device, cfg->entry_size,
-            wal_sync_method_name(cfg->sync_method), crashsim_model_name(cfg->model), cfg->trials,
+            wal_sync_method_name(cfg->sync_method), pl_model_name(&cfg->model), cfg->trials,
             env->warning[0] ? "\\nWARNING: " : "", env->warning[0] ? env->warning : "", missing);
     fprintf(f, "set xlabel \"data-loss window: how far back acknowledged writes were lost (ms, log; measured)\"\n"
                "set ylabel \"acknowledged writes per second (log; measured)\"\n"

@@ -151,7 +151,7 @@ void report_print_crash_header(FILE *to, const struct bench_env *env,
             "%s%s, %u writer%s, model %s, budget %g s\n", cfg->trials, entries,
             cfg->entry_size, wal_sync_method_name(cfg->sync_method),
             cfg->prealloc ? " (preallocated)" : "", cfg->writers ? cfg->writers : 1,
-            cfg->writers > 1 ? "s" : "", crashsim_model_name(cfg->model), cfg->max_seconds);
+            cfg->writers > 1 ? "s" : "", pl_model_name(&cfg->model), cfg->max_seconds);
     print_warning(to, env);
 }
 
@@ -183,7 +183,7 @@ static void print_crash_row(FILE *to, const struct crashsim_config *cfg,
         snprintf(max, sizeof max, "%.3f", verifier_summary_window_ms_max(v));
     }
     fprintf(to, "%-14s %-10s %6u %6u %9s %11s %11s %11s %9s %11s %6s %7" PRIu64 "\n", name,
-            crashsim_model_name(cfg->model), v->trials, v->trials_valid, lost, p50, p99, max,
+            pl_model_name(&cfg->model), v->trials, v->trials_valid, lost, p50, p99, max,
             promised, allowance, verifier_held_name(v->held), v->corrupt_recovered);
 }
 
@@ -210,10 +210,10 @@ static void print_verdict(FILE *to, const struct crashsim_config *cfg,
     char name[32];
     wal_strategy_name(&v->strategy, name, sizeof name);
     if (v->trials_valid == 0)
-        fprintf(to, "%s under %s: nothing measured, ", name, crashsim_model_name(cfg->model));
+        fprintf(to, "%s under %s: nothing measured, ", name, pl_model_name(&cfg->model));
     else
         fprintf(to, "%s under %s lost at most %" PRIu64 " acknowledged entr%s, %.1f ms, over %u "
-                "valid trial%s, ", name, crashsim_model_name(cfg->model), v->acked_lost_max,
+                "valid trial%s, ", name, pl_model_name(&cfg->model), v->acked_lost_max,
                 v->acked_lost_max == 1 ? "y" : "ies", verifier_summary_window_ms_max(v),
                 v->trials_valid, v->trials_valid == 1 ? "" : "s");
     if (v->held == VERIFIER_HELD_NULL || v->trials_valid == 0)
@@ -244,7 +244,7 @@ void report_print_crash_table(FILE *to, const struct crashsim_config *cfg,
     fprintf(to, "(windows in ms, over valid trials: a maximum over a few trials is no bound)\n\n");
     for (size_t i = 0; i < n; i++)
         print_verdict(to, cfg, &v[i]);
-    if (cfg->model == CRASHSIM_WRITEBACK)
+    if (cfg->model.tail == PL_TAIL_WRITEBACK)
         fprintf(to, "\nwriteback is OPTIMISTIC: it counts background writeback as durable, but "
                 "writeback sends no cache\nflush and commits no journal; a real disk may lose "
                 "more.\n");
@@ -267,7 +267,7 @@ void report_print_curve_header(FILE *to, const struct bench_env *env,
     fprintf(to, "run           %zu points: benchmark %" PRIu64 " entries, %u crash trials (%s), "
             "seed %" PRIu64 "\n              (a seed replays " REPORT_SEED_CHOICES ",\n              "
             REPORT_SEED_NOT ")\n", bench_curve_points(cfg), cfg->entries, cfg->trials,
-            crashsim_model_name(cfg->model), cfg->seed);
+            pl_model_name(&cfg->model), cfg->seed);
     print_warning(to, env);
 }
 

@@ -12,6 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "powerloss/powerloss.h"
+
+/* The engine's preset `name` (drop, torn, ...), for a config's .model. */
+static inline struct pl_model support_model(const char *name)
+{
+    struct pl_model m;
+    ck_assert_msg(pl_model_parse(name, &m, NULL, 0) == 0, "no model %s", name);
+    return m;
+}
+
 /* $FSYNCLAB_DIR (make check sets it to build/scratch), made if missing:
  * never /tmp, which may be tmpfs. */
 static inline const char *support_scratch_dir(void)

@@ -24,7 +24,7 @@ static struct crashsim_config none_config(uint64_t entries, uint32_t trials)
         .entries = entries,
         .entry_size = 128,
         .sync_method = WAL_SYNC_FDATASYNC,
-        .model = CRASHSIM_DROP,
+        .model = support_model("drop"),
         .seed = 42,
         .trials = trials,
         .max_seconds = 60,

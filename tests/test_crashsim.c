@@ -21,14 +21,16 @@
 #include "crashsim/internal.h"
 #include "tests/support.h"
 
-static struct crashsim_config base_config(const char *strategy, enum crashsim_model model,
+/* The models the exact-crash tests go through, in the order their _i picks. */
+static const char *const five_models[] = { "drop", "torn", "reorder", "writeback", "process" };
+
+static struct crashsim_config base_config(const char *strategy, const char *model,
                                           uint64_t entries)
 {
     struct crashsim_config c = {
         .entries = entries,
         .entry_size = 128,
         .sync_method = WAL_SYNC_FDATASYNC,
-        .model = model,
         .seed = 42,
         .trials = 1,
         .max_seconds = 30,
@@ -37,6 +39,7 @@ static struct crashsim_config base_config(const char *strategy, enum crashsim_mo
         .writeback_interval_ms = -1,
     };
     ck_assert_int_eq(wal_strategy_parse(strategy, &c.strategy), 0);
+    ck_assert_int_eq(crashsim_model_parse(model, &c.model), 0);
     return c;
 }
 
@@ -96,7 +99,7 @@ static const char *const exact_strategies[] = { "always", "group", "batch_2ms", 
 START_TEST(crash_after_a_write_before_its_sync)
 {
     const char *strategy = exact_strategies[_i / 5];
-    enum crashsim_model model = (enum crashsim_model)(_i % 5);
+    const char *model = five_models[_i % 5];
     struct crashsim_config cfg = base_config(strategy, model, 50);
     struct nth n = { CRASHSIM_FIU_WRITE_AFTER, 3, CRASHSIM_FIU_DIE, 0 };
     struct crashsim_trial_result r = trial_at(&cfg, &n);
@@ -106,7 +109,7 @@ START_TEST(crash_after_a_write_before_its_sync)
     ck_assert_uint_eq(v->written, 3);
     ck_assert_uint_eq(v->corrupt_recovered, 0);
     ck_assert_uint_ge(v->recovered, r.ledger.durable_bytes / 128);
-    if (model == CRASHSIM_PROCESS) {
+    if (strcmp(model, "process") == 0) {
         ck_assert_uint_eq(v->recovered, 3);        /* the page cache kept seq 3 */
         ck_assert_uint_eq(v->unacked_recovered, 1);
         ck_assert_uint_eq(v->acked_lost, 0);
@@ -114,10 +117,10 @@ START_TEST(crash_after_a_write_before_its_sync)
     if (cfg.strategy.kind == WAL_ALWAYS || cfg.strategy.kind == WAL_GROUP) {
         ck_assert_uint_eq(r.ledger.durable_bytes, 2 * 128);
         ck_assert_uint_eq(v->acked_lost, 0);
-        if (model == CRASHSIM_DROP)
+        if (strcmp(model, "drop") == 0)
             ck_assert_uint_eq(v->recovered, 2);
     }
-    if (cfg.strategy.kind == WAL_NONE && model == CRASHSIM_DROP) {
+    if (cfg.strategy.kind == WAL_NONE && strcmp(model, "drop") == 0) {
         ck_assert_uint_eq(v->recovered, 0);
         ck_assert_uint_eq(v->acked_lost, 2);
         ck_assert_uint_eq(v->oldest_lost_seq, 1);
@@ -132,7 +135,7 @@ END_TEST
 static void crash_at_sync(int i, const char *point)
 {
     const char *strategy = exact_strategies[i / 5];
-    enum crashsim_model model = (enum crashsim_model)(i % 5);
+    const char *model = five_models[i % 5];
     struct crashsim_config cfg = base_config(strategy, model, 2000);
     int batch = cfg.strategy.kind == WAL_BATCH;
     struct nth n = { point, batch ? 1 : 3, CRASHSIM_FIU_DIE, 0 };
@@ -147,7 +150,7 @@ static void crash_at_sync(int i, const char *point)
     ck_assert_uint_eq(v->max_sync_ns, r.ledger.sync_max_ns);
     if (batch) {
         ck_assert_uint_eq(r.ledger.durable_bytes, 0);
-        if (model == CRASHSIM_DROP) {
+        if (strcmp(model, "drop") == 0) {
             ck_assert_uint_eq(v->recovered, 0);
             ck_assert_uint_eq(v->acked_lost, v->acked);
         }
@@ -156,12 +159,12 @@ static void crash_at_sync(int i, const char *point)
         ck_assert_uint_eq(r.ledger.durable_bytes, 2 * 128);
         ck_assert_uint_eq(v->acked_lost, 0);
         ck_assert_uint_ge(v->recovered, 2);
-        if (model == CRASHSIM_DROP)
+        if (strcmp(model, "drop") == 0)
             ck_assert_uint_eq(v->recovered, 2);
-        if (model == CRASHSIM_PROCESS)
+        if (strcmp(model, "process") == 0)
             ck_assert_uint_eq(v->recovered, 3);
     }
-    if (model == CRASHSIM_PROCESS)
+    if (strcmp(model, "process") == 0)
         ck_assert_uint_eq(v->acked_lost, 0);
     assert_no_scratch_left();
 }
@@ -190,7 +193,7 @@ START_TEST(crash_at_a_sync_with_four_writers)
 {
     const char *strategy = _i < 10 ? "group" : "always";
     const char *point = (_i / 5) % 2 ? CRASHSIM_FIU_SYNC_AFTER : CRASHSIM_FIU_SYNC_BEFORE;
-    enum crashsim_model model = (enum crashsim_model)(_i % 5);
+    const char *model = five_models[_i % 5];
     struct crashsim_config cfg = base_config(strategy, model, 200);
     cfg.writers = 4;
     struct nth n = { point, 3, CRASHSIM_FIU_DIE, 0 };
@@ -207,7 +210,7 @@ START_TEST(crash_at_a_sync_with_four_writers)
         ck_assert_uint_eq(r.ledger.syncs_ok, 2);
         ck_assert_uint_eq(r.ledger.syncs_inflight, 1);
     }
-    if (model == CRASHSIM_DROP)
+    if (strcmp(model, "drop") == 0)
         ck_assert_uint_eq(v->recovered * 128, r.ledger.durable_bytes);
     assert_no_scratch_left();
 }
@@ -253,7 +256,7 @@ START_TEST(each_writer_thread_appends_its_share)
     ck_assert_ptr_ne(seen_tids, MAP_FAILED);
     for (unsigned c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         memset(seen_tids, 0, sizeof *seen_tids);
-        struct crashsim_config cfg = base_config(cases[c].strategy, CRASHSIM_PROCESS,
+        struct crashsim_config cfg = base_config(cases[c].strategy, "process",
                                                  cases[c].entries);
         cfg.writers = cases[c].writers;
         struct crashsim_trial_opts o = {
@@ -291,7 +294,7 @@ END_TEST
 
 START_TEST(failed_sync_fails_the_append_and_is_never_retried)
 {
-    struct crashsim_config cfg = base_config("always", CRASHSIM_DROP, 100);
+    struct crashsim_config cfg = base_config("always", "drop", 100);
     struct nth n = { CRASHSIM_FIU_SYNC_BEFORE, 4, CRASHSIM_FIU_ERRNO(EIO), FIU_ONETIME };
     struct crashsim_trial_result r = trial_at(&cfg, &n);
     ck_assert_int_eq(r.writer, CRASHSIM_WRITER_APPEND_FAILED);
@@ -309,7 +312,7 @@ END_TEST
 
 START_TEST(failed_flusher_sync_fails_later_appends)
 {
-    struct crashsim_config cfg = base_config("batch_1ms", CRASHSIM_PROCESS, 2000000);
+    struct crashsim_config cfg = base_config("batch_1ms", "process", 2000000);
     struct nth n = { CRASHSIM_FIU_SYNC_BEFORE, 1, CRASHSIM_FIU_ERRNO(EIO), FIU_ONETIME };
     struct crashsim_trial_opts o = {
         .kill = CRASHSIM_KILL_WAIT,
@@ -333,7 +336,7 @@ END_TEST
 
 START_TEST(failed_write_fails_the_append)
 {
-    struct crashsim_config cfg = base_config("none", CRASHSIM_PROCESS, 100);
+    struct crashsim_config cfg = base_config("none", "process", 100);
     struct nth n = { CRASHSIM_FIU_WRITE_BEFORE, 5, CRASHSIM_FIU_ERRNO(ENOSPC), 0 };
     struct crashsim_trial_result r = trial_at(&cfg, &n);
     ck_assert_int_eq(r.writer, CRASHSIM_WRITER_APPEND_FAILED);
@@ -348,7 +351,7 @@ END_TEST
  * O_DSYNC the write is the sync, and says so. */
 START_TEST(failed_o_dsync_write_names_the_call_as_bench_does)
 {
-    struct crashsim_config cfg = base_config("none", CRASHSIM_PROCESS, 100);
+    struct crashsim_config cfg = base_config("none", "process", 100);
     cfg.sync_method = WAL_SYNC_O_DSYNC;
     struct nth n = { CRASHSIM_FIU_WRITE_BEFORE, 5, CRASHSIM_FIU_ERRNO(ENOSPC), 0 };
     struct crashsim_trial_opts o = {
@@ -376,7 +379,7 @@ END_TEST
 
 START_TEST(setup_failure_is_reported_and_nothing_is_left)
 {
-    struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 10);
+    struct crashsim_config cfg = base_config("none", "drop", 10);
     cfg.dir = "build/scratch/no/such/dir";
     struct verifier_summary s;
     char err[512];
@@ -398,7 +401,7 @@ END_TEST
 
 /* ---- random trials through the real crash path ---------------------------- */
 
-static struct verifier_summary run_with(const char *strategy, enum crashsim_model model,
+static struct verifier_summary run_with(const char *strategy, const char *model,
                                         uint64_t entries, uint32_t trials, unsigned writers)
 {
     struct crashsim_config cfg = base_config(strategy, model, entries);
@@ -416,7 +419,7 @@ static struct verifier_summary run_with(const char *strategy, enum crashsim_mode
     return s;
 }
 
-static struct verifier_summary run(const char *strategy, enum crashsim_model model,
+static struct verifier_summary run(const char *strategy, const char *model,
                                    uint64_t entries, uint32_t trials)
 {
     return run_with(strategy, model, entries, trials, 1);
@@ -427,7 +430,7 @@ START_TEST(o_direct_dsync_pads_records_and_every_acknowledged_write_survives_pow
     /* 128-byte entries are padded to the direct I/O alignment, as bench pads
      * them; each O_DIRECT|O_DSYNC write is durable when it returns, so even
      * none loses nothing acknowledged under drop. */
-    struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 200);
+    struct crashsim_config cfg = base_config("none", "drop", 200);
     cfg.sync_method = WAL_SYNC_O_DIRECT_DSYNC;
     cfg.trials = 10;
     struct verifier_summary s;
@@ -447,10 +450,10 @@ START_TEST(preallocated_logs_recover_like_growing_ones)
     /* The zero-filled space after the last record must read as the end of
      * the log, never as records: always keeps everything, process loses
      * nothing, drop loses what none never synced. */
-    const struct { const char *strategy; enum crashsim_model model; int loses; } cases[] = {
-        { "always", CRASHSIM_DROP, 0 },
-        { "none", CRASHSIM_PROCESS, 0 },
-        { "none", CRASHSIM_DROP, 1 },
+    const struct { const char *strategy; const char *model; int loses; } cases[] = {
+        { "always", "drop", 0 },
+        { "none", "process", 0 },
+        { "none", "drop", 1 },
     };
     for (size_t i = 0; i < 3; i++) {
         struct crashsim_config cfg = base_config(cases[i].strategy, cases[i].model, 300);
@@ -472,12 +475,12 @@ END_TEST
 
 START_TEST(always_never_loses_an_acknowledged_entry)
 {
-    struct verifier_summary s = run("always", CRASHSIM_DROP, 30, 100);
+    struct verifier_summary s = run("always", "drop", 30, 100);
     ck_assert_uint_eq(s.acked_lost_max, 0);
     ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
     ck_assert_int_eq(s.promised_window_ms, 0);
     ck_assert_uint_gt(s.acked_total, 0);
-    s = run("group", CRASHSIM_TORN, 30, 30);
+    s = run("group", "torn", 30, 30);
     ck_assert_uint_eq(s.acked_lost_max, 0);
     ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
 }
@@ -488,7 +491,7 @@ END_TEST
 START_TEST(group_never_loses_an_acknowledged_entry_with_many_writers)
 {
     unsigned writers = _i == 0 ? 8 : 16;
-    struct verifier_summary s = run_with("group", CRASHSIM_DROP, 160, 100, writers);
+    struct verifier_summary s = run_with("group", "drop", 160, 100, writers);
     ck_assert_uint_eq(s.acked_lost_max, 0);
     ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
     ck_assert_uint_gt(s.acked_total, 0);
@@ -498,7 +501,7 @@ END_TEST
 
 START_TEST(always_never_loses_an_acknowledged_entry_with_four_writers)
 {
-    struct verifier_summary s = run_with("always", CRASHSIM_DROP, 40, 100, 4);
+    struct verifier_summary s = run_with("always", "drop", 40, 100, 4);
     ck_assert_uint_eq(s.acked_lost_max, 0);
     ck_assert_int_eq(s.held, VERIFIER_HELD_TRUE);
     ck_assert_uint_gt(s.acked_total, 0);
@@ -510,11 +513,11 @@ END_TEST
  * still no damaged record comes back. */
 START_TEST(batch_with_four_writers_loses_some_and_hands_back_nothing_corrupt)
 {
-    struct verifier_summary s = run_with("batch_2ms", CRASHSIM_DROP, 20000, 20, 4);
+    struct verifier_summary s = run_with("batch_2ms", "drop", 20000, 20, 4);
     ck_assert_uint_gt(s.acked_lost_total, 0);
     ck_assert_uint_gt(s.acked_total, s.acked_lost_total);   /* the flusher synced some */
     ck_assert_int_ne(s.held, VERIFIER_HELD_NULL);
-    s = run_with("batch_2ms", CRASHSIM_TORN, 5000, 20, 4);
+    s = run_with("batch_2ms", "torn", 5000, 20, 4);
     ck_assert_uint_eq(s.corrupt_recovered, 0);
 }
 END_TEST
@@ -522,15 +525,16 @@ END_TEST
 START_TEST(torn_and_reorder_never_hand_back_a_corrupt_entry)
 {
     const char *strategies[] = { "none", "batch_1ms", "always" };
-    for (int m = CRASHSIM_TORN; m <= CRASHSIM_REORDER; m++)
+    const char *models[] = { "torn", "reorder" };
+    for (int m = 0; m < 2; m++)
         for (int i = 0; i < 3; i++)
-            run(strategies[i], (enum crashsim_model)m, i == 2 ? 20 : 1000, i == 2 ? 20 : 60);
+            run(strategies[i], models[m], i == 2 ? 20 : 1000, i == 2 ? 20 : 60);
 }
 END_TEST
 
 START_TEST(process_crash_loses_nothing_under_none)
 {
-    struct verifier_summary s = run("none", CRASHSIM_PROCESS, 1000, 100);
+    struct verifier_summary s = run("none", "process", 1000, 100);
     ck_assert_uint_eq(s.acked_lost_max, 0);
     ck_assert_uint_gt(s.acked_total, 0);
     ck_assert_int_eq(s.held, VERIFIER_HELD_NULL);
@@ -540,13 +544,13 @@ END_TEST
 
 START_TEST(power_loss_under_none_loses_acknowledged_entries)
 {
-    struct verifier_summary s = run("none", CRASHSIM_DROP, 1000, 30);
+    struct verifier_summary s = run("none", "drop", 1000, 30);
     /* Nothing was ever synced: every trial loses all it acknowledged. */
     ck_assert_uint_eq(s.acked_lost_total, s.acked_total);
     ck_assert_double_ge(verifier_summary_acked_lost_mean(&s), 1.0);
     ck_assert_uint_gt(s.loss_window_ns_max, 0);
     ck_assert_int_eq(s.held, VERIFIER_HELD_NULL);
-    s = run("none", CRASHSIM_WRITEBACK, 1000, 30);
+    s = run("none", "writeback", 1000, 30);
     ck_assert_uint_eq(s.corrupt_recovered, 0);
 }
 END_TEST
@@ -558,7 +562,7 @@ END_TEST
  * 40 ms for 20000 entries), gets a narrow one. */
 START_TEST(batch_loses_at_most_its_interval_plus_a_sync)
 {
-    struct verifier_summary s = run("batch_2ms", CRASHSIM_DROP, 20000, 40);
+    struct verifier_summary s = run("batch_2ms", "drop", 20000, 40);
     ck_assert_int_eq(s.promised_window_ms, 2);
     ck_assert_int_ne(s.held, VERIFIER_HELD_NULL);
     double sync = verifier_summary_max_sync_ms(&s);
@@ -576,7 +580,7 @@ END_TEST
  * server and its spare writer too: no child is left, not even a zombie. */
 START_TEST(a_run_leaves_no_child_behind_not_even_a_zombie)
 {
-    struct verifier_summary s = run("none", CRASHSIM_DROP, 300, 20);
+    struct verifier_summary s = run("none", "drop", 300, 20);
     ck_assert_uint_eq(s.trials, 20);
     int status;
     errno = 0;
@@ -587,7 +591,7 @@ END_TEST
 
 START_TEST(budget_ends_a_run_early)
 {
-    struct crashsim_config cfg = base_config("none", CRASHSIM_DROP, 1000);
+    struct crashsim_config cfg = base_config("none", "drop", 1000);
     cfg.trials = CRASHSIM_MAX_TRIALS;
     /* 1 s: on a loaded machine the calibration before the trials can take
      * a few hundred ms of the budget, and at least one trial must fit. */
@@ -614,7 +618,7 @@ static void count_progress(void *arg, uint32_t done, uint32_t total)
 
 START_TEST(progress_is_reported_after_each_trial)
 {
-    struct crashsim_config cfg = base_config("none", CRASHSIM_PROCESS, 100);
+    struct crashsim_config cfg = base_config("none", "process", 100);
     cfg.trials = 7;
     struct verifier_summary s;
     uint32_t seen = 0;

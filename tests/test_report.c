@@ -204,7 +204,7 @@ static void dir_must_be_empty(void)
 static struct bench_curve_config curve_config(void)
 {
     struct bench_curve_config cfg = { .intervals = { 5, 50 }, .n_intervals = 2, .entries = 300,
-                                      .crash_entries = 200, .trials = 2, .model = CRASHSIM_DROP,
+                                      .crash_entries = 200, .trials = 2, .model = support_model("drop"),
                                       .seed = 3, .entry_size = 128,
                                       .sync_method = WAL_SYNC_FSYNC, .dir = dir };
     return cfg;

@@ -252,7 +252,7 @@ START_TEST(real_trials_hand_each_trial_to_the_hook_with_its_threads_and_syncs)
 {
     struct crashsim_config cfg = {
         .entries = 4000, .entry_size = 128, .sync_method = WAL_SYNC_FDATASYNC,
-        .model = CRASHSIM_DROP, .seed = 3, .trials = 3, .max_seconds = 30,
+        .model = support_model("drop"), .seed = 3, .trials = 3, .max_seconds = 30,
         .dir = support_scratch_dir(), .writeback_expire_ms = -1, .writeback_interval_ms = -1,
         .writers = 2,
     };
