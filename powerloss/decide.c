@@ -75,18 +75,21 @@ static void pl_mark_all(const struct pl_engine *e, struct pl_dur_pass *p, size_t
     (void)e;
 }
 
-/* One ext4 journal commit, begun at b and done at end. */
-static void pl_commit(const struct pl_engine *e, struct pl_dur_pass *p, size_t b, size_t end)
+/* One journal commit, begun at b and done at end. */
+static void pl_commit(const struct pl_engine *e, struct pl_dur_pass *p, size_t b, size_t end, int base)
 {
     for (; p->pm < e->nmeta && e->meta[p->pm] < b; p->pm++) {
         uint32_t j = e->meta[p->pm];
+        const struct pl_op *o = &e->l->ops[j];
+        if (base == PL_BASE_BTRFS && (o->kind == PL_SETSIZE || o->kind == PL_FALLOCATE || o->kind == PL_CHMOD))
+            continue;   /* the log carries names, not other inodes' sizes: their own sync does */
         pl_set(p->d, j, end);
-        if (e->l->ops[j].kind != PL_RENAME)
+        if (o->kind != PL_RENAME)
             continue;
         pl_set(p->d2, j, end);
         uint32_t moved = e->res[j];
-        if (moved && e->over[j] && e->ftype[moved] == PL_T_FILE && e->ftype[e->over[j]] == PL_T_FILE
-            && !(e->l->ops[j].flags & PL_RENAME_EXCHANGE))
+        if (base == PL_BASE_EXT4 && moved && e->over[j] && e->ftype[moved] == PL_T_FILE
+            && e->ftype[e->over[j]] == PL_T_FILE && !(o->flags & PL_RENAME_EXCHANGE))
             pl_mark_file(e, p, moved, j, end);   /* auto_da_alloc */
     }
     if (b > p->commit_upto)
@@ -101,8 +104,10 @@ static inline void pl_changed(struct pl_dur_pass *p, uint32_t f, size_t i, int m
         p->lastmeta[f] = (uint32_t)i + 1;
 }
 
-static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i, int ext4)
+/* base: enum pl_base; any but POSIX is a journal. */
+static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i, int base)
 {
+    int journal = base != PL_BASE_POSIX;
     const struct pl_op *o = &e->l->ops[i];
     switch (o->kind) {
     case PL_WRITE:
@@ -113,8 +118,8 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         }
         if (o->flags & (PL_O_SYNC | PL_O_DSYNC)) {
             pl_set(p->d, i, i);
-            if (ext4 && ((o->flags & PL_O_SYNC) || p->lastmeta[o->file] > p->commit_upto))
-                pl_commit(e, p, i, i);
+            if (journal && ((o->flags & PL_O_SYNC) || p->lastmeta[o->file] > p->commit_upto))
+                pl_commit(e, p, i, i, base);
         }
         break;
     case PL_SETSIZE:
@@ -159,15 +164,15 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         }
         if (kind == PL_SYNC_ALL || f == 0) {
             pl_mark_all(e, p, b, i);
-            if (ext4)
-                pl_commit(e, p, b, i);
+            if (journal)
+                pl_commit(e, p, b, i, base);
             break;
         }
         if (e->ftype[f] == PL_T_DIR)
             pl_mark_dir(e, p, f, b, i);
         pl_mark_file(e, p, f, b, i);   /* a directory's own ops: its chmods */
-        if (ext4 && p->aux[b] > p->commit_upto)
-            pl_commit(e, p, b, i);
+        if (journal && p->aux[b] > p->commit_upto)
+            pl_commit(e, p, b, i, base);
         break;
     }
     default:
@@ -177,7 +182,7 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
 
 static int pl_dur(struct pl_engine *e, enum pl_base base)
 {
-    int b = base == PL_BASE_EXT4;
+    int b = (int)base;
     if (e->dur[b])
         return 0;
     size_t n = e->n, nf = e->nfiles, nbase = e->l->nbase;
@@ -247,7 +252,7 @@ static int pl_has_effect(const struct pl_engine *e, size_t i)
 /* Write i's pages were marked clean by a failed sync before the cut. */
 static int pl_lost(const struct pl_engine *e, const struct pl_model *m, size_t cut, size_t i)
 {
-    return m->eio_pages_clean && e->lost[m->base == PL_BASE_EXT4][i] < cut;
+    return m->eio_pages_clean && e->lost[m->base][i] < cut;
 }
 
 /* Lost write i, page by page: the bytes of each page go with the page's
@@ -257,7 +262,7 @@ static int pl_split_lost(struct pl_engine *e, const struct pl_model *m, size_t c
                          struct pl_piece **v, size_t *n, size_t *cap)
 {
     const struct pl_op *o = &e->l->ops[i];
-    const uint32_t *d = e->dur[m->base == PL_BASE_EXT4];
+    const uint32_t *d = e->dur[m->base];
     uint32_t prev = PL_NEVER;
     for (uint64_t at = 0; at < o->len;) {
         uint64_t pg = (o->off + at) / PL_PAGE, end = (pg + 1) * PL_PAGE - o->off;
@@ -282,8 +287,7 @@ static int pl_split_lost(struct pl_engine *e, const struct pl_model *m, size_t c
 static int pl_split(struct pl_engine *e, const struct pl_model *m, size_t cut, int want, struct pl_piece **v,
                     size_t *n, size_t *cap)
 {
-    int ext4 = m->base == PL_BASE_EXT4;
-    const uint32_t *d = e->dur[ext4], *d2 = e->dur2[ext4];
+    const uint32_t *d = e->dur[m->base], *d2 = e->dur2[m->base];
     *n = 0;
     for (size_t i = want ? 0 : e->l->nbase; i < cut; i++) {
         if (!pl_has_effect(e, i))
@@ -319,7 +323,7 @@ static int pl_split(struct pl_engine *e, const struct pl_model *m, size_t cut, i
 
 static int pl_prepare(struct pl_engine *e, const struct pl_model *m, size_t cut, char *err, size_t errlen)
 {
-    if (!m || (m->base != PL_BASE_POSIX && m->base != PL_BASE_EXT4) || m->tail > PL_TAIL_WRITEBACK
+    if (!m || (unsigned)m->base >= PL_BASE_MAX || m->tail > PL_TAIL_WRITEBACK
         || (m->sector != 512 && m->sector != 4096))
         return PL_ERR(err, errlen, -EINVAL, "powerloss model: invalid flags (sector size 512 or 4096)");
     if (cut > e->n || cut < e->l->nbase)
@@ -556,7 +560,7 @@ int pl_decide(struct pl_engine *e, const struct pl_model *m, size_t cut, uint64_
 static int pl_keep_ok(const struct pl_engine *e, const struct pl_model *m, size_t cut, const struct pl_piece *k,
                       const struct pl_piece *prev)
 {
-    int ext4 = m->base == PL_BASE_EXT4;
+    int b = (int)m->base;
     if (k->op < e->l->nbase || k->op >= cut || !pl_has_effect(e, k->op) || (prev && !pl_before(prev, k)))
         return 0;
     const struct pl_op *o = &e->l->ops[k->op];
@@ -566,12 +570,12 @@ static int pl_keep_ok(const struct pl_engine *e, const struct pl_model *m, size_
             return 0;
         for (uint64_t pg = (o->off + k->from) / PL_PAGE; pg <= (o->off + k->to - 1) / PL_PAGE; pg++) {
             uint32_t w = pl_page_owner(e, m, cut, k->op, pg);
-            if (w == PL_NEVER || e->dur[ext4][w] < cut)
+            if (w == PL_NEVER || e->dur[b][w] < cut)
                 return 0;
         }
         return 1;
     }
-    int in = e->dur[ext4][k->op] < cut, in2 = e->dur2[ext4][k->op] < cut;
+    int in = e->dur[b][k->op] < cut, in2 = e->dur2[b][k->op] < cut;
     if (o->kind == PL_RENAME)
         return k->part == PL_PART_OLD ? !in2 : k->part == PL_PART_NEW ? !in : k->part == PL_PART_ALL && !in && !in2;
     if (k->part != PL_PART_ALL || in)

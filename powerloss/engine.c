@@ -48,6 +48,25 @@
  *                 collapse/insert-range flushing the file's dirty
  *                 data first (pessimistic), and the journal's own torn
  *                 commits (a commit is atomic).
+ *   xfs           ext4's journal rule without auto_da_alloc: XFS's log
+ *                 force carries every metadata change before it (names,
+ *                 size changes, chmod, fallocate) when a sync asks for
+ *                 one, with the same triggers, and no file data: a file's
+ *                 on-disk size grows when its data's I/O completes, so an
+ *                 unsynced file renamed over another, or created, comes
+ *                 out empty once the name is committed.  Measured in the
+ *                 guest (docs/ground-truth.md).  Left out: XFS's flush at
+ *                 close of a file truncated to 0 (no close op), the log's
+ *                 own periodic push (pessimistic), and the flusher.
+ *   btrfs         as xfs, but a commit carries the names only: another
+ *                 file's truncation, fallocate or chmod is durable with
+ *                 that file's own sync (Btrfs's fsync writes a log tree
+ *                 of the inode it syncs and the names it needs; measured:
+ *                 g's fsync carried a rename, not f's truncation).  Left
+ *                 out: a transaction commit (every 30 s, or forced by a
+ *                 fsync Btrfs cannot log), which carries everything
+ *                 (pessimistic), and a fsync whose log leaves out a name
+ *                 this rule commits (optimistic: not seen yet).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -286,7 +305,7 @@ void pl_engine_free(struct pl_engine *e)
     free(e->dstart);
     free(e->dops);
     free(e->meta);
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < PL_BASE_MAX; b++) {
         free(e->dur[b]);
         free(e->dur2[b]);
         free(e->lost[b]);
