@@ -221,6 +221,7 @@ struct report_vm_prog {
     uint32_t trials_recorded, images_compared;
     uint64_t journal_flags, unknown_opens;
     struct report_vm_model_cmp drop, ext4;
+    struct report_vm_model_cmp fsm;  /* on xfs and btrfs: that file system's own model */
 };
 /* The crash_test_ok body `crash --vm --json` prints ("model" "vm", "trials"
  * counting QEMU runs while the loss fields are per image, the comparison
