@@ -176,7 +176,7 @@ struct pl_model {
     int eio_pages_clean;
 };
 
-#define PL_MODELS "drop, ext4, xfs, btrfs, torn, reorder, writeback, process, lie"
+#define PL_MODELS "drop, ext4, torn, reorder, writeback, process, lie, xfs, btrfs"
 /* Fills *m with the preset `name` (sector 512, writeback 30000/5000 ms);
  * -EINVAL naming the allowed ones otherwise. */
 int pl_model_parse(const char *name, struct pl_model *m, char *err, size_t errlen);
