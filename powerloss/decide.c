@@ -15,9 +15,14 @@
 struct pl_dur_pass {
     uint32_t *d, *d2, *pf, *pd, *lastmeta, *aux, *lost, *pl;
     uint32_t *lastchg;   /* per file, 1 + its last change of any kind (ext4: fsync commits past it) */
+    uint32_t *born;      /* per file, 1 + its creation in the run (0: the snapshot's) */
     uint64_t *size;
     size_t pa, pm, commit_upto;
+    size_t full_at;      /* the begin of the last completed sync() or syncfs() */
 };
+
+/* Btrfs commits its transaction every 30 s (commit=30) and at sync(). */
+#define PL_BTRFS_COMMIT_NS 30000000000ull
 
 static inline void pl_set(uint32_t *d, size_t j, size_t end)
 {
@@ -96,6 +101,25 @@ static void pl_commit(const struct pl_engine *e, struct pl_dur_pass *p, size_t b
         p->commit_upto = b;
 }
 
+/* Btrfs's fsync of f, begun at b, logs f's parent directory, so the names
+ * with it, only when f is new in the running transaction: created after
+ * the last sync() and less than a transaction's 30 s before.  An older
+ * file's fsync logs that file alone. */
+static int pl_btrfs_new(const struct pl_engine *e, const struct pl_dur_pass *p, uint32_t f, size_t b)
+{
+    if (!p->born[f] || p->born[f] - 1 < p->full_at || e->ftype[f] != PL_T_FILE)
+        return 0;
+    uint64_t made = e->l->ops[p->born[f] - 1].ns, at = e->l->ops[b].ns;
+    return at <= made || at - made <= PL_BTRFS_COMMIT_NS;
+}
+
+/* Whether a sync of f (0: everything) begun at b commits the journal under
+ * base, its file having changed since the last commit. */
+static int pl_commits(const struct pl_engine *e, const struct pl_dur_pass *p, int base, uint32_t f, size_t b)
+{
+    return base != PL_BASE_POSIX && (base != PL_BASE_BTRFS || !f || pl_btrfs_new(e, p, f, b));
+}
+
 /* A change of f's inode: meta 1 when an fdatasync must commit it too. */
 static inline void pl_changed(struct pl_dur_pass *p, uint32_t f, size_t i, int meta)
 {
@@ -107,7 +131,6 @@ static inline void pl_changed(struct pl_dur_pass *p, uint32_t f, size_t i, int m
 /* base: enum pl_base; any but POSIX is a journal. */
 static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i, int base)
 {
-    int journal = base != PL_BASE_POSIX;
     const struct pl_op *o = &e->l->ops[i];
     switch (o->kind) {
     case PL_WRITE:
@@ -118,7 +141,8 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         }
         if (o->flags & (PL_O_SYNC | PL_O_DSYNC)) {
             pl_set(p->d, i, i);
-            if (journal && ((o->flags & PL_O_SYNC) || p->lastmeta[o->file] > p->commit_upto))
+            if (pl_commits(e, p, base, o->file, i)
+                && ((o->flags & PL_O_SYNC) || p->lastmeta[o->file] > p->commit_upto))
                 pl_commit(e, p, i, i, base);
         }
         break;
@@ -136,6 +160,9 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
     case PL_CREATE:
     case PL_MKDIR:
     case PL_SYMLINK:
+        if (i >= e->l->nbase)
+            p->born[o->file] = (uint32_t)i + 1;
+        /* fall through */
     case PL_LINK:
         pl_changed(p, o->file, i, 1);
         pl_changed(p, o->dir, i, 1);
@@ -164,14 +191,15 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         }
         if (kind == PL_SYNC_ALL || f == 0) {
             pl_mark_all(e, p, b, i);
-            if (journal)
+            if (base != PL_BASE_POSIX)
                 pl_commit(e, p, b, i, base);
+            p->full_at = b;
             break;
         }
         if (e->ftype[f] == PL_T_DIR)
             pl_mark_dir(e, p, f, b, i);
         pl_mark_file(e, p, f, b, i);   /* a directory's own ops: its chmods */
-        if (journal && p->aux[b] > p->commit_upto)
+        if (pl_commits(e, p, base, f, b) && p->aux[b] > p->commit_upto)
             pl_commit(e, p, b, i, base);
         break;
     }
@@ -195,15 +223,16 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     p.lastchg = calloc(nf, sizeof *p.lastchg);
     p.aux = calloc(n + 1, sizeof *p.aux);
     p.size = calloc(nf, sizeof *p.size);
+    p.born = calloc(nf, sizeof *p.born);
     p.lost = malloc((n + 1) * sizeof *p.lost);
     p.pl = calloc(nf, sizeof *p.pl);
     int rc = -ENOMEM;
-    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.lastchg && p.aux && p.size && p.lost && p.pl) {
+    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.lastchg && p.aux && p.size && p.lost && p.pl && p.born) {
         for (size_t i = 0; i < n; i++) {
             p.d[i] = p.d2[i] = i < nbase ? 0 : PL_NEVER;
             p.lost[i] = PL_NEVER;
         }
-        p.pa = p.commit_upto = nbase;
+        p.pa = p.commit_upto = p.full_at = nbase;
         for (size_t i = 0; i < n; i++)
             pl_dur_op(e, &p, i, b);
         e->lost[b] = p.lost;
@@ -225,6 +254,7 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     free(p.lastchg);
     free(p.aux);
     free(p.size);
+    free(p.born);
     free(p.lost);
     free(p.pl);
     return rc;

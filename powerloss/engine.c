@@ -58,15 +58,26 @@
  *                 guest (docs/ground-truth.md).  Left out: XFS's flush at
  *                 close of a file truncated to 0 (no close op), the log's
  *                 own periodic push (pessimistic), and the flusher.
- *   btrfs         as xfs, but a commit carries the names only: another
+ *   btrfs         as xfs, but a commit carries the names only (another
  *                 file's truncation, fallocate or chmod is durable with
- *                 that file's own sync (Btrfs's fsync writes a log tree
- *                 of the inode it syncs and the names it needs; measured:
- *                 g's fsync carried a rename, not f's truncation).  Left
- *                 out: a transaction commit (every 30 s, or forced by a
- *                 fsync Btrfs cannot log), which carries everything
- *                 (pessimistic), and a fsync whose log leaves out a name
- *                 this rule commits (optimistic: not seen yet).
+ *                 that file's own sync), and only the fsync of a file new
+ *                 in the running transaction commits: Btrfs's fsync writes
+ *                 a log tree of the inode it syncs, and of its parent
+ *                 directory (so the names) only when the inode was made
+ *                 in this transaction.  A transaction ends at sync() or
+ *                 syncfs() and every 30 s: a file made before the last
+ *                 sync(), or more than 30 s before the fsync, is old, and
+ *                 its fsync commits nothing but itself.  A directory's
+ *                 fsync makes its own entries durable, as under drop.
+ *                 Measured: g's fsync carried a rename, not f's
+ *                 truncation, when g was a second old; after a syncfs,
+ *                 or 35 s, it carried nothing.  Left out: the timer's
+ *                 exact instant (the kernel commits 30 to 60 s after a
+ *                 transaction began; a file made in that window may be
+ *                 old or new), the parent directories the log walks (the
+ *                 model commits every earlier name), fsyncs Btrfs turns
+ *                 into a full transaction commit (pessimistic), and the
+ *                 commit's own writes of other inodes' sizes.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -116,22 +116,33 @@ static void base_db(void)
 
 static const char *const journals[] = {"xfs", "btrfs"};
 
+/* g: made by the program (as tests/rec_ext4.c's setup does), fsync'd with
+ * its directory: under btrfs a file new in the running transaction. */
+static void new_g(void)
+{
+    create(5, 1, "g");
+    wr(5, 0, "G");
+    sync_(5, PL_SYNC_FSYNC);
+    sync_(1, PL_SYNC_FSYNC);
+}
+
 /* The measured case (tests/rec_ext4.c run): new written, renamed over db
  * without a sync of its data, then another file's fsync. */
 START_TEST(a_rename_over_a_file_committed_by_another_fsync_leaves_it_empty_on_xfs_and_btrfs)
 {
     base_db();
+    new_g();
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
     rename_("db.tmp", "db");
     size_t before_sync = L.n;
-    wr(3, 4, "b");
-    sync_(3, PL_SYNC_FSYNC);
+    wr(5, 1, "b");
+    sync_(5, PL_SYNC_FSYNC);
     for (size_t k = 0; k < 2; k++) {
         decide(journals[k]);   /* the log carries the rename, not db.tmp's data */
         ASSERT_CONTENT(journals[k], "db", "");
         ASSERT_CONTENT(journals[k], "db.tmp", NULL);
-        ASSERT_CONTENT(journals[k], "other", "aaaab");
+        ASSERT_CONTENT(journals[k], "g", "Gb");
         decide_cut(journals[k], before_sync);   /* nothing committed yet */
         ASSERT_CONTENT(journals[k], "db", "old");
     }
@@ -163,12 +174,13 @@ END_TEST
 START_TEST(a_rename_over_a_file_whose_data_was_synced_first_keeps_the_new_data_everywhere)
 {
     base_db();
+    new_g();
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
     sync_(4, PL_SYNC_FSYNC);
     rename_("db.tmp", "db");
-    wr(3, 4, "b");
-    sync_(3, PL_SYNC_FSYNC);
+    wr(5, 1, "b");
+    sync_(5, PL_SYNC_FSYNC);
     static const char *const all[] = {"xfs", "btrfs", "ext4"};
     for (size_t k = 0; k < 3; k++) {
         decide(all[k]);
@@ -184,9 +196,10 @@ END_TEST
 START_TEST(a_truncation_is_committed_by_another_fsync_on_xfs_but_not_on_btrfs)
 {
     base_db();
+    new_g();
     setsize(2, 0);
-    wr(3, 4, "b");
-    sync_(3, PL_SYNC_FSYNC);
+    wr(5, 1, "b");
+    sync_(5, PL_SYNC_FSYNC);
     decide("xfs");
     ASSERT_CONTENT("xfs", "db", "");
     decide("btrfs");
@@ -204,10 +217,11 @@ END_TEST
 START_TEST(a_created_file_committed_by_another_fsync_is_empty_on_xfs_and_btrfs)
 {
     base_db();
+    new_g();
     create(4, 1, "log");
     wr(4, 0, "abc");
-    wr(3, 4, "b");
-    sync_(3, PL_SYNC_FSYNC);
+    wr(5, 1, "b");
+    sync_(5, PL_SYNC_FSYNC);
     for (size_t k = 0; k < 2; k++) {
         decide(journals[k]);
         ASSERT_CONTENT(journals[k], "log", "");
@@ -240,7 +254,7 @@ START_TEST(the_unsynced_data_of_a_renamed_file_is_a_candidate_under_xfs)
     wr(4, 0, "new");
     rename_("db.tmp", "db");
     wr(3, 4, "b");
-    sync_(3, PL_SYNC_FSYNC);
+    sync_(3, PL_SYNC_FSYNC);   /* xfs: any file's fsync forces the whole log */
     ck_assert_msg(pl_engine_new(&L, &E, err, sizeof err) == 0, "%s", err);
     struct pl_model m;
     ck_assert_int_eq(pl_model_parse("xfs", &m, err, sizeof err), 0);
@@ -252,6 +266,70 @@ START_TEST(the_unsynced_data_of_a_renamed_file_is_a_candidate_under_xfs)
     ck_assert_uint_eq(L.ops[c[0].op].file, 4);
     decide("xfs+process");
     ASSERT_CONTENT("xfs+process", "db", "new");
+}
+END_TEST
+
+/* Measured (seeds 2026120733, 2026120734): with g older than the running
+ * transaction, Btrfs's fsync of g logged g alone and old kept its old
+ * data; XFS's log force carried the rename all the same. */
+static void rename_then_fsync_g(void)
+{
+    create(4, 1, "db.tmp");
+    wr(4, 0, "new");
+    rename_("db.tmp", "db");
+    wr(5, 1, "b");
+    sync_(5, PL_SYNC_FSYNC);
+}
+
+START_TEST(on_btrfs_an_older_files_fsync_carries_no_name)
+{
+    base_db();   /* other, from the snapshot, is old */
+    create(4, 1, "db.tmp");
+    wr(4, 0, "new");
+    rename_("db.tmp", "db");
+    wr(3, 4, "b");
+    sync_(3, PL_SYNC_FSYNC);
+    decide("btrfs");
+    ASSERT_CONTENT("btrfs", "db", "old");
+    ASSERT_CONTENT("btrfs", "db.tmp", NULL);
+    ASSERT_CONTENT("btrfs", "other", "aaaab");   /* its own data, as always */
+    decide("xfs");
+    ASSERT_CONTENT("xfs", "db", "");
+}
+END_TEST
+
+START_TEST(on_btrfs_a_sync_of_everything_makes_every_file_made_before_it_old)
+{
+    base_db();
+    new_g();
+    wr(5, 1, "s");
+    sync_(0, PL_SYNC_ALL);   /* syncfs: Btrfs commits its transaction */
+    rename_then_fsync_g();
+    decide("btrfs");
+    ASSERT_CONTENT("btrfs", "db", "old");
+    decide("xfs");
+    ASSERT_CONTENT("xfs", "db", "");
+}
+END_TEST
+
+START_TEST(on_btrfs_a_file_made_more_than_a_transaction_ago_is_old)
+{
+    base_db();
+    new_g();
+    clock_ns += 31000000000ull;   /* 31 s: the 30-second commit has come */
+    rename_then_fsync_g();
+    decide("btrfs");
+    ASSERT_CONTENT("btrfs", "db", "old");
+    again();
+    pl_list_free(&L);
+    pl_list_init(&L);
+    clock_ns = 0;
+    base_db();
+    new_g();
+    clock_ns += 29000000000ull;   /* 29 s: still the same transaction */
+    rename_then_fsync_g();
+    decide("btrfs");
+    ASSERT_CONTENT("btrfs", "db", "");
 }
 END_TEST
 
@@ -291,6 +369,9 @@ int main(void)
     tcase_add_test(tc, a_created_file_committed_by_another_fsync_is_empty_on_xfs_and_btrfs);
     tcase_add_test(tc, an_fdatasync_of_a_pure_overwrite_commits_no_name_on_xfs_and_btrfs);
     tcase_add_test(tc, the_unsynced_data_of_a_renamed_file_is_a_candidate_under_xfs);
+    tcase_add_test(tc, on_btrfs_an_older_files_fsync_carries_no_name);
+    tcase_add_test(tc, on_btrfs_a_sync_of_everything_makes_every_file_made_before_it_old);
+    tcase_add_test(tc, on_btrfs_a_file_made_more_than_a_transaction_ago_is_old);
     tcase_add_test(tc, xfs_and_btrfs_parse_alone_and_with_a_tail_but_not_with_another_base);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
