@@ -26,7 +26,7 @@ static int explore_config(struct cli *o, struct recorder_explore_config *cfg)
     c->model = o->pmodel;   /* drop unless --model said otherwise */
     if (c->model.tail != PL_TAIL_NONE || c->model.lie)
         return cli_usage_error("explore --model: \"%s\"; explore enumerates the unsynced operations itself, so it "
-                               "takes a base rule: drop or ext4", o->model_name);
+                               "takes a base rule: drop or ext4 (or xfs, btrfs)", o->model_name);
     return cli_check_timeout(o->check_timeout, &c->check_timeout_ms);
 }
 

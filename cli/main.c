@@ -156,7 +156,7 @@ static void usage_explore(FILE *to)
         "itself after $FSYNCLAB_OPS acknowledgements:\n"
         "  --ops N            acknowledgements the workload makes, 1..%u (default 20)\n"
         "  --seconds S        the longest the run may take (default 60)\n"
-        "  --model M          the base rule: drop or ext4 (default drop)\n"
+        "  --model M          the base rule: drop or ext4 (or xfs, btrfs; default drop)\n"
         "  --max-points N     crash points explored, evenly spaced (default 10000)\n"
         "  --max-states N     states generated in all (default 100000); the rest are\n"
         "                     counted as cut\n"

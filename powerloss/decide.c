@@ -15,9 +15,14 @@
 struct pl_dur_pass {
     uint32_t *d, *d2, *pf, *pd, *lastmeta, *aux, *lost, *pl;
     uint32_t *lastchg;   /* per file, 1 + its last change of any kind (ext4: fsync commits past it) */
+    uint32_t *born;      /* per file, 1 + its creation in the run (0: the snapshot's) */
     uint64_t *size;
     size_t pa, pm, commit_upto;
+    size_t full_at;      /* the begin of the last completed sync() or syncfs() */
 };
+
+/* Btrfs commits its transaction every 30 s (commit=30) and at sync(). */
+#define PL_BTRFS_COMMIT_NS 30000000000ull
 
 static inline void pl_set(uint32_t *d, size_t j, size_t end)
 {
@@ -75,22 +80,44 @@ static void pl_mark_all(const struct pl_engine *e, struct pl_dur_pass *p, size_t
     (void)e;
 }
 
-/* One ext4 journal commit, begun at b and done at end. */
-static void pl_commit(const struct pl_engine *e, struct pl_dur_pass *p, size_t b, size_t end)
+/* One journal commit, begun at b and done at end. */
+static void pl_commit(const struct pl_engine *e, struct pl_dur_pass *p, size_t b, size_t end, int base)
 {
     for (; p->pm < e->nmeta && e->meta[p->pm] < b; p->pm++) {
         uint32_t j = e->meta[p->pm];
+        const struct pl_op *o = &e->l->ops[j];
+        if (base == PL_BASE_BTRFS && (o->kind == PL_SETSIZE || o->kind == PL_FALLOCATE || o->kind == PL_CHMOD))
+            continue;   /* the log carries names, not other inodes' sizes: their own sync does */
         pl_set(p->d, j, end);
-        if (e->l->ops[j].kind != PL_RENAME)
+        if (o->kind != PL_RENAME)
             continue;
         pl_set(p->d2, j, end);
         uint32_t moved = e->res[j];
-        if (moved && e->over[j] && e->ftype[moved] == PL_T_FILE && e->ftype[e->over[j]] == PL_T_FILE
-            && !(e->l->ops[j].flags & PL_RENAME_EXCHANGE))
+        if (base == PL_BASE_EXT4 && moved && e->over[j] && e->ftype[moved] == PL_T_FILE
+            && e->ftype[e->over[j]] == PL_T_FILE && !(o->flags & PL_RENAME_EXCHANGE))
             pl_mark_file(e, p, moved, j, end);   /* auto_da_alloc */
     }
     if (b > p->commit_upto)
         p->commit_upto = b;
+}
+
+/* Btrfs's fsync of f, begun at b, logs f's parent directory, so the names
+ * with it, only when f is new in the running transaction: created after
+ * the last sync() and less than a transaction's 30 s before.  An older
+ * file's fsync logs that file alone. */
+static int pl_btrfs_new(const struct pl_engine *e, const struct pl_dur_pass *p, uint32_t f, size_t b)
+{
+    if (!p->born[f] || p->born[f] - 1 < p->full_at || e->ftype[f] != PL_T_FILE)
+        return 0;
+    uint64_t made = e->l->ops[p->born[f] - 1].ns, at = e->l->ops[b].ns;
+    return at <= made || at - made <= PL_BTRFS_COMMIT_NS;
+}
+
+/* Whether a sync of f (0: everything) begun at b commits the journal under
+ * base, its file having changed since the last commit. */
+static int pl_commits(const struct pl_engine *e, const struct pl_dur_pass *p, int base, uint32_t f, size_t b)
+{
+    return base != PL_BASE_POSIX && (base != PL_BASE_BTRFS || !f || pl_btrfs_new(e, p, f, b));
 }
 
 /* A change of f's inode: meta 1 when an fdatasync must commit it too. */
@@ -101,7 +128,8 @@ static inline void pl_changed(struct pl_dur_pass *p, uint32_t f, size_t i, int m
         p->lastmeta[f] = (uint32_t)i + 1;
 }
 
-static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i, int ext4)
+/* base: enum pl_base; any but POSIX is a journal. */
+static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i, int base)
 {
     const struct pl_op *o = &e->l->ops[i];
     switch (o->kind) {
@@ -113,8 +141,9 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         }
         if (o->flags & (PL_O_SYNC | PL_O_DSYNC)) {
             pl_set(p->d, i, i);
-            if (ext4 && ((o->flags & PL_O_SYNC) || p->lastmeta[o->file] > p->commit_upto))
-                pl_commit(e, p, i, i);
+            if (pl_commits(e, p, base, o->file, i)
+                && ((o->flags & PL_O_SYNC) || p->lastmeta[o->file] > p->commit_upto))
+                pl_commit(e, p, i, i, base);
         }
         break;
     case PL_SETSIZE:
@@ -131,6 +160,9 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
     case PL_CREATE:
     case PL_MKDIR:
     case PL_SYMLINK:
+        if (i >= e->l->nbase)
+            p->born[o->file] = (uint32_t)i + 1;
+        /* fall through */
     case PL_LINK:
         pl_changed(p, o->file, i, 1);
         pl_changed(p, o->dir, i, 1);
@@ -159,15 +191,16 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
         }
         if (kind == PL_SYNC_ALL || f == 0) {
             pl_mark_all(e, p, b, i);
-            if (ext4)
-                pl_commit(e, p, b, i);
+            if (base != PL_BASE_POSIX)
+                pl_commit(e, p, b, i, base);
+            p->full_at = b;
             break;
         }
         if (e->ftype[f] == PL_T_DIR)
             pl_mark_dir(e, p, f, b, i);
         pl_mark_file(e, p, f, b, i);   /* a directory's own ops: its chmods */
-        if (ext4 && p->aux[b] > p->commit_upto)
-            pl_commit(e, p, b, i);
+        if (pl_commits(e, p, base, f, b) && p->aux[b] > p->commit_upto)
+            pl_commit(e, p, b, i, base);
         break;
     }
     default:
@@ -177,7 +210,7 @@ static void pl_dur_op(const struct pl_engine *e, struct pl_dur_pass *p, size_t i
 
 static int pl_dur(struct pl_engine *e, enum pl_base base)
 {
-    int b = base == PL_BASE_EXT4;
+    int b = (int)base;
     if (e->dur[b])
         return 0;
     size_t n = e->n, nf = e->nfiles, nbase = e->l->nbase;
@@ -190,15 +223,16 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     p.lastchg = calloc(nf, sizeof *p.lastchg);
     p.aux = calloc(n + 1, sizeof *p.aux);
     p.size = calloc(nf, sizeof *p.size);
+    p.born = calloc(nf, sizeof *p.born);
     p.lost = malloc((n + 1) * sizeof *p.lost);
     p.pl = calloc(nf, sizeof *p.pl);
     int rc = -ENOMEM;
-    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.lastchg && p.aux && p.size && p.lost && p.pl) {
+    if (p.d && p.d2 && p.pf && p.pd && p.lastmeta && p.lastchg && p.aux && p.size && p.lost && p.pl && p.born) {
         for (size_t i = 0; i < n; i++) {
             p.d[i] = p.d2[i] = i < nbase ? 0 : PL_NEVER;
             p.lost[i] = PL_NEVER;
         }
-        p.pa = p.commit_upto = nbase;
+        p.pa = p.commit_upto = p.full_at = nbase;
         for (size_t i = 0; i < n; i++)
             pl_dur_op(e, &p, i, b);
         e->lost[b] = p.lost;
@@ -220,6 +254,7 @@ static int pl_dur(struct pl_engine *e, enum pl_base base)
     free(p.lastchg);
     free(p.aux);
     free(p.size);
+    free(p.born);
     free(p.lost);
     free(p.pl);
     return rc;
@@ -247,7 +282,7 @@ static int pl_has_effect(const struct pl_engine *e, size_t i)
 /* Write i's pages were marked clean by a failed sync before the cut. */
 static int pl_lost(const struct pl_engine *e, const struct pl_model *m, size_t cut, size_t i)
 {
-    return m->eio_pages_clean && e->lost[m->base == PL_BASE_EXT4][i] < cut;
+    return m->eio_pages_clean && e->lost[m->base][i] < cut;
 }
 
 /* Lost write i, page by page: the bytes of each page go with the page's
@@ -257,7 +292,7 @@ static int pl_split_lost(struct pl_engine *e, const struct pl_model *m, size_t c
                          struct pl_piece **v, size_t *n, size_t *cap)
 {
     const struct pl_op *o = &e->l->ops[i];
-    const uint32_t *d = e->dur[m->base == PL_BASE_EXT4];
+    const uint32_t *d = e->dur[m->base];
     uint32_t prev = PL_NEVER;
     for (uint64_t at = 0; at < o->len;) {
         uint64_t pg = (o->off + at) / PL_PAGE, end = (pg + 1) * PL_PAGE - o->off;
@@ -282,8 +317,7 @@ static int pl_split_lost(struct pl_engine *e, const struct pl_model *m, size_t c
 static int pl_split(struct pl_engine *e, const struct pl_model *m, size_t cut, int want, struct pl_piece **v,
                     size_t *n, size_t *cap)
 {
-    int ext4 = m->base == PL_BASE_EXT4;
-    const uint32_t *d = e->dur[ext4], *d2 = e->dur2[ext4];
+    const uint32_t *d = e->dur[m->base], *d2 = e->dur2[m->base];
     *n = 0;
     for (size_t i = want ? 0 : e->l->nbase; i < cut; i++) {
         if (!pl_has_effect(e, i))
@@ -319,7 +353,7 @@ static int pl_split(struct pl_engine *e, const struct pl_model *m, size_t cut, i
 
 static int pl_prepare(struct pl_engine *e, const struct pl_model *m, size_t cut, char *err, size_t errlen)
 {
-    if (!m || (m->base != PL_BASE_POSIX && m->base != PL_BASE_EXT4) || m->tail > PL_TAIL_WRITEBACK
+    if (!m || (unsigned)m->base >= PL_BASE_MAX || m->tail > PL_TAIL_WRITEBACK
         || (m->sector != 512 && m->sector != 4096))
         return PL_ERR(err, errlen, -EINVAL, "powerloss model: invalid flags (sector size 512 or 4096)");
     if (cut > e->n || cut < e->l->nbase)
@@ -556,7 +590,7 @@ int pl_decide(struct pl_engine *e, const struct pl_model *m, size_t cut, uint64_
 static int pl_keep_ok(const struct pl_engine *e, const struct pl_model *m, size_t cut, const struct pl_piece *k,
                       const struct pl_piece *prev)
 {
-    int ext4 = m->base == PL_BASE_EXT4;
+    int b = (int)m->base;
     if (k->op < e->l->nbase || k->op >= cut || !pl_has_effect(e, k->op) || (prev && !pl_before(prev, k)))
         return 0;
     const struct pl_op *o = &e->l->ops[k->op];
@@ -566,12 +600,12 @@ static int pl_keep_ok(const struct pl_engine *e, const struct pl_model *m, size_
             return 0;
         for (uint64_t pg = (o->off + k->from) / PL_PAGE; pg <= (o->off + k->to - 1) / PL_PAGE; pg++) {
             uint32_t w = pl_page_owner(e, m, cut, k->op, pg);
-            if (w == PL_NEVER || e->dur[ext4][w] < cut)
+            if (w == PL_NEVER || e->dur[b][w] < cut)
                 return 0;
         }
         return 1;
     }
-    int in = e->dur[ext4][k->op] < cut, in2 = e->dur2[ext4][k->op] < cut;
+    int in = e->dur[b][k->op] < cut, in2 = e->dur2[b][k->op] < cut;
     if (o->kind == PL_RENAME)
         return k->part == PL_PART_OLD ? !in2 : k->part == PL_PART_NEW ? !in : k->part == PL_PART_ALL && !in && !in2;
     if (k->part != PL_PART_ALL || in)

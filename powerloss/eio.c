@@ -132,7 +132,7 @@ static uint32_t pl_reviver(const struct pl_engine *e, int b, size_t i, uint64_t 
 
 uint32_t pl_page_owner(const struct pl_engine *e, const struct pl_model *m, size_t cut, size_t i, uint64_t pg)
 {
-    int b = m->base == PL_BASE_EXT4;
+    int b = (int)m->base;
     while (m->eio_pages_clean && e->lost[b][i] < cut) {
         uint32_t r = pl_reviver(e, b, i, pg);
         if (r >= cut)

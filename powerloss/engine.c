@@ -48,6 +48,36 @@
  *                 collapse/insert-range flushing the file's dirty
  *                 data first (pessimistic), and the journal's own torn
  *                 commits (a commit is atomic).
+ *   xfs           ext4's journal rule without auto_da_alloc: XFS's log
+ *                 force carries every metadata change before it (names,
+ *                 size changes, chmod, fallocate) when a sync asks for
+ *                 one, with the same triggers, and no file data: a file's
+ *                 on-disk size grows when its data's I/O completes, so an
+ *                 unsynced file renamed over another, or created, comes
+ *                 out empty once the name is committed.  Measured in the
+ *                 guest (docs/ground-truth.md).  Left out: XFS's flush at
+ *                 close of a file truncated to 0 (no close op), the log's
+ *                 own periodic push (pessimistic), and the flusher.
+ *   btrfs         as xfs, but a commit carries the names only (another
+ *                 file's truncation, fallocate or chmod is durable with
+ *                 that file's own sync), and only the fsync of a file new
+ *                 in the running transaction commits: Btrfs's fsync writes
+ *                 a log tree of the inode it syncs, and of its parent
+ *                 directory (so the names) only when the inode was made
+ *                 in this transaction.  A transaction ends at sync() or
+ *                 syncfs() and every 30 s: a file made before the last
+ *                 sync(), or more than 30 s before the fsync, is old, and
+ *                 its fsync commits nothing but itself.  A directory's
+ *                 fsync makes its own entries durable, as under drop.
+ *                 Measured: g's fsync carried a rename, not f's
+ *                 truncation, when g was a second old; after a syncfs,
+ *                 or 35 s, it carried nothing.  Left out: the timer's
+ *                 exact instant (the kernel commits 30 to 60 s after a
+ *                 transaction began; a file made in that window may be
+ *                 old or new), the parent directories the log walks (the
+ *                 model commits every earlier name), fsyncs Btrfs turns
+ *                 into a full transaction commit (pessimistic), and the
+ *                 commit's own writes of other inodes' sizes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -286,7 +316,7 @@ void pl_engine_free(struct pl_engine *e)
     free(e->dstart);
     free(e->dops);
     free(e->meta);
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < PL_BASE_MAX; b++) {
         free(e->dur[b]);
         free(e->dur2[b]);
         free(e->lost[b]);

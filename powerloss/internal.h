@@ -57,16 +57,16 @@ struct pl_engine {
     uint64_t *nh, *nh2;  /* [n] hashes of (dir, name) and (dir2, name2) */
     uint32_t *fstart, *fops;   /* per file, its data ops (write, setsize) in order */
     uint32_t *dstart, *dops;   /* per directory, the ops that change its entries */
-    uint32_t *meta;            /* ext4's metadata ops in order */
+    uint32_t *meta;            /* the journals' metadata ops in order */
     size_t nmeta;
-    uint32_t *dur[2], *dur2[2];   /* per base rule: the sync end that made op i (a
+    uint32_t *dur[PL_BASE_MAX], *dur2[PL_BASE_MAX];   /* per base rule: the sync end that made op i (a
                                    * rename's new name / old name's removal) durable */
-    uint32_t *lost[2];           /* per base rule: the failed sync end that dropped write i
-                                  * (eio_pages_clean), PL_NEVER if none */
-    struct pl_eio *eio[2];       /* per base rule: the failed syncs that dropped writes, by end */
-    size_t neio[2];
-    uint64_t *rvpage[2];         /* their dropped pages, sorted per failed sync */
-    uint32_t *rvop[2];           /* each page's first write after that sync began (PL_NEVER: none) */
+    uint32_t *lost[PL_BASE_MAX];  /* per base rule: the failed sync end that dropped write i
+                                   * (eio_pages_clean), PL_NEVER if none */
+    struct pl_eio *eio[PL_BASE_MAX];   /* per base rule: the failed syncs that dropped writes, by end */
+    size_t neio[PL_BASE_MAX];
+    uint64_t *rvpage[PL_BASE_MAX];     /* their dropped pages, sorted per failed sync */
+    uint32_t *rvop[PL_BASE_MAX];       /* each page's first write after that sync began (PL_NEVER: none) */
     /* scratch of one state */
     struct pl_buf *bufs;       /* [nfiles] */
     struct pl_slot *map;

@@ -3,6 +3,10 @@
  * Every model fsynclab has had is a preset here:
  *   drop       POSIX: only what a completed sync covered      (crashsim, recorder)
  *   ext4       ext4 data=ordered: one ordered journal          (recorder)
+ *   xfs        XFS: one ordered log, no data with it (a file renamed
+ *              over another before its data was synced is empty)
+ *   btrfs      Btrfs: as xfs, but a commit carries names, not another
+ *              file's truncation                               (recorder)
  *   torn       drop, and a prefix of the unsynced tail, the last write
  *              cut at a sector                                 (crashsim, recorder)
  *   reorder    drop, and each unsynced operation, each sector of an
@@ -24,6 +28,8 @@
 static const struct pl_model presets[] = {
     {"drop", PL_BASE_POSIX, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
     {"ext4", PL_BASE_EXT4, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
+    {"xfs", PL_BASE_XFS, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
+    {"btrfs", PL_BASE_BTRFS, PL_TAIL_NONE, 0, 512, 30000, 5000, 1},
     {"torn", PL_BASE_POSIX, PL_TAIL_TORN, 0, 512, 30000, 5000, 1},
     {"reorder", PL_BASE_POSIX, PL_TAIL_REORDER, 0, 512, 30000, 5000, 1},
     {"writeback", PL_BASE_POSIX, PL_TAIL_WRITEBACK, 0, 512, 30000, 5000, 1},
@@ -57,8 +63,12 @@ int pl_model_parse(const char *name, struct pl_model *m, char *err, size_t errle
         if (!q)
             return PL_ERR(err, errlen, -EINVAL, "--model %s: unknown part '%.*s'; use one of %s", name,
                           (int)(plus ? (size_t)(plus - s) : strlen(s)), s, PL_MODELS);
-        if (q->base == PL_BASE_EXT4)
-            m->base = PL_BASE_EXT4;
+        if (q->base != PL_BASE_POSIX) {
+            if (m->base != PL_BASE_POSIX && m->base != q->base)
+                return PL_ERR(err, errlen, -EINVAL, "--model %s: two base rules; keep one of ext4, xfs, "
+                              "btrfs", name);
+            m->base = q->base;
+        }
         if (q->tail != PL_TAIL_NONE) {
             if (m->tail != PL_TAIL_NONE)
                 return PL_ERR(err, errlen, -EINVAL, "--model %s: two tails; keep one of torn, reorder, "

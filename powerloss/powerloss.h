@@ -145,7 +145,12 @@ void pl_list_mark_base(struct pl_list *l);
 
 /* ---- the model ---------------------------------------------------------------- */
 
-enum pl_base { PL_BASE_POSIX = 0, PL_BASE_EXT4 };
+/* POSIX: what a sync covered.  The others are one ordered metadata journal
+ * that any committing sync carries whole (engine.c): EXT4 with
+ * auto_da_alloc (a committed rename over a file carries the renamed file's
+ * data); XFS without it; BTRFS commits names only (a size change of a
+ * file is durable with that file's own sync), no data either. */
+enum pl_base { PL_BASE_POSIX = 0, PL_BASE_EXT4, PL_BASE_XFS, PL_BASE_BTRFS, PL_BASE_MAX };
 enum pl_tail {
     PL_TAIL_NONE = 0,   /* nothing unsynced survives */
     PL_TAIL_TORN,       /* a prefix in list order, the last write cut at a sector */
@@ -171,7 +176,7 @@ struct pl_model {
     int eio_pages_clean;
 };
 
-#define PL_MODELS "drop, ext4, torn, reorder, writeback, process, lie"
+#define PL_MODELS "drop, ext4, torn, reorder, writeback, process, lie, xfs, btrfs"
 /* Fills *m with the preset `name` (sector 512, writeback 30000/5000 ms);
  * -EINVAL naming the allowed ones otherwise. */
 int pl_model_parse(const char *name, struct pl_model *m, char *err, size_t errlen);

@@ -228,6 +228,7 @@ struct report_vm_prog {
     uint32_t trials_recorded, images_compared;
     uint64_t journal_flags, unknown_opens;
     struct report_vm_model_cmp drop, ext4;
+    struct report_vm_model_cmp fsm;  /* on xfs and btrfs: that file system's own model */
     /* The target's promise (crash --target's, by name and settings) and the
      * verdict on it (vm/program.c): each image's loss window is its cut
      * minus the host's time of the oldest acknowledged key it lost. */

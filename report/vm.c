@@ -126,7 +126,7 @@ static int add_item(cJSON *o, const char *key, cJSON *item)
 /* "recorder": what the recorder's drop and ext4 models predicted for the
  * images at the kill, or null; "recorder_reason": why not, or what the
  * journal could not see. */
-static int add_recorder(cJSON *b, const struct report_vm_prog *s)
+static int add_recorder(cJSON *b, const struct report_vm_prog *s, const char *fs)
 {
     if (!s->recorded)
         return cJSON_AddNullToObject(b, "recorder") &&
@@ -147,6 +147,7 @@ static int add_recorder(cJSON *b, const struct report_vm_prog *s)
            cJSON_AddNumberToObject(r, "journal_flags", (double)s->journal_flags) &&
            cJSON_AddNumberToObject(r, "unknown_opens", (double)s->unknown_opens) &&
            add_item(r, "drop", model_cmp(&s->drop)) && add_item(r, "ext4", model_cmp(&s->ext4)) &&
+           (strcmp(fs, "ext4") == 0 || add_item(r, fs, model_cmp(&s->fsm))) &&
            (s->journal_flags ? cJSON_AddStringToObject(b, "recorder_reason", why) != NULL
                              : cJSON_AddNullToObject(b, "recorder_reason") != NULL);
 }
@@ -202,7 +203,7 @@ cJSON *report_vm_program_body(const struct report_vm_run *run, const struct repo
              cJSON_AddNumberToObject(b, "boot_ms_max", (double)(s->boot_ns_max / 1000000)) &&
              cJSON_AddNumberToObject(b, "check_ms_per_image",
                                      s->images ? (double)(s->check_ns_total / s->images / 1000000) : 0) &&
-             add_promise(b, s) && add_recorder(b, s) &&
+             add_promise(b, s) && add_recorder(b, s, run->fs) &&
              (e = cJSON_AddObjectToObject(b, "environment")) != NULL &&
              cJSON_AddStringToObject(e, "fs", run->fs) && add_mount_opts(e, run->mount_opts) &&
              cJSON_AddNumberToObject(e, "memory_mib", run->memory_mib) &&
@@ -267,12 +268,16 @@ void report_print_vm_program_table(FILE *to, const struct report_vm_run *run,
             fprintf(to, "%-6s %14" PRIu64 " %10u %11u %12u\n", k ? "ext4" : "drop",
                     m[k]->predicted_lost_total, m[k]->optimistic, m[k]->pessimistic,
                     m[k]->check_failed);
+        if (strcmp(run->fs, "ext4") != 0)
+            fprintf(to, "%-6s %14" PRIu64 " %10u %11u %12u\n", run->fs, s->fsm.predicted_lost_total,
+                    s->fsm.optimistic, s->fsm.pessimistic, s->fsm.check_failed);
         fprintf(to, "optimistic: images where the real kernel lost an acknowledged key the "
                 "model kept.\n");
         if (strcmp(run->fs, "ext4") != 0)
             fprintf(to, "The ext4 model follows ext4's rules: on %s a file renamed over another "
                     "without a sync\nwas left empty where it kept the new data "
-                    "(auto_da_alloc is ext4's; docs/ground-truth.md).\n", run->fs);
+                    "(auto_da_alloc is ext4's; docs/ground-truth.md);\nthe %s model has %s's "
+                    "rule.\n", run->fs, run->fs, run->fs);
         if (s->journal_flags)
             fprintf(to, "WARNING: the journals carry %" PRIu64 " flags: calls the recorder "
                     "could not see or follow.\n", s->journal_flags);

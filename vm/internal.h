@@ -206,6 +206,9 @@ int vm_record_script(const char *path, const char *inner, char *err, size_t errl
 int vm_model_keys(const char *journal, const char *snap, const char *out, const char *model,
                   const char *check, struct vm_keys *keys, uint64_t *flags, uint64_t *unknown,
                   int *check_failed, char *err, size_t errlen);
+/* The recorder's model of file system fs when it has one besides drop and
+ * ext4 (the third model set beside the kernel: "xfs", "btrfs"), else NULL. */
+const char *vm_fs_model(const char *fs);
 
 /* ---- the target's promise (promise.c) ----------------------------------------
  * The promise crash --target states for cfg->target ("contract" when NULL)

@@ -13,7 +13,9 @@
  * (the data disk starts empty), the image a cut at the journal's end leaves
  * under `drop` and under `ext4`, with `fsynclab image` itself (the command
  * line, not the image builder's C interface, which is being reworked), and
- * runs the contract's --check in it.  Those keys stand beside the keys the
+ * runs the contract's --check in it; on XFS and Btrfs also under the
+ * model of that file system (`xfs`, `btrfs`: ext4's optimism there is why
+ * they exist, so ext4 stays beside them).  Those keys stand beside the keys the
  * guest's kernel kept on each image at the kill.  Images of earlier
  * flushes are not compared: the journal's clock is the guest's, the
  * flushes' the host's, and nothing maps one onto the other yet.
@@ -195,4 +197,13 @@ int vm_model_keys(const char *journal, const char *snap, const char *out, const 
     rc = rc == 0 ? read_keys(said, keys, err, errlen) : 0;
     unlink(said);
     return rc;
+}
+
+const char *vm_fs_model(const char *fs)
+{
+    if (fs && strcmp(fs, "xfs") == 0)
+        return "xfs";
+    if (fs && strcmp(fs, "btrfs") == 0)
+        return "btrfs";
+    return NULL;
 }

@@ -255,6 +255,8 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
                 s->images_compared++;
                 compare_model(pt, f, plans[i].cut, &models[0], &s->drop);
                 compare_model(pt, f, plans[i].cut, &models[1], &s->ext4);
+                if (vm_fs_model(vm_fs_name(cfg)))
+                    compare_model(pt, f, plans[i].cut, &models[2], &s->fsm);
             }
         }
         s->acked_total += acked;
@@ -270,16 +272,16 @@ static void judge_images(const struct vm_config *cfg, const struct prog_trial *p
 /* The keys --check finds in the drop and ext4 images of the trial's
  * journal; *recorded stays 0 when the guest left no journal (the kill
  * came before the recorder started) or a model's check failed. */
-static int predict(const struct prog_paths *p, struct report_vm_prog *s, struct vm_keys *models,
-                   int *recorded, char *err, size_t errlen)
+static int predict(const struct prog_paths *p, const char *fs, struct report_vm_prog *s,
+                   struct vm_keys *models, int *recorded, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(p->journal, &st) < 0 || st.st_size == 0)
         return 0;
-    static const char *const names[2] = { "drop", "ext4" };
-    struct report_vm_model_cmp *cmp[2] = { &s->drop, &s->ext4 };
+    const char *names[3] = { "drop", "ext4", vm_fs_model(fs) };
+    struct report_vm_model_cmp *cmp[3] = { &s->drop, &s->ext4, &s->fsm };
     int ok = 1;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3 && names[k]; k++) {
         int failed = 0;
         uint64_t flags = 0, unknown = 0;
         int rc = vm_model_keys(p->journal, p->snap, p->model, names[k], p->check, &models[k],
@@ -358,14 +360,15 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
             rc = c.oom ? -ENOMEM : -EIO;
         }
     }
-    struct vm_keys models[2] = { { NULL, 0 }, { NULL, 0 } };
+    struct vm_keys models[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
     int recorded = 0;
     if (rc == 0 && p->share)
-        rc = predict(p, s, models, &recorded, err, errlen);
+        rc = predict(p, vm_fs_name(cfg), s, models, &recorded, err, errlen);
     if (rc == 0)
         judge_images(cfg, pt, &c, plans, n, t->kill_ns, recorded ? models : NULL, s);
     vm_keys_free(&models[0]);
     vm_keys_free(&models[1]);
+    vm_keys_free(&models[2]);
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < found[i].n; k++)
             free(found[i].keys[k]);

@@ -49,11 +49,11 @@ _fsynclab()
     --strategies)
         _fsynclab_list "always group none batch_1ms batch_10ms batch_100ms batch_1000ms"
         return ;;
-    --model)  # every preset of the engine with --target and for image; explore takes drop and ext4
+    --model)  # every preset of the engine with --target and for image; explore takes the base rules
         if [[ " ${COMP_WORDS[*]} " == *" explore "* ]]; then
-            COMPREPLY=($(compgen -W "drop ext4" -- "$cur"))
+            COMPREPLY=($(compgen -W "drop ext4 xfs btrfs" -- "$cur"))
         elif [[ " ${COMP_WORDS[*]} " == *" --target "* || " ${COMP_WORDS[*]} " == *" image "* ]]; then
-            COMPREPLY=($(compgen -W "drop ext4 torn reorder writeback process lie" -- "$cur"))
+            COMPREPLY=($(compgen -W "drop ext4 xfs btrfs torn reorder writeback process lie" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "drop torn reorder writeback process lie" -- "$cur"))
         fi

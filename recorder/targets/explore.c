@@ -402,7 +402,7 @@ static int xp_validate(const struct recorder_explore_config *cfg, char *err, siz
 {
     if (cfg->crash.model.tail != PL_TAIL_NONE || cfg->crash.model.lie)
         return PL_ERR(err, errlen, -EINVAL, "explore: --model %s: explore chooses the unsynced operations itself; "
-                      "give the base rule, drop or ext4", pl_model_name(&cfg->crash.model));
+                      "give the base rule, drop or ext4 (or xfs, btrfs)", pl_model_name(&cfg->crash.model));
     if (cfg->ops < 1 || cfg->ops > RECORDER_MAX_OPS || cfg->max_points < 1 || cfg->max_states < 1 || !cfg->crash.dir ||
         !(cfg->crash.seconds > 0 && cfg->crash.seconds <= 3600))
         return PL_ERR(err, errlen, -EINVAL, "explore: need --dir, 1..%u ops, --max-points and --max-states >= 1, "
