@@ -235,6 +235,7 @@ static int vm_builtin(const struct cli *o, char *run, size_t runlen, char *check
     char err[512] = "";
     if (target_settings_check(&rc, &res, err, sizeof err) < 0)
         return cli_usage_error(strcmp(o->target, "redis") == 0 ? "crash --vm --target redis: %s"
+                               : strcmp(o->target, "postgres") == 0 ? "crash --vm --target postgres: %s"
                                                                 : "crash --vm --target sqlite: %s",
                                err);
     *promised = res.promised;
@@ -251,10 +252,11 @@ static int vm_builtin(const struct cli *o, char *run, size_t runlen, char *check
  * (vm/program.c); --target sqlite and redis run there the same way. */
 int cli_crash_vm_target(const struct cli *o)
 {
-    int builtin = o->target && (strcmp(o->target, "sqlite") == 0 || strcmp(o->target, "redis") == 0);
+    int builtin = o->target && (strcmp(o->target, "sqlite") == 0 || strcmp(o->target, "redis") == 0 ||
+                                strcmp(o->target, "postgres") == 0);
     if (!builtin && (!o->target || strcmp(o->target, "contract") != 0))
         return cli_usage_error("crash --vm --target %s: only contract (with --run and --check), "
-                               "sqlite and redis run in the guest so far; for the others use "
+                               "sqlite, redis and postgres run in the guest so far; for the others use "
                                "crash --target without --vm", o->target ? o->target : "(none)");
     if (builtin && (o->run || o->check))
         return cli_usage_error("crash --vm --target %s takes no --run or --check: its program "
