@@ -44,7 +44,7 @@ up() {
 case ${1:-} in
 run)
   start
-  up || { echo "Eetcd did not answer: $(tail -n 1 "$log" | cut -c1-200)"; exit 1; }
+  up || { echo "Eetcd did not answer: $(grep -m1 -iE 'panic|fatal|no space|error' "$log" | cut -c1-300)"; exit 1; }
   i=0
   while :; do
     i=$((i + 1))
