@@ -55,8 +55,20 @@ run)
 check)
   [ -d "$data/etcd/member" ] || exit 0
   start
-  up || exit $?
-  k=$(ctl get --prefix k --keys-only) || exit 1
+  # Each etcdctl costs seconds under TCG (a 20 MB Go binary over 9p): wait
+  # for the socket, then one linearizable get, which waits for the
+  # election itself (tried three times).
+  n=0
+  until [ -S "$data/.etcd-c.sock:0" ]; do
+    kill -0 $p 2>/dev/null || exit 3
+    n=$((n + 1)); [ $n -lt 1200 ] || exit 4
+    sleep 0.25
+  done
+  t=0
+  until k=$(ctl get --prefix k --keys-only); do
+    t=$((t + 1)); [ $t -lt 3 ] && kill -0 $p 2>/dev/null || exit 1
+    sleep 1
+  done
   printf '%s\n' "$k" | sed '/^$/d'
   kill -TERM $p; wait $p; p= ;;
 *)
