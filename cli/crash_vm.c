@@ -219,7 +219,7 @@ static void show_target_progress(void *arg, uint32_t done, uint32_t total)
         fprintf(stderr, "\r  guest program  %u/%u trials   ", done, total);
 }
 
-/* A built-in target (sqlite, redis): its settings checked as crash --target
+/* A built-in target (sqlite, redis, postgres): its settings checked as crash --target
  * checks them (exit 2), then its worker's and check's commands for the
  * guest into run and check.  0, or the exit status after saying why. */
 static int vm_builtin(const struct cli *o, char *run, size_t runlen, char *check, size_t checklen,
@@ -235,6 +235,7 @@ static int vm_builtin(const struct cli *o, char *run, size_t runlen, char *check
     char err[512] = "";
     if (target_settings_check(&rc, &res, err, sizeof err) < 0)
         return cli_usage_error(strcmp(o->target, "redis") == 0 ? "crash --vm --target redis: %s"
+                               : strcmp(o->target, "postgres") == 0 ? "crash --vm --target postgres: %s"
                                                                 : "crash --vm --target sqlite: %s",
                                err);
     *promised = res.promised;
@@ -264,13 +265,14 @@ static int vm_contract_settings(const struct cli *o, const char **promised)
 
 /* crash --vm --target contract --run CMD --check CMD: the contract's
  * commands run in the guest, on the host's root shared read-only
- * (vm/program.c); --target sqlite and redis run there the same way. */
+ * (vm/program.c); --target sqlite, redis and postgres run there the same way. */
 int cli_crash_vm_target(const struct cli *o)
 {
-    int builtin = o->target && (strcmp(o->target, "sqlite") == 0 || strcmp(o->target, "redis") == 0);
+    int builtin = o->target && (strcmp(o->target, "sqlite") == 0 || strcmp(o->target, "redis") == 0 ||
+                                strcmp(o->target, "postgres") == 0);
     if (!builtin && (!o->target || strcmp(o->target, "contract") != 0))
         return cli_usage_error("crash --vm --target %s: only contract (with --run and --check), "
-                               "sqlite and redis run in the guest so far; for the others use "
+                               "sqlite, redis and postgres run in the guest so far; for the others use "
                                "crash --target without --vm", o->target ? o->target : "(none)");
     if (builtin && (o->run || o->check))
         return cli_usage_error("crash --vm --target %s takes no --run or --check: its program "

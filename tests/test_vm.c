@@ -472,9 +472,25 @@ START_TEST(builtin_targets_become_a_run_and_a_check_command)
         ck_assert_int_eq(rc, -ENOENT);
         ck_assert_ptr_nonnull(strstr(err, "redis"));
     }
-    ck_assert_int_eq(vm_target_commands("postgres", NULL, 0, run, sizeof run, check,
+    ck_assert_int_eq(vm_target_commands("mariadb", NULL, 0, run, sizeof run, check,
                                         sizeof check, err, sizeof err), -ENOENT);
     ck_assert_ptr_nonnull(strstr(err, VM_TARGETS));
+    /* postgres: a value that is not a plain word never reaches the shell */
+    struct recorder_setting pg[1] = { { "synchronous_commit", "off;reboot" } };
+    ck_assert_int_eq(vm_target_commands("postgres", pg, 1, run, sizeof run, check, sizeof check,
+                                        err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "synchronous_commit"));
+    pg[0].value = "off";
+    rc = vm_target_commands("postgres", pg, 1, run, sizeof run, check, sizeof check, err,
+                            sizeof err);
+    if (rc == 0) {   /* the cluster could be made (a kit, PostgreSQL installed) */
+        ck_assert_ptr_nonnull(strstr(run, "-c synchronous_commit=off"));
+        ck_assert_ptr_nonnull(strstr(run, "listen_addresses= "));
+        ck_assert_ptr_nonnull(strstr(check, "--single"));
+    } else {
+        ck_assert_int_lt(rc, 0);
+        ck_assert_ptr_nonnull(err[0] ? err : NULL);
+    }
 }
 END_TEST
 

@@ -348,7 +348,10 @@ static int check_trial(const struct prog_paths *p, const struct vm_config *cfg,
     if (rc == 0) {
         struct vm_guest_args a = { .qemu = cfg->qemu ? cfg->qemu : "qemu-system-x86_64",
                                    .accel = env->accel, .kit = vm_kit_dir(cfg),
-                                   .errlog = p->errlog, .boot_timeout_s = 300, .out = p->out,
+                                   .errlog = p->errlog, .out = p->out,
+                                   /* a check may cost a minute an image under TCG (etcd:
+                                      its binaries over 9p) */
+                                   .boot_timeout_s = 120 + 60 * (double)n,
                                    .images = imgs, .n_images = n, .root9p = 1,
                                    .memory_mib = vm_memory_mib(cfg) };
         snprintf(a.append, sizeof a.append, "fsl_mode=progcheck fsl_fs=%s fsl_n=%zu "

@@ -36,6 +36,23 @@ static int word(const char *s)
     return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(s);
 }
 
+/* Letters, or the characters in extra. */
+static int word_or(const char *s, const char *extra)
+{
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || strchr(extra, s[i])))
+            return 0;
+    return i > 0;
+}
+
+/* A path the guest's shell may get unquoted. */
+static int shell_safe(const char *s)
+{
+    return *s == '/' && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789/_.+-") == strlen(s);
+}
+
 /* The helper name next to this binary, as the guest sees it (same path). */
 static int helper(const char *name, char *out, size_t len, char *err, size_t errlen)
 {
@@ -167,6 +184,188 @@ static int redis_commands(const struct recorder_setting *s, unsigned n, char *ru
     return 0;
 }
 
+/* ---- PostgreSQL ------------------------------------------------------------------------
+ * initdb costs seconds on the host and far more under TCG, so the cluster
+ * is made once on the host (initdb as nobody, then the table t in
+ * single-user mode) into the kit directory, and the run copies it onto
+ * /data, syncs, and renames it into place before the server starts: an
+ * image without pgdata is a database that starts empty.  The copy is
+ * inside the recorded run, so the recorder's models see it too.
+ * PostgreSQL refuses to run as root: the guest (root) runs it as nobody
+ * with setpriv, on the copy chowned to nobody.  The recorder's library
+ * reopens its journal at every exec, as the new credentials: under `crash
+ * --vm`'s recorder the journal (on the host's share, made 0700 by root) is
+ * opened to nobody first, or the server would run unrecorded and the
+ * models would see none of its writes. */
+#define PG_DEFAULT_BINDIR "/usr/lib/postgresql/15/bin"
+
+static const char pg_template_script[] =
+    "exec 2>&1\n"
+    "set -e\n"
+    "b=$1 out=$2\n"
+    "t=$(mktemp -d /tmp/fsynclab-pginit.XXXXXX)\n"
+    "trap 'rm -rf \"$t\" \"$out.tmp\"' EXIT\n"
+    "as() { if [ \"$(id -u)\" = 0 ]; then setpriv --reuid=nobody --regid=nogroup "
+    "--clear-groups \"$@\"; else \"$@\"; fi; }\n"
+    "[ \"$(id -u)\" != 0 ] || chown nobody:nogroup \"$t\"\n"
+    "as \"$b/initdb\" -D \"$t/pgdata\" -A trust -U postgres -E UTF8 --locale=C "
+    "--wal-segsize=1 >/dev/null\n"
+    "echo 'CREATE TABLE t (k text PRIMARY KEY);' | as \"$b/postgres\" --single -D \"$t/pgdata\" "
+    "-c dynamic_shared_memory_type=mmap postgres >/dev/null 2>\"$t/log\"\n"
+    "if grep -E '(ERROR|FATAL|PANIC):' \"$t/log\"; then exit 1; fi\n"
+    "rm -rf \"$out.tmp\"\n"
+    "cp -a \"$t/pgdata\" \"$out.tmp\"\n"
+    "mv \"$out.tmp\" \"$out\"\n";
+
+/* The cluster the run copies: <kit>/postgres-<bindir's major>, made once. */
+static int pg_template(const char *bindir, char *out, size_t len, char *err, size_t errlen)
+{
+    struct vm_config none = { 0 };
+    char *kit = realpath(vm_kit_dir(&none), NULL);
+    if (!kit) {
+        int rc = -errno;
+        snprintf(err, errlen, "realpath(%s): %s (run `make vm`)", vm_kit_dir(&none),
+                 strerror(errno));
+        return rc;
+    }
+    /* the major version: bindir's parent's name (/usr/lib/postgresql/15/bin) */
+    char major[32] = "x";
+    const char *end = strrchr(bindir, '/'), *start = end;
+    while (start && start > bindir && start[-1] != '/')
+        start--;
+    if (start && end > start && (size_t)(end - start) < sizeof major)
+        snprintf(major, sizeof major, "%.*s", (int)(end - start), start);
+    int w = snprintf(out, len, "%s/postgres-%s", kit, major);
+    free(kit);
+    if (w < 0 || (size_t)w >= len || !shell_safe(out)) {
+        snprintf(err, errlen, "the kit's path %s has characters other than letters, digits and "
+                 "/_.+- (or is too long): the guest's shell gets it unquoted", out);
+        return -EINVAL;
+    }
+    char probe[PATH_MAX + 16];
+    snprintf(probe, sizeof probe, "%s/PG_VERSION", out);
+    if (access(probe, R_OK) == 0)
+        return 0;
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof log, "%s.log", out);
+    const char *argv[] = { "/bin/sh", "-c", pg_template_script, "sh", bindir, out, NULL };
+    int rc = vm_exec_in(argv, NULL, log);
+    if (rc != 0) {
+        char last[200] = "";
+        FILE *f = fopen(log, "r");
+        while (f && fgets(last, sizeof last, f))
+            ;
+        if (f)
+            fclose(f);
+        last[strcspn(last, "\n")] = 0;
+        snprintf(err, errlen, "making the cluster the guest copies (initdb into %s) failed "
+                 "(status %d): %s (see %s)", out, rc, last[0] ? last : "no message", log);
+        return rc < 0 ? rc : -EIO;
+    }
+    unlink(log);
+    return 0;
+}
+
+static int pg_commands(const struct recorder_setting *s, unsigned n, char *run, size_t runlen,
+                       char *check, size_t checklen, char *err, size_t errlen)
+{
+    const char *bindir = setting(s, n, "bindir", PG_DEFAULT_BINDIR);
+    char opts[1024] = "", tmpl[PATH_MAX];
+    size_t at = 0;
+    int rc = 0;
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        if (strcmp(s[i].key, "bindir") == 0)
+            continue;
+        /* server settings become -c KEY=VALUE on the shell's command line */
+        if (!word_or(s[i].key, "_") || !word_or(s[i].value, "0123456789_.-")) {
+            snprintf(err, errlen, "--set %s=%s: letters, digits and _.- only", s[i].key,
+                     s[i].value);
+            rc = -EINVAL;
+            break;
+        }
+        int w = snprintf(opts + at, sizeof opts - at, " -c %s=%s", s[i].key, s[i].value);
+        if (w < 0 || (size_t)w >= sizeof opts - at) {
+            snprintf(err, errlen, "--set: too many settings for the guest's command line");
+            rc = -E2BIG;
+        } else {
+            at += (size_t)w;
+        }
+    }
+    if (rc == 0 && !shell_safe(bindir)) {
+        snprintf(err, errlen, "--set bindir=%s: letters, digits and /_.+- only", bindir);
+        rc = -EINVAL;
+    }
+    if (rc == 0)
+        rc = on_path("psql", "postgresql-client", err, errlen);
+    if (rc == 0)
+        rc = on_path("setpriv", "util-linux", err, errlen);
+    if (rc == 0)
+        rc = pg_template(bindir, tmpl, sizeof tmpl, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* The server listens on a Unix socket in /tmp only; one psql streams
+     * the INSERTs, one row a transaction, and prints each command's tag
+     * as it completes: each INSERT 0 1 is an ack, in order. */
+    int w = snprintf(run, runlen,
+        "as() { setpriv --reuid=nobody --regid=nogroup --clear-groups \"$@\"; }\n"
+        "j=${" RECORDER_ENV_JOURNAL ":-}\n"
+        "if [ -n \"$j\" ]; then chmod 711 \"${j%%/*}\" && chmod 666 \"$j\" || { echo \"Echmod "
+        "of the recorder's journal $j failed\"; exit 1; }; fi\n"
+        "s=/tmp/fsl-pg\n"
+        "if [ ! -f pgdata/PG_VERSION ]; then\n"
+        "  rm -rf pgdata.tmp\n"
+        "  cp -a %s pgdata.tmp && chown -R nobody:nogroup pgdata.tmp && chmod 700 pgdata.tmp "
+        "&& sync && mv pgdata.tmp pgdata && sync || { echo \"Ecopying the cluster %s failed\"; "
+        "exit 1; }\n"
+        "fi\n"
+        "mkdir -p $s && chown nobody:nogroup $s\n"
+        "as %s/postgres -D $PWD/pgdata -c listen_addresses= -c unix_socket_directories=$s "
+        "-c dynamic_shared_memory_type=sysv%s >/tmp/pg.log 2>&1 &\n"
+        "p=$!\n"
+        "n=0; until grep -q '^ready' pgdata/postmaster.pid 2>/dev/null; do kill -0 $p 2>/dev/null "
+        "|| { echo \"Epostgres did not start: $(tail -n 1 /tmp/pg.log)\"; exit 1; }; n=$((n+1)); "
+        "[ $n -lt 6000 ] || { echo \"Epostgres was not ready in 300 s: $(tail -n 1 /tmp/pg.log)\"; "
+        "exit 1; }; sleep 0.05; done\n"
+        "i=0; while :; do i=$((i+1)); echo \"INSERT INTO t VALUES ('k$i');\"; done | "
+        "psql -h $s -U postgres -X -v ON_ERROR_STOP=1 2>&1 | "
+        "{ i=0; while read -r r; do i=$((i+1)); [ \"$r\" = 'INSERT 0 1' ] || { echo \"Epsql "
+        "INSERT k$i: $r\"; exit 1; }; echo \"ack k$i\"; done; }\n",
+        tmpl, tmpl, bindir, opts);
+    if (w < 0 || (size_t)w >= runlen) {
+        snprintf(err, errlen, "the guest's run script is too long");
+        return -E2BIG;
+    }
+    /* The check starts the server on the image in single-user mode: crash
+     * recovery (the WAL's redo) as at a restart, the keys, a shutdown
+     * checkpoint.  A postmaster and a psql would cost seconds more an image
+     * under TCG for the same recovery.  postmaster.pid is the dead server's
+     * lock: its pid may be alive in the check boot.  Where nobody cannot
+     * write the image (the models' images on the host, under a 0700
+     * directory), the check works on a copy in /tmp.  A server that will
+     * not start or reports an error fails the check (counted). */
+    w = snprintf(check, checklen,
+        "[ -f pgdata/PG_VERSION ] || exit 0\n"
+        "as() { if [ \"$(id -u)\" = 0 ]; then setpriv --reuid=nobody --regid=nogroup "
+        "--clear-groups \"$@\"; else \"$@\"; fi; }\n"
+        "d=$PWD/pgdata; s=$(mktemp -d /tmp/fsl-pgcheck.XXXXXX) || exit 1\n"
+        "trap 'rm -rf \"$s\"' EXIT\n"
+        "rm -f pgdata/postmaster.pid\n"
+        "if ! as test -w pgdata; then\n"
+        "  d=$s/pgdata; cp -a pgdata \"$d\" && chmod 700 \"$d\" || exit 1\n"
+        "  [ \"$(id -u)\" != 0 ] || chown -R nobody:nogroup \"$s\" || exit 1\n"
+        "fi\n"
+        "echo 'SELECT k FROM t' | as %s/postgres --single -D \"$d\" "
+        "-c dynamic_shared_memory_type=mmap postgres >\"$s/out\" 2>\"$s/log\" || exit 3\n"
+        "! grep -qE '(ERROR|FATAL|PANIC):' \"$s/log\" || exit 3\n"
+        "sed -n 's/^\\t 1: k = \"\\(k[0-9]*\\)\"\\t.*/\\1/p' \"$s/out\"\n",
+        bindir);
+    if (w < 0 || (size_t)w >= checklen) {
+        snprintf(err, errlen, "the guest's check script is too long");
+        return -E2BIG;
+    }
+    return 0;
+}
+
 int vm_target_commands(const char *target, const struct recorder_setting *settings, unsigned n,
                        char *run, size_t runlen, char *check, size_t checklen, char *err,
                        size_t errlen)
@@ -175,6 +374,8 @@ int vm_target_commands(const char *target, const struct recorder_setting *settin
         return sqlite_commands(settings, n, run, runlen, check, checklen, err, errlen);
     if (target && strcmp(target, "redis") == 0)
         return redis_commands(settings, n, run, runlen, check, checklen, err, errlen);
+    if (target && strcmp(target, "postgres") == 0)
+        return pg_commands(settings, n, run, runlen, check, checklen, err, errlen);
     snprintf(err, errlen, "--target %s does not run in the guest; these do: %s",
              target ? target : "(none)", VM_TARGETS);
     return -ENOENT;

@@ -114,7 +114,7 @@ int vm_target_commands(const char *target, const struct recorder_setting *settin
                        char *run, size_t runlen, char *check, size_t checklen, char *err,
                        size_t errlen);
 /* The targets that run in the guest, for messages. */
-#define VM_TARGETS "contract, sqlite, redis"
+#define VM_TARGETS "contract, sqlite, redis, postgres"
 
 /* The file systems the kit has (VM_FILESYSTEMS, for messages), and 0 when
  * fs is one of them.  Mount options: letters, digits and "=,_.:-" only
