@@ -61,27 +61,29 @@ crash() {   # crash OUT MODE FAULT [--seed S]
     local out=$1 mode=$2 fault=$3
     shift 3
     "$bin" crash --target contract --run "$kv $mode ." --check "$kv check ." --fault "$fault" --trials 3 \
-        --seconds 2 --cuts 1 --dir "$dir" --no-fail --json "$@" >"$dir/$out.json" 2>"$dir/log"
+        --seconds 4 --cuts 1 --dir "$dir" --no-fail --json "$@" >"$dir/$out.json" 2>"$dir/log"
 }
-# A random kill instant can come before the fault (the trial then has no
-# verdict): the random seed's figures are checked against the trials it fired in.
+# A kill falls 1 to 4 s after the start (--seconds 4): on a loaded machine
+# the program can still be short of its third fdatasync then, and that
+# trial has no verdict.  So each seed's figures are checked against the
+# trials the fault fired in, of which there must be one.
 for seed in 7 random; do
     s=(); [ $seed = random ] || s=(--seed $seed)
     crash retry retry fsync:eio@3 "${s[@]}"
     check "seed $seed: the retrying program retries-and-loses, one acked key a trial after a restart" \
         '[ "$(field "$dir/retry.json" classification)" = retries-and-loses ] && fired=$(field "$dir/retry.json" trials_fired) &&
-         [ "$fired" -ge 1 ] && { [ $seed != 7 ] || [ "$fired" = 3 ]; } &&
-         [ "$(field "$dir/retry.json" acked_lost_restart_total)" = "$fired" ] &&
+         [ "$fired" -ge 1 ] && [ "$(field "$dir/retry.json" acked_lost_restart_total)" = "$fired" ] &&
          [ "$(field "$dir/retry.json" acked_lost_restart_max)" = 1 ] && [ "$(field "$dir/retry.json" retried)" = "$fired" ]'
     crash fatal fatal fsync:eio@3 "${s[@]}"
     check "seed $seed: the fatal program stops, having reported it, and loses nothing" \
         '[ "$(field "$dir/fatal.json" classification)" = stops ] && fired=$(field "$dir/fatal.json" trials_fired) &&
-         [ "$fired" -ge 1 ] && { [ $seed != 7 ] || [ "$fired" = 3 ]; } && [ "$(field "$dir/fatal.json" reported)" = "$fired" ] &&
+         [ "$fired" -ge 1 ] && [ "$(field "$dir/fatal.json" reported)" = "$fired" ] &&
          [ "$(field "$dir/fatal.json" acked_lost_restart_max)" = 0 ] && [ "$(field "$dir/fatal.json" went_on)" = 0 ]'
 done
 crash small small fsync:eio@3 --seed 5
 check "records smaller than a page: the next append dirties the page again and carries the lost key back" \
-    '[ "$(field "$dir/small.json" pages_rewritten)" -ge 3 ] && [ "$(field "$dir/small.json" acked_lost_restart_total)" = 0 ] &&
+    'fired=$(field "$dir/small.json" trials_fired) && [ "$fired" -ge 1 ] &&
+     [ "$(field "$dir/small.json" pages_rewritten)" -ge "$fired" ] && [ "$(field "$dir/small.json" acked_lost_restart_total)" = 0 ] &&
      [ "$(field "$dir/small.json" classification)" = ignores ]'
 crash window retry fsync:eio@3 --seed 5 --set promised_window_ms=60000
 check "a key acknowledged after the fault and lost is no promise's, whatever the window" \
