@@ -72,6 +72,9 @@ void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint6
               uint64_t len, const struct iovec *payload, int npayload);
 void rec_emit_path(unsigned type, int32_t aux, uint64_t off, const char *a, const char *b);
 void rec_flag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* elf.c: flags an exec of a binary whose calls LD_PRELOAD cannot see
+ * (static, or Go). */
+void rec_check_static(const char *path);
 uint64_t rec_sync_id(void);
 /* The writers' lock (in the journal's header page, shared across threads
  * and processes): held around a data call whose offset is shared and its
