@@ -46,8 +46,7 @@ export FSYNCLAB_VM_KIT=$kit FSYNCLAB_VM_ACCEL=tcg
 # The guest sees the host's root read-only at the same paths.
 prog=$(cd "$build" && pwd)/rec_ext4
 
-# One line of sorted facts: the lines of stdin.
-facts() { sort | paste -sd' '; }
+. tests/e2e/lib/vm_models.sh   # facts, model_facts, agree_facts
 
 # real SCENARIO: a guest trial; $dir/SCENARIO.real gets one line of facts
 # per image cut after the acknowledgements; $json the body.
@@ -73,25 +72,12 @@ model() {
     "$bin" record --root "$d/root" --journal "$d/journal" -- "$prog" "$d/root" "$1" \
       >"$d/record.out" 2>&1 || { cat "$d/record.out"; return 1; }
   fi
-  rm -rf "$d/img"
-  "$bin" image --journal "$d/journal" --snapshot "$d/snap" --out "$d/img" --model "$2" \
-    >"$d/image.out" 2>&1 || { cat "$d/image.out"; return 1; }
-  "$prog" "$d/img" check | facts >"$dir/$1.$2"
+  model_facts "$d" "$2" "$dir/$1.$2"
 }
 
 # agree SCENARIO MODEL: every real image after the acks shows the model's
 # facts; prints the first difference.
-agree() {
-  local want line
-  want=$(cat "$dir/$1.$2")
-  while read -r line; do
-    if [ "$line" != "$want" ]; then
-      echo "     real kernel: $line"
-      echo "     model $2:   $want"
-      return 1
-    fi
-  done <"$dir/$1.real"
-}
+agree() { agree_facts "$dir/$1.real" "$dir/$1.$2" kernel "$2"; }
 
 for scen in run rename-cut; do
   start=$(date +%s)

@@ -53,7 +53,7 @@ export FSYNCLAB_VM_KIT=$kit FSYNCLAB_VM_ACCEL=tcg
 prog=$(cd "$build" && pwd)/rec_ext4
 bin=$(cd "$build" && pwd)/fsynclab   # old-g records from inside its root
 
-facts() { sort | paste -sd' '; }
+. tests/e2e/lib/vm_models.sh   # facts, model_facts, agree_facts
 
 # old-g: rec_ext4's run with a syncfs after the setup (coreutils, which the
 # recorder sees), no h and no k step.  WAIT=1: sleep until the kill.
@@ -93,24 +93,11 @@ model() {
       "$bin" record --root "$d/root" --journal "$d/journal" -- "$prog" "$d/root" run
     fi >"$d/record.out" 2>&1 || { cat "$d/record.out"; return 1; }
   fi
-  rm -rf "$d/img"
-  "$bin" image --journal "$d/journal" --snapshot "$d/snap" --out "$d/img" --model "$1" \
-    >"$d/image.out" 2>&1 || { cat "$d/image.out"; return 1; }
-  "$prog" "$d/img" check | facts >"$dir/$out"
+  model_facts "$d" "$1" "$dir/$out"
 }
 
 # agree FS MODEL: every real image of FS after the acks shows MODEL's facts.
-agree() {
-  local want line
-  want=$(cat "$dir/$2")
-  while read -r line; do
-    if [ "$line" != "$want" ]; then
-      echo "     real $1: $line"
-      echo "     model $2: $want"
-      return 1
-    fi
-  done <"$dir/$1.real"
-}
+agree() { agree_facts "$dir/$1.real" "$dir/$2" "$1" "$2"; }
 
 check "recorded on the host, imaged under xfs, btrfs, ext4 and drop" \
   'model xfs && model btrfs && model ext4 && model drop'
