@@ -304,15 +304,6 @@ int cli_crash_vm_target(const struct cli *o)
                              .settings = o->settings, .nsettings = o->nsettings };
     const char *record = getenv("FSYNCLAB_VM_RECORD");
     cfg.record = !record || strcmp(record, "0") != 0;
-    /* PostgreSQL's journal from the guest does not yet give the image its
-     * journal on the host gives (docs/ground-truth.md): its models' columns
-     * would be wrong figures, so it is recorded only when asked for. */
-    if (builtin && strcmp(o->target, "postgres") == 0 && !(record && strcmp(record, "1") == 0)) {
-        cfg.record = 0;
-        cfg.no_record_why = "postgres is not recorded in the guest unless FSYNCLAB_VM_RECORD=1: "
-                            "the recorder's images of its runs there do not yet agree with the same "
-                            "journal's images on the host (docs/ground-truth.md)";
-    }
     struct bench_env env;
     int rc = vm_prepare(o, &cfg, &env);
     if (rc)

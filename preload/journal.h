@@ -88,8 +88,10 @@ struct recorder_jhead {
     uint32_t syncs, writes;   /* calls counted for RECORDER_ENV_FAULTS (atomic, every process) */
     uint32_t fired;           /* bit i: fault i fired */
     uint32_t matched[RECORDER_MAX_FAULTS];   /* syncs of files matching fault i's glob */
-    /* a process-shared mutex: preload only */
-    unsigned char lock[RECORDER_JHEAD_SIZE - 32 - 4 * RECORDER_MAX_FAULTS];
+    /* preload only: where the next record goes, under the lock (0: the
+     * file's size, read afresh); and the process-shared mutex */
+    uint64_t end;
+    unsigned char lock[RECORDER_JHEAD_SIZE - 40 - 4 * RECORDER_MAX_FAULTS];
 };
 _Static_assert(sizeof(struct recorder_jhead) == RECORDER_JHEAD_SIZE, "journal header is 4096 bytes");
 

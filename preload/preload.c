@@ -4,10 +4,16 @@
  * DESIGN.  The constructor reads FSYNCLAB_REC_ROOT and
  * FSYNCLAB_REC_JOURNAL; without both the library does nothing, so a
  * program that drops them from its environment runs unrecorded (execve
- * puts them back).  The journal is opened O_APPEND|O_CLOEXEC at a high fd
- * in every process image, so an exec re-arms it and a fork shares it.
- * Each record is one writev: the kernel appends it whole, so records of
- * different threads and processes never interleave.  The fd table maps an
+ * puts them back).  The journal is opened O_CLOEXEC at a high fd in
+ * every process image, so an exec re-arms it and a fork shares it.  Each
+ * record is one pwritev at the offset the header page keeps (`end`),
+ * reserved under the header's process-shared lock, so records of
+ * different threads and processes never interleave.  Not O_APPEND: on
+ * virtio-9p (the journal of a recorded run in the crash --vm guest) an
+ * append goes at the size the guest last cached for the file, which
+ * another process's appends leave stale, and records overwrote each other
+ * (docs/ground-truth.md, PostgreSQL).  Without the header's mapping the
+ * journal stays O_APPEND, each record one writev.  The fd table maps an
  * fd to the handle its OPEN record bound; an fd inherited across exec is
  * looked up once in /proc/self/fd.  Every hook keeps errno as the real
  * call left it.
@@ -55,14 +61,17 @@ void *rec_real(const char *name)
 }
 
 static void *rec_real_open, *rec_real_openat, *rec_real_close, *rec_real_dup, *rec_real_dup2,
+    *rec_real_pwritev,
     *rec_real_dup3, *rec_real_fcntl, *rec_real_execve, *rec_real_syscall, *rec_real_writev,
     *rec_real_readlink, *rec_real_getcwd, *rec_real_write;
 
 /* ---- the journal ------------------------------------------------------------- */
 void rec_lock(void)
 {
-    if (rec_jlock && pthread_mutex_lock(rec_jlock) == EOWNERDEAD)
+    if (rec_jlock && pthread_mutex_lock(rec_jlock) == EOWNERDEAD) {
         pthread_mutex_consistent(rec_jlock);   /* its holder was killed: the journal is whole */
+        rec_jhead->end = 0;   /* it may have written a record past end: read the size afresh */
+    }
 }
 void rec_unlock(void)
 {
@@ -74,6 +83,22 @@ int rec_on_root_fs(int fd)
 {
     struct stat st;
     return fstat(fd, &st) == 0 && st.st_dev == rec_root_dev;
+}
+
+/* One record at the journal's end (see DESIGN). */
+static ssize_t rec_append(const struct iovec *iov, int n)
+{
+    if (!rec_jhead)
+        return REAL(writev)(rec_jfd, iov, n);
+    rec_lock();
+    uint64_t end = rec_jhead->end;
+    struct stat st;
+    if (end == 0 && fstat(rec_jfd, &st) == 0)
+        end = (uint64_t)st.st_size;
+    ssize_t w = end ? REAL(pwritev)(rec_jfd, iov, n, (off_t)end) : -1;
+    rec_jhead->end = w > 0 ? end + (uint64_t)w : 0;
+    rec_unlock();
+    return w;
 }
 
 void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint64_t off,
@@ -106,7 +131,7 @@ void rec_emit(unsigned type, unsigned flags, int32_t aux, uint64_t handle, uint6
     /* Payloads are memory the real call just read (mapped pages are
      * copied safely first), so a short append means a full disk or a
      * closed journal: say so once; the reader counts the torn bytes. */
-    ssize_t w = REAL(writev)(rec_jfd, iov, n);
+    ssize_t w = rec_append(iov, n);
     static int warned;
     if (w != (ssize_t)size && !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) {
         char msg[160];
@@ -412,6 +437,14 @@ __attribute__((constructor)) static void rec_init(void)
     if (rec_journal_arm(fd, journal) != 0) {
         REAL(close)(fd);
         return;
+    }
+    /* With the header's end and lock, records go by pwritev (DESIGN),
+     * which O_APPEND would send to the size the kernel believes instead. */
+    if (rec_jhead) {
+        int fl = REAL(fcntl)(fd, F_GETFL);
+        if (fl < 0 || REAL(fcntl)(fd, F_SETFL, fl & ~O_APPEND) < 0) {
+            rec_jhead = NULL;   /* rec_append falls back to writev on O_APPEND */
+        }
     }
     int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 900);
     if (high >= 0) {

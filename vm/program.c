@@ -531,8 +531,8 @@ int vm_program_run(const struct vm_config *cfg, struct report_vm_prog *s, struct
     if (rc == 0 && cfg->record)
         rc = setup_recorder(&p, sub, pid, cfg, s, err, errlen);
     else if (rc == 0)
-        snprintf(s->recorder_reason, sizeof s->recorder_reason, "%s", cfg->no_record_why
-                 ? cfg->no_record_why : "FSYNCLAB_VM_RECORD=0: the run was not recorded in the guest");
+        snprintf(s->recorder_reason, sizeof s->recorder_reason, "FSYNCLAB_VM_RECORD=0: the run "
+                 "was not recorded in the guest");
     if (rc == 0) {
         vm_accel_probe(cfg, p.errlog, env);
         if (strcmp(env->accel, "none") == 0) {

@@ -84,7 +84,6 @@ struct vm_config {
     unsigned memory_mib;          /* the guest's memory (0: VM_PROGRAM_MEMORY_MIB) */
     int record;                   /* also record the run in the guest (LD_PRELOAD) and judge
                                      the images at the kill by the drop and ext4 models */
-    const char *no_record_why;    /* record 0: why, for the result (NULL: FSYNCLAB_VM_RECORD=0) */
     const char *target;           /* what run_cmd is, for the report: NULL "contract", or a
                                      built-in target (vm_target_commands) */
     /* --set: the target's settings, whose promise (target_settings_check,
