@@ -4,16 +4,11 @@
  * DESIGN.  The constructor reads FSYNCLAB_REC_ROOT and
  * FSYNCLAB_REC_JOURNAL; without both the library does nothing, so a
  * program that drops them from its environment runs unrecorded (execve
- * puts them back).  The journal is opened O_CLOEXEC at a high fd in
- * every process image, so an exec re-arms it and a fork shares it.  Each
- * record is one pwritev at the offset the header page keeps (`end`),
- * reserved under the header's process-shared lock, so records of
- * different threads and processes never interleave.  Not O_APPEND: on
- * virtio-9p (the journal of a recorded run in the crash --vm guest) an
- * append goes at the size the guest last cached for the file, which
- * another process's appends leave stale, and records overwrote each other
- * (docs/ground-truth.md, PostgreSQL).  Without the header's mapping the
- * journal stays O_APPEND, each record one writev.  The fd table maps an
+ * puts them back).  The journal is opened at a high fd in every process
+ * image, so an exec re-arms it and a fork shares it.  Each record is one
+ * pwritev at the end the header page keeps, under its process-shared
+ * lock: not O_APPEND, which on the guest's 9p share appends at a size
+ * other processes left stale (docs/ground-truth.md, PostgreSQL).  The fd table maps an
  * fd to the handle its OPEN record bound; an fd inherited across exec is
  * looked up once in /proc/self/fd.  Every hook keeps errno as the real
  * call left it.
