@@ -10,109 +10,25 @@
 #include <string.h>
 
 #include "powerloss/internal.h"
+#include "tests/powerloss_lists.h"
 
-static struct pl_list L;
-static uint64_t clock_ns;
-static char err[512];
-static struct pl_engine *E;
-static struct pl_state S;
-
-static void setup(void)
+/* The lists' teardown, and the engine and state this file's tests leave. */
+static void fs_teardown(void)
 {
-    pl_list_init(&L);
-    clock_ns = 0;
+    done();
+    teardown();
 }
 
-static void teardown(void)
-{
-    pl_state_free(&S);
-    pl_engine_free(E);
-    E = NULL;
-    pl_list_free(&L);
-}
-
-static size_t add(struct pl_op o)
-{
-    o.ns = clock_ns += 1000;
-    ck_assert_msg(pl_list_add(&L, &o, err, sizeof err) == 0, "%s", err);
-    return L.n - 1;
-}
-
-static void wr(uint32_t f, uint64_t off, const char *s)
-{
-    add((struct pl_op){.kind = PL_WRITE, .file = f, .off = off, .len = strlen(s), .data = (const void *)s});
-}
-static void create(uint32_t f, uint32_t dir, const char *name)
-{
-    add((struct pl_op){.kind = PL_CREATE, .file = f, .dir = dir, .name = name});
-}
-static void rename_(const char *a, const char *b)
-{
-    add((struct pl_op){.kind = PL_RENAME, .dir = 1, .name = a, .dir2 = 1, .name2 = b});
-}
-static void setsize(uint32_t f, uint64_t size)
-{
-    add((struct pl_op){.kind = PL_SETSIZE, .file = f, .off = size});
-}
-static void sync_(uint32_t f, unsigned kind)
-{
-    size_t b = add((struct pl_op){.kind = PL_SYNC_BEGIN, .file = f, .flags = (uint8_t)kind});
-    add((struct pl_op){.kind = PL_SYNC_END, .file = f, .off = b});
-}
-
-/* Decides the state a cut after ops[0 .. cut) leaves under the preset. */
-static void decide_cut(const char *name, size_t cut)
-{
-    if (!E)
-        ck_assert_msg(pl_engine_new(&L, &E, err, sizeof err) == 0, "%s", err);
-    struct pl_model m;
-    ck_assert_msg(pl_model_parse(name, &m, err, sizeof err) == 0, "%s", err);
-    ck_assert_msg(pl_decide(E, &m, cut, clock_ns + 1, 1, &S, err, sizeof err) == 0, "%s", err);
-}
-static void decide(const char *name) { decide_cut(name, L.n); }
-
-/* The list grew: the next decide builds a new engine. */
-static void again(void)
-{
-    pl_engine_free(E);
-    E = NULL;
-}
-
-/* The bytes under /name in the decided state, NULL when absent. */
-static const char *content(const char *name)
-{
-    static char buf[256];
-    uint32_t f = pl_map_get(E, 1, name, pl_name_hash(1, name));
-    if (!f)
-        return NULL;
-    const unsigned char *d;
-    size_t n;
-    ck_assert_msg(pl_state_content(E, &S, f, &d, &n, err, sizeof err) == 0, "%s", err);
-    ck_assert_uint_lt(n, sizeof buf);
-    memcpy(buf, d, n);
-    buf[n] = '\0';
-    return buf;
-}
-
-#define ASSERT_CONTENT(model, name, want)                                                       \
+/* /name in the state decided under model holds want (NULL: absent). */
+#define ASSERT_UNDER(model, name, want)                                                         \
     do {                                                                                        \
-        const char *got_ = content(name), *want_ = (want);                                      \
+        const char *got_ = content(1, name), *want_ = (want);                                   \
         if (!want_)                                                                             \
             ck_assert_msg(!got_, "%s: %s present (\"%s\"), want absent", model, name, got_);    \
         else                                                                                    \
             ck_assert_msg(got_ && strcmp(got_, want_) == 0, "%s: %s is \"%s\", want \"%s\"",    \
                           model, name, got_ ? got_ : "(absent)", want_);                        \
     } while (0)
-
-/* The snapshot: /db holding "old", /other holding "aaaa". */
-static void base_db(void)
-{
-    create(2, 1, "db");
-    wr(2, 0, "old");
-    create(3, 1, "other");
-    wr(3, 0, "aaaa");
-    pl_list_mark_base(&L);
-}
 
 static const char *const journals[] = {"xfs", "btrfs"};
 
@@ -134,22 +50,22 @@ START_TEST(a_rename_over_a_file_committed_by_another_fsync_leaves_it_empty_on_xf
     new_g();
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
-    rename_("db.tmp", "db");
+    rename_(1, "db.tmp", 1, "db");
     size_t before_sync = L.n;
     wr(5, 1, "b");
     sync_(5, PL_SYNC_FSYNC);
     for (size_t k = 0; k < 2; k++) {
-        decide(journals[k]);   /* the log carries the rename, not db.tmp's data */
-        ASSERT_CONTENT(journals[k], "db", "");
-        ASSERT_CONTENT(journals[k], "db.tmp", NULL);
-        ASSERT_CONTENT(journals[k], "g", "Gb");
-        decide_cut(journals[k], before_sync);   /* nothing committed yet */
-        ASSERT_CONTENT(journals[k], "db", "old");
+        decide(journals[k], 1);   /* the log carries the rename, not db.tmp's data */
+        ASSERT_UNDER(journals[k], "db", "");
+        ASSERT_UNDER(journals[k], "db.tmp", NULL);
+        ASSERT_UNDER(journals[k], "g", "Gb");
+        decide_cut(journals[k], 512, before_sync, 1);   /* nothing committed yet */
+        ASSERT_UNDER(journals[k], "db", "old");
     }
-    decide("ext4");   /* auto_da_alloc: the commit carries the data */
-    ASSERT_CONTENT("ext4", "db", "new");
-    decide("drop");   /* POSIX: no directory sync, so no rename */
-    ASSERT_CONTENT("drop", "db", "old");
+    decide("ext4", 1);   /* auto_da_alloc: the commit carries the data */
+    ASSERT_UNDER("ext4", "db", "new");
+    decide("drop", 1);   /* POSIX: no directory sync, so no rename */
+    ASSERT_UNDER("drop", "db", "old");
 }
 END_TEST
 
@@ -158,16 +74,16 @@ START_TEST(a_rename_over_a_file_then_a_directory_fsync_leaves_it_empty_on_xfs_an
     base_db();
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
-    rename_("db.tmp", "db");
+    rename_(1, "db.tmp", 1, "db");
     sync_(1, PL_SYNC_FSYNC);
     for (size_t k = 0; k < 2; k++) {
-        decide(journals[k]);
-        ASSERT_CONTENT(journals[k], "db", "");
+        decide(journals[k], 1);
+        ASSERT_UNDER(journals[k], "db", "");
     }
-    decide("drop");
-    ASSERT_CONTENT("drop", "db", "");
-    decide("ext4");
-    ASSERT_CONTENT("ext4", "db", "new");
+    decide("drop", 1);
+    ASSERT_UNDER("drop", "db", "");
+    decide("ext4", 1);
+    ASSERT_UNDER("ext4", "db", "new");
 }
 END_TEST
 
@@ -178,16 +94,16 @@ START_TEST(a_rename_over_a_file_whose_data_was_synced_first_keeps_the_new_data_e
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
     sync_(4, PL_SYNC_FSYNC);
-    rename_("db.tmp", "db");
+    rename_(1, "db.tmp", 1, "db");
     wr(5, 1, "b");
     sync_(5, PL_SYNC_FSYNC);
     static const char *const all[] = {"xfs", "btrfs", "ext4"};
     for (size_t k = 0; k < 3; k++) {
-        decide(all[k]);
-        ASSERT_CONTENT(all[k], "db", "new");
+        decide(all[k], 1);
+        ASSERT_UNDER(all[k], "db", "new");
     }
-    decide("drop");   /* the directory was never synced */
-    ASSERT_CONTENT("drop", "db", "old");
+    decide("drop", 1);   /* the directory was never synced */
+    ASSERT_UNDER("drop", "db", "old");
 }
 END_TEST
 
@@ -200,14 +116,14 @@ START_TEST(a_truncation_is_committed_by_another_fsync_on_xfs_but_not_on_btrfs)
     setsize(2, 0);
     wr(5, 1, "b");
     sync_(5, PL_SYNC_FSYNC);
-    decide("xfs");
-    ASSERT_CONTENT("xfs", "db", "");
-    decide("btrfs");
-    ASSERT_CONTENT("btrfs", "db", "old");
-    again();
+    decide("xfs", 1);
+    ASSERT_UNDER("xfs", "db", "");
+    decide("btrfs", 1);
+    ASSERT_UNDER("btrfs", "db", "old");
+    done();
     sync_(2, PL_SYNC_FSYNC);   /* its own fsync: durable everywhere */
-    decide("btrfs");
-    ASSERT_CONTENT("btrfs", "db", "");
+    decide("btrfs", 1);
+    ASSERT_UNDER("btrfs", "db", "");
 }
 END_TEST
 
@@ -223,11 +139,11 @@ START_TEST(a_created_file_committed_by_another_fsync_is_empty_on_xfs_and_btrfs)
     wr(5, 1, "b");
     sync_(5, PL_SYNC_FSYNC);
     for (size_t k = 0; k < 2; k++) {
-        decide(journals[k]);
-        ASSERT_CONTENT(journals[k], "log", "");
+        decide(journals[k], 1);
+        ASSERT_UNDER(journals[k], "log", "");
     }
-    decide("drop");
-    ASSERT_CONTENT("drop", "log", NULL);
+    decide("drop", 1);
+    ASSERT_UNDER("drop", "log", NULL);
 }
 END_TEST
 
@@ -238,9 +154,9 @@ START_TEST(an_fdatasync_of_a_pure_overwrite_commits_no_name_on_xfs_and_btrfs)
     wr(3, 0, "bbbb");   /* same size: no metadata for the fdatasync to log */
     sync_(3, PL_SYNC_FDATASYNC);
     for (size_t k = 0; k < 2; k++) {
-        decide(journals[k]);
-        ASSERT_CONTENT(journals[k], "other", "bbbb");
-        ASSERT_CONTENT(journals[k], "h", NULL);
+        decide(journals[k], 1);
+        ASSERT_UNDER(journals[k], "other", "bbbb");
+        ASSERT_UNDER(journals[k], "h", NULL);
     }
 }
 END_TEST
@@ -252,7 +168,7 @@ START_TEST(the_unsynced_data_of_a_renamed_file_is_a_candidate_under_xfs)
     base_db();
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
-    rename_("db.tmp", "db");
+    rename_(1, "db.tmp", 1, "db");
     wr(3, 4, "b");
     sync_(3, PL_SYNC_FSYNC);   /* xfs: any file's fsync forces the whole log */
     ck_assert_msg(pl_engine_new(&L, &E, err, sizeof err) == 0, "%s", err);
@@ -264,8 +180,8 @@ START_TEST(the_unsynced_data_of_a_renamed_file_is_a_candidate_under_xfs)
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(L.ops[c[0].op].kind, PL_WRITE);
     ck_assert_uint_eq(L.ops[c[0].op].file, 4);
-    decide("xfs+process");
-    ASSERT_CONTENT("xfs+process", "db", "new");
+    decide("xfs+process", 1);
+    ASSERT_UNDER("xfs+process", "db", "new");
 }
 END_TEST
 
@@ -276,7 +192,7 @@ static void rename_then_fsync_g(void)
 {
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
-    rename_("db.tmp", "db");
+    rename_(1, "db.tmp", 1, "db");
     wr(5, 1, "b");
     sync_(5, PL_SYNC_FSYNC);
 }
@@ -286,15 +202,15 @@ START_TEST(on_btrfs_an_older_files_fsync_carries_no_name)
     base_db();   /* other, from the snapshot, is old */
     create(4, 1, "db.tmp");
     wr(4, 0, "new");
-    rename_("db.tmp", "db");
+    rename_(1, "db.tmp", 1, "db");
     wr(3, 4, "b");
     sync_(3, PL_SYNC_FSYNC);
-    decide("btrfs");
-    ASSERT_CONTENT("btrfs", "db", "old");
-    ASSERT_CONTENT("btrfs", "db.tmp", NULL);
-    ASSERT_CONTENT("btrfs", "other", "aaaab");   /* its own data, as always */
-    decide("xfs");
-    ASSERT_CONTENT("xfs", "db", "");
+    decide("btrfs", 1);
+    ASSERT_UNDER("btrfs", "db", "old");
+    ASSERT_UNDER("btrfs", "db.tmp", NULL);
+    ASSERT_UNDER("btrfs", "other", "aaaab");   /* its own data, as always */
+    decide("xfs", 1);
+    ASSERT_UNDER("xfs", "db", "");
 }
 END_TEST
 
@@ -305,10 +221,10 @@ START_TEST(on_btrfs_a_sync_of_everything_makes_every_file_made_before_it_old)
     wr(5, 1, "s");
     sync_(0, PL_SYNC_ALL);   /* syncfs: Btrfs commits its transaction */
     rename_then_fsync_g();
-    decide("btrfs");
-    ASSERT_CONTENT("btrfs", "db", "old");
-    decide("xfs");
-    ASSERT_CONTENT("xfs", "db", "");
+    decide("btrfs", 1);
+    ASSERT_UNDER("btrfs", "db", "old");
+    decide("xfs", 1);
+    ASSERT_UNDER("xfs", "db", "");
 }
 END_TEST
 
@@ -318,9 +234,9 @@ START_TEST(on_btrfs_a_file_made_more_than_a_transaction_ago_is_old)
     new_g();
     clock_ns += 31000000000ull;   /* 31 s: the 30-second commit has come */
     rename_then_fsync_g();
-    decide("btrfs");
-    ASSERT_CONTENT("btrfs", "db", "old");
-    again();
+    decide("btrfs", 1);
+    ASSERT_UNDER("btrfs", "db", "old");
+    done();
     pl_list_free(&L);
     pl_list_init(&L);
     clock_ns = 0;
@@ -328,8 +244,8 @@ START_TEST(on_btrfs_a_file_made_more_than_a_transaction_ago_is_old)
     new_g();
     clock_ns += 29000000000ull;   /* 29 s: still the same transaction */
     rename_then_fsync_g();
-    decide("btrfs");
-    ASSERT_CONTENT("btrfs", "db", "");
+    decide("btrfs", 1);
+    ASSERT_UNDER("btrfs", "db", "");
 }
 END_TEST
 
@@ -361,7 +277,7 @@ int main(void)
 {
     Suite *s = suite_create("powerloss_fs");
     TCase *tc = tcase_create("powerloss_fs");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fs_teardown);
     tcase_add_test(tc, a_rename_over_a_file_committed_by_another_fsync_leaves_it_empty_on_xfs_and_btrfs);
     tcase_add_test(tc, a_rename_over_a_file_then_a_directory_fsync_leaves_it_empty_on_xfs_and_btrfs);
     tcase_add_test(tc, a_rename_over_a_file_whose_data_was_synced_first_keeps_the_new_data_everywhere);
