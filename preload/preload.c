@@ -42,7 +42,8 @@ static uint64_t rec_counter;
 static uint64_t rec_sync_counter;
 static dev_t rec_root_dev;
 static pthread_mutex_t *rec_jlock;   /* in the journal's header page, shared by every process */
-static struct recorder_jhead *rec_jhead;   /* that page: the fault counters */
+static struct recorder_jhead *rec_jhead;   /* that page: the fault counters, the end */
+static int rec_at_end;   /* records go by pwritev at rec_jhead->end (DESIGN) */
 
 #define REC_FDS 65536
 static uint64_t rec_fdtab[REC_FDS];
@@ -65,7 +66,7 @@ void rec_lock(void)
 {
     if (rec_jlock && pthread_mutex_lock(rec_jlock) == EOWNERDEAD) {
         pthread_mutex_consistent(rec_jlock);   /* its holder was killed: the journal is whole */
-        rec_jhead->end = 0;   /* it may have written a record past end: read the size afresh */
+        rec_jhead->end = 0;   /* it may have written past end: read the size afresh */
     }
 }
 void rec_unlock(void)
@@ -83,7 +84,7 @@ int rec_on_root_fs(int fd)
 /* One record at the journal's end (see DESIGN). */
 static ssize_t rec_append(const struct iovec *iov, int n)
 {
-    if (!rec_jhead)
+    if (!rec_at_end)
         return REAL(writev)(rec_jfd, iov, n);
     rec_lock();
     uint64_t end = rec_jhead->end;
@@ -435,11 +436,9 @@ __attribute__((constructor)) static void rec_init(void)
     }
     /* With the header's end and lock, records go by pwritev (DESIGN),
      * which O_APPEND would send to the size the kernel believes instead. */
-    if (rec_jhead) {
+    if (rec_jhead) {   /* else (or if fcntl fails) each record is a writev on O_APPEND */
         int fl = REAL(fcntl)(fd, F_GETFL);
-        if (fl < 0 || REAL(fcntl)(fd, F_SETFL, fl & ~O_APPEND) < 0) {
-            rec_jhead = NULL;   /* rec_append falls back to writev on O_APPEND */
-        }
+        rec_at_end = fl >= 0 && REAL(fcntl)(fd, F_SETFL, fl & ~O_APPEND) == 0;
     }
     int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 900);
     if (high >= 0) {
