@@ -331,6 +331,37 @@ START_TEST(sync_method_names_parse_exactly)
 }
 END_TEST
 
+/* A log opened ahead takes its id before its first append, and only
+ * then: its records recover under the new epoch, not the placeholder's. */
+START_TEST(a_log_takes_its_id_before_its_first_append_only)
+{
+    char path[WAL_PATH_MAX];
+    support_scratch_file(path, sizeof path, "wal-id");
+    struct wal_file *f;
+    char msg[256];
+    ck_assert_int_eq(wal_file_open(path, WAL_SYNC_FDATASYNC, &f, msg, sizeof msg), 0);
+    struct wal_strategy none;
+    ck_assert_int_eq(wal_strategy_parse("none", &none), 0);
+    struct wal_log *log;
+    const struct wal_log_id placeholder = {0}, id = { .epoch = 41, .payload_seed = 5 };
+    ck_assert_int_eq(wal_log_open_id(&log, f, &none, 128, &placeholder), 0);
+    ck_assert_int_eq(wal_log_set_id(log, &id), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(wal_log_append(log, NULL, NULL), 0);
+    ck_assert_int_eq(wal_log_set_id(log, &placeholder), -EBUSY);
+    ck_assert_int_eq(wal_log_close(log, NULL), 0);
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    struct wal_recovery r;
+    ck_assert_int_eq(wal_recover_fd(fd, 41, &r, NULL, NULL), 0);
+    ck_assert_uint_eq(r.records, 3);
+    ck_assert_int_eq(wal_recover_fd(fd, 0, &r, NULL, NULL), 0);
+    ck_assert_uint_eq(r.records, 0);
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wal");
@@ -340,6 +371,7 @@ int main(void)
     tcase_add_test(rec, payload_of_any_length_matches_only_its_seq);
     tcase_add_test(rec, a_record_of_another_epoch_fails_its_crc);
     tcase_add_test(rec, payloads_differ_between_seeds);
+    tcase_add_test(rec, a_log_takes_its_id_before_its_first_append_only);
     tcase_add_test(rec, record_decode_asks_for_more_when_short);
     tcase_add_test(rec, record_decode_rejects_any_flipped_bit);
     tcase_add_test(rec, record_decode_rejects_zeroed_header);

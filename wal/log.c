@@ -242,6 +242,18 @@ int wal_log_open_id(struct wal_log **out, struct wal_file *f, const struct wal_s
     return 0;
 }
 
+int wal_log_set_id(struct wal_log *log, const struct wal_log_id *id)
+{
+    pthread_mutex_lock(&log->mu);
+    int started = log->last_seq > 0 || log->staged_seq > 0;
+    if (!started) {
+        log->id = *id;
+        log->epoch_crc = wal_epoch_crc(id->epoch);
+    }
+    pthread_mutex_unlock(&log->mu);
+    return started ? -EBUSY : 0;
+}
+
 /* ---- group commit --------------------------------------------------------
  * A writer encodes its record into the stage and, if no leader is running,
  * leads: it writes the whole stage with one pwrite and syncs it, outside mu,

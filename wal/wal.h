@@ -199,6 +199,10 @@ int wal_log_open(struct wal_log **out, struct wal_file *f, const struct wal_stra
 /* The same, writing records under id (wal_log_open: all zero). */
 int wal_log_open_id(struct wal_log **out, struct wal_file *f, const struct wal_strategy *s,
                     uint32_t record_size, const struct wal_log_id *id);
+/* Records from now on are written under id.  Only before the first
+ * append: a crash trial's writer opens its log before its trial's id is
+ * drawn (crashsim/writer.c).  -EBUSY once something was appended. */
+int wal_log_set_id(struct wal_log *log, const struct wal_log_id *id);
 
 /* Appends one record and returns once the strategy allows it to be
  * acknowledged.  *seq gets its sequence number and *ack_ns the
