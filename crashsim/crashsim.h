@@ -135,8 +135,9 @@ uint64_t crashsim_ledger_sync_begin(struct crashsim_ledger *l, uint64_t start_ns
  * covered) returned rc; on 0 covered becomes durable. */
 void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint64_t start_ns,
                               uint64_t end_ns, int rc);
-/* Records that seq was acknowledged at ack_ns; seqs may come in any order. */
-void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_ns);
+/* Records that seq was acknowledged at ack_ns; seqs may come in any order.
+ * Returns 1 when this ack is the one a trial's kill waits for, else 0. */
+int crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_ns);
 
 struct crashsim_ledger_state {
     uint64_t entries;

@@ -26,10 +26,15 @@
  *     did).  The spare opens that file, keeping any failure for later
  *     (writer.c), and waits on a futex word in a shared page until the
  *     parent releases it; only then does it touch the ledger, open its log
- *     on the file and append.  So one writer at most ever appends, and a
- *     trial's clock starts at the release.  The two paths in use (the
- *     trial's and the spare's) are on the scratch guard's list, and the
- *     end of a run removes the spare's file.
+ *     on the file and append.  A trial's clock starts at the release.
+ *     Under none a run releases the next writer once the last one's kill
+ *     is armed (run.c), so that one dies and is checked while the next
+ *     appends: writer n appends to ledger n % 2 and file n % 4 (the trial
+ *     being checked, the next, and two spares: then each spare has two
+ *     trials' time to be made and to make its file, whose directory sync
+ *     alone takes longer than one trial).  All four paths are on the
+ *     scratch guard's list, and the end of a run removes the spares'
+ *     files.
  *   - the helper leads a process group of its own, holding the spare and
  *     every writer, which the scratch guard lists (wal_scratch_group): a
  *     SIGINT or SIGTERM kills and reaps the helper and the spare as well
@@ -60,11 +65,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The shared page: the number of the writer released, and the paths of
- * writer n in path[n % 2], written before writer n is asked for. */
+/* The shared page: for writer n, its futex word released[n % 4], set to n
+ * to release it, and its path path[n % 4], written before it is asked
+ * for.  A word each, so that a release wakes only the writer released. */
 struct crashsim_go {
-    _Atomic uint32_t released;   /* futex word; writer n runs once it is n */
-    char path[2][WAL_PATH_MAX];
+    _Atomic uint32_t released[CRASHSIM_SPARE_PATHS];
+    char path[CRASHSIM_SPARE_PATHS][WAL_PATH_MAX];
 };
 
 /* A spare writer: waits for its number, then is the trial's writer. */
@@ -75,13 +81,15 @@ static _Noreturn void spare_main(struct crashsim_forkserver *fs, uint32_t n)
         _exit(1);
     close(fs->req_fd);
     close(fs->pid_fd);
-    const char *path = fs->go->path[n % 2];
+    const char *path = fs->go->path[n % CRASHSIM_SPARE_PATHS];
+    struct crashsim_ledger *l = fs->l[n % 2];
     struct crashsim_writer_file o;
-    crashsim_writer_prepare(fs->cfg, fs->l, path, fs->opts, fs->parent, &o);
+    crashsim_writer_prepare(fs->cfg, l, path, fs->opts, fs->parent, &o);
     uint32_t now;
-    while ((now = atomic_load_explicit(&fs->go->released, memory_order_acquire)) != n)
-        syscall(SYS_futex, &fs->go->released, FUTEX_WAIT, now, NULL, NULL, 0);
-    crashsim_writer_run(fs->cfg, fs->l, path, &o);
+    _Atomic uint32_t *word = &fs->go->released[n % CRASHSIM_SPARE_PATHS];
+    while ((now = atomic_load_explicit(word, memory_order_acquire)) != n)
+        syscall(SYS_futex, word, FUTEX_WAIT, now, NULL, NULL, 0);
+    crashsim_writer_run(fs->cfg, l, path, &o);
 }
 
 /* The helper: a writer for each byte read, its pid (or -errno) written
@@ -118,11 +126,11 @@ static _Noreturn void server_main(struct crashsim_forkserver *fs)
 /* Asks for writer asked + 1, naming its scratch path first. */
 static int ask(struct crashsim_forkserver *fs)
 {
-    char *path = fs->paths[(fs->asked + 1) % 2];
+    char *path = fs->paths[(fs->asked + 1) % CRASHSIM_SPARE_PATHS];
     int rc = crashsim_scratch_path(path, WAL_PATH_MAX, fs->cfg->dir);
     if (rc < 0)
         return rc;
-    memcpy(fs->go->path[(fs->asked + 1) % 2], path, WAL_PATH_MAX);
+    memcpy(fs->go->path[(fs->asked + 1) % CRASHSIM_SPARE_PATHS], path, WAL_PATH_MAX);
     char c = 1;
     ssize_t r;
     while ((r = write(fs->req_fd, &c, 1)) < 0 && errno == EINTR)
@@ -133,17 +141,18 @@ static int ask(struct crashsim_forkserver *fs)
 }
 
 int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crashsim_config *cfg,
-                              struct crashsim_ledger *l, const struct crashsim_trial_opts *opts,
-                              char *err, size_t errlen)
+                              struct crashsim_ledger *l0, struct crashsim_ledger *l1,
+                              const struct crashsim_trial_opts *opts, char *err, size_t errlen)
 {
     memset(fs, 0, sizeof *fs);
     fs->req_fd = fs->pid_fd = -1;
     fs->cfg = cfg;
-    fs->l = l;
+    fs->l[0] = l0;
+    fs->l[1] = l1;
     fs->opts = opts;
     fs->parent = getpid();
-    fs->list[0] = fs->paths[0];
-    fs->list[1] = fs->paths[1];
+    for (unsigned i = 0; i < CRASHSIM_SPARE_PATHS; i++)
+        fs->list[i] = fs->paths[i];
     crashsim_fiu_start();   /* the writers inherit libfiu's state from the helper */
     fs->go = mmap(NULL, sizeof *fs->go, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (fs->go == MAP_FAILED) {
@@ -153,18 +162,13 @@ int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crash
             snprintf(err, errlen, "mmap(fork server): %s", strerror(-rc));
         return rc;
     }
-    int req[2], rep[2];
-    if (pipe2(req, O_CLOEXEC) < 0) {
+    int req[2] = {-1, -1}, rep[2];
+    if (pipe2(req, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
         int rc = -errno;
-        crashsim_forkserver_stop(fs);
-        if (err)
-            snprintf(err, errlen, "pipe2(fork server): %s", strerror(-rc));
-        return rc;
-    }
-    if (pipe2(rep, O_CLOEXEC) < 0) {
-        int rc = -errno;
-        close(req[0]);
-        close(req[1]);
+        if (req[0] >= 0) {
+            close(req[0]);
+            close(req[1]);
+        }
         crashsim_forkserver_stop(fs);
         if (err)
             snprintf(err, errlen, "pipe2(fork server): %s", strerror(-rc));
@@ -200,7 +204,7 @@ int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crash
     setpgid(pid, pid);   /* also here: the group exists before the guard kills it */
     fs->pid = pid;
     int rc = wal_scratch_group(pid, 1);
-    wal_scratch_list(fs->list, 2);
+    wal_scratch_list(fs->list, CRASHSIM_SPARE_PATHS);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0)
         rc = ask(fs);   /* the first trial's writer */
@@ -233,21 +237,33 @@ int crashsim_forkserver_take(struct crashsim_forkserver *fs, char *path, size_t 
         return rc;
     }
     fs->taken++;
-    snprintf(path, pathlen, "%s", fs->paths[fs->taken % 2]);
+    snprintf(path, pathlen, "%s", fs->paths[fs->taken % CRASHSIM_SPARE_PATHS]);
     *pid = (pid_t)reply;
     return 0;
 }
 
+int crashsim_trials_overlap(const struct crashsim_config *cfg)
+{
+    return cfg->strategy.kind == WAL_NONE && !wal_sync_method_writes_durable(cfg->sync_method);
+}
+
+struct crashsim_ledger *crashsim_forkserver_ledger(const struct crashsim_forkserver *fs)
+{
+    return fs->l[(fs->taken + 1) % 2];
+}
+
 void crashsim_forkserver_go(struct crashsim_forkserver *fs)
 {
-    atomic_store_explicit(&fs->go->released, fs->taken, memory_order_release);
-    syscall(SYS_futex, &fs->go->released, FUTEX_WAKE, 1, NULL, NULL, 0);
+    _Atomic uint32_t *word = &fs->go->released[fs->taken % CRASHSIM_SPARE_PATHS];
+    atomic_store_explicit(word, fs->taken, memory_order_release);
+    syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
     /* The next writer now, while this one appends, if this trial makes no
      * sync the spare's sync of the directory could land among (a failure
      * shows at the next take, which asks again); otherwise once this
      * writer is reaped (_ahead). */
-    if (fs->cfg->strategy.kind == WAL_NONE && !wal_sync_method_writes_durable(fs->cfg->sync_method))
-        (void)ask(fs);
+    if (crashsim_trials_overlap(fs->cfg))
+        while (fs->asked < fs->taken + CRASHSIM_SPARES_AHEAD && ask(fs) == 0)
+            ;
 }
 
 void crashsim_forkserver_ahead(struct crashsim_forkserver *fs)
@@ -276,9 +292,9 @@ void crashsim_forkserver_stop(struct crashsim_forkserver *fs)
         }
         wal_scratch_group(fs->pid, 0);
         fs->pid = 0;
-        /* The spare's file, if it made one (the trials remove theirs). */
-        if (fs->asked > fs->taken)
-            unlink(fs->paths[fs->asked % 2]);
+        /* The spares' files, if they made them (the trials remove theirs). */
+        for (uint32_t n = fs->taken + 1; n <= fs->asked; n++)
+            unlink(fs->paths[n % CRASHSIM_SPARE_PATHS]);
     }
     wal_scratch_list(NULL, 0);
     if (fs->go)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "crashsim/crashsim.h"
 #include "powerloss/powerloss.h"   /* pl_splitmix64: every random draw of a trial */
@@ -63,10 +64,15 @@ struct crashsim_shared {
     _Atomic uint64_t sync_log_n;    /* syncs noted in the sync log (the last
                                        CRASHSIM_SYNC_LOG are kept) */
     struct wal_log_id id;           /* the trial's epoch and payload seed, set before fork */
-    /* The parent sleeps on wake (a futex word) until the ack that makes
-     * acked reach wake_acks (set before fork; 0: never) sets it to 1, so
-     * that it waits for the kill point without polling the writer's CPU. */
-    uint64_t wake_acks;
+    /* The ack that makes acked reach wake_acks (set before the writer
+     * runs; 0: never) arms the writer's own kill: a POSIX timer that sends
+     * it SIGKILL at kill_at_ns, kill_draw (drawn by the parent) modulo one
+     * mean ack interval later (start_ns, the trial's start, stands in for
+     * the first ack's time when it is the first).  It then sets wake (a
+     * futex word) to 1: the parent sleeps on it, so that it waits without
+     * polling the writer's CPU. */
+    uint64_t wake_acks, kill_draw, start_ns;
+    _Atomic uint64_t kill_at_ns;    /* 0 until the kill is armed */
     _Atomic uint32_t wake;
     char error[4608];               /* the writer's setup failure (names the path) */
 };
@@ -87,6 +93,8 @@ struct crashsim_ledger {
  * on success (an O_DSYNC write standing in for a sync). */
 void crashsim_publish_sync(struct crashsim_shared *sh, uint64_t covered, uint64_t start_ns,
                            uint64_t end_ns, int rc);
+/* ledger.c: wakes the parent asleep on sh->wake. */
+void crashsim_ledger_wake(struct crashsim_ledger *l);
 
 /* writer.c: the child's whole life after fork; ends only by SIGKILL (or
  * _exit after a setup failure recorded in the ledger).  It is the two
@@ -100,6 +108,8 @@ _Noreturn void crashsim_writer_main(const struct crashsim_config *cfg, struct cr
  * while the ledger still belongs to the trial before its own. */
 struct crashsim_writer_file {
     struct wal_file *file;
+    struct wal_log *log;            /* opened ahead on file (not under batch), else NULL */
+    timer_t kill_timer;             /* sends the writer SIGKILL once armed */
     int rc;
     char msg[sizeof ((struct crashsim_shared *)0)->error];
 };
@@ -112,6 +122,41 @@ void crashsim_writer_prepare(const struct crashsim_config *cfg, struct crashsim_
  * trial's id (l->sh->id), and its appends. */
 _Noreturn void crashsim_writer_run(const struct crashsim_config *cfg, struct crashsim_ledger *l,
                                    const char *path, struct crashsim_writer_file *o);
+
+/* trial.c: a trial in three steps, so that a run may start the next one
+ * while it finishes this one (run.c).  crashsim_trial is the three in a
+ * row.
+ *   _start  sets the trial up and starts its writer (out is filled in as
+ *           the trial goes); on failure nothing is left to finish;
+ *   _watch  waits for the crash point: the writer gone, failed or done,
+ *           the deadline, or its kill armed (_armed then says so: the
+ *           writer's own timer kills it, at most half a second later);
+ *           returns the parent's clock then;
+ *   _finish reaps the writer, applies the model and verifies, removes the
+ *           file; or _abort only stops the writer and removes the file. */
+struct crashsim_inflight {
+    const struct crashsim_config *cfg;
+    const struct crashsim_trial_opts *opts;
+    struct crashsim_ledger *l;
+    struct crashsim_ledger *own;     /* made for this trial alone, else NULL */
+    struct crashsim_trial_result *out;
+    long expire_ms, interval_ms;
+    uint64_t model_seed;
+    uint64_t start, deadline;
+    uint64_t kill_at;                /* the instant the kill was armed for, 0 when none was */
+    int timer_kill;                  /* the writer's timer kills it at kill_at */
+    char path[WAL_PATH_MAX];
+    pid_t pid;
+    int status, reaped;
+};
+int crashsim_trial_start(struct crashsim_inflight *t, const struct crashsim_config *cfg,
+                         struct crashsim_ledger *l, uint64_t seed,
+                         const struct crashsim_trial_opts *opts, struct crashsim_trial_result *out,
+                         char *err, size_t errlen);
+uint64_t crashsim_trial_watch(struct crashsim_inflight *t);
+int crashsim_trial_armed(const struct crashsim_inflight *t);
+int crashsim_trial_finish(struct crashsim_inflight *t, uint64_t crash, char *err, size_t errlen);
+void crashsim_trial_abort(struct crashsim_inflight *t);
 
 /* trial.c: -EINVAL with "crash config: invalid <field>" in err. */
 int crashsim_check_config(const struct crashsim_config *cfg, char *err, size_t errlen);
@@ -187,28 +232,38 @@ void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledg
  * of the caller (CLONE_PARENT), one ahead of the trial that needs it.  The
  * caller holds the scratch guard from start to stop: the helper's process
  * group is listed in it.  cfg, l and opts are the writers' (opts->server
- * is not used by them). */
+ * is not used by them): writer n (from 1) appends to l[n % 2], so that a
+ * run may check a trial's ledger while the next writer fills the other
+ * (the two may be one when the run never overlaps trials). */
+#define CRASHSIM_SPARES_AHEAD 2    /* under none; else 1 */
+#define CRASHSIM_SPARE_PATHS 4     /* a trial being checked, the next, the spares */
 struct crashsim_forkserver {
     pid_t pid;                     /* the helper, which leads the group; 0: none */
     pid_t parent;
     int req_fd, pid_fd;            /* requests out, pids in (the caller's ends) */
     uint32_t asked, taken;         /* writers asked for, handed out */
     struct crashsim_go *go;            /* shared: the writer released and the paths */
-    char paths[2][WAL_PATH_MAX];   /* writer n's scratch file is paths[n % 2] */
-    const char *list[2];           /* both, on the scratch guard's list */
+    char paths[CRASHSIM_SPARE_PATHS][WAL_PATH_MAX];   /* writer n's: paths[n % 4] */
+    const char *list[CRASHSIM_SPARE_PATHS];           /* all, on the scratch guard's list */
     const struct crashsim_config *cfg;
-    struct crashsim_ledger *l;
+    struct crashsim_ledger *l[2];
     const struct crashsim_trial_opts *opts;
 };
 int crashsim_forkserver_start(struct crashsim_forkserver *fs, const struct crashsim_config *cfg,
-                              struct crashsim_ledger *l, const struct crashsim_trial_opts *opts,
-                              char *err, size_t errlen);
+                              struct crashsim_ledger *l0, struct crashsim_ledger *l1,
+                              const struct crashsim_trial_opts *opts, char *err, size_t errlen);
+/* Whether a run may release a writer while the last one is still to be
+ * reaped and checked: only when neither syncs (none, without O_DSYNC), so
+ * that no sync's latency is measured beside another trial's work. */
+int crashsim_trials_overlap(const struct crashsim_config *cfg);
+/* The ledger of the next writer to be taken. */
+struct crashsim_ledger *crashsim_forkserver_ledger(const struct crashsim_forkserver *fs);
 /* The next writer's pid and the scratch file it has opened (or failed to,
  * which it reports once released); it runs from _go on. */
 int crashsim_forkserver_take(struct crashsim_forkserver *fs, char *path, size_t pathlen,
                              pid_t *pid, char *err, size_t errlen);
-/* Releases the writer taken; under none (no O_DSYNC), asks for the one
- * after it at once. */
+/* Releases the writer taken; under none (no O_DSYNC), asks at once for
+ * the writers after it, CRASHSIM_SPARES_AHEAD of them. */
 void crashsim_forkserver_go(struct crashsim_forkserver *fs);
 /* Asks for the next writer now if none is asked for (once the writer is
  * reaped). */

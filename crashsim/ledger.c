@@ -349,11 +349,11 @@ void crashsim_ledger_sync_end(struct crashsim_ledger *l, uint64_t covered, uint6
  * whatever prefix of this a kill leaves, every recorded ack lies within the
  * bound and no later than last_ack_ns; the count comes last and may be one
  * short per thread. */
-void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_ns)
+int crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_ns)
 {
     struct crashsim_shared *sh = l->sh;
     if (seq == 0 || seq > sh->entries)
-        return;
+        return 0;
     if (ack_ns == 0)
         ack_ns = 1;
     store_max(&sh->acked_max_seq, seq);
@@ -363,10 +363,13 @@ void crashsim_ledger_ack(struct crashsim_ledger *l, uint64_t seq, uint64_t ack_n
                                             memory_order_release, memory_order_relaxed);
     atomic_store_explicit(&l->ack_lane[seq - 1], (uint16_t)lane_tls, memory_order_relaxed);
     atomic_store_explicit(&l->ack_ns[seq - 1], ack_ns, memory_order_release);
-    if (atomic_fetch_add_explicit(&sh->acked, 1, memory_order_release) + 1 == sh->wake_acks) {
-        atomic_store_explicit(&sh->wake, 1, memory_order_release);
-        syscall(SYS_futex, &sh->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
-    }
+    return atomic_fetch_add_explicit(&sh->acked, 1, memory_order_release) + 1 == sh->wake_acks;
+}
+
+void crashsim_ledger_wake(struct crashsim_ledger *l)
+{
+    atomic_store_explicit(&l->sh->wake, 1, memory_order_release);
+    syscall(SYS_futex, &l->sh->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 void crashsim_ledger_state(const struct crashsim_ledger *l, struct crashsim_ledger_state *out)

@@ -99,38 +99,94 @@ uint32_t crashsim_trials_planned(const struct crashsim_config *cfg)
     return first < cfg->trials ? (cfg->trials - first + step - 1) / step : 0;
 }
 
-/* The trials, on one ledger; stops early when the budget ends. */
+/* The ledger trial i's writer will append to. */
+static struct crashsim_ledger *trial_ledger(const struct crashsim_trial_opts *opts,
+                                            struct crashsim_ledger *l)
+{
+    return opts->server ? crashsim_forkserver_ledger(opts->server) : l;
+}
+
+/* What a finished trial adds to the run: 1 to go on, 0 to stop without an
+ * error (the budget ended before the trial's writer started), or rc < 0. */
+static int trial_add(const struct crashsim_config *cfg, struct crashsim_ledger *l, uint32_t i,
+                     int rc, struct crashsim_trial_result *r, struct verifier_summary *out,
+                     char *err, size_t errlen)
+{
+    if (rc == -ETIMEDOUT && r->writer == CRASHSIM_WRITER_STARTING) {
+        if (err && errlen)
+            err[0] = '\0';
+        return 0;
+    }
+    if (rc == 0 && r->append_rc < 0)
+        rc = r->append_rc;   /* a real I/O error: err names the call */
+    if (rc < 0)
+        return rc;
+    verifier_summary_add(out, &r->verdict, r->seed);
+    if (cfg->on_trial)
+        cfg->on_trial(cfg->on_trial_arg, out, i, r->seed, &r->verdict);
+    if (cfg->trial_done)
+        cfg->trial_done(cfg->trial_done_arg, cfg, i, r, l);
+    return 1;
+}
+
+/* The trials, one after the other; stops early when the budget ends.
+ * Where nothing syncs (crashsim_trials_overlap) and a fork server makes
+ * the writers, the next trial's writer is released as soon as this one's
+ * kill is armed, so that this writer's death, its reaping and the check of
+ * its log run beside the next writer's appends.  One writer appends at a
+ * time all the same, bar the fraction of an ack interval before the kill,
+ * and each writer has a ledger and a file of its own. */
 static int trials(const struct crashsim_config *cfg, struct crashsim_ledger *l,
                   const struct crashsim_trial_opts *opts, struct verifier_summary *out,
                   void (*progress)(void *arg, uint32_t done, uint32_t total), void *progress_arg,
                   char *err, size_t errlen)
 {
-    int rc = 0;
     uint32_t step = cfg->shard_count > 1 ? cfg->shard_count : 1, done = 0;
     uint32_t first = step > 1 ? cfg->shard_index : 0;
     uint32_t total = crashsim_trials_planned(cfg);
-    for (uint32_t i = first; i < cfg->trials && rc == 0; i += step) {
-        if (i > first && wal_now_ns() >= opts->deadline_ns)
-            break;
-        struct crashsim_trial_result r;
-        uint64_t seed = crashsim_trial_seed(cfg->seed, i);
-        rc = crashsim_trial(cfg, l, seed, opts, &r, err, errlen);
-        if (rc == -ETIMEDOUT && r.writer == CRASHSIM_WRITER_STARTING) {
-            if (err && errlen)
-                err[0] = '\0';
-            return 0;   /* the budget ended before this trial could start */
+    int overlap = opts->server && crashsim_trials_overlap(cfg);
+    struct crashsim_inflight t[2];
+    struct crashsim_trial_result r[2];
+    if (first >= cfg->trials)
+        return 0;
+    int rc = crashsim_trial_start(&t[0], cfg, trial_ledger(opts, l),
+                                  crashsim_trial_seed(cfg->seed, first), opts, &r[0], err, errlen);
+    unsigned cur = 0;
+    for (uint32_t i = first; rc == 0; i += step, cur ^= 1) {
+        uint64_t crash = crashsim_trial_watch(&t[cur]);
+        uint32_t next = i + step;
+        int more = next < cfg->trials && next > i;
+        int started = 0, next_rc = 0;
+        char next_err[512] = "";
+        if (overlap && more && crashsim_trial_armed(&t[cur]) && wal_now_ns() < opts->deadline_ns) {
+            next_rc = crashsim_trial_start(&t[cur ^ 1], cfg, trial_ledger(opts, l),
+                                           crashsim_trial_seed(cfg->seed, next), opts,
+                                           &r[cur ^ 1], next_err, sizeof next_err);
+            started = next_rc == 0;
         }
-        if (rc == 0 && r.append_rc < 0)
-            rc = r.append_rc;   /* a real I/O error: err names the call */
-        if (rc < 0)
-            break;
-        verifier_summary_add(out, &r.verdict, seed);
-        if (cfg->on_trial)
-            cfg->on_trial(cfg->on_trial_arg, out, i, seed, &r.verdict);
-        if (cfg->trial_done)
-            cfg->trial_done(cfg->trial_done_arg, cfg, i, &r, l);
+        struct crashsim_ledger *tl = t[cur].l;
+        rc = crashsim_trial_finish(&t[cur], crash, err, errlen);
+        rc = trial_add(cfg, tl, i, rc, &r[cur], out, err, errlen);
+        if (rc <= 0) {
+            if (started)
+                crashsim_trial_abort(&t[cur ^ 1]);
+            return rc < 0 ? rc : 0;
+        }
         if (progress)
             progress(progress_arg, ++done, total);
+        rc = 0;
+        if (next_rc < 0) {
+            if (err)
+                snprintf(err, errlen, "%s", next_err);
+            return next_rc;
+        }
+        if (!started) {
+            if (!more || wal_now_ns() >= opts->deadline_ns)
+                return 0;
+            rc = crashsim_trial_start(&t[cur ^ 1], cfg, trial_ledger(opts, l),
+                                      crashsim_trial_seed(cfg->seed, next), opts, &r[cur ^ 1],
+                                      err, errlen);
+        }
     }
     return rc;
 }
@@ -153,11 +209,17 @@ int crashsim_run(const struct crashsim_config *given, struct verifier_summary *o
 
     wal_scratch_guard_enter();
     rc = calibrate(&cfg, out, err, errlen);
-    struct crashsim_ledger *l = NULL;
+    struct crashsim_ledger *l = NULL, *l2 = NULL;
     if (rc == 0 && (rc = crashsim_ledger_create(cfg.entries, cfg.entry_size, &l)) < 0 && err)
         snprintf(err, errlen, "mmap(ledger): %s", strerror(-rc));
+    /* A second ledger for the writer that runs while the last trial is
+     * checked (trials()). */
+    if (rc == 0 && crashsim_trials_overlap(&cfg) &&
+        (rc = crashsim_ledger_create(cfg.entries, cfg.entry_size, &l2)) < 0 && err)
+        snprintf(err, errlen, "mmap(ledger): %s", strerror(-rc));
     struct crashsim_forkserver fs = {0};
-    if (rc == 0 && (rc = crashsim_forkserver_start(&fs, &cfg, l, &opts, err, errlen)) == 0)
+    if (rc == 0 &&
+        (rc = crashsim_forkserver_start(&fs, &cfg, l, l2 ? l2 : l, &opts, err, errlen)) == 0)
         opts.server = &fs;
     if (rc == 0)
         rc = trials(&cfg, l, &opts, out, progress, progress_arg, err, errlen);
@@ -165,6 +227,7 @@ int crashsim_run(const struct crashsim_config *given, struct verifier_summary *o
         crashsim_forkserver_stop(&fs);
     wal_scratch_guard_leave();
     crashsim_ledger_destroy(l);
+    crashsim_ledger_destroy(l2);
     return rc;
 }
 

@@ -7,9 +7,14 @@
  *      that SIGINT/SIGTERM kill it and remove the file;
  *   2. wait for the crash point: the writer dies at a failure point, its
  *      append fails, it is done, the deadline comes, or (CRASHSIM_KILL_RANDOM)
- *      a random instant past target_acks acknowledgements;
- *   3. reap and classify: SIGKILL and waitpid, then decide from the ledger
- *      and the wait status alone how the writer ended;
+ *      the ack numbered target_acks arms the writer's own kill, a timer
+ *      that sends it SIGKILL at a random instant within one mean ack
+ *      interval (writer.c).  The kernel delivers it when drawn whatever
+ *      the parent is doing, so a run may start the next trial meanwhile
+ *      (run.c) and the parent's scheduling never delays a kill;
+ *   3. reap and classify: SIGKILL (unless the timer sends it) and
+ *      waitpid, then decide from the ledger and the wait status alone how
+ *      the writer ended;
  *   4. apply the model and verify: decide first, act after, as SQLite's
  *      crash VFS (test6.c) does: the crash instant and the ledger snapshot
  *      are fixed once the writer is gone, and only then is the file
@@ -27,10 +32,12 @@
 #include <fcntl.h>
 #include <fiu.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -136,39 +143,20 @@ int crashsim_scratch_path(char *buf, size_t len, const char *dir)
     return wal_scratch_path(buf, len, dir, "crash", atomic_fetch_add(&scratch_counter, 1));
 }
 
-/* How close to the drawn kill instant the parent stops sleeping and spins. */
-#define KILL_SPIN_NS 80000u
-
-/* One trial's plan, fixed before the writer starts, and what the parent
- * learns of the writer. */
-struct trial {
-    const struct crashsim_config *cfg;
-    const struct crashsim_trial_opts *opts;
-    struct crashsim_ledger *l;
-    struct crashsim_ledger *own;     /* made for this trial alone, else NULL */
-    long expire_ms, interval_ms;
-    uint64_t extra_draw, model_seed;
-    uint64_t start, deadline;
-    uint64_t kill_at;                /* the crash instant drawn, 0 when none was */
-    char path[WAL_PATH_MAX];
-    pid_t pid;
-    int status, reaped;
-};
-
 /* The fork server that makes this trial's writer (it names the file, which
  * the writer opens before the trial), or NULL: the trial forks its own. */
-static struct crashsim_forkserver *trial_server(const struct trial *t)
+static struct crashsim_forkserver *trial_server(const struct crashsim_inflight *t)
 {
     struct crashsim_forkserver *fs = t->opts->server;
-    return fs && fs->cfg == t->cfg && fs->l == t->l ? fs : NULL;
+    return fs && fs->cfg == t->cfg && crashsim_forkserver_ledger(fs) == t->l ? fs : NULL;
 }
 
 /* ---- 1. set up ------------------------------------------------------------ */
 
 /* Everything that can be decided without the writer.  On failure the
  * caller destroys t->own. */
-static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_result *out,
-                       char *err, size_t errlen)
+static int trial_setup(struct crashsim_inflight *t, uint64_t seed,
+                       struct crashsim_trial_result *out, char *err, size_t errlen)
 {
     const struct crashsim_config *cfg = t->cfg;
     int rc = crashsim_check_config(cfg, err, errlen);
@@ -199,7 +187,7 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
     out->target_acks = 1 + pl_splitmix64(&rng) % (cfg->entries > 1 ? cfg->entries - 1 : 1);
     if (t->opts->kill == CRASHSIM_KILL_RANDOM)
         t->l->sh->wake_acks = out->target_acks;
-    t->extra_draw = pl_splitmix64(&rng);
+    t->l->sh->kill_draw = pl_splitmix64(&rng);
     t->model_seed = pl_splitmix64(&rng);
     /* What the log is written under: a stale record of another trial's
      * file fails its CRC, and the verifier knows every payload. */
@@ -215,27 +203,27 @@ static int trial_setup(struct trial *t, uint64_t seed, struct crashsim_trial_res
 }
 
 /* Starts the clock and the writer; the child never returns from here. */
-static int trial_fork(struct trial *t, struct crashsim_trial_result *out, char *err,
+static int trial_fork(struct crashsim_inflight *t, struct crashsim_trial_result *out, char *err,
                       size_t errlen)
 {
     struct crashsim_forkserver *fs = trial_server(t);
     if (fs) {
         /* Made ahead by the fork server, its file open; the clock starts
          * at its release. */
+        /* Its path is on the guard's list and its process group is the
+         * helper's, also while the next trial runs beside this one. */
         int rc = crashsim_forkserver_take(fs, t->path, sizeof t->path, &t->pid, err, errlen);
         if (rc < 0)
             return rc;
-        wal_scratch_live(t->path);
-        wal_scratch_child(t->pid);
         t->start = wal_now_ns();
         t->deadline = t->opts->deadline_ns ? t->opts->deadline_ns : t->start + 60000000000ull;
-        out->start_ns = t->start;
+        out->start_ns = t->l->sh->start_ns = t->start;
         crashsim_forkserver_go(fs);
         return 0;
     }
     t->start = wal_now_ns();
     t->deadline = t->opts->deadline_ns ? t->opts->deadline_ns : t->start + 60000000000ull;
-    out->start_ns = t->start;
+    out->start_ns = t->l->sh->start_ns = t->start;
     wal_scratch_live(t->path);
     pid_t parent = getpid();
     t->pid = fork();
@@ -253,29 +241,12 @@ static int trial_fork(struct trial *t, struct crashsim_trial_result *out, char *
 
 /* ---- 2. wait for the crash point ------------------------------------------ */
 
-/* CRASHSIM_KILL_RANDOM: once target_acks are in, a random fraction of one
- * mean ack interval later, so that the instant is still within the run.
- * 0 while the target is not reached. */
-static uint64_t random_kill_at(const struct trial *t, uint64_t target, uint64_t now)
-{
-    struct crashsim_shared *sh = t->l->sh;
-    uint64_t acked = atomic_load_explicit(&sh->acked, memory_order_acquire);
-    if (acked < target)
-        return 0;
-    uint64_t first = atomic_load_explicit(&sh->first_ack_ns, memory_order_acquire);
-    uint64_t mean = acked > 1 && now > first ? (now - first) / (acked - 1) : now - t->start;
-    if (mean > 500000000ull)
-        mean = 500000000ull;
-    return now + t->extra_draw % (mean + 1);
-}
-
 /* Returns the parent's clock at the crash point; t->reaped when the writer
  * was already gone. */
-static uint64_t trial_wait(struct trial *t, const struct crashsim_trial_result *out)
+static uint64_t trial_wait(struct crashsim_inflight *t)
 {
     struct crashsim_shared *sh = t->l->sh;
     const struct crashsim_trial_opts *opts = t->opts;
-    uint64_t kill_at = 0;
     for (;;) {
         int w = atomic_load_explicit(&sh->writer, memory_order_acquire);
         if (w == CRASHSIM_WRITER_DIED || w == CRASHSIM_WRITER_APPEND_FAILED ||
@@ -292,47 +263,75 @@ static uint64_t trial_wait(struct trial *t, const struct crashsim_trial_result *
         if (opts->kill == CRASHSIM_KILL_WAIT && w == CRASHSIM_WRITER_DONE &&
             (t->cfg->strategy.kind != WAL_BATCH || quiescent(sh)))
             break;   /* nothing left that could reach a failure point */
-        uint64_t nap = 20000;
         if (opts->kill == CRASHSIM_KILL_RANDOM) {
-            if (!kill_at)
-                t->kill_at = kill_at = random_kill_at(t, out->target_acks, now);
-            if (!kill_at) {
-                /* Asleep until the target ack wakes us (a round a
-                 * millisecond at most, to see a writer that died or the
-                 * deadline): no polling beside a writer that needs the CPU. */
-                uint64_t left = t->deadline - now < 1000000u ? t->deadline - now : 1000000u;
-                struct timespec ts = {0, (long)left};
-                syscall(SYS_futex, &sh->wake, FUTEX_WAIT, 0, &ts, NULL, 0);
-                continue;
-            }
-            if (kill_at && now >= kill_at)
+            if (atomic_load_explicit(&sh->kill_at_ns, memory_order_acquire)) {
+                t->timer_kill = 1;   /* within one mean ack interval, at most 0.5 s */
                 break;
-            /* A sleep overshoots by tens of microseconds: spin the last
-             * stretch, so that the kill lands when it was drawn. */
-            if (kill_at && kill_at - now <= KILL_SPIN_NS)
-                continue;
-            if (kill_at && kill_at - now - KILL_SPIN_NS < nap)
-                nap = kill_at - now - KILL_SPIN_NS;
+            }
+            /* Asleep until the target ack wakes us (a round a millisecond
+             * at most, to see a writer that died or the deadline): no
+             * polling beside a writer that needs the CPU. */
+            uint64_t left = t->deadline - now < 1000000u ? t->deadline - now : 1000000u;
+            struct timespec ts = {0, (long)left};
+            syscall(SYS_futex, &sh->wake, FUTEX_WAIT, 0, &ts, NULL, 0);
+            continue;
         }
-        sleep_ns(nap);
+        sleep_ns(20000);
     }
     return wal_now_ns();
 }
 
 /* ---- 3. reap and classify ------------------------------------------------- */
 
-static int trial_reap(struct trial *t, char *err, size_t errlen)
+/* How long past the instant its timer was armed for a writer may take to
+ * die before the trial gives up on the timer: a safety net only, far
+ * beyond any scheduling delay. */
+#define TIMER_KILL_GRACE_MS 10000
+
+/* Waits for a writer whose own timer kills it; -ETIME when it still lives
+ * TIMER_KILL_GRACE_MS past the instant (without pidfd_open, Linux < 5.3,
+ * it simply waits). */
+static int await_timer_kill(const struct crashsim_inflight *t, char *err, size_t errlen)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+    if (pfd < 0)
+        return 0;
+    uint64_t at = atomic_load_explicit(&t->l->sh->kill_at_ns, memory_order_acquire);
+    uint64_t now = wal_now_ns();
+    long ms = (long)(at > now ? (at - now) / 1000000u : 0) + TIMER_KILL_GRACE_MS;
+    struct pollfd p = { .fd = pfd, .events = POLLIN };
+    int r;
+    while ((r = poll(&p, 1, (int)ms)) < 0 && errno == EINTR)
+        ;
+    close(pfd);
+    if (r != 0)
+        return 0;
+    kill(t->pid, SIGKILL);
+    if (err)
+        snprintf(err, errlen, "writer %ld: its kill timer had not fired %d ms after the instant "
+                 "drawn; nothing of this trial is counted", (long)t->pid, TIMER_KILL_GRACE_MS);
+    return -ETIME;
+}
+
+static int trial_reap(struct crashsim_inflight *t, char *err, size_t errlen)
 {
     if (!t->reaped) {
-        kill(t->pid, SIGKILL);
+        int late = t->timer_kill ? await_timer_kill(t, err, errlen) : 0;
+        if (!t->timer_kill)
+            kill(t->pid, SIGKILL);
         int rc = reap(t->pid, &t->status);
+        if (rc == 0 && late < 0) {
+            t->reaped = 1;
+            return late;
+        }
         if (rc < 0) {
             if (err)
                 snprintf(err, errlen, "waitpid(%ld): %s", (long)t->pid, strerror(-rc));
             return rc;
         }
     }
-    wal_scratch_child(0);
+    if (!trial_server(t))
+        wal_scratch_child(0);
     return 0;
 }
 
@@ -361,7 +360,8 @@ static enum trial_end trial_classify(enum crashsim_writer w, int status)
 }
 
 /* The error for an end with no trial (every end but crashed and died). */
-static int trial_refuse(const struct trial *t, enum trial_end end, char *err, size_t errlen)
+static int trial_refuse(const struct crashsim_inflight *t, enum trial_end end, char *err,
+                        size_t errlen)
 {
     int rc;
     switch (end) {
@@ -394,12 +394,17 @@ static int trial_refuse(const struct trial *t, enum trial_end end, char *err, si
 
 /* Decide: the append's outcome, the ledger as the writer left it, and the
  * crash instant.  Returns the crash instant. */
-static uint64_t trial_decide(const struct trial *t, enum trial_end end, uint64_t crash,
+static uint64_t trial_decide(struct crashsim_inflight *t, enum trial_end end, uint64_t crash,
                              struct crashsim_trial_result *out, char *err, size_t errlen)
 {
     struct crashsim_shared *sh = t->l->sh;
     if (end == TRIAL_DIED)
         crash = atomic_load_explicit(&sh->died_ns, memory_order_acquire);
+    /* Armed, the writer's timer killed it at kill_at, unless the parent's
+     * own SIGKILL (at the deadline, or after a failed append) came first. */
+    else if ((t->kill_at = atomic_load_explicit(&sh->kill_at_ns, memory_order_acquire)) &&
+             t->kill_at < crash)
+        crash = t->kill_at;
     out->append_rc = atomic_load(&sh->append_rc);
     out->append_rc_next = atomic_load(&sh->append_rc_next);
     if (out->append_rc < 0 && err)
@@ -424,8 +429,8 @@ static uint64_t trial_decide(const struct trial *t, enum trial_end end, uint64_t
 }
 
 /* Act: the power-loss model on the file, then the verifier on the result. */
-static int trial_verify(const struct trial *t, uint64_t crash, struct crashsim_trial_result *out,
-                        char *err, size_t errlen)
+static int trial_verify(const struct crashsim_inflight *t, uint64_t crash,
+                        struct crashsim_trial_result *out, char *err, size_t errlen)
 {
     const struct crashsim_config *cfg = t->cfg;
     int fd = open(t->path, O_RDWR | O_CLOEXEC);
@@ -465,11 +470,51 @@ static int trial_verify(const struct trial *t, uint64_t crash, struct crashsim_t
 
 /* ---- the trial -------------------------------------------------------------- */
 
-/* Phases 2 to 4, once the writer runs. */
-static int trial_run_writer(struct trial *t, struct crashsim_trial_result *out, char *err,
-                            size_t errlen)
+static int trial_cleanup(struct crashsim_inflight *t, int rc, char *err, size_t errlen);
+
+int crashsim_trial_start(struct crashsim_inflight *t, const struct crashsim_config *cfg,
+                         struct crashsim_ledger *l, uint64_t seed,
+                         const struct crashsim_trial_opts *opts, struct crashsim_trial_result *out,
+                         char *err, size_t errlen)
 {
-    uint64_t crash = trial_wait(t, out);
+    static const struct crashsim_trial_opts no_opts = {
+        .writeback_expire_ms = -1, .writeback_interval_ms = -1,
+    };
+    memset(t, 0, sizeof *t);
+    t->cfg = cfg;
+    t->opts = opts ? opts : &no_opts;
+    t->l = l;
+    t->out = out;
+    memset(out, 0, sizeof *out);
+    out->seed = seed;
+    if (err && errlen)
+        err[0] = '\0';
+    int rc = trial_setup(t, seed, out, err, errlen);
+    if (rc < 0) {
+        crashsim_ledger_destroy(t->own);
+        return rc;
+    }
+    wal_scratch_guard_enter();
+    rc = trial_fork(t, out, err, errlen);
+    if (rc < 0)
+        (void)trial_cleanup(t, rc, NULL, 0);
+    return rc;
+}
+
+uint64_t crashsim_trial_watch(struct crashsim_inflight *t)
+{
+    return trial_wait(t);
+}
+
+int crashsim_trial_armed(const struct crashsim_inflight *t)
+{
+    return atomic_load_explicit(&t->l->sh->kill_at_ns, memory_order_acquire) != 0;
+}
+
+/* Phases 3 and 4, the writer's crash point reached at crash. */
+static int trial_end(struct crashsim_inflight *t, uint64_t crash, char *err, size_t errlen)
+{
+    struct crashsim_trial_result *out = t->out;
     int rc = trial_reap(t, err, errlen);
     if (rc < 0)
         return rc;
@@ -484,37 +529,47 @@ static int trial_run_writer(struct trial *t, struct crashsim_trial_result *out, 
     return trial_verify(t, crash, out, err, errlen);
 }
 
+/* What every trial leaves: its file removed (a failure to remove it is
+ * the trial's error when it had none), the guard left. */
+static int trial_cleanup(struct crashsim_inflight *t, int rc, char *err, size_t errlen)
+{
+    if (t->path[0] && unlink(t->path) < 0 && errno != ENOENT && rc == 0) {
+        rc = -errno;
+        if (err)
+            snprintf(err, errlen, "unlink(%s): %s", t->path, strerror(-rc));
+    }
+    if (!trial_server(t)) {
+        wal_scratch_live(NULL);
+        wal_scratch_child(0);
+    }
+    wal_scratch_guard_leave();
+    crashsim_ledger_destroy(t->own);
+    t->own = NULL;
+    return rc;
+}
+
+int crashsim_trial_finish(struct crashsim_inflight *t, uint64_t crash, char *err, size_t errlen)
+{
+    return trial_cleanup(t, trial_end(t, crash, err, errlen), err, errlen);
+}
+
+void crashsim_trial_abort(struct crashsim_inflight *t)
+{
+    if (t->pid > 0 && !t->reaped) {
+        int status;
+        kill(t->pid, SIGKILL);
+        (void)reap(t->pid, &status);
+    }
+    (void)trial_cleanup(t, 0, NULL, 0);
+}
+
 int crashsim_trial(const struct crashsim_config *cfg, struct crashsim_ledger *l, uint64_t seed,
                    const struct crashsim_trial_opts *opts, struct crashsim_trial_result *out,
                    char *err, size_t errlen)
 {
-    static const struct crashsim_trial_opts no_opts = {
-        .writeback_expire_ms = -1, .writeback_interval_ms = -1,
-    };
-    struct trial t = { .cfg = cfg, .opts = opts ? opts : &no_opts, .l = l };
-    memset(out, 0, sizeof *out);
-    out->seed = seed;
-    if (err && errlen)
-        err[0] = '\0';
-    int rc = trial_setup(&t, seed, out, err, errlen);
-    if (rc < 0) {
-        crashsim_ledger_destroy(t.own);
+    struct crashsim_inflight t;
+    int rc = crashsim_trial_start(&t, cfg, l, seed, opts, out, err, errlen);
+    if (rc < 0)
         return rc;
-    }
-
-    wal_scratch_guard_enter();
-    rc = trial_fork(&t, out, err, errlen);
-    if (rc == 0)
-        rc = trial_run_writer(&t, out, err, errlen);
-
-    if (t.path[0] && unlink(t.path) < 0 && errno != ENOENT && rc == 0) {
-        rc = -errno;
-        if (err)
-            snprintf(err, errlen, "unlink(%s): %s", t.path, strerror(-rc));
-    }
-    wal_scratch_live(NULL);
-    wal_scratch_child(0);
-    wal_scratch_guard_leave();
-    crashsim_ledger_destroy(t.own);
-    return rc;
+    return crashsim_trial_finish(&t, crashsim_trial_watch(&t), err, errlen);
 }

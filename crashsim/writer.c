@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 /* msg names the failing call; err is its negative errno. */
@@ -54,9 +55,38 @@ struct writer_thread {
     pthread_t thread;
     struct wal_log *log;
     struct crashsim_ledger *l;
+    timer_t kill_timer;
     uint64_t entries;
     unsigned lane;    /* 1.. */
 };
+
+/* The ack the kill waits for is in: the kill, at a random fraction of one
+ * mean ack interval from now, so that it falls while the writer still
+ * appends.  The kernel sends it, from a timer, at whatever instruction the
+ * writer is at; the parent needs not be awake for it.  Should the timer
+ * not arm, the writer dies at once, as soon after the drawn instant as the
+ * parent could have killed it. */
+static void writer_arm_kill(struct writer_thread *t)
+{
+    struct crashsim_shared *sh = t->l->sh;
+    uint64_t now = wal_now_ns();
+    uint64_t acked = atomic_load_explicit(&sh->acked, memory_order_acquire);
+    uint64_t first = atomic_load_explicit(&sh->first_ack_ns, memory_order_acquire);
+    uint64_t mean = acked > 1 && now > first ? (now - first) / (acked - 1)
+                    : now > sh->start_ns ? now - sh->start_ns : 0;
+    if (mean > 500000000ull)
+        mean = 500000000ull;
+    uint64_t at = now + sh->kill_draw % (mean + 1);
+    struct itimerspec its = { .it_value = { .tv_sec = (time_t)(at / 1000000000ull),
+                                            .tv_nsec = (long)(at % 1000000000ull) } };
+    /* The parent is woken first: a timer armed for an instant already
+     * past kills at once, before a wake after it.  The writer appends
+     * nothing in between, so the instant is still the crash's. */
+    atomic_store_explicit(&sh->kill_at_ns, at, memory_order_release);
+    crashsim_ledger_wake(t->l);
+    if (timer_settime(t->kill_timer, TIMER_ABSTIME, &its, NULL) < 0)
+        raise(SIGKILL);
+}
 
 static void *writer_thread_main(void *arg)
 {
@@ -83,7 +113,8 @@ static void *writer_thread_main(void *arg)
             }
             break;
         }
-        crashsim_ledger_ack(t->l, seq, ack);                              /* A2 */
+        if (crashsim_ledger_ack(t->l, seq, ack))                          /* A2 */
+            writer_arm_kill(t);
     }
     return NULL;
 }
@@ -95,6 +126,13 @@ static void writer_open_file(const struct crashsim_config *cfg, struct crashsim_
     struct wal_file *f;
     o->file = NULL;
     o->msg[0] = '\0';
+    struct sigevent kill_event = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGKILL };
+    if (timer_create(CLOCK_MONOTONIC, &kill_event, &o->kill_timer) < 0) {
+        o->rc = -errno;
+        snprintf(o->msg, sizeof o->msg, "timer_create(CLOCK_MONOTONIC, SIGKILL): %s",
+                 strerror(errno));
+        return;
+    }
     o->rc = wal_file_open(path, cfg->sync_method, &f, o->msg, sizeof o->msg);
     if (o->rc < 0)
         return;
@@ -102,8 +140,20 @@ static void writer_open_file(const struct crashsim_config *cfg, struct crashsim_
         (o->rc = wal_file_prealloc(f, cfg->entries * cfg->entry_size, o->msg, sizeof o->msg)) < 0)
         return;
     o->rc = crashsim_file_wrap(f, l, writes_are_durable(cfg->sync_method), &o->file);
-    if (o->rc < 0)
+    if (o->rc < 0) {
         snprintf(o->msg, sizeof o->msg, "crashsim_file_wrap(%s): %s", path, strerror(-o->rc));
+        return;
+    }
+    /* The log too, its memory taken ahead, under a placeholder id until
+     * the trial's is known; not under batch, whose flusher would start
+     * syncing (and noting its syncs in the ledger) before the trial. */
+    if (cfg->strategy.kind != WAL_BATCH) {
+        static const struct wal_log_id placeholder;
+        int rc = wal_log_open_id(&o->log, o->file, &cfg->strategy, cfg->entry_size,
+                                 &placeholder);
+        if (rc < 0)
+            o->log = NULL;   /* opened in the trial, which reports a failure */
+    }
 }
 
 /* The log on the file opened; any failure ends the writer. */
@@ -113,8 +163,9 @@ static struct wal_log *writer_open_log(const struct crashsim_config *cfg,
 {
     if (o->rc < 0)
         writer_setup_failed(l, o->msg, o->rc);
-    struct wal_log *log;
-    int rc = wal_log_open_id(&log, o->file, &cfg->strategy, cfg->entry_size, &l->sh->id);
+    struct wal_log *log = o->log;
+    int rc = log ? wal_log_set_id(log, &l->sh->id)
+                 : wal_log_open_id(&log, o->file, &cfg->strategy, cfg->entry_size, &l->sh->id);
     if (rc < 0) {
         snprintf(o->msg, sizeof o->msg, "wal_log_open(%s): %s", path, strerror(-rc));
         writer_setup_failed(l, o->msg, rc);
@@ -168,6 +219,7 @@ _Noreturn void crashsim_writer_run(const struct crashsim_config *cfg, struct cra
     for (unsigned i = 0; i < nw; i++) {
         wt[i].log = log;
         wt[i].l = l;
+        wt[i].kill_timer = o->kill_timer;
         wt[i].entries = wal_writer_share(cfg->entries, nw, i);
         wt[i].lane = i + 1;
         if (nw == 1)

@@ -1,8 +1,13 @@
-/* The fork server's spares (crashsim/forkserver.c) open their trial's
- * scratch file before the trial: what that must not change.  A spare that
- * cannot make its file fails the trial that releases it, with the failing
- * call named, and the file a spare made ahead of the end of a run is
- * removed with it. */
+/* What makes crash trials fast must not change what they find.
+ *   - The fork server's spares (crashsim/forkserver.c) open their trial's
+ *     scratch file before the trial.  A spare that cannot make its file
+ *     fails the trial that releases it, with the failing call named, and
+ *     the file a spare made ahead of the end of a run is removed with it.
+ *   - The writer's kill is its own timer's (crashsim/writer.c): it lands at
+ *     the instant drawn with nobody watching, and that instant is the
+ *     crash's.
+ *   - Under none the next trial's writer runs while the last trial is
+ *     checked (crashsim/run.c), each with its own ledger and file. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,8 +104,9 @@ static int crash_files(void)
 }
 
 /* After the last trial (its own file already removed): waits until the
- * spare asked for at that trial's release has made its file (a bound of a
- * minute only for a stuck test), and notes that it did. */
+ * spares asked for at that trial's release (two, under none) have made
+ * their files (a bound of a minute only for a stuck test), and notes that
+ * they did. */
 static int spare_file_seen;
 static void wait_for_the_spare(void *arg, const struct crashsim_config *cfg, uint32_t index,
                                const struct crashsim_trial_result *r,
@@ -109,7 +116,7 @@ static void wait_for_the_spare(void *arg, const struct crashsim_config *cfg, uin
     if (index + 1 != cfg->trials)
         return;
     for (int i = 0; i < 60000 && !spare_file_seen; i++) {
-        spare_file_seen = crash_files() == 1;
+        spare_file_seen = crash_files() == CRASHSIM_SPARES_AHEAD;
         if (!spare_file_seen)
             nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
@@ -124,7 +131,113 @@ START_TEST(the_file_a_spare_made_ahead_goes_with_the_run)
     int rc = crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err);
     ck_assert_msg(rc == 0, "crashsim_run: %s", err);
     ck_assert_uint_eq(s.trials, 3);
-    ck_assert_msg(spare_file_seen, "the last spare made no file ahead");
+    ck_assert_msg(spare_file_seen, "the last spares made no files ahead");
+    assert_nothing_left();
+}
+END_TEST
+
+/* The parent starts a trial and then only waits for its writer to die,
+ * without reaping it: the kill must come from the writer's own timer, at
+ * a fraction of one mean ack interval past the target ack, and be the
+ * crash instant.  Without the timer the writer would append to the end and
+ * wait for a SIGKILL that never comes (the test's timeout). */
+START_TEST(the_writer_dies_at_the_instant_drawn_with_nobody_watching)
+{
+    struct crashsim_config cfg = none_config(20000, 1);
+    struct crashsim_trial_opts opts = { .writeback_expire_ms = -1, .writeback_interval_ms = -1 };
+    struct crashsim_inflight t;
+    struct crashsim_trial_result r;
+    char err[512];
+    ck_assert_msg(crashsim_trial_start(&t, &cfg, NULL, 77, &opts, &r, err, sizeof err) == 0,
+                  "crashsim_trial_start: %s", err);
+    siginfo_t si = {0};
+    while (waitid(P_PID, (id_t)t.pid, &si, WEXITED | WNOWAIT) < 0)
+        ck_assert_int_eq(errno, EINTR);
+    ck_assert_int_eq(si.si_code, CLD_KILLED);
+    ck_assert_int_eq(si.si_status, SIGKILL);
+    uint64_t target_ns = crashsim_ledger_ack_ns(t.l, r.target_acks);
+    uint64_t armed = atomic_load(&t.l->sh->kill_at_ns);
+    ck_assert_uint_gt(target_ns, 0);
+    ck_assert_uint_ge(armed, target_ns);
+    int rc = crashsim_trial_finish(&t, wal_now_ns(), err, sizeof err);
+    ck_assert_msg(rc == 0, "crashsim_trial_finish: %s", err);
+    /* The crash is the armed instant (or a later ack), not the moment the
+     * parent looked; the writer stopped within a few acks of the target,
+     * far short of its 20,000 entries. */
+    ck_assert_uint_eq(r.crash_ns, armed + r.verdict.kill_delay_ns);
+    ck_assert_uint_ge(r.ledger.acked, r.target_acks);
+    ck_assert_uint_le(r.ledger.acked, r.target_acks + 64);
+    ck_assert_uint_lt(r.ledger.acked, cfg.entries);
+    ck_assert_int_eq(r.verdict.invalid, VERIFIER_VALID);
+    assert_nothing_left();
+}
+END_TEST
+
+/* Trial i's own ledger and start, and when the run handed it back. */
+#define OVERLAP_TRIALS 12
+static struct {
+    uint64_t start_ns, done_ns, target, acked, lost, seed;
+    const struct crashsim_ledger *l;
+} seen[OVERLAP_TRIALS];
+static void note_trial(void *arg, const struct crashsim_config *cfg, uint32_t index,
+                       const struct crashsim_trial_result *r, const struct crashsim_ledger *l)
+{
+    (void)arg, (void)cfg;
+    seen[index].done_ns = wal_now_ns();
+    seen[index].start_ns = r->start_ns;
+    seen[index].target = r->target_acks;
+    seen[index].acked = r->verdict.acked;
+    seen[index].lost = r->verdict.acked_lost;
+    seen[index].seed = r->seed;
+    seen[index].l = l;
+}
+
+/* Under none, each trial's writer is released before the trial before it
+ * is handed back (so they overlap), on the other ledger; and each trial
+ * still finds what it finds alone: the same target, and under drop every
+ * acknowledged entry lost, no more and no fewer. */
+START_TEST(under_none_the_next_writer_runs_while_the_last_trial_is_checked)
+{
+    struct crashsim_config cfg = none_config(2000, OVERLAP_TRIALS);
+    cfg.trial_done = note_trial;
+    struct verifier_summary s;
+    char err[512];
+    int rc = crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err);
+    ck_assert_msg(rc == 0, "crashsim_run: %s", err);
+    ck_assert_uint_eq(s.trials, OVERLAP_TRIALS);
+    ck_assert_uint_eq(s.trials_valid, OVERLAP_TRIALS);
+    for (unsigned i = 0; i < OVERLAP_TRIALS; i++) {
+        ck_assert_uint_eq(seen[i].lost, seen[i].acked);
+        ck_assert_uint_ge(seen[i].acked, seen[i].target);
+        if (i + 1 == OVERLAP_TRIALS)
+            break;
+        ck_assert_msg(seen[i + 1].start_ns < seen[i].done_ns,
+                      "trial %u started only after trial %u was checked", i + 1, i);
+        ck_assert_ptr_ne(seen[i + 1].l, seen[i].l);
+    }
+    struct crashsim_trial_result alone;
+    ck_assert_msg(crashsim_trial(&cfg, NULL, seen[5].seed, NULL, &alone, err, sizeof err) == 0,
+                  "crashsim_trial: %s", err);
+    ck_assert_uint_eq(alone.target_acks, seen[5].target);
+    assert_nothing_left();
+}
+END_TEST
+
+/* A strategy that syncs never overlaps: a trial's syncs are timed alone. */
+START_TEST(a_strategy_that_syncs_runs_one_trial_at_a_time)
+{
+    struct crashsim_config cfg = none_config(300, 6);
+    ck_assert_int_eq(wal_strategy_parse("always", &cfg.strategy), 0);
+    cfg.trial_done = note_trial;
+    struct verifier_summary s;
+    char err[512];
+    int rc = crashsim_run(&cfg, &s, NULL, NULL, err, sizeof err);
+    ck_assert_msg(rc == 0, "crashsim_run: %s", err);
+    ck_assert_uint_eq(s.trials, 6);
+    for (unsigned i = 0; i + 1 < 6; i++) {
+        ck_assert_uint_gt(seen[i + 1].start_ns, seen[i].done_ns);
+        ck_assert_ptr_eq(seen[i + 1].l, seen[i].l);
+    }
     assert_nothing_left();
 }
 END_TEST
@@ -136,6 +249,9 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_spare_that_cannot_make_its_file_fails_the_trial_that_releases_it);
     tcase_add_test(tc, the_file_a_spare_made_ahead_goes_with_the_run);
+    tcase_add_test(tc, the_writer_dies_at_the_instant_drawn_with_nobody_watching);
+    tcase_add_test(tc, under_none_the_next_writer_runs_while_the_last_trial_is_checked);
+    tcase_add_test(tc, a_strategy_that_syncs_runs_one_trial_at_a_time);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
