@@ -47,6 +47,7 @@ REC_BINS += $(BUILD)/eio_kv
 # The store with seeded durability bugs that `explore` must find (tests/e2e/explore.sh).
 REC_BINS += $(BUILD)/rec_seeded
 all: $(BUILD)/fsynclab-node $(BUILD)/fsynclab $(BUILD)/bench/model/gather $(BUILD)/bench/model/crc \
+     $(BUILD)/bench/model/crash_floor \
      $(BUILD)/tests/slow_sync.so $(REC_BINS) $(BUILD)/bench/powerloss/pl_bench \
      $(BUILD)/bench/powerloss/pl_producer_bench
 
@@ -88,6 +89,11 @@ $(BUILD)/bench/model/gather: $(BUILD)/bench/model/gather.o
 # One zlib call against two for a record's CRC (wal/record.c).
 $(BUILD)/bench/model/crc: $(BUILD)/bench/model/crc.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# What a crash trial costs at least on this machine: its process, file and
+# appends, with libc alone (bench/crash_rate.sh prints it beside fsynclab's).
+$(BUILD)/bench/model/crash_floor: $(BUILD)/bench/model/crash_floor.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # The power-loss engine's states/s and time to write a state (powerloss/).
 $(BUILD)/bench/powerloss/pl_bench: $(BUILD)/bench/powerloss/main.o $(BUILD)/libfsynclab.a

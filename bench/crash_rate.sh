@@ -6,6 +6,9 @@
 # the fork server included) and the load average it ran under: on a shared
 # machine the rate moves with the load, the CPU time much less.
 # BEFORE=path/to/an/older/fsynclab alternates the two binaries, run by run.
+# Last, the floor the machine sets (bench/model/crash_floor.c): the same
+# trials' processes, files and appends with libc alone, one at a time and
+# overlapped, in the same run, so that the rate has a yardstick.
 # Figures: docs/performance.md#crash-harness-speed.
 set -eu
 cd "$(dirname "$0")/.."
@@ -31,3 +34,4 @@ for run in 1 2 3; do
       'BEGIN { printf "run %d %s: %.2f s, %.0f trials/s, %.2f ms CPU a trial (load average %s)\n", run, bin, ns / 1e9, n / (ns / 1e9), (c1 - c0) * 1000 / n, la }'
   done
 done
+"$build/bench/model/crash_floor" "$dir" "$trials" 1000
