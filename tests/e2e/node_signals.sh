@@ -46,6 +46,19 @@ for w in $writers; do kill -0 "$w" 2>/dev/null && alive=1; done
 check "SIGTERM during crash_test: status 143, no scratch file, no writer left" \
   '[ $had -eq 1 ] && [ -n "$writers" ] && [ $rc -eq 143 ] && [ -z "$(ls "$dir"/fsynclab-*.wal 2>/dev/null)" ] && [ $alive -eq 0 ]'
 
+# Under none the next trial's writer runs while the last is checked, and
+# two spares wait ahead: four files and several writers at any moment.
+crash='{"src":"c1","dest":"n1","body":{"type":"crash_test","msg_id":1,"entries":1000,"entry_size":16,"trials":10000,"strategies":["none"],"max_seconds":60,"seed":1}}'
+start "$crash" crash
+kids=$(pgrep -P $pid | tr '\n' ' ')
+own=$(ps -o pgid= -p $$ | tr -d ' ')
+groups=$(for k in $kids; do ps -o pgid= -p "$k"; done | tr -d ' ' | sort -u | grep -vx "$own" | tr '\n' ' ')
+kill -INT $pid; wait $pid; rc=$?
+left=""
+for g in $groups; do pgrep -g "$g" >/dev/null && left="$left $g"; done
+check "SIGINT during a crash_test of none (trials overlapping): status 130, no scratch file, no writer or spare left" \
+  '[ $had -eq 1 ] && [ -n "$groups" ] && [ $rc -eq 130 ] && [ -z "$(ls "$dir"/fsynclab-*.wal 2>/dev/null)" ] && [ -z "$left" ]'
+
 rm -f "$dir/out" "$dir/err"
 check "nothing is left in the data directory" 'rmdir "$dir"'
 echo "node_signals: $pass passed, $fail failed"
