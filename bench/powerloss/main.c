@@ -97,42 +97,39 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     return remove(path);
 }
 
-int main(int argc, char **argv)
+/* Exit with the engine's message. */
+static _Noreturn void fail(void)
 {
-    unsigned states = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 2000;
-    const char *scratch = argc > 2 ? argv[2] : getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
-    if (states == 0) {
-        fprintf(stderr, "usage: pl_bench [states > 0] [scratch-dir]\n");
-        return 2;
-    }
-    build();
-    struct pl_engine *e;
-    if (pl_engine_new(&L, &e, err, sizeof err) != 0) {
-        fprintf(stderr, "pl_bench: %s\n", err);
-        return 1;
-    }
-    printf("powerloss engine: %zu operations, %u states per model, cuts uniform over the run\n", L.n, states);
+    fprintf(stderr, "pl_bench: %s\n", err);
+    exit(1);
+}
+
+/* Decides and hashes `states` states of each model at cuts drawn uniformly
+ * over the run, after a warm-up; prints states/s and how many of the first
+ * hundred were distinct. */
+static void time_models(struct pl_engine *e, unsigned states, struct pl_state *st)
+{
     printf("%-22s %12s %12s %14s\n", "model", "states/s", "us/state", "distinct/100");
     const char *models[] = {"drop", "ext4", "torn", "reorder", "writeback", "lie", "process"};
-    struct pl_state st = {0};
     uint64_t *hashes = malloc(states * sizeof *hashes);
-    if (!hashes)
-        return 1;
+    if (!hashes) {
+        snprintf(err, sizeof err, "malloc(%u hashes): out of memory", states);
+        fail();
+    }
     for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
         struct pl_model m;
-        pl_model_parse(models[k], &m, err, sizeof err);
+        if (pl_model_parse(models[k], &m, err, sizeof err) != 0)
+            fail();
         uint64_t rng = 7;
         for (unsigned i = 0; i < 50; i++)   /* warm up: buffers grown, pages touched */
-            pl_decide(e, &m, L.n, L.ops[L.n - 1].ns, i, &st, err, sizeof err);
+            pl_decide(e, &m, L.n, L.ops[L.n - 1].ns, i, st, err, sizeof err);
         double t0 = seconds();
         for (unsigned i = 0; i < states; i++) {
             size_t cut = L.nbase + pl_splitmix64(&rng) % (L.n - L.nbase + 1);
             uint64_t at = cut ? L.ops[cut - 1].ns : 0;
-            if (pl_decide(e, &m, cut, at, i, &st, err, sizeof err) != 0) {
-                fprintf(stderr, "pl_bench: %s\n", err);
-                return 1;
-            }
-            hashes[i] = st.hash;
+            if (pl_decide(e, &m, cut, at, i, st, err, sizeof err) != 0)
+                fail();
+            hashes[i] = st->hash;
         }
         double dt = seconds() - t0;
         unsigned distinct = 0;
@@ -144,49 +141,75 @@ int main(int argc, char **argv)
         }
         printf("%-22s %12.0f %12.1f %14u\n", models[k], states / dt, dt / states * 1e6, distinct);
     }
-    /* Exploration's shape: at the last cut, every prefix of the unsynced
-     * operations through the keep-set API. */
-    {
-        struct pl_model m;
-        pl_model_parse("drop", &m, err, sizeof err);
-        const struct pl_piece *c;
-        size_t n;
-        size_t cut = L.n - 3;   /* inside the run, so something is unsynced */
-        pl_unsynced(e, &m, cut, &c, &n, err, sizeof err);
-        struct pl_piece *keep = malloc((n + 1) * sizeof *keep);
-        memcpy(keep, c, n * sizeof *keep);
-        double t0 = seconds();
-        unsigned done = 0;
-        for (unsigned i = 0; i < states; i++, done++)
-            if (pl_keep(e, &m, cut, keep, i % (n + 1), &st, err, sizeof err) != 0) {
-                fprintf(stderr, "pl_bench: %s\n", err);
-                return 1;
-            }
-        double dt = seconds() - t0;
-        printf("%-22s %12.0f %12.1f %14s\n", "drop keep-set prefix", done / dt, dt / done * 1e6, "-");
-        free(keep);
-    }
-    /* One state on disk. */
+    free(hashes);
+}
+
+/* Exploration's shape: at a cut inside the run, every prefix of the
+ * unsynced operations through the keep-set API. */
+static void time_keep_prefixes(struct pl_engine *e, unsigned states, struct pl_state *st)
+{
     struct pl_model m;
-    pl_model_parse("process", &m, err, sizeof err);
-    pl_decide(e, &m, L.n, L.ops[L.n - 1].ns, 1, &st, err, sizeof err);
+    const struct pl_piece *c;
+    size_t n;
+    size_t cut = L.n - 3;   /* inside the run, so something is unsynced */
+    if (pl_model_parse("drop", &m, err, sizeof err) != 0 ||
+        pl_unsynced(e, &m, cut, &c, &n, err, sizeof err) != 0)
+        fail();
+    struct pl_piece *keep = malloc((n + 1) * sizeof *keep);
+    if (!keep) {
+        snprintf(err, sizeof err, "malloc(%zu pieces): out of memory", n + 1);
+        fail();
+    }
+    memcpy(keep, c, n * sizeof *keep);
+    double t0 = seconds();
+    for (unsigned i = 0; i < states; i++)
+        if (pl_keep(e, &m, cut, keep, i % (n + 1), st, err, sizeof err) != 0)
+            fail();
+    double dt = seconds() - t0;
+    printf("%-22s %12.0f %12.1f %14s\n", "drop keep-set prefix", states / dt, dt / states * 1e6, "-");
+    free(keep);
+}
+
+/* One state written to disk, the best of 20. */
+static void time_state_write(struct pl_engine *e, struct pl_state *st, const char *scratch)
+{
+    struct pl_model m;
+    if (pl_model_parse("process", &m, err, sizeof err) != 0 ||
+        pl_decide(e, &m, L.n, L.ops[L.n - 1].ns, 1, st, err, sizeof err) != 0)
+        fail();
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/pl-bench-%ld", scratch, (long)getpid());
     double best = 1e9;
     for (int r = 0; r < 20; r++) {
         double t0 = seconds();
-        if (pl_state_write(e, &st, dir, err, sizeof err) != 0) {
-            fprintf(stderr, "pl_bench: %s\n", err);
-            return 1;
-        }
+        if (pl_state_write(e, st, dir, err, sizeof err) != 0)
+            fail();
         double dt = seconds() - t0;
         best = dt < best ? dt : best;
         nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     }
     printf("write one state (%llu files, %llu bytes) to %s: %.2f ms (best of 20, no fsync)\n",
-           (unsigned long long)st.files, (unsigned long long)st.bytes, scratch, best * 1e3);
+           (unsigned long long)st->files, (unsigned long long)st->bytes, scratch, best * 1e3);
+}
+
+int main(int argc, char **argv)
+{
+    unsigned states = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 2000;
+    const char *scratch = argc > 2 ? argv[2] : getenv("FSYNCLAB_DIR") ? getenv("FSYNCLAB_DIR") : "build/scratch";
+    if (states == 0) {
+        fprintf(stderr, "usage: pl_bench [states > 0] [scratch-dir]\n");
+        return 2;
+    }
+    build();
+    struct pl_engine *e;
+    if (pl_engine_new(&L, &e, err, sizeof err) != 0)
+        fail();
+    printf("powerloss engine: %zu operations, %u states per model, cuts uniform over the run\n", L.n, states);
+    struct pl_state st = {0};
+    time_models(e, states, &st);
+    time_keep_prefixes(e, states, &st);
+    time_state_write(e, &st, scratch);
     pl_state_free(&st);
-    free(hashes);
     pl_engine_free(e);
     pl_list_free(&L);
     return 0;

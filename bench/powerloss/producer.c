@@ -122,6 +122,71 @@ static void put(const char *dir, const char *name, size_t len)
     }
 }
 
+static _Noreturn void fail(const char *msg)
+{
+    fprintf(stderr, "pl_producer_bench: %s\n", msg);
+    exit(1);
+}
+
+/* The journal to an operation list, `rounds` times (t[r] each); the last
+ * list is left in o. */
+static void time_producer(struct recorder_journal *j, const char *snap, int rounds, double *t,
+                          struct recorder_ops *o)
+{
+    char err[512] = "";
+    for (int r = 0; r < rounds; r++) {
+        double t0 = now_s();
+        if (recorder_ops_build(j, snap, o, err, sizeof err) != 0)
+            fail(err);
+        t[r] = now_s() - t0;
+        if (r + 1 < rounds)
+            recorder_ops_free(o);
+    }
+}
+
+/* States decided and hashed from the producer's list: random cuts, torn. */
+static double time_states(const struct recorder_ops *o)
+{
+    char err[512] = "";
+    struct pl_engine *e;
+    struct pl_model m;
+    struct pl_state st = {0};
+    if (pl_model_parse("torn", &m, err, sizeof err) != 0 ||
+        pl_engine_new(&o->list, &e, err, sizeof err) != 0)
+        fail(err);
+    uint64_t rng = 7;
+    double s0 = now_s();
+    unsigned states = 2000;
+    for (unsigned i = 0; i < states; i++) {
+        size_t cut = o->list.nbase + pl_splitmix64(&rng) % (o->list.n - o->list.nbase + 1);
+        if (pl_decide(e, &m, cut, jw_ns, i, &st, err, sizeof err) != 0)
+            fail(err);
+    }
+    double per_s = states / (now_s() - s0);
+    pl_state_free(&st);
+    pl_engine_free(e);
+    return per_s;
+}
+
+/* A whole image (producer, engine, tree written) under drop at the end,
+ * `rounds` times (ti[r] each). */
+static void time_images(struct recorder_journal *j, const char *snap, const char *img, int rounds,
+                        double *ti)
+{
+    char err[512] = "";
+    struct pl_model m;
+    if (pl_model_parse("drop", &m, err, sizeof err) != 0)
+        fail(err);
+    for (int r = 0; r < rounds; r++) {
+        if (recorder_tree_remove(img, err, sizeof err) != 0)
+            fail(err);
+        double t0 = now_s();
+        if (recorder_image_build(j, snap, UINT64_MAX, &m, 1, img, NULL, err, sizeof err) != 0)
+            fail(err);
+        ti[r] = now_s() - t0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 20;
@@ -142,61 +207,17 @@ int main(int argc, char **argv)
     put(snap, "checkpoint", 1024);
     write_journal(journal);
     struct recorder_journal j;
-    if (recorder_journal_open(journal, &j, err, sizeof err) != 0) {
-        fprintf(stderr, "pl_producer_bench: %s\n", err);
-        return 1;
-    }
+    if (recorder_journal_open(journal, &j, err, sizeof err) != 0)
+        fail(err);
     double *t = calloc((size_t)rounds, sizeof *t), *ti = calloc((size_t)rounds, sizeof *ti);
+    if (!t || !ti)
+        fail("calloc(rounds): out of memory");
     struct recorder_ops o;
-    size_t nops = 0;
-    for (int r = 0; r < rounds; r++) {
-        double t0 = now_s();
-        if (recorder_ops_build(&j, snap, &o, err, sizeof err) != 0) {
-            fprintf(stderr, "pl_producer_bench: %s\n", err);
-            return 1;
-        }
-        t[r] = now_s() - t0;
-        nops = o.list.n;
-        if (r + 1 < rounds)
-            recorder_ops_free(&o);
-    }
-    /* states decided and hashed from the producer's list: random cuts, torn */
-    struct pl_engine *e;
-    struct pl_model m;
-    struct pl_state st = {0};
-    pl_model_parse("torn", &m, NULL, 0);
-    if (pl_engine_new(&o.list, &e, err, sizeof err) != 0) {
-        fprintf(stderr, "pl_producer_bench: %s\n", err);
-        return 1;
-    }
-    uint64_t rng = 7;
-    double s0 = now_s();
-    unsigned states = 2000;
-    for (unsigned i = 0; i < states; i++) {
-        size_t cut = o.list.nbase + pl_splitmix64(&rng) % (o.list.n - o.list.nbase + 1);
-        if (pl_decide(e, &m, cut, jw_ns, i, &st, err, sizeof err) != 0) {
-            fprintf(stderr, "pl_producer_bench: %s\n", err);
-            return 1;
-        }
-    }
-    double per_s = states / (now_s() - s0);
-    pl_state_free(&st);
-    pl_engine_free(e);
+    time_producer(&j, snap, rounds, t, &o);
+    size_t nops = o.list.n;
+    double per_s = time_states(&o);
     recorder_ops_free(&o);
-    pl_model_parse("drop", &m, NULL, 0);
-    for (int r = 0; r < rounds; r++) {
-        char e2[512];
-        if (recorder_tree_remove(img, e2, sizeof e2) != 0) {
-            fprintf(stderr, "pl_producer_bench: %s\n", e2);
-            return 1;
-        }
-        double t0 = now_s();
-        if (recorder_image_build(&j, snap, UINT64_MAX, &m, 1, img, NULL, err, sizeof err) != 0) {
-            fprintf(stderr, "pl_producer_bench: %s\n", err);
-            return 1;
-        }
-        ti[r] = now_s() - t0;
-    }
+    time_images(&j, snap, img, rounds, ti);
     qsort(t, (size_t)rounds, sizeof *t, by_value);
     qsort(ti, (size_t)rounds, sizeof *ti, by_value);
     printf("recorder producer: a journal of %llu records (%zu bytes) -> %zu operations: median %.2f ms, "
