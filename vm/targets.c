@@ -266,31 +266,40 @@ static int pg_template(const char *bindir, char *out, size_t len, char *err, siz
     return 0;
 }
 
+/* The server settings (all but bindir) as -c KEY=VALUE for the shell's
+ * command line, each word checked. */
+static int pg_server_opts(const struct recorder_setting *s, unsigned n, char *opts,
+                          size_t optslen, char *err, size_t errlen)
+{
+    size_t at = 0;
+    opts[0] = '\0';
+    for (unsigned i = 0; i < n; i++) {
+        if (strcmp(s[i].key, "bindir") == 0)
+            continue;
+        if (!word_or(s[i].key, "_") || !word_or(s[i].value, "0123456789_.-")) {
+            snprintf(err, errlen, "--set %s=%s: letters, digits and _.- only", s[i].key,
+                     s[i].value);
+            return -EINVAL;
+        }
+        int w = snprintf(opts + at, optslen - at, " -c %s=%s", s[i].key, s[i].value);
+        if (w < 0 || (size_t)w >= optslen - at) {
+            snprintf(err, errlen, "--set: too many settings for the guest's command line");
+            return -E2BIG;
+        }
+        at += (size_t)w;
+    }
+    return 0;
+}
+
+static int pg_check_script(const char *bindir, char *check, size_t checklen, char *err,
+                           size_t errlen);
+
 static int pg_commands(const struct recorder_setting *s, unsigned n, char *run, size_t runlen,
                        char *check, size_t checklen, char *err, size_t errlen)
 {
     const char *bindir = setting(s, n, "bindir", PG_DEFAULT_BINDIR);
     char opts[1024] = "", tmpl[PATH_MAX];
-    size_t at = 0;
-    int rc = 0;
-    for (unsigned i = 0; i < n && rc == 0; i++) {
-        if (strcmp(s[i].key, "bindir") == 0)
-            continue;
-        /* server settings become -c KEY=VALUE on the shell's command line */
-        if (!word_or(s[i].key, "_") || !word_or(s[i].value, "0123456789_.-")) {
-            snprintf(err, errlen, "--set %s=%s: letters, digits and _.- only", s[i].key,
-                     s[i].value);
-            rc = -EINVAL;
-            break;
-        }
-        int w = snprintf(opts + at, sizeof opts - at, " -c %s=%s", s[i].key, s[i].value);
-        if (w < 0 || (size_t)w >= sizeof opts - at) {
-            snprintf(err, errlen, "--set: too many settings for the guest's command line");
-            rc = -E2BIG;
-        } else {
-            at += (size_t)w;
-        }
-    }
+    int rc = pg_server_opts(s, n, opts, sizeof opts, err, errlen);
     if (rc == 0 && !shell_safe(bindir)) {
         snprintf(err, errlen, "--set bindir=%s: letters, digits and /_.+- only", bindir);
         rc = -EINVAL;
@@ -335,6 +344,12 @@ static int pg_commands(const struct recorder_setting *s, unsigned n, char *run, 
         snprintf(err, errlen, "the guest's run script is too long");
         return -E2BIG;
     }
+    return pg_check_script(bindir, check, checklen, err, errlen);
+}
+
+static int pg_check_script(const char *bindir, char *check, size_t checklen, char *err,
+                           size_t errlen)
+{
     /* The check starts the server on the image in single-user mode: crash
      * recovery (the WAL's redo) as at a restart, the keys, a shutdown
      * checkpoint.  A postmaster and a psql would cost seconds more an image
@@ -343,7 +358,7 @@ static int pg_commands(const struct recorder_setting *s, unsigned n, char *run, 
      * write the image (the models' images on the host, under a 0700
      * directory), the check works on a copy in /tmp.  A server that will
      * not start or reports an error fails the check (counted). */
-    w = snprintf(check, checklen,
+    int w = snprintf(check, checklen,
         "[ -f pgdata/PG_VERSION ] || exit 0\n"
         "as() { if [ \"$(id -u)\" = 0 ]; then setpriv --reuid=nobody --regid=nogroup "
         "--clear-groups \"$@\"; else \"$@\"; fi; }\n"
