@@ -125,6 +125,7 @@ static void writer_open_file(const struct crashsim_config *cfg, struct crashsim_
 {
     struct wal_file *f;
     o->file = NULL;
+    o->log = NULL;
     o->msg[0] = '\0';
     struct sigevent kill_event = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGKILL };
     if (timer_create(CLOCK_MONOTONIC, &kill_event, &o->kill_timer) < 0) {
