@@ -162,11 +162,11 @@ START_TEST(the_writer_dies_at_the_instant_drawn_with_nobody_watching)
     int rc = crashsim_trial_finish(&t, wal_now_ns(), err, sizeof err);
     ck_assert_msg(rc == 0, "crashsim_trial_finish: %s", err);
     /* The crash is the armed instant (or a later ack), not the moment the
-     * parent looked; the writer stopped within a few acks of the target,
-     * far short of its 20,000 entries. */
+     * parent looked; the writer stopped soon after the target (a few acks;
+     * a bound of 1,000 for a loaded host), far short of its 20,000 entries. */
     ck_assert_uint_eq(r.crash_ns, armed + r.verdict.kill_delay_ns);
     ck_assert_uint_ge(r.ledger.acked, r.target_acks);
-    ck_assert_uint_le(r.ledger.acked, r.target_acks + 64);
+    ck_assert_uint_le(r.ledger.acked, r.target_acks + 1000);   /* a loaded host may delay the signal */
     ck_assert_uint_lt(r.ledger.acked, cfg.entries);
     ck_assert_int_eq(r.verdict.invalid, VERIFIER_VALID);
     assert_nothing_left();
