@@ -64,8 +64,7 @@ struct writer_thread {
  * mean ack interval from now, so that it falls while the writer still
  * appends.  The kernel sends it, from a timer, at whatever instruction the
  * writer is at; the parent needs not be awake for it.  Should the timer
- * not arm, the writer dies at once, as soon after the drawn instant as the
- * parent could have killed it. */
+ * not arm, the writer dies at once, and that instant is the crash's. */
 static void writer_arm_kill(struct writer_thread *t)
 {
     struct crashsim_shared *sh = t->l->sh;
@@ -84,8 +83,10 @@ static void writer_arm_kill(struct writer_thread *t)
      * nothing in between, so the instant is still the crash's. */
     atomic_store_explicit(&sh->kill_at_ns, at, memory_order_release);
     crashsim_ledger_wake(t->l);
-    if (timer_settime(t->kill_timer, TIMER_ABSTIME, &its, NULL) < 0)
+    if (timer_settime(t->kill_timer, TIMER_ABSTIME, &its, NULL) < 0) {
+        atomic_store_explicit(&sh->kill_at_ns, wal_now_ns(), memory_order_release);
         raise(SIGKILL);
+    }
 }
 
 static void *writer_thread_main(void *arg)
