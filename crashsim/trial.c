@@ -400,10 +400,12 @@ static uint64_t trial_decide(struct crashsim_inflight *t, enum trial_end end, ui
     struct crashsim_shared *sh = t->l->sh;
     if (end == TRIAL_DIED)
         crash = atomic_load_explicit(&sh->died_ns, memory_order_acquire);
-    /* Armed, the writer's timer killed it at kill_at, unless the parent's
-     * own SIGKILL (at the deadline, or after a failed append) came first. */
+    /* Armed, the writer's timer killed it at kill_at: the parent's clock
+     * (crash) was read when it saw the kill armed, before that instant.
+     * Only a SIGKILL of the parent's own (at the deadline, or after a
+     * failed append) can have come first. */
     else if ((t->kill_at = atomic_load_explicit(&sh->kill_at_ns, memory_order_acquire)) &&
-             t->kill_at < crash)
+             (t->timer_kill || t->kill_at < crash))
         crash = t->kill_at;
     out->append_rc = atomic_load(&sh->append_rc);
     out->append_rc_next = atomic_load(&sh->append_rc_next);

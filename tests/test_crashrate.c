@@ -176,7 +176,7 @@ END_TEST
 /* Trial i's own ledger and start, and when the run handed it back. */
 #define OVERLAP_TRIALS 12
 static struct {
-    uint64_t start_ns, done_ns, target, acked, lost, seed;
+    uint64_t start_ns, done_ns, target, acked, lost, seed, crash_ns, armed_ns, delay_ns;
     const struct crashsim_ledger *l;
 } seen[OVERLAP_TRIALS];
 static void note_trial(void *arg, const struct crashsim_config *cfg, uint32_t index,
@@ -189,7 +189,24 @@ static void note_trial(void *arg, const struct crashsim_config *cfg, uint32_t in
     seen[index].acked = r->verdict.acked;
     seen[index].lost = r->verdict.acked_lost;
     seen[index].seed = r->seed;
+    seen[index].crash_ns = r->crash_ns;
+    seen[index].armed_ns = atomic_load(&l->sh->kill_at_ns);
+    seen[index].delay_ns = r->verdict.kill_delay_ns;
     seen[index].l = l;
+}
+
+/* Each trial of a run crashed at the instant its writer's timer was armed
+ * for (or at a later ack, the kill delay), never at the moment the parent
+ * saw it armed, which comes before. */
+static void assert_crashed_when_armed(unsigned trials)
+{
+    for (unsigned i = 0; i < trials; i++) {
+        ck_assert_uint_gt(seen[i].armed_ns, 0);
+        ck_assert_msg(seen[i].crash_ns == seen[i].armed_ns + seen[i].delay_ns,
+                      "trial %u crashed at %llu, armed for %llu (delay %llu)", i,
+                      (unsigned long long)seen[i].crash_ns, (unsigned long long)seen[i].armed_ns,
+                      (unsigned long long)seen[i].delay_ns);
+    }
 }
 
 /* Under none, each trial's writer is released before the trial before it
@@ -215,6 +232,7 @@ START_TEST(under_none_the_next_writer_runs_while_the_last_trial_is_checked)
                       "trial %u started only after trial %u was checked", i + 1, i);
         ck_assert_ptr_ne(seen[i + 1].l, seen[i].l);
     }
+    assert_crashed_when_armed(OVERLAP_TRIALS);
     struct crashsim_trial_result alone;
     ck_assert_msg(crashsim_trial(&cfg, NULL, seen[5].seed, NULL, &alone, err, sizeof err) == 0,
                   "crashsim_trial: %s", err);
@@ -238,6 +256,7 @@ START_TEST(a_strategy_that_syncs_runs_one_trial_at_a_time)
         ck_assert_uint_gt(seen[i + 1].start_ns, seen[i].done_ns);
         ck_assert_ptr_eq(seen[i + 1].l, seen[i].l);
     }
+    assert_crashed_when_armed(6);
     assert_nothing_left();
 }
 END_TEST
