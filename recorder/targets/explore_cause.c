@@ -190,12 +190,24 @@ int xp_explain(struct xp *x, size_t pi, const struct xp_verdict *pre, const stru
     if (!x->last_point && !(x->last_point = calloc(RECORDER_MAX_VULNS, sizeof *x->last_point)))
         return PL_ERR(err, errlen, -ENOMEM, "explore: %s", strerror(ENOMEM));
     if (pre[n].fail) {   /* everything kept fails: no sync would have helped */
-        for (size_t k = 0; k <= n; k++)
-            if (pre[k].fail)
-                xp_vuln(x, pi, "process-crash", SIZE_MAX, &pre[k], "the state with every operation kept", &(uint64_t){0});
+        /* Every failing state here counts to process-crash, the state
+         * with every operation kept first (the example, which defines
+         * it), then the others each named as what it is: the durable
+         * state or a prefix lose more than it does. */
+        xp_vuln(x, pi, "process-crash", SIZE_MAX, &pre[n], "the state with every operation kept",
+                &(uint64_t){0});
+        for (size_t k = 0; k < n; k++) {
+            if (!pre[k].fail)
+                continue;
+            snprintf(state, sizeof state, k ? "the state with the first %zu unsynced operations"
+                                             : "the durable state", k);
+            xp_vuln(x, pi, "process-crash", SIZE_MAX, &pre[k], state, &(uint64_t){0});
+        }
         for (size_t k = 0; k + 1 < n; k++)
-            if (minus[k].fail)
-                xp_vuln(x, pi, "process-crash", SIZE_MAX, &minus[k], "the state with every operation kept", &(uint64_t){0});
+            if (minus[k].fail) {
+                xp_state_text(x, "the state without", x->cand[k].op, state, sizeof state);
+                xp_vuln(x, pi, "process-crash", SIZE_MAX, &minus[k], state, &(uint64_t){0});
+            }
         return 0;
     }
     for (size_t k = 0; k + 1 < n; k++)
