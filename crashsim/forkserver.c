@@ -13,7 +13,7 @@
  *     helper's.  The parent waits for it, kills it with SIGKILL, reaps it
  *     and reads its wait status exactly as before, and PR_SET_PDEATHSIG
  *     still names the parent.  The helper only hands back the pid.
- *   - one writer ahead: the parent asks for the next writer, naming the
+ *   - writers ahead: the parent asks for the next writer, naming the
  *     next trial's scratch path, so that the clone, the new process's start
  *     and the creation of its file (with the sync of its directory,
  *     milliseconds on a disk that flushes) run beside the trial before it,
@@ -25,8 +25,10 @@
  *     done by the release still counts in the next trial, as it always
  *     did).  The spare opens that file, keeping any failure for later
  *     (writer.c), and waits on a futex word in a shared page until the
- *     parent releases it; only then does it touch the ledger, open its log
- *     on the file and append.  A trial's clock starts at the release.
+ *     parent releases it (it opens its log ahead too, but under a
+ *     placeholder id, except under batch, whose flusher would sync);
+ *     only then does it touch the ledger, take the trial's id and append.
+ *     A trial's clock starts at the release.
  *     Under none a run releases the next writer once the last one's kill
  *     is armed (run.c), so that one dies and is checked while the next
  *     appends: writer n appends to ledger n % 2 and file n % 4 (the trial

@@ -243,7 +243,7 @@ static int trial_fork(struct crashsim_inflight *t, struct crashsim_trial_result 
 
 /* Returns the parent's clock at the crash point; t->reaped when the writer
  * was already gone. */
-static uint64_t trial_wait(struct crashsim_inflight *t)
+uint64_t crashsim_trial_watch(struct crashsim_inflight *t)
 {
     struct crashsim_shared *sh = t->l->sh;
     const struct crashsim_trial_opts *opts = t->opts;
@@ -501,11 +501,6 @@ int crashsim_trial_start(struct crashsim_inflight *t, const struct crashsim_conf
     if (rc < 0)
         (void)trial_cleanup(t, rc, NULL, 0);
     return rc;
-}
-
-uint64_t crashsim_trial_watch(struct crashsim_inflight *t)
-{
-    return trial_wait(t);
 }
 
 int crashsim_trial_armed(const struct crashsim_inflight *t)

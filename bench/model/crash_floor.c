@@ -59,9 +59,10 @@ static void die(const char *call)
     exit(1);
 }
 
-static void path_of(char *buf, size_t len, uint32_t n)
+/* Child n's file; parent is the pid of the run. */
+static void path_of(char *buf, size_t len, pid_t parent, uint32_t n)
 {
-    snprintf(buf, len, "%s/crash-floor-%ld-%u.wal", dir, (long)getpid(), n % SLOTS);
+    snprintf(buf, len, "%s/crash-floor-%ld-%u.wal", dir, (long)parent, n % SLOTS);
 }
 
 static void futex(_Atomic uint32_t *word, int op, uint32_t val)
@@ -83,7 +84,7 @@ static _Noreturn void child_failed(uint32_t n, const char *call)
 static _Noreturn void child(uint32_t n, uint32_t entries, uint32_t target, pid_t parent_pid)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/crash-floor-%ld-%u.wal", dir, (long)parent_pid, n % SLOTS);
+    path_of(path, sizeof path, parent_pid, n);
     int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
         child_failed(n, "open");
@@ -150,7 +151,7 @@ static void finish(uint32_t n, pid_t pid, char *buf, size_t buflen)
         exit(1);
     }
     char path[4200];
-    path_of(path, sizeof path, n);
+    path_of(path, sizeof path, getpid(), n);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         die("open");
